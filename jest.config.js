@@ -1,0 +1,9 @@
+/** Unit tests (pure code) and integration tests (real RabbitMQ, PostgreSQL, Python Celery) in one run. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.spec.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  testTimeout: 30000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,107 @@
+/**
+ * The seam between Celery logic and a message transport. Two implementations: AMQP (RabbitMQ,
+ * through amqplib) and an in-process broker for the embedded default. Nothing above this file
+ * knows which one runs.
+ */
+
+/** AMQP basic properties that Celery uses (celery-protocol.md §2.2), in camelCase. */
+export interface MessageProperties {
+  contentType?: string;
+  contentEncoding?: string;
+  headers?: Record<string, unknown>;
+  /** 1 = transient, 2 = persistent. */
+  deliveryMode?: 1 | 2;
+  priority?: number;
+  correlationId?: string;
+  replyTo?: string;
+  /** Per-message TTL in milliseconds, as a decimal string (AMQP `expiration`). */
+  expiration?: string;
+}
+
+/** A message to publish. */
+export interface OutgoingMessage {
+  exchange: string;
+  routingKey: string;
+  body: Buffer;
+  properties: MessageProperties;
+}
+
+/** Where and how a message reached us (Celery's `delivery_info`). */
+export interface DeliveryInfo {
+  exchange: string;
+  routingKey: string;
+  redelivered: boolean;
+  /** The queue it was consumed from. */
+  queue: string;
+}
+
+/** A message handed to a consumer. It must be settled exactly once: ack or reject. */
+export interface DeliveredMessage {
+  body: Buffer;
+  properties: MessageProperties;
+  deliveryInfo: DeliveryInfo;
+  /** Removes the message from the queue. A no-op when the channel it came on is gone (it will be redelivered). */
+  ack(): void;
+  /** requeue=false drops it (or dead-letters it when the queue has a dead-letter exchange). */
+  reject(requeue: boolean): void;
+}
+
+export type ExchangeType = 'direct' | 'topic' | 'fanout' | 'headers';
+
+export interface ExchangeDeclaration {
+  name: string;
+  type: ExchangeType;
+  durable: boolean;
+  autoDelete?: boolean;
+}
+
+/**
+ * A queue with the exchange and binding key it is reached through; declared the way kombu
+ * declares it so Python and Nest participants never disagree (PRECONDITION_FAILED).
+ */
+export interface QueueDeclaration {
+  name: string;
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  /** x-max-priority, x-expires, x-message-ttl, x-dead-letter-exchange, x-queue-type, … */
+  arguments: Record<string, unknown>;
+  /** Omitted: the queue is only reached through the default exchange. */
+  exchange?: ExchangeDeclaration;
+  routingKey?: string;
+}
+
+export interface ConsumeOptions {
+  queues: QueueDeclaration[];
+  /** Unacknowledged messages the consumer may hold at once (basic.qos). */
+  prefetch: number;
+  /** Called for each message; the consumer settles it with ack() or reject(). */
+  onMessage(message: DeliveredMessage): void;
+}
+
+/** A running consumer. */
+export interface Consumer {
+  /** Stops new deliveries; messages already delivered can still be settled. */
+  cancel(): Promise<void>;
+}
+
+/** Connection state changes, for logs, health checks and metrics. */
+export interface BrokerEvents {
+  connected?(): void;
+  disconnected?(reason: string): void;
+}
+
+export interface Broker {
+  /** A human-readable address with secrets masked, for logs. */
+  readonly description: string;
+  connect(): Promise<void>;
+  declareQueue(queue: QueueDeclaration): Promise<void>;
+  /**
+   * Publishes with confirmation: resolves once the broker has taken responsibility for the message
+   * (publisher confirm), rejects with a PublishError when it is nacked, unroutable (mandatory), or
+   * not confirmed within the publish timeout (for instance while the broker is unreachable).
+   */
+  publish(message: OutgoingMessage): Promise<void>;
+  consume(options: ConsumeOptions): Promise<Consumer>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,12 @@
+/**
+ * The one place where credentials are hidden before anything reaches a log line or an error:
+ * `amqp://guest:secret@host//` → `amqp://guest:***@host//`.
+ */
+export function maskUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^:@/]*):([^@/]*)@/i, '$1$2:***@');
+}
+
+/** Masks every URL-with-password found inside free text (driver error messages quote them). */
+export function maskSecretsInText(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):([^@/\s]*)@/gi, '$1$2:***@');
+}
