@@ -1,0 +1,50 @@
+import { MessageProperties } from '../broker/broker.interface';
+import { formatCeleryDate } from './celery-time';
+import { toPythonJson } from './python-json';
+import { argsRepr, kwargsRepr } from './python-repr';
+import { JSON_CONTENT_TYPE, TaskMessage, UTF8_ENCODING } from './task-message';
+
+/** A task message ready for the broker: AMQP properties (with headers) and the body bytes. */
+export interface EncodedTaskMessage {
+  properties: MessageProperties;
+  body: Buffer;
+}
+
+/**
+ * Encodes Celery message protocol v2 (celery-protocol.md §2), byte-identical in its body to what
+ * Celery 5.2.6 publishes: `[args, kwargs, {"callbacks", "errbacks", "chain", "chord"}]`.
+ */
+export function encodeTaskMessage(message: TaskMessage): EncodedTaskMessage {
+  const headers: Record<string, unknown> = {
+    lang: 'js',
+    task: message.task,
+    id: message.id,
+    shadow: message.shadow,
+    eta: message.eta ? formatCeleryDate(message.eta) : null,
+    expires: message.expires ? formatCeleryDate(message.expires) : null,
+    group: message.group,
+    group_index: message.groupIndex,
+    retries: message.retries,
+    timelimit: message.timeLimit,
+    root_id: message.rootId ?? message.id,
+    parent_id: message.parentId,
+    argsrepr: message.argsrepr ?? argsRepr(message.args),
+    kwargsrepr: message.kwargsrepr ?? kwargsRepr(message.kwargs),
+    origin: message.origin,
+    ignore_result: message.ignoreResult,
+    ...message.customHeaders,
+  };
+  const { callbacks, errbacks, chain, chord } = message.embed;
+  const body = toPythonJson([message.args, message.kwargs, { callbacks, errbacks, chain, chord }]);
+  const properties: MessageProperties = {
+    contentType: JSON_CONTENT_TYPE,
+    contentEncoding: UTF8_ENCODING,
+    deliveryMode: 2,
+    correlationId: message.correlationId ?? message.id,
+    headers,
+  };
+  if (message.priority !== null) properties.priority = message.priority;
+  if (message.replyTo) properties.replyTo = message.replyTo;
+  if (message.expires) properties.expiration = String(Math.max(0, message.expires.getTime() - Date.now()));
+  return { properties, body: Buffer.from(body, 'utf8') };
+}

@@ -1,0 +1,24 @@
+/**
+ * A signature as Celery serialises it inside messages (celery-protocol.md §7.1): the task to
+ * call next in a chain, a callback, an errback or a chord body.
+ */
+export interface SignatureDict {
+  task: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  options: Record<string, unknown>;
+  subtask_type: string | null;
+  immutable: boolean;
+  chord_size?: number | null;
+}
+
+/** The third element of a v2 body: workflow links carried with the task. */
+export interface TaskEmbed {
+  callbacks: SignatureDict[] | null;
+  errbacks: SignatureDict[] | null;
+  /** Remaining chain steps in reverse order: the next step is the last element. */
+  chain: SignatureDict[] | null;
+  chord: SignatureDict | null;
+}
+
+export const EMPTY_EMBED: Readonly<TaskEmbed> = Object.freeze({ callbacks: null, errbacks: null, chain: null, chord: null });

@@ -1,0 +1,39 @@
+import { argsRepr, kwargsRepr, REPR_MAX_LENGTH } from '../../lib/protocol/python-repr';
+import { JsonEncodingError, toPythonJson } from '../../lib/protocol/python-json';
+import { loadFixture } from '../support/fixtures';
+
+describe('Python repr of task arguments', () => {
+  it('matches the argsrepr/kwargsrepr Celery 5.2.6 wrote', () => {
+    const { headers, body } = loadFixture('task_v2_apply_async_args_kwargs').message;
+    expect(argsRepr(body[0])).toBe(headers.argsrepr);
+    expect(kwargsRepr(body[1])).toBe(headers.kwargsrepr);
+  });
+
+  it('writes one-element tuples with a trailing comma and picks quotes like Python', () => {
+    expect(argsRepr([5])).toBe('(5,)');
+    expect(argsRepr([])).toBe('()');
+    expect(argsRepr(["it's", 'say "hi"', "both ' \""])).toBe(`("it's", 'say "hi"', 'both \\' "')`);
+  });
+
+  it('caps the repr at 1024 characters', () => {
+    expect(argsRepr(['x'.repeat(5000)])).toHaveLength(REPR_MAX_LENGTH);
+  });
+});
+
+describe('kombu-compatible JSON', () => {
+  it('escapes non-ASCII like json.dumps(ensure_ascii=True), astral characters as surrogate pairs', () => {
+    expect(toPythonJson({ s: 'héllo ☃ 😀' })).toBe('{"s": "h\\u00e9llo \\u2603 \\ud83d\\ude00"}');
+    expect(JSON.parse(toPythonJson({ s: 'héllo ☃ 😀' }))).toEqual({ s: 'héllo ☃ 😀' });
+  });
+
+  it('writes bigint as a plain integer and refuses non-finite numbers', () => {
+    expect(toPythonJson([2n ** 70n])).toBe('[1180591620717411303424]');
+    expect(() => toPythonJson([1, Number.NaN])).toThrow(JsonEncodingError);
+    expect(() => toPythonJson({ a: Infinity })).toThrow(/\$\.a is Infinity/);
+  });
+
+  it('matches kombu 5.2.4 output for plain JSON values', () => {
+    const value = [[1, 'two', [3, 4.5], null, true], { k: 'v', nested: { a: [1] } }, { callbacks: null }];
+    expect(toPythonJson(value)).toBe('[[1, "two", [3, 4.5], null, true], {"k": "v", "nested": {"a": [1]}}, {"callbacks": null}]');
+  });
+});
