@@ -1,0 +1,23 @@
+/**
+ * The names Python Celery's SQLAlchemy models use (celery/backends/database/models.py). They are
+ * fixed: a Python client and this module must meet in the same table. The entities, the migration
+ * and the SQL of the backend all read them from here.
+ */
+export const CeleryTableNames = {
+  taskTable: 'celery_taskmeta',
+  taskSequence: 'task_id_sequence',
+  taskPrimaryKey: 'celery_taskmeta_pkey',
+  taskIdUnique: 'celery_taskmeta_task_id_key',
+  /** Ours: lets expiry find old rows without a full scan. */
+  taskDateDoneIndex: 'celery_taskmeta_date_done_idx',
+  /** Ours: keeps `result_json` from going stale when Python Celery rewrites `result`. */
+  taskResultJsonTrigger: 'celery_taskmeta_result_json_stale',
+  taskResultJsonFunction: 'celery_taskmeta_clear_stale_result_json',
+  groupTable: 'celery_tasksetmeta',
+  groupSequence: 'taskset_id_sequence',
+  groupPrimaryKey: 'celery_tasksetmeta_pkey',
+  groupIdUnique: 'celery_tasksetmeta_taskset_id_key',
+} as const;
+
+/** Celery's `String(155)` columns: task ids, names, worker node names, routing keys. */
+export const CELERY_STRING_LENGTH = 155;
