@@ -5,6 +5,10 @@ import { CeleryError } from './celery.error';
  * dead-letter exchange on the queue keeps it) and, when its task id is known, stored as FAILURE.
  */
 export class InvalidTaskMessageError extends CeleryError {
+  /** Stored as Celery's own exception for undecodable messages. */
+  readonly celeryExceptionType = 'InvalidTaskError';
+  readonly celeryExceptionModule = 'celery.exceptions';
+
   constructor(
     readonly reason: string,
     readonly taskId: string | null = null,

@@ -1,0 +1,54 @@
+import type { DatabaseBackendOptions } from './backend/database/database-backend-options';
+import type { CeleryQueueOptions } from './broker/celery-queue';
+import { BrokerOptions, CeleryModuleOptions } from './interfaces/celery-module-options.interface';
+import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from './worker/worker-options';
+
+/** The module's options with every default applied: what the providers are built from. */
+export interface CeleryConfig {
+  /** Undefined: the in-process broker. */
+  broker: BrokerOptions | undefined;
+  /** null: no result backend (Celery's DisabledBackend). */
+  backend: DatabaseBackendOptions | null;
+  defaultQueue: string;
+  queues: Record<string, CeleryQueueOptions>;
+  /** null: producer only. */
+  worker: (WorkerOptions & { autoStart: boolean }) | null;
+}
+
+/** The one place where module options become settings: defaults and the embedded fallback. */
+export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig {
+  const broker = typeof options.broker === 'string' ? { url: options.broker } : options.broker;
+  const defaultQueue = options.defaultQueue ?? 'celery';
+  return {
+    broker,
+    backend: resolveBackend(options),
+    defaultQueue,
+    queues: options.queues ?? {},
+    worker:
+      options.worker === false
+        ? null
+        : {
+            ...DEFAULT_WORKER_OPTIONS,
+            queues: [defaultQueue],
+            ...withoutUndefined(options.worker ?? {}),
+            autoStart: options.worker?.autoStart ?? true,
+          },
+  };
+}
+
+function resolveBackend(options: CeleryModuleOptions): DatabaseBackendOptions | null {
+  const backend = options.backend;
+  if (backend === false) return null;
+  // Nothing configured at all: the embedded default, so an app runs before any server exists.
+  if (backend === undefined) return options.broker === undefined ? { embedded: {} } : null;
+  if (typeof backend === 'string') return backend.startsWith('embedded:') ? { embedded: {} } : { url: backend };
+  if (backend.type === 'embedded') {
+    return { embedded: { dataDir: backend.dataDir }, resultExpiresSeconds: backend.resultExpiresSeconds };
+  }
+  const { type: _type, ...database } = backend;
+  return database;
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+}

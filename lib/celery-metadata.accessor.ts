@@ -1,0 +1,14 @@
+import { Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { CELERY_TASK_METADATA } from './celery.constants';
+import { CeleryTaskOptions } from './decorators/celery-task.decorator';
+
+/** Reads `@CeleryTask()` metadata: a thin wrapper over Nest's Reflector. */
+@Injectable()
+export class CeleryMetadataAccessor {
+  constructor(private readonly reflector: Reflector) {}
+
+  getTaskOptions(target: Function): CeleryTaskOptions | undefined {
+    return this.reflector.get<CeleryTaskOptions | undefined>(CELERY_TASK_METADATA, target);
+  }
+}

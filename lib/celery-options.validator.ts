@@ -1,0 +1,98 @@
+import { InvalidCeleryOptionsError } from './errors/invalid-celery-options.error';
+import { CeleryModuleOptions } from './interfaces/celery-module-options.interface';
+import { maskUrl } from './utils/mask-secrets';
+
+const BROKER_SCHEMES = ['amqp:', 'amqps:', 'pyamqp:', 'memory:'];
+const BACKEND_SCHEMES = ['postgresql:', 'postgres:', 'db+postgresql:', 'db+postgres:', 'embedded:'];
+
+/**
+ * Checks CeleryModule options at start-up and throws one InvalidCeleryOptionsError naming every
+ * bad option, its value (secrets masked) and what is expected.
+ */
+export function validateCeleryOptions(options: CeleryModuleOptions | undefined | null): CeleryModuleOptions {
+  if (options === undefined || options === null) return {};
+  const problems: string[] = [];
+  if (typeof options !== 'object') throw new InvalidCeleryOptionsError([`options must be an object, got ${typeof options}`]);
+
+  const broker = options.broker;
+  if (broker !== undefined) {
+    const url = typeof broker === 'string' ? broker : broker?.url;
+    checkUrl(problems, typeof broker === 'string' ? 'broker' : 'broker.url', url, BROKER_SCHEMES);
+    if (typeof broker === 'object' && broker !== null) {
+      for (const key of ['heartbeatSeconds', 'reconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs'] as const) {
+        checkPositive(problems, `broker.${key}`, broker[key], true);
+      }
+    }
+  }
+
+  const backend = options.backend;
+  if (typeof backend === 'string') checkUrl(problems, 'backend', backend, BACKEND_SCHEMES);
+  else if (backend !== undefined && backend !== false) {
+    if (typeof backend !== 'object' || backend === null || (backend.type !== 'postgres' && backend.type !== 'embedded')) {
+      problems.push(`backend must be a URL, false, { type: 'postgres', … } or { type: 'embedded', … }, got ${describe(backend)}`);
+    } else {
+      if (backend.type === 'postgres') {
+        if (backend.url === undefined && backend.dataSource === undefined) problems.push(`backend of type 'postgres' needs a url or a dataSource`);
+        if (backend.url !== undefined) checkUrl(problems, 'backend.url', backend.url, BACKEND_SCHEMES);
+      }
+      checkPositive(problems, 'backend.resultExpiresSeconds', backend.resultExpiresSeconds, false);
+    }
+  }
+
+  if (options.defaultQueue !== undefined) checkName(problems, 'defaultQueue', options.defaultQueue);
+  if (options.queues !== undefined && (typeof options.queues !== 'object' || options.queues === null || Array.isArray(options.queues))) {
+    problems.push(`queues must be an object of queue name → queue options, got ${describe(options.queues)}`);
+  }
+
+  const worker = options.worker;
+  if (worker !== undefined && worker !== false) {
+    if (typeof worker !== 'object' || worker === null) problems.push(`worker must be an object or false, got ${describe(worker)}`);
+    else {
+      if (worker.queues !== undefined) {
+        if (!Array.isArray(worker.queues) || worker.queues.length === 0) problems.push(`worker.queues must be a non-empty array of queue names, got ${describe(worker.queues)}`);
+        else worker.queues.forEach((queue, index) => checkName(problems, `worker.queues[${index}]`, queue));
+      }
+      checkInteger(problems, 'worker.concurrency', worker.concurrency);
+      checkInteger(problems, 'worker.prefetchMultiplier', worker.prefetchMultiplier);
+      checkPositive(problems, 'worker.shutdownTimeoutMs', worker.shutdownTimeoutMs, false);
+      if (worker.hostname !== undefined) checkName(problems, 'worker.hostname', worker.hostname);
+      for (const key of ['acksLate', 'trackStarted', 'ignoreResult', 'autoStart'] as const) {
+        if (worker[key] !== undefined && typeof worker[key] !== 'boolean') problems.push(`worker.${key} must be true or false, got ${describe(worker[key])}`);
+      }
+    }
+  }
+  if (problems.length > 0) throw new InvalidCeleryOptionsError(problems);
+  return options;
+}
+
+function checkUrl(problems: string[], name: string, url: unknown, schemes: string[]): void {
+  if (typeof url !== 'string' || url.length === 0) {
+    problems.push(`${name} must be a URL string, got ${describe(url)}`);
+    return;
+  }
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0]?.toLowerCase();
+  if (!scheme || !schemes.includes(scheme)) {
+    problems.push(`${name} "${maskUrl(url)}" has an unsupported scheme; expected one of ${schemes.map((s) => `${s}//`).join(', ')}`);
+  }
+}
+
+function checkInteger(problems: string[], name: string, value: unknown): void {
+  if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1)) problems.push(`${name} must be a positive integer, got ${describe(value)}`);
+}
+
+function checkPositive(problems: string[], name: string, value: unknown, strict: boolean): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (strict && value === 0)) {
+    problems.push(`${name} must be a ${strict ? 'positive' : 'non-negative'} number, got ${describe(value)}`);
+  }
+}
+
+function checkName(problems: string[], name: string, value: unknown): void {
+  if (typeof value !== 'string' || value.trim().length === 0) problems.push(`${name} must be a non-empty string, got ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(maskUrl(value));
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? (value.length === 0 ? 'an empty array' : 'an array') : 'an object';
+}

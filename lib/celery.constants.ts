@@ -1,0 +1,7 @@
+/** Injection tokens and metadata keys of the module, in one place. */
+export const CELERY_MODULE_OPTIONS = Symbol('CELERY_MODULE_OPTIONS');
+export const CELERY_CONFIG = Symbol('CELERY_CONFIG');
+export const CELERY_BROKER = Symbol('CELERY_BROKER');
+export const CELERY_RESULT_BACKEND = Symbol('CELERY_RESULT_BACKEND');
+export const CELERY_TASK_METADATA = 'celery:task';
+export const CELERY_LOGGER_CONTEXT = 'Celery';

@@ -1,0 +1,49 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { CELERY_LOGGER_CONTEXT } from './celery.constants';
+import { CeleryMetadataAccessor } from './celery-metadata.accessor';
+import { TaskDefinition } from './worker/task-definition';
+import { TaskRegistry } from './worker/task-registry';
+
+/**
+ * Finds `@CeleryTask()` methods on every provider at module init (the way @nestjs/bullmq and
+ * @nestjs/schedule find their handlers) and registers them, bound to their DI-built instance.
+ */
+@Injectable()
+export class CeleryExplorer implements OnModuleInit {
+  private readonly logger = new Logger(CELERY_LOGGER_CONTEXT);
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly metadataScanner: MetadataScanner,
+    private readonly metadata: CeleryMetadataAccessor,
+    private readonly registry: TaskRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders()) this.registerTasksOf(wrapper);
+  }
+
+  private registerTasksOf(wrapper: InstanceWrapper): void {
+    const instance = wrapper.instance as Record<string, unknown> | undefined;
+    // Providers made by useFactory/useValue have no metatype: their instance's class still counts.
+    const prototype = instance ? Object.getPrototypeOf(instance) : (wrapper.metatype as Function | undefined)?.prototype;
+    if (!prototype || typeof prototype !== 'object') return;
+    const className = (wrapper.metatype as Function | undefined)?.name || instance?.constructor?.name || String(wrapper.name);
+    for (const methodName of this.metadataScanner.getAllMethodNames(prototype)) {
+      const method = prototype[methodName] as Function;
+      const options = this.metadata.getTaskOptions(method);
+      if (!options) continue;
+      const source = `${className}.${methodName}`;
+      if (!wrapper.isDependencyTreeStatic() || !instance) {
+        this.logger.warn(
+          `@CeleryTask() on ${source} is ignored: the provider is request-scoped (or depends on one). ` +
+            'Tasks run outside of any HTTP request; make the provider a singleton (default scope) or move the task to one.',
+        );
+        continue;
+      }
+      this.registry.register(new TaskDefinition(options.name ?? source, method as (...args: unknown[]) => unknown, instance, options, source));
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ResultBackend } from './backend/result-backend.interface';
+import { Broker } from './broker/broker.interface';
+import { CeleryConfig } from './celery-config';
+import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_RESULT_BACKEND } from './celery.constants';
+import { CeleryWorker } from './worker/celery-worker';
+import { TaskRegistry } from './worker/task-registry';
+
+/**
+ * Decides when I/O starts and stops: the worker starts consuming at application bootstrap (after
+ * every task is registered), stops and drains in beforeApplicationShutdown, and connections close
+ * in onApplicationShutdown. Remember `app.enableShutdownHooks()` so SIGTERM triggers this.
+ */
+@Injectable()
+export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger(CELERY_LOGGER_CONTEXT);
+
+  constructor(
+    @Inject(CELERY_CONFIG) private readonly config: CeleryConfig,
+    @Inject(CELERY_BROKER) private readonly broker: Broker,
+    @Inject(CELERY_RESULT_BACKEND) private readonly backend: ResultBackend,
+    private readonly registry: TaskRegistry,
+    private readonly worker: CeleryWorker,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.worker) return;
+    if (this.registry.names().length === 0) {
+      this.logger.log('No @CeleryTask() methods found: running as a producer only');
+      return;
+    }
+    if (this.config.worker.autoStart) await this.worker.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.broker.close();
+    await this.backend.close();
+  }
+}

@@ -1,0 +1,56 @@
+import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { CELERY_BROKER, CELERY_MODULE_OPTIONS, CELERY_RESULT_BACKEND } from './celery.constants';
+import { CeleryExplorer } from './celery.explorer';
+import { CeleryLifecycle } from './celery.lifecycle';
+import { CeleryMetadataAccessor } from './celery-metadata.accessor';
+import { celeryProviders } from './celery.providers';
+import { CeleryClient } from './client/celery-client';
+import { CeleryModuleAsyncOptions, CeleryModuleOptions, CeleryOptionsFactory } from './interfaces/celery-module-options.interface';
+import { CeleryWorker } from './worker/celery-worker';
+import { TaskRegistry } from './worker/task-registry';
+
+const EXPORTS = [CeleryClient, CeleryWorker, TaskRegistry, CELERY_BROKER, CELERY_RESULT_BACKEND];
+
+/**
+ * Makes a Nest app a member of a Celery deployment: `CeleryClient` to send tasks, and a worker
+ * that runs `@CeleryTask()` methods. Configure it once in the root module.
+ */
+@Module({})
+export class CeleryModule {
+  static forRoot(options: CeleryModuleOptions = {}): DynamicModule {
+    return this.build([{ provide: CELERY_MODULE_OPTIONS, useValue: options }], [], options.isGlobal);
+  }
+
+  /** Options from a factory, e.g. @nestjs/config's ConfigService. */
+  static forRootAsync(options: CeleryModuleAsyncOptions): DynamicModule {
+    return this.build(this.asyncOptionsProviders(options), options.imports ?? [], options.isGlobal);
+  }
+
+  private static build(optionsProviders: Provider[], imports: DynamicModule['imports'], isGlobal = true): DynamicModule {
+    return {
+      global: isGlobal,
+      module: CeleryModule,
+      imports: [DiscoveryModule, ...(imports ?? [])],
+      providers: [...optionsProviders, ...celeryProviders, CeleryMetadataAccessor, CeleryExplorer, CeleryLifecycle],
+      exports: EXPORTS,
+    };
+  }
+
+  private static asyncOptionsProviders(options: CeleryModuleAsyncOptions): Provider[] {
+    if (options.useFactory) {
+      return [{ provide: CELERY_MODULE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] }];
+    }
+    const factoryClass = options.useClass ?? options.useExisting;
+    if (!factoryClass) throw new Error('CeleryModule.forRootAsync() needs useFactory, useClass or useExisting');
+    const providers: Provider[] = [
+      {
+        provide: CELERY_MODULE_OPTIONS,
+        useFactory: (factory: CeleryOptionsFactory) => factory.createCeleryOptions(),
+        inject: [factoryClass],
+      },
+    ];
+    if (options.useClass) providers.push({ provide: options.useClass, useClass: options.useClass });
+    return providers;
+  }
+}

@@ -1,0 +1,74 @@
+import { ResultBackend } from '../backend/result-backend.interface';
+import { TaskFailedError } from '../errors/task-failed.error';
+import { isExceptionInfo } from '../protocol/exception-info';
+import { TaskResultMeta } from '../protocol/result-meta';
+import { PROPAGATE_STATES, READY_STATES, TaskState, TaskStateName } from '../protocol/task-states';
+
+export interface GetResultOptions {
+  /** Milliseconds to wait; rejects with ResultTimeoutError after that. Default: wait forever. */
+  timeout?: number;
+  /** Throw TaskFailedError for FAILURE/REVOKED (default true); false returns the exception info. */
+  propagate?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * A task's result, by id (Celery's `AsyncResult`). Every read asks the result backend, so it
+ * works for tasks sent by any process or language.
+ */
+export class AsyncResult<TResult = unknown> {
+  constructor(
+    readonly id: string,
+    private readonly backend: ResultBackend,
+  ) {}
+
+  /** The stored meta, or null while nothing is stored (PENDING). */
+  async info(): Promise<TaskResultMeta | null> {
+    return this.backend.getResult(this.id);
+  }
+
+  /** PENDING, STARTED, RETRY, SUCCESS, FAILURE, REVOKED or a custom state (Celery: `.state`). */
+  async state(): Promise<TaskStateName> {
+    return (await this.info())?.status ?? TaskState.PENDING;
+  }
+
+  /** True once the task has finished, whatever the outcome (Celery: `.ready()`). */
+  async ready(): Promise<boolean> {
+    return READY_STATES.has(await this.state());
+  }
+
+  async successful(): Promise<boolean> {
+    return (await this.state()) === TaskState.SUCCESS;
+  }
+
+  async failed(): Promise<boolean> {
+    return (await this.state()) === TaskState.FAILURE;
+  }
+
+  /**
+   * Waits for the task to finish and returns its value (Celery: `.get(timeout=…)`). Rejects with
+   * TaskFailedError (the remote exception's type, message and traceback) on FAILURE or REVOKED,
+   * and with ResultTimeoutError when `timeout` ms pass first.
+   */
+  async get(options: GetResultOptions = {}): Promise<TResult> {
+    const meta = await this.backend.waitForResult(this.id, { timeout: options.timeout, signal: options.signal });
+    if (PROPAGATE_STATES.has(meta.status) && options.propagate !== false) {
+      const info = isExceptionInfo(meta.result) ? meta.result : { exc_type: 'Exception', exc_message: [String(meta.result)], exc_module: null };
+      throw new TaskFailedError(this.id, meta.status, info, meta.traceback);
+    }
+    return meta.result as TResult;
+  }
+
+  /** Removes the stored result (Celery: `.forget()`). */
+  async forget(): Promise<void> {
+    await this.backend.forget(this.id);
+  }
+
+  toString(): string {
+    return this.id;
+  }
+
+  toJSON(): string {
+    return this.id;
+  }
+}

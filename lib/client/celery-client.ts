@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Broker } from '../broker/broker.interface';
+import { QueueCatalog } from '../broker/queue-catalog';
+import { ResultBackend } from '../backend/result-backend.interface';
+import { InvalidSendOptionsError } from '../errors/invalid-send-options.error';
+import { parseCeleryDate } from '../protocol/celery-time';
+import { encodeTaskMessage } from '../protocol/encode-task-message';
+import { EMPTY_EMBED } from '../protocol/signature-dict';
+import { TaskMessage } from '../protocol/task-message';
+import { currentTaskOrUndefined } from '../worker/task-context';
+import { AsyncResult } from './async-result';
+import { SendTaskOptions } from './send-task-options';
+import { TaskRef } from './task-ref';
+
+export interface CeleryClientDependencies {
+  broker: Broker;
+  backend: ResultBackend;
+  queues: QueueCatalog;
+  /** Queue for tasks sent without one (Celery's `task_default_queue`). */
+  defaultQueue: string;
+}
+
+/**
+ * Sends tasks to Celery workers, Python or Nest (Celery's `app.send_task` / `apply_async`), and
+ * reads their results. Injectable in Nest as `CeleryClient`.
+ */
+export class CeleryClient {
+  /** Our node name in `origin` headers, `gen<pid>@<host>` as Python clients write it. */
+  readonly origin = `gen${process.pid}@${hostname()}`;
+  /** The reply queue name of this client (Celery's app oid), sent as `reply_to` like Python does. */
+  readonly replyTo = randomUUID();
+  private readonly declaredQueues = new Set<string>();
+
+  constructor(private readonly deps: CeleryClientDependencies) {}
+
+  /**
+   * Sends a task by name (or typed TaskRef) with positional args and options. Resolves once the
+   * broker has confirmed the message; rejects with PublishError / PublishTimeoutError when it
+   * could not be delivered, or InvalidSendOptionsError before publishing anything.
+   */
+  send<TArgs extends unknown[], TResult>(task: TaskRef<TArgs, TResult>, args: TArgs, options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
+  send<TResult = unknown>(task: string, args?: unknown[], options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
+  async send(task: string | TaskRef<unknown[], unknown>, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
+    const name = typeof task === 'string' ? task : task.name;
+    const message = this.buildMessage(name, args, options);
+    const queue = options.queue ?? this.deps.defaultQueue;
+    const { properties, body } = encodeTaskMessage(message);
+    if (options.exchange !== undefined && options.routingKey !== undefined) {
+      await this.deps.broker.publish({ exchange: options.exchange, routingKey: options.routingKey, properties, body });
+    } else {
+      // Celery's direct-exchange shortcut: publish to the default exchange, routing key = queue name.
+      await this.declareOnce(queue);
+      await this.deps.broker.publish({ exchange: '', routingKey: options.routingKey ?? queue, properties, body });
+    }
+    return new AsyncResult(message.id, this.deps.backend);
+  }
+
+  /** The result of any task by id (Celery's `AsyncResult(id)`). */
+  asyncResult<TResult = unknown>(taskId: string): AsyncResult<TResult> {
+    return new AsyncResult<TResult>(taskId, this.deps.backend);
+  }
+
+  private async declareOnce(queue: string): Promise<void> {
+    if (this.declaredQueues.has(queue)) return;
+    await this.deps.broker.declareQueue(this.deps.queues.declaration(queue));
+    this.declaredQueues.add(queue);
+  }
+
+  private buildMessage(name: string, args: unknown[], options: SendTaskOptions): TaskMessage {
+    if (typeof name !== 'string' || name.length === 0) throw new InvalidSendOptionsError(String(name), 'the task name must be a non-empty string');
+    if (!Array.isArray(args)) throw new InvalidSendOptionsError(name, `args must be an array of positional arguments, got ${typeof args}`);
+    const kwargs = options.kwargs ?? {};
+    if (typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs)) {
+      throw new InvalidSendOptionsError(name, 'kwargs must be a plain object of keyword arguments');
+    }
+    const id = options.taskId ?? randomUUID();
+    if (typeof id !== 'string' || id.length === 0) throw new InvalidSendOptionsError(name, 'taskId must be a non-empty string');
+    // A task sent from inside a running task becomes its child in the workflow (Celery does the same).
+    const parent = currentTaskOrUndefined();
+    return {
+      id,
+      task: name,
+      args,
+      kwargs,
+      embed: EMPTY_EMBED,
+      rootId: options.rootId ?? parent?.rootId ?? parent?.id ?? id,
+      parentId: options.parentId ?? parent?.id ?? null,
+      group: null,
+      groupIndex: null,
+      retries: 0,
+      eta: resolveEta(name, options),
+      expires: resolveExpires(name, options.expires),
+      timeLimit: [checkSeconds(name, 'timeLimit', options.timeLimit), checkSeconds(name, 'softTimeLimit', options.softTimeLimit)],
+      shadow: options.shadow ?? null,
+      origin: this.origin,
+      ignoreResult: options.ignoreResult ?? false,
+      argsrepr: null,
+      kwargsrepr: null,
+      customHeaders: options.headers ?? {},
+      replyTo: this.replyTo,
+      correlationId: id,
+      priority: checkPriority(name, options.priority),
+    };
+  }
+}
+
+function resolveEta(name: string, options: SendTaskOptions): Date | null {
+  if (options.countdown !== undefined && options.eta !== undefined) {
+    throw new InvalidSendOptionsError(name, 'give either countdown or eta, not both');
+  }
+  if (options.countdown !== undefined) {
+    if (typeof options.countdown !== 'number' || !Number.isFinite(options.countdown)) {
+      throw new InvalidSendOptionsError(name, `countdown must be a number of seconds, got ${String(options.countdown)}`);
+    }
+    return new Date(Date.now() + options.countdown * 1000);
+  }
+  return options.eta === undefined ? null : toDate(name, 'eta', options.eta);
+}
+
+function resolveExpires(name: string, expires: SendTaskOptions['expires']): Date | null {
+  if (expires === undefined) return null;
+  if (typeof expires === 'number') {
+    if (!Number.isFinite(expires)) throw new InvalidSendOptionsError(name, `expires must be a number of seconds or a date, got ${expires}`);
+    return new Date(Date.now() + expires * 1000);
+  }
+  return toDate(name, 'expires', expires);
+}
+
+function toDate(name: string, option: string, value: Date | string): Date {
+  const date = typeof value === 'string' ? parseCeleryDate(value) : value;
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
+    throw new InvalidSendOptionsError(name, `${option} must be a Date or an ISO-8601 string such as 2026-11-24T08:00:00+00:00, got ${String(value)}`);
+  }
+  return date;
+}
+
+function checkSeconds(name: string, option: string, value: number | undefined): number | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'number' || !(value > 0)) throw new InvalidSendOptionsError(name, `${option} must be a positive number of seconds, got ${String(value)}`);
+  return value;
+}
+
+function checkPriority(name: string, priority: number | undefined): number | null {
+  if (priority === undefined) return null;
+  if (!Number.isInteger(priority) || priority < 0 || priority > 255) {
+    throw new InvalidSendOptionsError(name, `priority must be an integer from 0 to 255, got ${String(priority)}`);
+  }
+  return priority;
+}

@@ -1,0 +1,35 @@
+/**
+ * Options of one task call, Celery's `apply_async` / `send_task` arguments in camelCase.
+ */
+export interface SendTaskOptions {
+  /** Keyword arguments (Celery: `kwargs`). */
+  kwargs?: Record<string, unknown>;
+  /** Use this id instead of a new UUID (Celery: `task_id`). */
+  taskId?: string;
+  /** Queue to send to; declared the way a Celery worker declares it (Celery: `queue`). Default: the module's default queue. */
+  queue?: string;
+  /** Exchange to publish to, with `routingKey` (Celery: `exchange`). */
+  exchange?: string;
+  /** Routing key (Celery: `routing_key`). */
+  routingKey?: string;
+  /** Run no earlier than this many seconds from now (Celery: `countdown`). */
+  countdown?: number;
+  /** Run no earlier than this time (Celery: `eta`); ISO strings with an offset are accepted. */
+  eta?: Date | string;
+  /** Seconds from now, or a time, after which the task must not run (Celery: `expires`). */
+  expires?: number | Date | string;
+  /** 0–255; higher runs first on queues declared with x-max-priority (Celery: `priority`). */
+  priority?: number;
+  /** Extra application headers, visible to the task as its context headers (Celery: `headers`). */
+  headers?: Record<string, unknown>;
+  /** Ask the worker not to store the SUCCESS result (Celery: `ignore_result`). */
+  ignoreResult?: boolean;
+  /** Hard and soft time limits in seconds (Celery: `time_limit`, `soft_time_limit`). */
+  timeLimit?: number;
+  softTimeLimit?: number;
+  /** Name shown in logs and monitors instead of the task name (Celery: `shadow`). */
+  shadow?: string;
+  /** Workflow ids, set when a task sends another one (Celery: `parent_id`, `root_id`). */
+  parentId?: string;
+  rootId?: string;
+}

@@ -1,0 +1,103 @@
+import { ModuleMetadata, Type } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import type { CeleryQueueOptions } from '../broker/celery-queue';
+
+/** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
+export interface BrokerOptions {
+  /** `amqp://user:password@host:5672/vhost`, `amqps://…`, or `memory://` for the in-process broker. */
+  url: string;
+  /** AMQP heartbeat in seconds (Celery: `broker_heartbeat`). Default 60. */
+  heartbeatSeconds?: number;
+  /** First reconnect delay in ms; it grows up to 30 s. Default 1000. */
+  reconnectDelayMs?: number;
+  /** How long a send waits for the broker's confirm, including while reconnecting. Default 30000. */
+  publishTimeoutMs?: number;
+  /** How long start-up waits for the first connection. Default 30000. */
+  connectTimeoutMs?: number;
+  /** TLS material for amqps:// (ca, cert, key, passphrase, servername). */
+  socketOptions?: Record<string, unknown>;
+}
+
+/** PostgreSQL result backend in Celery's own tables (Celery: `db+postgresql://…`). */
+export interface PostgresBackendOptions {
+  type: 'postgres';
+  /** `postgresql://user:password@host/db` (also Celery's `db+postgresql://` form). */
+  url?: string;
+  /** Use the app's own TypeORM DataSource instead of a URL (add celeryResultEntities to it). */
+  dataSource?: DataSource;
+  /** Seconds results are kept (Celery: `result_expires`). Default 86400; 0 keeps them forever. */
+  resultExpiresSeconds?: number;
+  /** Write name, args, kwargs, worker, retries, queue (Celery: `result_extended`). Default true. */
+  extended?: boolean;
+  /** Run the shipped migrations at start-up. Default true. */
+  migrationsRun?: boolean;
+  /** TypeORM synchronize, for development only. Default false. */
+  synchronize?: boolean;
+}
+
+/** Embedded PostgreSQL (PGlite) in this process: the default when nothing is configured. */
+export interface EmbeddedBackendOptions {
+  type: 'embedded';
+  /** Directory to keep the data in; in memory when omitted. */
+  dataDir?: string;
+  resultExpiresSeconds?: number;
+}
+
+export type ResultBackendOption = string | false | PostgresBackendOptions | EmbeddedBackendOptions;
+
+/** The worker part of the module (`celery worker` options). */
+export interface WorkerModuleOptions {
+  /** Queues to consume (`-Q`). Default ['celery']. */
+  queues?: string[];
+  /** Tasks run at once (`-c`); also the prefetch. Default 10. */
+  concurrency?: number;
+  /** Celery's `worker_prefetch_multiplier`. Default 1. */
+  prefetchMultiplier?: number;
+  /** Node name (`-n`), `%h` = host name. Default 'celery@%h'. */
+  hostname?: string;
+  /** Ack after the result is stored, for every task that does not say otherwise (Celery: `task_acks_late`). Default false. */
+  acksLate?: boolean;
+  /** Store STARTED (Celery: `task_track_started`). Default false. */
+  trackStarted?: boolean;
+  /** Store no SUCCESS results (Celery: `task_ignore_result`). Default false. */
+  ignoreResult?: boolean;
+  /** Milliseconds shutdown waits for running tasks. Default 30000. */
+  shutdownTimeoutMs?: number;
+  /** Start consuming at application bootstrap. false: call `CeleryWorker.start()` yourself. Default true. */
+  autoStart?: boolean;
+}
+
+/**
+ * Options of `CeleryModule.forRoot()`. With neither broker nor backend, the module runs on an
+ * in-process broker and an embedded PostgreSQL, so an app works before any server exists.
+ */
+export interface CeleryModuleOptions {
+  /** Celery's `broker_url` (CELERY_BROKER_URL). Omitted: the in-process `memory://` broker. */
+  broker?: string | BrokerOptions;
+  /**
+   * Celery's `result_backend` (CELERY_RESULT_BACKEND): a URL, options, or false for none.
+   * Omitted: embedded PostgreSQL when the broker is omitted too, otherwise none.
+   */
+  backend?: ResultBackendOption;
+  /** Queue for tasks sent without one (Celery: `task_default_queue`). Default 'celery'. */
+  defaultQueue?: string;
+  /** Per-queue declaration settings (Celery: `task_queues`), e.g. `{ urgent: { maxPriority: 10 } }`. */
+  queues?: Record<string, CeleryQueueOptions>;
+  /** Worker settings, or false for a producer-only app. A worker starts only when @CeleryTask methods exist. */
+  worker?: false | WorkerModuleOptions;
+  /** Register the module globally. Default true. */
+  isGlobal?: boolean;
+}
+
+export interface CeleryOptionsFactory {
+  createCeleryOptions(): Promise<CeleryModuleOptions> | CeleryModuleOptions;
+}
+
+/** `CeleryModule.forRootAsync()`: options from @nestjs/config or any provider. */
+export interface CeleryModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory?: (...args: any[]) => Promise<CeleryModuleOptions> | CeleryModuleOptions;
+  inject?: any[];
+  useClass?: Type<CeleryOptionsFactory>;
+  useExisting?: Type<CeleryOptionsFactory>;
+  isGlobal?: boolean;
+}

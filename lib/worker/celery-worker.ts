@@ -1,0 +1,312 @@
+import { Broker, Consumer, DeliveredMessage, QueueDeclaration } from '../broker/broker.interface';
+import { ResultBackend } from '../backend/result-backend.interface';
+import { InvalidTaskMessageError } from '../errors/invalid-task-message.error';
+import { NotRegisteredError } from '../errors/not-registered.error';
+import { TaskArgumentsError } from '../errors/task-arguments.error';
+import { decodeTaskMessage } from '../protocol/decode-task-message';
+import { TaskMessage } from '../protocol/task-message';
+import { CeleryLogger } from '../utils/logger';
+import { ExecutionSettings, resolveExecutionSettings } from './execution-settings';
+import { ResultRecorder } from './result-recorder';
+import { TaskDefinition } from './task-definition';
+import { runInTaskContext, TaskContext } from './task-context';
+import { TaskRegistry } from './task-registry';
+import { expandHostname, WorkerOptions } from './worker-options';
+
+/** A message accepted for execution: decoded, its task known and its arguments bound. */
+interface AcceptedTask {
+  delivery: DeliveredMessage;
+  message: TaskMessage;
+  task: TaskDefinition;
+  boundArguments: unknown[];
+  settings: ExecutionSettings;
+}
+
+/** A task being executed now. */
+export interface ActiveTask {
+  message: TaskMessage;
+  startedAt: Date;
+  acknowledged: boolean;
+  abort: AbortController;
+}
+
+export interface WorkerDependencies {
+  broker: Broker;
+  backend: ResultBackend;
+  registry: TaskRegistry;
+  options: WorkerOptions;
+  logger: CeleryLogger;
+  /** How a queue name is declared (Celery's `task_queues`, the one place that knows). */
+  declareQueue(name: string): QueueDeclaration;
+}
+
+// setTimeout takes at most 2^31-1 ms; longer ETAs are re-armed.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A Celery worker (`celery worker`): consumes the task queues with a prefetch bound, runs up to
+ * `concurrency` tasks at once, stores their results and acks each message at Celery's moment:
+ * before running by default, after the result is stored with acksLate. Bad messages are refused
+ * one by one without ever stopping the worker.
+ */
+export class CeleryWorker {
+  readonly hostname: string;
+  private readonly recorder: ResultRecorder;
+  private consumer: Consumer | null = null;
+  private readonly waiting: AcceptedTask[] = [];
+  private readonly scheduled = new Map<AcceptedTask, NodeJS.Timeout>();
+  private readonly active = new Map<string, ActiveTask>();
+  private stopping = false;
+  private processed = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly deps: WorkerDependencies) {
+    this.hostname = expandHostname(deps.options.hostname);
+    this.recorder = new ResultRecorder(deps.backend, this.hostname);
+  }
+
+  get isRunning(): boolean {
+    return this.consumer !== null && !this.stopping;
+  }
+
+  /** Tasks executing now (Celery's `inspect active`). */
+  activeTasks(): ActiveTask[] {
+    return [...this.active.values()];
+  }
+
+  /** Tasks received and waiting for a free slot (Celery's `inspect reserved`). */
+  reservedTasks(): TaskMessage[] {
+    return this.waiting.map((accepted) => accepted.message);
+  }
+
+  /** Tasks held until their ETA (Celery's `inspect scheduled`). */
+  scheduledTasks(): TaskMessage[] {
+    return [...this.scheduled.keys()].map((accepted) => accepted.message);
+  }
+
+  get processedCount(): number {
+    return this.processed;
+  }
+
+  async start(): Promise<void> {
+    if (this.consumer) return;
+    const { options, broker, logger } = this.deps;
+    this.stopping = false;
+    this.consumer = await broker.consume({
+      queues: options.queues.map((name) => this.deps.declareQueue(name)),
+      prefetch: options.concurrency * options.prefetchMultiplier,
+      onMessage: (delivery) => this.receive(delivery),
+    });
+    logger.log(
+      `Worker ${this.hostname} consuming ${options.queues.join(', ')} on ${broker.description} ` +
+        `(concurrency ${options.concurrency}, tasks: ${this.deps.registry.names().join(', ') || 'none'})`,
+    );
+  }
+
+  /**
+   * Warm shutdown: stop consuming, hand back what has not started (requeued for another
+   * worker), let running tasks finish up to the shutdown timeout, then abort the rest.
+   */
+  async stop(): Promise<void> {
+    if (!this.consumer || this.stopping) return;
+    this.stopping = true;
+    const { logger, options } = this.deps;
+    await this.consumer.cancel();
+    for (const [accepted, timer] of this.scheduled) {
+      clearTimeout(timer);
+      accepted.delivery.reject(true);
+    }
+    this.scheduled.clear();
+    for (const accepted of this.waiting.splice(0)) accepted.delivery.reject(true);
+    if (this.active.size > 0) {
+      logger.log(`Worker ${this.hostname} waiting up to ${options.shutdownTimeoutMs} ms for ${this.active.size} running task(s)`);
+      if (!(await this.waitForIdle(options.shutdownTimeoutMs))) {
+        logger.warn(`Worker ${this.hostname} aborting ${this.active.size} task(s) still running after the shutdown timeout`);
+        for (const task of this.active.values()) task.abort.abort(new Error('worker shutdown'));
+        await this.waitForIdle(1_000);
+      }
+    }
+    this.consumer = null;
+    logger.log(`Worker ${this.hostname} stopped after ${this.processed} task(s)`);
+  }
+
+  private receive(delivery: DeliveredMessage): void {
+    if (this.stopping) {
+      delivery.reject(true);
+      return;
+    }
+    let message: TaskMessage;
+    try {
+      message = decodeTaskMessage(delivery.body, delivery.properties);
+    } catch (error) {
+      const invalid = error as InvalidTaskMessageError;
+      this.refuse(delivery, invalid.taskId ? { id: invalid.taskId, task: invalid.taskName ?? undefined } : null, invalid);
+      return;
+    }
+    const task = this.deps.registry.get(message.task);
+    if (!task) {
+      this.refuse(delivery, message, new NotRegisteredError(message.task));
+      return;
+    }
+    let boundArguments: unknown[];
+    try {
+      boundArguments = task.bindArguments(message.args, message.kwargs);
+    } catch (error) {
+      this.refuse(delivery, message, error as TaskArgumentsError);
+      return;
+    }
+    const accepted: AcceptedTask = {
+      delivery,
+      message,
+      task,
+      boundArguments,
+      settings: resolveExecutionSettings(message, task.options, this.deps.options),
+    };
+    if (message.eta && message.eta.getTime() > Date.now()) this.schedule(accepted);
+    else this.enqueue(accepted);
+  }
+
+  /**
+   * Refuses a message: one log line with the reason, reject without requeue (a dead-letter
+   * exchange on the queue keeps it), and a FAILURE stored when the task id is known.
+   */
+  private refuse(delivery: DeliveredMessage, message: (Pick<TaskMessage, 'id'> & Partial<TaskMessage>) | null, error: Error): void {
+    const { logger } = this.deps;
+    const label = message ? `${message.task ?? '?'}[${message.id}]` : '(task id unknown)';
+    logger.error(`Rejected task message ${label} from queue ${delivery.deliveryInfo.queue}: ${error.message}`);
+    delivery.reject(false);
+    if (message) {
+      this.recorder.failure(message, delivery.deliveryInfo.routingKey, error).catch((storeError: Error) => {
+        logger.error(`Could not store the FAILURE of rejected task ${label}: ${storeError.message}`);
+      });
+    }
+  }
+
+  private schedule(accepted: AcceptedTask): void {
+    const delay = Math.min(accepted.message.eta!.getTime() - Date.now(), MAX_TIMER_MS);
+    const timer = setTimeout(() => {
+      this.scheduled.delete(accepted);
+      if (accepted.message.eta!.getTime() > Date.now()) this.schedule(accepted);
+      else this.enqueue(accepted);
+    }, delay);
+    this.scheduled.set(accepted, timer);
+  }
+
+  private enqueue(accepted: AcceptedTask): void {
+    this.waiting.push(accepted);
+    this.startWaitingTasks();
+  }
+
+  private startWaitingTasks(): void {
+    while (this.active.size < this.deps.options.concurrency && this.waiting.length > 0 && !this.stopping) {
+      void this.execute(this.waiting.shift()!);
+    }
+  }
+
+  private async execute(accepted: AcceptedTask): Promise<void> {
+    const { delivery, message, settings } = accepted;
+    const queue = delivery.deliveryInfo.routingKey;
+    const activeTask: ActiveTask = { message, startedAt: new Date(), acknowledged: !settings.acksLate, abort: new AbortController() };
+    this.active.set(message.id, activeTask);
+    try {
+      if (message.expires && message.expires.getTime() <= Date.now()) {
+        await this.finish(accepted, () => this.recorder.revoked(message, queue, 'expired'), 'expired');
+        return;
+      }
+      if (!settings.acksLate) delivery.ack();
+      if (settings.trackStarted) await this.recorder.started(message, queue).catch((error: Error) => this.logStoreError(message, error));
+      let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+      try {
+        const value = await runInTaskContext(this.contextFor(accepted, activeTask.abort.signal), () => accepted.task.run(accepted.boundArguments));
+        outcome = { ok: true, value };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+      if (outcome.ok) {
+        if (settings.ignoreResult) await this.finish(accepted, async () => {}, 'succeeded');
+        else await this.finish(accepted, () => this.recordSuccess(message, queue, outcome.value), 'succeeded');
+      } else {
+        const error = outcome.error;
+        this.deps.logger.error(`Task ${message.task}[${message.id}] raised: ${error instanceof Error ? error.message : String(error)}`);
+        await this.finish(accepted, () => this.recorder.failure(message, queue, error), 'failed');
+      }
+    } finally {
+      this.active.delete(message.id);
+      this.processed++;
+      this.startWaitingTasks();
+      if (this.active.size === 0) this.notifyIdle();
+    }
+  }
+
+  /** A return value that cannot be stored (a function, a cycle…) becomes the task's FAILURE. */
+  private async recordSuccess(message: TaskMessage, queue: string, value: unknown): Promise<void> {
+    try {
+      await this.recorder.success(message, queue, value);
+    } catch (error) {
+      if (!isEncodingError(error)) throw error;
+      await this.recorder.failure(message, queue, error);
+    }
+  }
+
+  /**
+   * Stores the outcome, then acks when acksLate. When the result cannot be stored (the backend
+   * stayed down past its retry window) an acksLate message goes back to the queue so the task
+   * runs again rather than being lost.
+   */
+  private async finish(accepted: AcceptedTask, store: () => Promise<void>, outcome: string): Promise<void> {
+    const { delivery, message, settings } = accepted;
+    try {
+      await store();
+      if (settings.acksLate || outcome === 'expired') delivery.ack();
+      this.deps.logger.debug?.(`Task ${message.task}[${message.id}] ${outcome}`);
+    } catch (error) {
+      this.logStoreError(message, error as Error);
+      if (settings.acksLate) delivery.reject(true);
+    }
+  }
+
+  private logStoreError(message: TaskMessage, error: Error): void {
+    this.deps.logger.error(`Could not store the result of task ${message.task}[${message.id}]: ${error.message}`);
+  }
+
+  private contextFor(accepted: AcceptedTask, signal: AbortSignal): TaskContext {
+    const { message, delivery } = accepted;
+    return {
+      id: message.id,
+      name: message.task,
+      args: message.args,
+      kwargs: message.kwargs,
+      retries: message.retries,
+      rootId: message.rootId,
+      parentId: message.parentId,
+      groupId: message.group,
+      eta: message.eta,
+      expires: message.expires,
+      headers: message.customHeaders,
+      deliveryInfo: delivery.deliveryInfo,
+      replyTo: message.replyTo,
+      correlationId: message.correlationId,
+      hostname: this.hostname,
+      signal,
+    };
+  }
+
+  private waitForIdle(timeoutMs: number): Promise<boolean> {
+    if (this.active.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private notifyIdle(): void {
+    for (const waiter of this.idleWaiters.splice(0)) waiter();
+  }
+}
+
+function isEncodingError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'UnpicklableValueError' || error.name === 'JsonEncodingError');
+}

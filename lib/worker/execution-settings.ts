@@ -1,0 +1,19 @@
+import { TaskMessage } from '../protocol/task-message';
+import { TaskOptions } from './task-definition';
+import { WorkerOptions } from './worker-options';
+
+/** How one task message is executed, decided in this one place: message > task > worker. */
+export interface ExecutionSettings {
+  acksLate: boolean;
+  trackStarted: boolean;
+  /** Skip storing SUCCESS (failures are stored anyway, as Celery does). */
+  ignoreResult: boolean;
+}
+
+export function resolveExecutionSettings(message: TaskMessage, task: TaskOptions, worker: WorkerOptions): ExecutionSettings {
+  return {
+    acksLate: task.acksLate ?? worker.acksLate,
+    trackStarted: task.trackStarted ?? worker.trackStarted,
+    ignoreResult: message.ignoreResult || (task.ignoreResult ?? worker.ignoreResult),
+  };
+}

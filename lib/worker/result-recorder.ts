@@ -1,0 +1,62 @@
+import { ResultBackend } from '../backend/result-backend.interface';
+import { toExceptionInfo } from '../protocol/exception-info';
+import { ExceptionInfo, TaskResultMeta } from '../protocol/result-meta';
+import { TaskState, TaskStateName } from '../protocol/task-states';
+import { TaskMessage } from '../protocol/task-message';
+
+/**
+ * Turns what happened to a task into the result meta Celery stores (celery-protocol.md §4.0,
+ * §4.5), with the extended fields (`result_extended`), and hands it to the backend.
+ */
+export class ResultRecorder {
+  constructor(
+    private readonly backend: ResultBackend,
+    private readonly workerHostname: string,
+  ) {}
+
+  started(message: TaskMessage, queue: string): Promise<void> {
+    return this.store(message, queue, TaskState.STARTED, { pid: process.pid, hostname: this.workerHostname }, null, null);
+  }
+
+  success(message: TaskMessage, queue: string, value: unknown): Promise<void> {
+    return this.store(message, queue, TaskState.SUCCESS, value === undefined ? null : value, null, new Date());
+  }
+
+  failure(message: Pick<TaskMessage, 'id'> & Partial<TaskMessage>, queue: string, error: unknown): Promise<void> {
+    const traceback = error instanceof Error && error.stack ? error.stack : null;
+    return this.store(message, queue, TaskState.FAILURE, toExceptionInfo(error), traceback, new Date());
+  }
+
+  /** Celery's TaskRevokedError: 'revoked', 'terminated' or 'expired'. */
+  revoked(message: TaskMessage, queue: string, reason: 'revoked' | 'terminated' | 'expired'): Promise<void> {
+    const info: ExceptionInfo = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
+    return this.store(message, queue, TaskState.REVOKED, info, null, new Date());
+  }
+
+  private store(
+    message: Pick<TaskMessage, 'id'> & Partial<TaskMessage>,
+    queue: string,
+    status: TaskStateName,
+    result: unknown,
+    traceback: string | null,
+    dateDone: Date | null,
+  ): Promise<void> {
+    const meta: TaskResultMeta = {
+      taskId: message.id,
+      status,
+      result,
+      traceback,
+      children: [],
+      dateDone,
+      groupId: message.group ?? null,
+      parentId: message.parentId ?? null,
+      name: message.task ?? null,
+      args: message.args ?? null,
+      kwargs: message.kwargs ?? null,
+      worker: this.workerHostname,
+      retries: message.retries ?? 0,
+      queue,
+    };
+    return this.backend.storeResult(meta);
+  }
+}

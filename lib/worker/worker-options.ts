@@ -1,0 +1,38 @@
+import { hostname as osHostname } from 'node:os';
+
+/** How a worker consumes and runs tasks (`celery worker` options), all resolved. */
+export interface WorkerOptions {
+  /** Queues to consume (`-Q`). */
+  queues: string[];
+  /** Tasks run at once (`-c`); the prefetch is concurrency × prefetchMultiplier. */
+  concurrency: number;
+  /** Celery's `worker_prefetch_multiplier`; 1 here so a worker holds no more than it runs. */
+  prefetchMultiplier: number;
+  /** Node name (`-n`), `%h` expands to the host name: `celery@%h`. */
+  hostname: string;
+  /** Worker-wide defaults of the task options (Celery's `task_acks_late`, `task_track_started`, `task_ignore_result`). */
+  acksLate: boolean;
+  trackStarted: boolean;
+  ignoreResult: boolean;
+  /** How long shutdown waits for running tasks before aborting them (ms). */
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
+  queues: ['celery'],
+  concurrency: 10,
+  prefetchMultiplier: 1,
+  hostname: 'celery@%h',
+  acksLate: false,
+  trackStarted: false,
+  ignoreResult: false,
+  shutdownTimeoutMs: 30_000,
+};
+
+/** Expands Celery's node-name placeholders: `%h` host name, `%n` short host, `%d` domain. */
+export function expandHostname(template: string): string {
+  const host = osHostname();
+  const [short, ...domain] = host.split('.');
+  const name = template.replace(/%h/g, host).replace(/%n/g, short).replace(/%d/g, domain.join('.'));
+  return name.includes('@') ? name : `celery@${name}`;
+}

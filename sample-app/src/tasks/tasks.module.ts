@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { MathTasks } from './math.tasks';
+import { UtilityTasks } from './utility.tasks';
+
+/** The sample tasks; a module that imports this runs them when its CeleryModule has a worker. */
+@Module({ providers: [MathTasks, UtilityTasks], exports: [MathTasks, UtilityTasks] })
+export class TasksModule {}
