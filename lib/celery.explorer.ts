@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { CELERY_LOGGER_CONTEXT } from './celery.constants';
 import { CeleryMetadataAccessor } from './celery-metadata.accessor';
-import { TaskDefinition } from './worker/task-definition';
+import { MethodTask } from './worker/method-task';
 import { TaskRegistry } from './worker/task-registry';
 
 /**
@@ -43,7 +43,7 @@ export class CeleryExplorer implements OnModuleInit {
         );
         continue;
       }
-      this.registry.register(new TaskDefinition(options.name ?? source, method as (...args: unknown[]) => unknown, instance, options, source));
+      this.registry.register(new MethodTask(options.name ?? source, method as (...args: unknown[]) => unknown, instance, options, source));
     }
   }
 }

@@ -1,11 +1,9 @@
 import { Logger, Provider } from '@nestjs/common';
-import { DatabaseResultBackend } from './backend/database/database-result-backend';
-import { DisabledResultBackend } from './backend/disabled-result-backend';
 import { ResultBackend } from './backend/result-backend.interface';
 import { Broker } from './broker/broker.interface';
-import { createBroker } from './broker/create-broker';
 import { QueueCatalog } from './broker/queue-catalog';
 import { CeleryConfig, resolveCeleryConfig } from './celery-config';
+import { connectBroker, connectResultBackend } from './celery-connections';
 import { validateCeleryOptions } from './celery-options.validator';
 import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_MODULE_OPTIONS, CELERY_RESULT_BACKEND } from './celery.constants';
 import { CeleryClient } from './client/celery-client';
@@ -28,22 +26,12 @@ export const celeryProviders: Provider[] = [
   },
   {
     provide: CELERY_BROKER,
-    useFactory: async (config: CeleryConfig): Promise<Broker> => {
-      const { url, ...options } = config.broker ?? { url: undefined };
-      const broker = createBroker(url, { ...options, logger });
-      await broker.connect();
-      return broker;
-    },
+    useFactory: (config: CeleryConfig): Promise<Broker> => connectBroker(config, logger),
     inject: [CELERY_CONFIG],
   },
   {
     provide: CELERY_RESULT_BACKEND,
-    useFactory: async (config: CeleryConfig): Promise<ResultBackend> => {
-      const backend = config.backend ? new DatabaseResultBackend({ ...config.backend, logger }) : new DisabledResultBackend();
-      await backend.connect();
-      logger.log(`Result backend: ${backend.description}`);
-      return backend;
-    },
+    useFactory: (config: CeleryConfig): Promise<ResultBackend> => connectResultBackend(config, logger),
     inject: [CELERY_CONFIG],
   },
   {

@@ -20,3 +20,6 @@ export { InvalidCeleryOptionsError } from './errors/invalid-celery-options.error
 export { InvalidSendOptionsError } from './errors/invalid-send-options.error';
 export { DuplicateTaskNameError } from './errors/duplicate-task-name.error';
 export { ResultBackendDisabledError } from './errors/result-backend-disabled.error';
+export { CeleryServer } from './microservice/celery.server';
+export { CeleryClientProxy, CeleryProxyPayload } from './microservice/celery.client-proxy';
+export { CeleryContext } from './microservice/celery.context';

@@ -24,6 +24,12 @@ export interface OutgoingMessage {
   routingKey: string;
   body: Buffer;
   properties: MessageProperties;
+  /**
+   * Default true: a message no queue receives is returned by the broker and publish() rejects with
+   * a PublishError. Set false for broadcasts that may legitimately reach nobody (Celery events on
+   * `celeryev`, remote-control replies), which kombu publishes without `mandatory`.
+   */
+  mandatory?: boolean;
 }
 
 /** Where and how a message reached us (Celery's `delivery_info`). */
@@ -96,6 +102,11 @@ export interface Broker {
   readonly description: string;
   connect(): Promise<void>;
   declareQueue(queue: QueueDeclaration): Promise<void>;
+  /**
+   * Declares an exchange that has no queue of ours, such as Celery's events exchange `celeryev`,
+   * which must exist before anything is published to it. Replayed after a reconnect like queues.
+   */
+  declareExchange(exchange: ExchangeDeclaration): Promise<void>;
   /**
    * Publishes with confirmation: resolves once the broker has taken responsibility for the message
    * (publisher confirm), rejects with a PublishError when it is nacked, unroutable (mandatory), or

@@ -2,7 +2,6 @@ import { Broker, Consumer, DeliveredMessage, QueueDeclaration } from '../broker/
 import { ResultBackend } from '../backend/result-backend.interface';
 import { InvalidTaskMessageError } from '../errors/invalid-task-message.error';
 import { NotRegisteredError } from '../errors/not-registered.error';
-import { TaskArgumentsError } from '../errors/task-arguments.error';
 import { decodeTaskMessage } from '../protocol/decode-task-message';
 import { TaskMessage } from '../protocol/task-message';
 import { CeleryLogger } from '../utils/logger';
@@ -18,7 +17,7 @@ interface AcceptedTask {
   delivery: DeliveredMessage;
   message: TaskMessage;
   task: TaskDefinition;
-  boundArguments: unknown[];
+  call: () => unknown;
   settings: ExecutionSettings;
 }
 
@@ -148,18 +147,18 @@ export class CeleryWorker {
       this.refuse(delivery, message, new NotRegisteredError(message.task));
       return;
     }
-    let boundArguments: unknown[];
+    let call: () => unknown;
     try {
-      boundArguments = task.bindArguments(message.args, message.kwargs);
+      call = task.prepare(message.args, message.kwargs);
     } catch (error) {
-      this.refuse(delivery, message, error as TaskArgumentsError);
+      this.refuse(delivery, message, error as Error);
       return;
     }
     const accepted: AcceptedTask = {
       delivery,
       message,
       task,
-      boundArguments,
+      call,
       settings: resolveExecutionSettings(message, task.options, this.deps.options),
     };
     if (message.eta && message.eta.getTime() > Date.now()) this.schedule(accepted);
@@ -217,7 +216,7 @@ export class CeleryWorker {
       if (settings.trackStarted) await this.recorder.started(message, queue).catch((error: Error) => this.logStoreError(message, error));
       let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
       try {
-        const value = await runInTaskContext(this.contextFor(accepted, activeTask.abort.signal), () => accepted.task.run(accepted.boundArguments));
+        const value = await runInTaskContext(this.contextFor(accepted, activeTask.abort.signal), accepted.call);
         outcome = { ok: true, value };
       } catch (error) {
         outcome = { ok: false, error };

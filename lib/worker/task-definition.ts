@@ -1,6 +1,3 @@
-import { TaskArgumentsError } from '../errors/task-arguments.error';
-import { ParameterList, readParameterNames } from './parameter-names';
-
 /**
  * Per-task settings, the attributes of a Celery task class in camelCase. Unset values fall back
  * to the module's worker defaults (see execution-settings.ts, the one place that decides).
@@ -16,50 +13,15 @@ export interface TaskOptions {
   trackStarted?: boolean;
 }
 
-/** A task the worker can run: a name bound to a function, with what is needed to call it. */
-export class TaskDefinition {
-  private readonly parameters: ParameterList;
-  private readonly requiredCount: number;
-
-  constructor(
-    readonly name: string,
-    private readonly fn: (...args: any[]) => unknown,
-    private readonly thisArg: unknown,
-    readonly options: TaskOptions,
-    /** Where it was declared, for error messages: `MathTasks.add`. */
-    readonly source: string,
-  ) {
-    this.parameters = readParameterNames(fn);
-    this.requiredCount = fn.length;
-  }
-
+/** A task the worker can run: a registered name bound to code. */
+export interface TaskDefinition {
+  readonly name: string;
+  readonly options: TaskOptions;
+  /** Where it was declared, for messages: `MathTasks.add`. */
+  readonly source: string;
   /**
-   * Binds Celery's args and kwargs to the function's parameters, the way Python binds them:
-   * too many positional args, an unknown keyword, a value given twice or a missing required
-   * argument are refused with a TaskArgumentsError (Python's TypeError).
+   * Checks a message's args and kwargs against the task and returns the call to make. Throws
+   * (TaskArgumentsError) when they do not fit: the message is then refused before anything runs.
    */
-  bindArguments(args: readonly unknown[], kwargs: Readonly<Record<string, unknown>>): unknown[] {
-    const { names, hasRest } = this.parameters;
-    if (!hasRest && args.length > names.length) {
-      throw new TaskArgumentsError(this.name, `takes ${names.length} positional arguments but ${args.length} were given`);
-    }
-    const bound = [...args];
-    for (const key of Object.keys(kwargs)) {
-      const position = names.indexOf(key);
-      if (position < 0) throw new TaskArgumentsError(this.name, `got an unexpected keyword argument '${key}'`);
-      if (position < args.length) throw new TaskArgumentsError(this.name, `got multiple values for argument '${key}'`);
-      bound[position] = kwargs[key];
-    }
-    for (let position = 0; position < this.requiredCount; position++) {
-      if (!(position in bound)) {
-        const name = names[position] ?? `#${position + 1}`;
-        throw new TaskArgumentsError(this.name, `missing required argument '${name}'`);
-      }
-    }
-    return bound;
-  }
-
-  run(boundArguments: unknown[]): unknown {
-    return this.fn.apply(this.thisArg, boundArguments);
-  }
+  prepare(args: readonly unknown[], kwargs: Readonly<Record<string, unknown>>): () => unknown;
 }

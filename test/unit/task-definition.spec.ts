@@ -1,6 +1,6 @@
 import { TaskArgumentsError } from '../../lib/errors/task-arguments.error';
 import { readParameterNames } from '../../lib/worker/parameter-names';
-import { TaskDefinition } from '../../lib/worker/task-definition';
+import { MethodTask } from '../../lib/worker/method-task';
 
 class Sample {
   add(x: number, y: number) {
@@ -17,9 +17,9 @@ class Sample {
   }
 }
 
-function definition(method: keyof Sample): TaskDefinition {
+function definition(method: keyof Sample): MethodTask {
   const instance = new Sample();
-  return new TaskDefinition(`sample.${method}`, instance[method] as (...args: unknown[]) => unknown, instance, {}, `Sample.${method}`);
+  return new MethodTask(`sample.${method}`, instance[method] as (...args: unknown[]) => unknown, instance, {}, `Sample.${method}`);
 }
 
 describe('parameter names', () => {
@@ -35,12 +35,12 @@ describe('parameter names', () => {
 describe('binding Celery args and kwargs like Python', () => {
   it('binds positional and keyword arguments', () => {
     const add = definition('add');
-    expect(add.run(add.bindArguments([2], { y: 3 }))).toBe(5);
-    expect(add.run(add.bindArguments([], { y: 3, x: 4 }))).toBe(7);
+    expect(add.prepare([2], { y: 3 })()).toBe(5);
+    expect(add.prepare([], { y: 3, x: 4 })()).toBe(7);
     const greet = definition('greet');
-    expect(greet.run(greet.bindArguments(['Ada'], { punctuation: '?' }))).toBe('hello Ada?');
+    expect(greet.prepare(['Ada'], { punctuation: '?' })()).toBe('hello Ada?');
     const sum = definition('sum');
-    expect(sum.run(sum.bindArguments([1, 2, 3, 4], {}))).toBe(10);
+    expect(sum.prepare([1, 2, 3, 4], {})()).toBe(10);
   });
 
   it.each([

@@ -1,0 +1,23 @@
+import { DatabaseResultBackend } from './backend/database/database-result-backend';
+import { DisabledResultBackend } from './backend/disabled-result-backend';
+import { ResultBackend } from './backend/result-backend.interface';
+import { Broker } from './broker/broker.interface';
+import { createBroker } from './broker/create-broker';
+import { CeleryConfig } from './celery-config';
+import { CeleryLogger } from './utils/logger';
+
+/** Connects the broker the config names (the in-process one when none is given). */
+export async function connectBroker(config: CeleryConfig, logger: CeleryLogger): Promise<Broker> {
+  const { url, ...options } = config.broker ?? { url: undefined };
+  const broker = createBroker(url, { ...options, logger });
+  await broker.connect();
+  return broker;
+}
+
+/** Connects the result backend the config names, or Celery's DisabledBackend when none. */
+export async function connectResultBackend(config: CeleryConfig, logger: CeleryLogger): Promise<ResultBackend> {
+  const backend = config.backend ? new DatabaseResultBackend({ ...config.backend, logger }) : new DisabledResultBackend();
+  await backend.connect();
+  logger.log(`Result backend: ${backend.description}`);
+  return backend;
+}

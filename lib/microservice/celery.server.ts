@@ -1,0 +1,74 @@
+import { Logger } from '@nestjs/common';
+import { CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { ResultBackend } from '../backend/result-backend.interface';
+import { Broker } from '../broker/broker.interface';
+import { QueueCatalog } from '../broker/queue-catalog';
+import { resolveCeleryConfig } from '../celery-config';
+import { connectBroker, connectResultBackend } from '../celery-connections';
+import { validateCeleryOptions } from '../celery-options.validator';
+import { CELERY_LOGGER_CONTEXT } from '../celery.constants';
+import { CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
+import { CeleryWorker } from '../worker/celery-worker';
+import { TaskRegistry } from '../worker/task-registry';
+import { DEFAULT_WORKER_OPTIONS } from '../worker/worker-options';
+import { MessagePatternTask } from './message-pattern-task';
+
+/**
+ * Celery as a Nest microservice transport: each `@MessagePattern('tasks.add')` handler becomes a
+ * Celery task, served by a worker with the same options as CeleryModule.
+ *
+ * ```ts
+ * const app = await NestFactory.createMicroservice(AppModule, { strategy: new CeleryServer({ broker: 'amqp://…' }) });
+ * ```
+ */
+export class CeleryServer extends Server implements CustomTransportStrategy {
+  private readonly celeryLogger = new Logger(CELERY_LOGGER_CONTEXT);
+  private connections: { broker: Broker; backend: ResultBackend; worker: CeleryWorker } | null = null;
+
+  constructor(private readonly options: CeleryModuleOptions = {}) {
+    super();
+  }
+
+  async listen(callback: (error?: unknown) => void): Promise<void> {
+    try {
+      const config = resolveCeleryConfig(validateCeleryOptions(this.options));
+      const registry = new TaskRegistry();
+      for (const [pattern, handler] of this.messageHandlers) registry.register(new MessagePatternTask(pattern, handler));
+      const broker = await connectBroker(config, this.celeryLogger);
+      const backend = await connectResultBackend(config, this.celeryLogger);
+      const queues = new QueueCatalog(config.queues);
+      const worker = new CeleryWorker({
+        broker,
+        backend,
+        registry,
+        logger: this.celeryLogger,
+        options: config.worker ?? { ...DEFAULT_WORKER_OPTIONS, queues: [config.defaultQueue] },
+        declareQueue: (name) => queues.declaration(name),
+      });
+      this.connections = { broker, backend, worker };
+      await worker.start();
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  /** Stops consuming, drains running tasks, then closes the connections. */
+  async close(): Promise<void> {
+    if (!this.connections) return;
+    const { broker, backend, worker } = this.connections;
+    this.connections = null;
+    await worker.stop();
+    await broker.close();
+    await backend.close();
+  }
+
+  on(): never {
+    throw new Error('CeleryServer does not emit transport events; use the worker logs or Celery events instead.');
+  }
+
+  unwrap<T>(): T {
+    if (!this.connections) throw new Error('CeleryServer is not listening yet.');
+    return this.connections.worker as T;
+  }
+}
