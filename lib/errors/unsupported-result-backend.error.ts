@@ -6,13 +6,16 @@ import { CeleryError } from './celery.error';
  */
 export class UnsupportedResultBackendError extends CeleryError {
   constructor(
+    /** With its colon (`redis:`); '' when the URL had none. */
     readonly scheme: string,
     supportedSchemes: readonly string[],
     plannedSchemes: readonly string[],
   ) {
     const planned = plannedSchemes.includes(scheme)
       ? `The ${scheme}// result backend is not yet supported. `
-      : `No result backend is known for the scheme "${scheme}//". `;
+      : scheme
+        ? `No result backend is known for the scheme "${scheme}//". `
+        : 'The result backend URL has no scheme (such as postgresql://). ';
     super(
       `${planned}Expected one of: ${supportedSchemes.join(', ')} (or no URL for an embedded database). ` +
         'Use a PostgreSQL URL such as postgresql://user@host/db (Celery\'s db+postgresql:// works too).',

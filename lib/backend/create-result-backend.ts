@@ -1,0 +1,58 @@
+import { UnsupportedResultBackendError } from '../errors/unsupported-result-backend.error';
+import { DatabaseBackendOptions } from './database/database-backend-options';
+import { DatabaseResultBackend } from './database/database-result-backend';
+import { ResultBackend } from './result-backend.interface';
+
+/**
+ * The result backend settings: Celery's `result_backend` URL plus the options of the backend it
+ * selects. No URL means the application's `dataSource` when given, else the embedded
+ * (in-process PGlite) database.
+ */
+export interface ResultBackendConfig extends DatabaseBackendOptions {
+  /** Celery's `result_backend`: `postgresql://…`, `postgres://…`, `db+postgresql://…`, `embedded://`. */
+  url?: string;
+}
+
+type BackendFactory = (config: ResultBackendConfig) => ResultBackend;
+
+const database: BackendFactory = (config) => new DatabaseResultBackend(config);
+
+/** `embedded://` may carry a directory: `embedded:///var/lib/app/results` persists there. */
+const embedded: BackendFactory = ({ url, ...config }) => {
+  const dataDir = url ? decodeURIComponent(url.slice('embedded://'.length)) || undefined : undefined;
+  return new DatabaseResultBackend({ ...config, embedded: { dataDir: dataDir ?? config.embedded?.dataDir } });
+};
+
+/**
+ * URL scheme → backend. Celery's other schemes are listed as planned so users get "not yet
+ * supported" rather than "unknown"; adding one is adding a line here.
+ */
+const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map([
+  ['postgresql:', database],
+  ['postgres:', database],
+  ['db+postgresql:', database],
+  ['db+postgres:', database],
+  ['embedded:', embedded],
+]);
+
+const PLANNED_SCHEMES: readonly string[] = ['rpc:', 'redis:', 'rediss:'];
+
+/**
+ * Creates the result backend a Celery `result_backend` URL names (not connected yet). Throws
+ * UnsupportedResultBackendError for schemes this module does not implement.
+ */
+export function createResultBackend(config: ResultBackendConfig = {}): ResultBackend {
+  if (config.url === undefined || config.url === '') {
+    return config.dataSource ? database({ ...config, url: undefined }) : embedded({ ...config, url: undefined });
+  }
+  const scheme = schemeOf(config.url);
+  const factory = BACKENDS.get(scheme) ?? BACKENDS.get(scheme.replace(/\+[a-z0-9_]+:$/, ':'));
+  if (!factory) throw new UnsupportedResultBackendError(scheme, [...BACKENDS.keys()].map((key) => `${key}//`), PLANNED_SCHEMES);
+  return factory(config);
+}
+
+/** `db+postgresql+psycopg2://…` → `db+postgresql+psycopg2:`; '' without a scheme (never the credentials). */
+function schemeOf(url: string): string {
+  const match = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(url);
+  return match ? match[1].toLowerCase() : '';
+}

@@ -1,0 +1,268 @@
+import { DataSource } from 'typeorm';
+import { ResultBackendConfigurationError } from '../../errors/result-backend-configuration.error';
+import { ResultBackendConnectionError } from '../../errors/result-backend-connection.error';
+import { ResultStoreError } from '../../errors/result-store.error';
+import { formatNaiveUtc, parseCeleryDate } from '../../protocol/celery-time';
+import { TaskResultMeta } from '../../protocol/result-meta';
+import { CeleryLogger, SILENT_LOGGER } from '../../utils/logger';
+import { maskUrl } from '../../utils/mask-secrets';
+import { GroupResultStore, SavedGroup } from '../group-result-store.interface';
+import { ResultBackend, WaitOptions } from '../result-backend.interface';
+import { POLLING_CHANGE_SOURCE, ResultChangeSource } from '../result-change-source';
+import { ResultExpiryScheduler } from '../result-expiry-scheduler';
+import { retryWhileUnavailable } from '../retry-while-unavailable';
+import { waitForReadyResult } from '../wait-for-ready-result';
+import { DatabaseBackendOptions, resolveDatabaseBackendOptions, ResolvedDatabaseBackendOptions } from './database-backend-options';
+import { acquireEmbeddedDataSource, describeDataDir } from './embedded-data-source';
+import { pickleGroupResult, unpickleGroupResult } from './group-result-pickle';
+import { describeDatabaseError, isMissingSchemaError, isTransientPostgresError } from './postgres-errors';
+import { buildResultTableSql, ResultTableSql } from './result-table-sql';
+import { asBuffer, fromTaskResultRow, TaskResultRow, toStoreParameters } from './task-result-row';
+import { openUrlDataSource } from './url-data-source';
+import { assertCeleryEntitiesRegistered, verifyCeleryTables } from './verify-celery-tables';
+
+/** Rows deleted per expiry statement: short row locks, few round trips. */
+const EXPIRY_BATCH_SIZE = 5_000;
+
+/** First pause of `waitForResult`: a result written a moment later is seen a moment later. */
+const WAIT_INITIAL_DELAY_MS = 2;
+
+/** The DataSource in use and how to let go of it on close. */
+interface ConnectedDataSource {
+  dataSource: DataSource;
+  /** Destroys a DataSource we created; releases the embedded one; leaves the application's alone. */
+  release(): Promise<void>;
+}
+
+/**
+ * Celery's database result backend (`result_backend = 'db+postgresql://…'`,
+ * `celery.backends.database.DatabaseBackend`) over TypeORM: results live in Celery's own
+ * `celery_taskmeta` table, so Python clients and workers read what we write and the reverse.
+ * Also runs in process on PGlite (`embedded`), and on the application's own DataSource.
+ */
+export class DatabaseResultBackend implements ResultBackend, GroupResultStore {
+  readonly description: string;
+  private readonly settings: ResolvedDatabaseBackendOptions;
+  private readonly sql: ResultTableSql;
+  private readonly logger: CeleryLogger;
+  private readonly expiry: ResultExpiryScheduler;
+  /** Where a LISTEN/NOTIFY upgrade plugs in: `waitForResult` asks it when to read again. */
+  private readonly changes: ResultChangeSource = POLLING_CHANGE_SOURCE;
+  private connected: ConnectedDataSource | null = null;
+  private connecting: Promise<void> | null = null;
+  /** Stores still running (possibly retrying); `close()` waits for them so none is cut off. */
+  private readonly pendingStores = new Set<Promise<void>>();
+
+  constructor(private readonly options: DatabaseBackendOptions = {}) {
+    const sources = [options.url, options.dataSource, options.embedded].filter((source) => source !== undefined);
+    if (sources.length > 1) {
+      throw new ResultBackendConfigurationError(
+        'The database result backend got more than one of `url`, `dataSource` and `embedded`. ' +
+          'Expected at most one: a PostgreSQL URL, your own DataSource, or the embedded database.',
+      );
+    }
+    this.settings = resolveDatabaseBackendOptions(options);
+    this.sql = buildResultTableSql(this.settings.extended);
+    this.logger = options.logger ?? SILENT_LOGGER;
+    this.description = describeSource(options);
+    this.expiry = new ResultExpiryScheduler(this, this.settings.resultExpiresSeconds, this.settings.cleanupIntervalMs, this.logger);
+  }
+
+  /** Opens the database (creating or completing Celery's tables as configured) and starts expiry. */
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = null;
+    });
+    await this.connecting;
+  }
+
+  private async open(): Promise<void> {
+    const connected = await this.openDataSource();
+    try {
+      await verifyCeleryTables(connected.dataSource);
+    } catch (error) {
+      await connected.release();
+      throw error;
+    }
+    this.connected = connected;
+    this.expiry.start();
+    this.logger.log(`Result backend connected: ${this.description}`);
+  }
+
+  private async openDataSource(): Promise<ConnectedDataSource> {
+    const { url, dataSource, embedded } = this.options;
+    if (dataSource) {
+      if (!dataSource.isInitialized) await dataSource.initialize();
+      assertCeleryEntitiesRegistered(dataSource);
+      return { dataSource, release: async () => undefined };
+    }
+    if (url !== undefined) {
+      const own = await openUrlDataSource(url, { ...this.settings, logger: this.logger });
+      return { dataSource: own, release: () => own.destroy() };
+    }
+    const lease = await acquireEmbeddedDataSource(embedded?.dataDir);
+    return { dataSource: lease.dataSource, release: () => lease.release() };
+  }
+
+  /**
+   * Writes one state of a task in one statement, overwriting the previous one as Celery does (no
+   * guard against overwriting SUCCESS). Retries while PostgreSQL is unreachable, for at most
+   * `storeRetryTimeoutMs`; then throws ResultStoreError: a result is never dropped silently.
+   */
+  storeResult(meta: TaskResultMeta): Promise<void> {
+    const store = this.store(meta);
+    this.pendingStores.add(store);
+    const forget = () => this.pendingStores.delete(store);
+    store.then(forget, forget);
+    return store;
+  }
+
+  private async store(meta: TaskResultMeta): Promise<void> {
+    const parameters = toStoreParameters(meta, this.settings.extended);
+    try {
+      await retryWhileUnavailable(() => this.dataSource().query(this.sql.storeResult, parameters), {
+        timeoutMs: this.settings.storeRetryTimeoutMs,
+        isTransient: isTransientPostgresError,
+        onRetry: (error, attempt, delayMs) =>
+          this.logger.warn(
+            `Storing the ${meta.status} state of task ${meta.taskId} failed (${describeDatabaseError(error)}); ` +
+              `retry ${attempt} in ${delayMs} ms`,
+          ),
+      });
+    } catch (error) {
+      const advice = isMissingSchemaError(error)
+        ? "Celery's tables are missing or incomplete: run celeryResultMigrations."
+        : `Check that the database (${this.description}) is running and reachable; it was retried for up to ${this.settings.storeRetryTimeoutMs} ms.`;
+      throw new ResultStoreError(
+        `Could not store the ${meta.status} state of task ${meta.taskId} in ${this.description}: ` +
+          `${describeDatabaseError(error)}. The state was not stored. ${advice}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** The latest stored state (one indexed SELECT), or null for an unknown task (Celery's PENDING). */
+  async getResult(taskId: string): Promise<TaskResultMeta | null> {
+    const rows = await this.run<TaskResultRow>(this.sql.selectResult, [taskId], `read the result of task ${taskId}`);
+    return rows.length === 0 ? null : fromTaskResultRow(taskId, rows[0]);
+  }
+
+  /** Polls until the task is ready; see `waitForReadyResult` for timeout and abort behaviour. */
+  waitForResult(taskId: string, options?: WaitOptions): Promise<TaskResultMeta> {
+    return waitForReadyResult(
+      taskId,
+      (id) => this.getResultWhileWaiting(id),
+      this.changes,
+      { initialDelayMs: WAIT_INITIAL_DELAY_MS, maxDelayMs: this.settings.pollIntervalMs },
+      options,
+    );
+  }
+
+  /** A read that the database being briefly away does not end: the wait goes on until its timeout. */
+  private async getResultWhileWaiting(taskId: string): Promise<TaskResultMeta | null | undefined> {
+    try {
+      return await this.getResult(taskId);
+    } catch (error) {
+      if (error instanceof ResultBackendConnectionError && isTransientPostgresError(error.cause)) {
+        this.logger.warn(`Waiting for task ${taskId}: ${error.message}`);
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /** Deletes the task's row (Celery's `AsyncResult.forget()`). */
+  async forget(taskId: string): Promise<void> {
+    await this.run(this.sql.deleteResult, [taskId], `forget task ${taskId}`);
+  }
+
+  /**
+   * Deletes ready results and saved groups whose `date_done` is before `olderThan` (Celery's
+   * `celery.backend_cleanup`), in batches; returns how many rows went.
+   */
+  async deleteExpired(olderThan: Date): Promise<number> {
+    const cutoff = formatNaiveUtc(olderThan);
+    let deleted = 0;
+    for (const statement of [this.sql.deleteExpiredResultsBatch, this.sql.deleteExpiredGroupsBatch]) {
+      for (;;) {
+        const [row] = await this.run<{ deleted: number }>(statement, [cutoff, EXPIRY_BATCH_SIZE], 'delete expired results');
+        deleted += row.deleted;
+        if (row.deleted < EXPIRY_BATCH_SIZE) break;
+      }
+    }
+    return deleted;
+  }
+
+  /** Saves a group as Python's `GroupResult.save()` does, readable by `GroupResult.restore(id)`. */
+  async saveGroup(groupId: string, childIds: readonly string[]): Promise<void> {
+    const parameters = [groupId, pickleGroupResult(groupId, childIds), formatNaiveUtc(new Date())];
+    await this.run(this.sql.saveGroup, parameters, `save group ${groupId}`);
+  }
+
+  /** A group saved by us or by Python's `GroupResult.save()`, or null. */
+  async getGroup(groupId: string): Promise<SavedGroup | null> {
+    const rows = await this.run<{ result: Uint8Array | null; date_done: string | null }>(
+      this.sql.selectGroup,
+      [groupId],
+      `read group ${groupId}`,
+    );
+    const bytes = rows.length === 0 ? null : asBuffer(rows[0].result);
+    if (bytes === null) return null;
+    return {
+      groupId,
+      childIds: unpickleGroupResult(groupId, bytes),
+      dateDone: rows[0].date_done === null ? null : parseCeleryDate(rows[0].date_done),
+    };
+  }
+
+  /** Deletes a saved group (Celery's `GroupResult.delete()`); its tasks' results stay. */
+  async forgetGroup(groupId: string): Promise<void> {
+    await this.run(this.sql.deleteGroup, [groupId], `forget group ${groupId}`);
+  }
+
+  /** Stops expiry, waits for stores in flight, and closes what `connect()` opened. */
+  async close(): Promise<void> {
+    await this.connecting?.catch(() => undefined);
+    await this.expiry.stop();
+    await Promise.allSettled([...this.pendingStores]);
+    const connected = this.connected;
+    this.connected = null;
+    await connected?.release();
+  }
+
+  private dataSource(): DataSource {
+    if (!this.connected) {
+      throw new ResultBackendConnectionError(
+        `The result backend (${this.description}) is not connected. Call connect() before using it, and not after close().`,
+      );
+    }
+    return this.connected.dataSource;
+  }
+
+  /** Runs one statement; failures become our errors with masked, actionable messages. */
+  private async run<Row>(sql: string, parameters: unknown[], action: string): Promise<Row[]> {
+    const dataSource = this.dataSource();
+    try {
+      return await dataSource.query(sql, parameters);
+    } catch (error) {
+      if (isMissingSchemaError(error)) {
+        throw new ResultBackendConfigurationError(
+          `Could not ${action}: ${describeDatabaseError(error)}. Expected Celery's result tables; run celeryResultMigrations.`,
+          { cause: error },
+        );
+      }
+      throw new ResultBackendConnectionError(
+        `Could not ${action} in ${this.description}: ${describeDatabaseError(error)}. ` +
+          'Check that the database is running and reachable.',
+        { cause: error },
+      );
+    }
+  }
+}
+
+function describeSource(options: DatabaseBackendOptions): string {
+  if (options.url !== undefined) return maskUrl(options.url);
+  if (options.dataSource) return `the application's DataSource (${options.dataSource.options.type})`;
+  return describeDataDir(options.embedded?.dataDir);
+}

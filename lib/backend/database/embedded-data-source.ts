@@ -1,0 +1,93 @@
+import { DataSource } from 'typeorm';
+import { PGliteDriver } from 'typeorm-pglite';
+import { ResultBackendConfigurationError } from '../../errors/result-backend-configuration.error';
+import { celeryResultEntities } from './entities';
+import { celeryResultMigrations } from './migrations';
+
+/** A use of the process's embedded database; `release()` closes it after the last user. */
+export interface EmbeddedDataSourceLease {
+  readonly dataSource: DataSource;
+  release(): Promise<void>;
+}
+
+interface OpenEmbeddedDatabase {
+  dataDir: string | undefined;
+  ready: Promise<DataSource>;
+  users: number;
+}
+
+/**
+ * typeorm-pglite keeps one PGlite instance per process (a static singleton), so every embedded
+ * backend in a process must share it: a producer and a worker in the same app then see the same
+ * results, and the database closes when the last of them closes.
+ */
+let open: OpenEmbeddedDatabase | null = null;
+/** The singleton must be fully closed before it is opened again, or the new open gets the dying instance. */
+let closing: Promise<void> = Promise.resolve();
+
+/**
+ * Opens (or joins) the embedded PGlite database and brings Celery's tables up to date. `dataDir`
+ * persists it on disk; without it the database lives in memory.
+ */
+export async function acquireEmbeddedDataSource(dataDir: string | undefined): Promise<EmbeddedDataSourceLease> {
+  if (open && open.dataDir !== dataDir) {
+    throw new ResultBackendConfigurationError(
+      `An embedded result database is already open in this process (${describeDataDir(open.dataDir)}); ` +
+        `another was asked for (${describeDataDir(dataDir)}). PGlite allows one per process. ` +
+        'Use the same `embedded.dataDir` everywhere, or a PostgreSQL URL.',
+    );
+  }
+  if (!open) {
+    const opening: OpenEmbeddedDatabase = { dataDir, users: 0, ready: openDatabase(dataDir) };
+    open = opening;
+    opening.ready.catch(() => {
+      if (open === opening) open = null;
+    });
+  }
+  const current = open;
+  current.users += 1;
+  let dataSource: DataSource;
+  try {
+    dataSource = await current.ready;
+  } catch (error) {
+    current.users -= 1;
+    throw error;
+  }
+  let released = false;
+  return {
+    dataSource,
+    release: async () => {
+      if (released) return;
+      released = true;
+      current.users -= 1;
+      if (current.users > 0) return;
+      if (open === current) open = null;
+      closing = dataSource.destroy();
+      await closing;
+    },
+  };
+}
+
+async function openDatabase(dataDir: string | undefined): Promise<DataSource> {
+  await closing.catch(() => undefined);
+  const dataSource = new DataSource({
+    type: 'postgres',
+    driver: new PGliteDriver(dataDir ? { dataDir } : {}).driver,
+    entities: celeryResultEntities,
+    migrations: celeryResultMigrations,
+  });
+  await dataSource.initialize();
+  try {
+    // Ours alone, so always brought up to date; the migration is idempotent.
+    await dataSource.runMigrations({ transaction: 'all' });
+  } catch (error) {
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
+  return dataSource;
+}
+
+/** How the embedded database is described in logs and errors. */
+export function describeDataDir(dataDir: string | undefined): string {
+  return dataDir ? `PGlite in ${dataDir}` : 'PGlite in memory';
+}
