@@ -1,0 +1,29 @@
+import { PublishError } from './publish.error';
+
+/**
+ * The broker did not confirm a message within the publish timeout, usually because it is
+ * unreachable or blocked (resource alarm). Like kombu's publish `retry_policy` running out. A
+ * subclass of PublishError, so callers that catch publish failures catch this one too.
+ */
+export class PublishTimeoutError extends PublishError {
+  constructor(
+    /** The broker address, already masked. */
+    brokerDescription: string,
+    readonly timeoutMs: number,
+    exchange: string,
+    routingKey: string,
+    /** Why we are not connected, if we are not (already masked); undefined when connected. */
+    connectionProblem: string | undefined,
+  ) {
+    const state = connectionProblem
+      ? ` We are not connected: ${connectionProblem}.`
+      : ' We are connected, so the broker may be blocked by a resource alarm (memory or disk).';
+    super(
+      `RabbitMQ at ${brokerDescription} did not confirm the message to exchange "${exchange}" ` +
+        `(routing key "${routingKey}") within ${timeoutMs} ms; is it running and reachable?${state} ` +
+        `The message may or may not have been stored. Check the broker, or raise publishTimeoutMs.`,
+      exchange,
+      routingKey,
+    );
+  }
+}
