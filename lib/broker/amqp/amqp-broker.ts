@@ -1,0 +1,135 @@
+import type { Channel, ChannelModel } from 'amqplib';
+import { BrokerConnectionError } from '../../errors/broker-connection.error';
+import { UnsupportedBrokerUrlError } from '../../errors/unsupported-broker-url.error';
+import { maskUrl } from '../../utils/mask-secrets';
+import type { Broker, ConsumeOptions, Consumer, ExchangeDeclaration, OutgoingMessage, QueueDeclaration } from '../broker.interface';
+import { type AmqpBrokerOptions, type ResolvedAmqpBrokerOptions, resolveAmqpBrokerOptions } from './amqp-broker-options';
+import { closeQuietly, isChannelError } from './amqp-channel-errors';
+import { AmqpConsumer } from './amqp-consumer';
+import { AMQP_URL_SCHEMES, urlScheme } from './amqp-url';
+import { ConfirmPublisher } from './confirm-publisher';
+import { DeclarationRegistry } from './declaration-registry';
+import { declareExchangeOn, declareQueueOn } from './declare-topology';
+import { ReconnectBackoff } from './reconnect-backoff';
+import { ReconnectingConnection } from './reconnecting-connection';
+
+/**
+ * The RabbitMQ broker: one connection (re-established by amqp-connection-manager with
+ * exponential backoff and jitter), one confirm channel for publishing, one channel per consumer.
+ * Celery's equivalent is kombu's `pyamqp` transport with `confirm_publish=True`.
+ *
+ * Nothing needs connect() first: publish, declareQueue and consume start connecting on demand and
+ * wait for the connection (publish up to publishTimeoutMs, the others up to connectTimeoutMs).
+ * connect() is there to fail fast at start-up. Reconnection goes on until close().
+ */
+export class AmqpBroker implements Broker {
+  readonly description: string;
+  private readonly options: ResolvedAmqpBrokerOptions;
+  private readonly connection: ReconnectingConnection;
+  private readonly declarations = new DeclarationRegistry();
+  private readonly publisher: ConfirmPublisher;
+  private readonly consumers = new Set<AmqpConsumer>();
+  private closed = false;
+
+  constructor(options: AmqpBrokerOptions) {
+    const scheme = urlScheme(options.url);
+    if (!scheme || !(AMQP_URL_SCHEMES as readonly string[]).includes(scheme)) {
+      throw new UnsupportedBrokerUrlError(maskUrl(options.url), scheme ?? '', AMQP_URL_SCHEMES, []);
+    }
+    this.options = resolveAmqpBrokerOptions(options);
+    this.description = maskUrl(options.url);
+    this.connection = new ReconnectingConnection(this.options, this.description);
+    this.publisher = new ConfirmPublisher(this.connection, this.declarations, {
+      publishTimeoutMs: this.options.publishTimeoutMs,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      logger: this.options.logger,
+      setupBackoff: this.newBackoff(),
+    });
+  }
+
+  /** Resolves once connected; rejects with BrokerConnectionError after connectTimeoutMs (reconnecting goes on). */
+  async connect(): Promise<void> {
+    this.assertOpen();
+    this.publisher.start();
+    await this.connection.waitUntilConnected(this.options.connectTimeoutMs);
+  }
+
+  /** Declares the queue (with its exchange and binding) and re-declares it after every reconnect. */
+  async declareQueue(queue: QueueDeclaration): Promise<void> {
+    await this.onFreshChannel((channel) => declareQueueOn(channel, queue));
+    this.declarations.rememberQueue(queue);
+  }
+
+  /** Declares an exchange on its own and re-declares it after every reconnect. */
+  async declareExchange(exchange: ExchangeDeclaration): Promise<void> {
+    if (exchange.name === '') return; // The default exchange always exists and cannot be declared.
+    await this.onFreshChannel((channel) => declareExchangeOn(channel, exchange));
+    this.declarations.rememberExchange(exchange);
+  }
+
+  publish(message: OutgoingMessage): Promise<void> {
+    return this.publisher.publish(message);
+  }
+
+  async consume(options: ConsumeOptions): Promise<Consumer> {
+    this.assertOpen();
+    this.publisher.start();
+    const consumer = new AmqpConsumer(
+      this.connection,
+      options,
+      {
+        connectTimeoutMs: this.options.connectTimeoutMs,
+        serverCancelRetryDelayMs: this.options.reconnectDelayMs,
+        logger: this.options.logger,
+        setupBackoff: this.newBackoff(),
+      },
+      (closed) => this.consumers.delete(closed),
+    );
+    this.consumers.add(consumer);
+    await consumer.start();
+    return consumer;
+  }
+
+  /** Waits (up to closeTimeoutMs) for unconfirmed publishes, then closes consumers and the connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.publisher.close(this.options.closeTimeoutMs);
+    await Promise.all([...this.consumers].map((consumer) => consumer.close()));
+    await this.connection.close(this.options.closeTimeoutMs);
+  }
+
+  /**
+   * Runs a declaration on a short-lived channel, so a refusal (which makes RabbitMQ close the
+   * channel) never touches the publishing or consuming channels. If the connection drops
+   * meanwhile, it is tried again on the next one, until connectTimeoutMs.
+   */
+  private async onFreshChannel(work: (channel: Channel) => Promise<void>): Promise<void> {
+    this.assertOpen();
+    this.publisher.start();
+    const deadline = Date.now() + this.options.connectTimeoutMs;
+    for (;;) {
+      const connection: ChannelModel = await this.connection.waitUntilConnected(Math.max(deadline - Date.now(), 1));
+      let channel: Channel | undefined;
+      try {
+        channel = await connection.createChannel();
+        channel.on('error', () => undefined); // Reported through the failing call instead.
+        await work(channel);
+        return;
+      } catch (error) {
+        const connectionLost = this.connection.current !== connection && !isChannelError(error);
+        if (!connectionLost || Date.now() >= deadline) throw error;
+      } finally {
+        if (channel) await closeQuietly(channel);
+      }
+    }
+  }
+
+  private newBackoff(): ReconnectBackoff {
+    return new ReconnectBackoff(this.options.reconnectDelayMs, this.options.maxReconnectDelayMs);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw BrokerConnectionError.closed(this.description);
+  }
+}
