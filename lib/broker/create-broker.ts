@@ -1,0 +1,30 @@
+import { UnsupportedBrokerUrlError } from '../errors/unsupported-broker-url.error';
+import { maskUrl } from '../utils/mask-secrets';
+import { AmqpBroker } from './amqp/amqp-broker';
+import type { AmqpBrokerOptions } from './amqp/amqp-broker-options';
+import { AMQP_URL_SCHEMES, urlScheme } from './amqp/amqp-url';
+import type { Broker } from './broker.interface';
+import { MemoryBroker } from './memory/memory-broker';
+import { sharedMemoryVirtualHost } from './memory/shared-virtual-hosts';
+
+/** Every scheme createBroker() accepts. */
+export const SUPPORTED_BROKER_SCHEMES = [...AMQP_URL_SCHEMES, 'memory'] as const;
+
+/** Schemes Celery supports that will come later. */
+const NOT_YET_SUPPORTED_SCHEMES = ['redis', 'rediss'] as const;
+
+/** Broker settings besides the URL (the AMQP ones; the in-process broker only uses `logger`). */
+export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'>;
+
+/**
+ * The broker a URL names, like Celery's `broker_url`: amqp://, amqps:// or pyamqp:// → RabbitMQ;
+ * no URL or memory:// → the in-process broker (kombu's memory transport; brokers created from the
+ * same memory:// URL share their queues, as in kombu). Anything else → UnsupportedBrokerUrlError.
+ */
+export function createBroker(url: string | undefined, settings: BrokerSettings = {}): Broker {
+  if (url === undefined) return new MemoryBroker({ virtualHost: sharedMemoryVirtualHost('memory://'), logger: settings.logger });
+  const scheme = urlScheme(url) ?? '';
+  if ((AMQP_URL_SCHEMES as readonly string[]).includes(scheme)) return new AmqpBroker({ ...settings, url });
+  if (scheme === 'memory') return new MemoryBroker({ virtualHost: sharedMemoryVirtualHost(url), logger: settings.logger });
+  throw new UnsupportedBrokerUrlError(maskUrl(url), scheme, SUPPORTED_BROKER_SCHEMES, NOT_YET_SUPPORTED_SCHEMES);
+}

@@ -1,0 +1,85 @@
+import { maskSecretsInText } from '../../utils/mask-secrets';
+import type { Consumer, DeliveredMessage } from '../broker.interface';
+import type { BrokerLogger } from '../broker-logger';
+import { MemoryDeliveredMessage, type SettlementTarget } from './memory-delivered-message';
+import type { MemoryQueue, QueueSubscriber } from './memory-queue';
+import type { StoredMessage } from './stored-message';
+import type { MemoryVirtualHost } from './memory-virtual-host';
+
+/**
+ * An in-process consumer of one or more queues, with one prefetch window over all of them (as
+ * Celery's channel-wide basic.qos): at most `prefetch` unsettled messages at once, 0 = no limit.
+ */
+export class MemoryConsumer implements Consumer, QueueSubscriber, SettlementTarget {
+  private readonly unsettled = new Set<MemoryDeliveredMessage>();
+  private active = true;
+
+  constructor(
+    private readonly virtualHost: MemoryVirtualHost,
+    private readonly queues: readonly MemoryQueue[],
+    private readonly prefetch: number,
+    private readonly onMessage: (message: DeliveredMessage) => void,
+    private readonly logger: BrokerLogger,
+    private readonly onGone: (consumer: MemoryConsumer) => void,
+  ) {}
+
+  /** Subscribes to every queue; deliveries start in a later tick. */
+  start(): void {
+    for (const queue of this.queues) this.virtualHost.subscribe(queue, this);
+  }
+
+  hasCapacity(): boolean {
+    return this.active && (this.prefetch === 0 || this.unsettled.size < this.prefetch);
+  }
+
+  deliver(message: StoredMessage, queue: MemoryQueue): void {
+    const delivered = new MemoryDeliveredMessage(message, queue, this);
+    this.unsettled.add(delivered);
+    try {
+      this.onMessage(delivered);
+    } catch (error) {
+      this.logger.error(
+        `The message handler threw for a message from queue "${queue.name}": ${maskSecretsInText(String(error))}. ` +
+          `The message stays unacknowledged until the handler settles it.`,
+      );
+    }
+  }
+
+  ack(delivered: MemoryDeliveredMessage): void {
+    this.settled(delivered);
+  }
+
+  reject(delivered: MemoryDeliveredMessage, requeue: boolean): void {
+    if (requeue) this.virtualHost.requeue(delivered.queue, delivered.stored);
+    else this.virtualHost.deadLetter(delivered.queue, delivered.stored, 'rejected');
+    this.settled(delivered);
+  }
+
+  /** Stops deliveries; messages already delivered can still be settled. */
+  async cancel(): Promise<void> {
+    if (!this.active) return;
+    this.active = false;
+    for (const queue of this.queues) this.virtualHost.unsubscribe(queue, this);
+    if (this.unsettled.size === 0) this.onGone(this);
+  }
+
+  /** Broker shutdown: like an AMQP channel closing, unsettled messages go back to their queues as redelivered. */
+  async close(): Promise<void> {
+    await this.cancel();
+    for (const delivered of this.unsettled) {
+      if (delivered.abandon()) this.virtualHost.requeue(delivered.queue, delivered.stored);
+    }
+    this.unsettled.clear();
+    this.onGone(this);
+  }
+
+  private settled(delivered: MemoryDeliveredMessage): void {
+    if (!this.unsettled.delete(delivered)) return;
+    if (this.active) {
+      // A slot in the prefetch window is free again.
+      for (const queue of this.queues) this.virtualHost.markPending(queue);
+    } else if (this.unsettled.size === 0) {
+      this.onGone(this);
+    }
+  }
+}
