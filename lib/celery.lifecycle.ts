@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ResultBackend } from './backend/result-backend.interface';
-import { Broker } from './broker/broker.interface';
-import { CeleryConfig } from './celery-config';
+import type { ResultBackend } from './backend/result-backend.interface';
+import type { Broker } from './broker/broker.interface';
+import type { CeleryConfig } from './celery-config';
 import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_RESULT_BACKEND } from './celery.constants';
 import { CeleryWorker } from './worker/celery-worker';
 import { TaskRegistry } from './worker/task-registry';

@@ -9,7 +9,7 @@ import { runDemo } from './demo';
  * CELERY_RESULT_BACKEND it runs on the in-process broker and an embedded PostgreSQL.
  */
 async function main(): Promise<void> {
-  const app = await NestFactory.create(AppModule.forRole({ api: true, worker: true }), { logger: ['error', 'warn', 'log'] });
+  const app = await NestFactory.create(AppModule.forRole({ api: true, worker: true }), { logger: ['error', 'warn'] });
   app.enableShutdownHooks();
   await app.init();
   await runDemo(app.get(CeleryClient), (call, outcome) => console.log(`${call.padEnd(26)} → ${JSON.stringify(outcome)}`));

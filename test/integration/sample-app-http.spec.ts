@@ -14,7 +14,7 @@ describe('sample-app HTTP API', () => {
   beforeAll(async () => {
     database = await createTestDatabase('it_http');
     const env = { CELERY_BROKER_URL: RABBITMQ_URL, CELERY_RESULT_BACKEND: `db+${database.url}`, CELERY_QUEUES: queue };
-    app = await NestFactory.create(AppModule.forRole({ api: true, worker: true }, env), { logger: false });
+    app = await NestFactory.create(AppModule.forRole({ api: true, worker: true }, env), { logger: false, abortOnError: false });
     await app.listen(0, '127.0.0.1');
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   });

@@ -23,7 +23,7 @@ describe('sample-app worker and messages produced by Python Celery 5.2.6', () =>
   beforeAll(async () => {
     database = await createTestDatabase('it_python');
     const env = { CELERY_BROKER_URL: RABBITMQ_URL, CELERY_RESULT_BACKEND: database.url, CELERY_QUEUES: queue, CELERY_CONCURRENCY: '4' };
-    app = await NestFactory.createApplicationContext(AppModule.forRole({ api: false, worker: true }, env), { logger: false });
+    app = await NestFactory.createApplicationContext(AppModule.forRole({ api: false, worker: true }, env), { logger: false, abortOnError: false });
     await app.init();
     celery = app.get(CeleryClient);
   });
