@@ -2,7 +2,8 @@ import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { connect } from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { CeleryClient } from '../../lib';
+import { CeleryClient, CeleryWorker } from '../../lib';
+import { eventually } from '../support/celery-app';
 import { AppModule } from '../../sample-app/src/app.module';
 import { capturedBody, capturedProperties, CapturedMessage, loadFixture } from '../support/fixtures';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
@@ -64,15 +65,29 @@ describe('sample-app worker and messages produced by Python Celery 5.2.6', () =>
   }
 
   it.each([
-    ['task_v2_delay_minimal', 'tasks.add', 5],
-    ['task_v2_compression_zlib', 'tasks.add', 2],
-    ['task_v2_priority', 'tasks.add', 2],
-    ['task_v2_timelimit_shadow_custom_header', 'tasks.add', 2],
-    ['task_v1_message', 'tasks.add', 5],
-  ])('runs the captured %s', async (fixture, taskName, expected) => {
-    const captured: CapturedMessage = loadFixture(fixture).message;
-    const id = await replay(captured, taskName);
+    ['task_v2_delay_minimal', 5],
+    ['task_v2_compression_zlib', 2],
+    ['task_v2_priority', 2],
+    ['task_v2_countdown', 4], // its eta (the capture's countdown) has passed: it runs at once
+    ['task_v1_message', 5],
+  ])('runs the captured %s', async (fixture, expected) => {
+    const id = await replay(loadFixture(fixture).message, 'tasks.add');
     expect(await celery.asyncResult(id).get({ timeout: 10_000 })).toBe(expected);
+  });
+
+  it('does not run a captured message whose expires has passed, and stores it REVOKED', async () => {
+    const id = await replay(loadFixture('task_v2_expires_seconds').message, 'tasks.add');
+    const meta = await celery.asyncResult(id).get({ timeout: 10_000, propagate: false });
+    expect(meta).toEqual({ exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' });
+    expect(await celery.asyncResult(id).state()).toBe('REVOKED');
+  });
+
+  it('honours ignore_result from the captured message: it runs and stores nothing', async () => {
+    const worker = app.get(CeleryWorker);
+    const processedBefore = worker.processedCount;
+    const ignored = await replay(loadFixture('task_v2_timelimit_shadow_custom_header').message, 'tasks.add');
+    await eventually(() => (worker.processedCount > processedBefore ? true : undefined), 10_000, 'the ignored task to run');
+    expect(await celery.asyncResult(ignored).state()).toBe('PENDING');
   });
 
   it('runs tasks a real Python Celery producer sends, and Python reads the results from PostgreSQL', async () => {

@@ -8,7 +8,12 @@ export async function startCeleryApp(options: CeleryModuleOptions, providers: Pr
   class TestAppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
   const app = moduleRef.createNestApplication({ logger: process.env.TEST_LOGS ? undefined : false });
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    await app.close().catch(() => undefined); // connections opened before the failure must not outlive the test
+    throw error;
+  }
   return app;
 }
 
