@@ -86,6 +86,8 @@ describe('DatabaseResultBackend while PostgreSQL is restarting', () => {
       await sleep(300);
       await proxy.start();
       expect(await waiting).toMatchObject({ status: 'SUCCESS' });
+      // Logged once per outage, not once per poll.
+      expect(logLines.filter((line) => line.startsWith('Still waiting for task waited-through-outage')).length).toBe(1);
     } finally {
       await writer.close();
     }

@@ -152,24 +152,31 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore {
   waitForResult(taskId: string, options?: WaitOptions): Promise<TaskResultMeta> {
     return waitForReadyResult(
       taskId,
-      (id) => this.getResultWhileWaiting(id),
+      this.readerThroughOutages(),
       this.changes,
       { initialDelayMs: WAIT_INITIAL_DELAY_MS, maxDelayMs: this.settings.pollIntervalMs },
       options,
     );
   }
 
-  /** A read that the database being briefly away does not end: the wait goes on until its timeout. */
-  private async getResultWhileWaiting(taskId: string): Promise<TaskResultMeta | null | undefined> {
-    try {
-      return await this.getResult(taskId);
-    } catch (error) {
-      if (error instanceof ResultBackendConnectionError && isTransientPostgresError(error.cause)) {
-        this.logger.warn(`Waiting for task ${taskId}: ${error.message}`);
+  /**
+   * Reads for one wait: the database being briefly away does not end the wait (it goes on until
+   * its timeout), and is logged once per outage rather than once per poll.
+   */
+  private readerThroughOutages(): (taskId: string) => Promise<TaskResultMeta | null | undefined> {
+    let inOutage = false;
+    return async (taskId) => {
+      try {
+        const meta = await this.getResult(taskId);
+        inOutage = false;
+        return meta;
+      } catch (error) {
+        if (!(error instanceof ResultBackendConnectionError && isTransientPostgresError(error.cause))) throw error;
+        if (!inOutage) this.logger.warn(`Still waiting for task ${taskId}: ${error.message}`);
+        inOutage = true;
         return undefined;
       }
-      throw error;
-    }
+    };
   }
 
   /** Deletes the task's row (Celery's `AsyncResult.forget()`). */
