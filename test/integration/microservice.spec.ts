@@ -1,0 +1,79 @@
+import { Controller, INestMicroservice, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
+import { lastValueFrom, of } from 'rxjs';
+import { CeleryClientProxy, CeleryContext, CeleryServer, TaskFailedError } from '../../lib';
+import { createTestDatabase, TestDatabase } from '../support/postgres';
+import { deleteExchanges, deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+
+@Controller()
+class MathController {
+  @MessagePattern('ms.add')
+  add(@Payload() [x, y]: [number, number]): number {
+    return x + y;
+  }
+
+  @MessagePattern('ms.scaled')
+  scaled(@Payload() [x]: [number], @Ctx() context: CeleryContext) {
+    return of(x * Number(context.getKwargs().factor ?? 1), context.getTask().name);
+  }
+
+  @MessagePattern('ms.fail')
+  fail(): never {
+    throw new RpcException('out of range');
+  }
+
+  @MessagePattern('ms.crash')
+  crash(): never {
+    throw new Error('internal detail');
+  }
+}
+
+@Module({ controllers: [MathController] })
+class MathMicroserviceModule {}
+
+/** Celery as a Nest microservice transport: CeleryServer serves @MessagePattern handlers, CeleryClientProxy calls them. */
+describe('Celery microservice transport', () => {
+  const queue = uniqueName('it-ms');
+  let database: TestDatabase;
+  let microservice: INestMicroservice;
+  let client: CeleryClientProxy;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('it_ms');
+    const options = { broker: RABBITMQ_URL, backend: database.url, defaultQueue: queue };
+    microservice = await NestFactory.createMicroservice(MathMicroserviceModule, { strategy: new CeleryServer(options), logger: false, abortOnError: false });
+    await microservice.listen();
+    client = new CeleryClientProxy(options);
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await microservice?.close();
+    await deleteQueues(queue);
+    await deleteExchanges(queue);
+    await database?.drop();
+  });
+
+  it('runs a @MessagePattern handler as a Celery task and returns its result to ClientProxy.send', async () => {
+    expect(await lastValueFrom(client.send('ms.add', [20, 22]))).toBe(42);
+  });
+
+  it('passes kwargs through the CeleryContext and returns the last value an Observable emits', async () => {
+    expect(await lastValueFrom(client.send('ms.scaled', { args: [7], kwargs: { factor: 3 } }))).toBe('ms.scaled');
+  });
+
+  it("errors the Observable with the failure, after Nest's RPC exception filters", async () => {
+    const error = await lastValueFrom(client.send('ms.fail', [])).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TaskFailedError);
+    expect(error).toMatchObject({ excType: 'RpcException', excMessage: ['out of range'] });
+    const hidden = await lastValueFrom(client.send('ms.crash', [])).catch((caught: unknown) => caught);
+    expect(hidden).toMatchObject({ excType: 'RpcException', excMessage: ['Internal server error'] });
+  });
+
+  it('emits fire-and-forget tasks', async () => {
+    const sent = await lastValueFrom(client.emit('ms.add', [1, 1]));
+    expect(sent).toMatchObject({ id: expect.any(String) });
+  });
+});
