@@ -221,6 +221,17 @@ describe('decodePickle safety', () => {
     expect(refusal(protocol3Set).message).toContain('builtins.set, which is not allow-listed');
   });
 
+  it('builds allow-listed datetime values with NEWOBJ but refuses BUILD that would set state', () => {
+    const timedelta = pickleOf(0x80, 4, 'c', 'datetime\ntimedelta\n', 'K', 1, 'K', 30, 'K', 0, 0x87, 0x81, '.');
+    expect(decodePickle(timedelta)).toBe(86_430);
+    const asyncByNewobj = pickleOf(0x80, 4, 'c', 'celery.result\nAsyncResult\n', shortText('id'), 0x85, 0x81, '.');
+    expect(refusal(asyncByNewobj).message).toContain('cannot be built with NEWOBJ');
+    const asyncResult = pickleOf('c', 'celery.result\nAsyncResult\n', shortText('id'), 0x85, 'R');
+    expect(decodePickle(pickleOf(0x80, 4, asyncResult, 'N', 'b', '.'))).toStrictEqual(new PickledAsyncResult('id'));
+    const withState = pickleOf(0x80, 4, asyncResult, '}', shortText('id'), shortText('other'), 's', 'b', '.');
+    expect(refusal(withState).message).toMatch(/BUILD \(0x62\).*would set the state/);
+  });
+
   it('refuses other app attributes reached through _unpickle_appattr', () => {
     const data = pickleOf(
       0x80, 4, 'c', 'celery.app.base\n_unpickle_appattr\n',

@@ -126,6 +126,12 @@ describe('encodePickle refusals', () => {
     expect(refusal(new PickledAsyncResult('a', new PickledAsyncResult(5 as unknown as string))).path).toBe('result.parent.id');
   });
 
+  it('refuses to write a pickle larger than the decoder reads back (64 MiB)', () => {
+    const error = refusal({ blob: Buffer.alloc(64 * 1024 * 1024) });
+    expect(error.path).toBe('result');
+    expect(error.message).toContain('larger than the 67108864-byte limit');
+  });
+
   it('refuses dates Python cannot hold', () => {
     expect(refusal({ at: new Date(Number.NaN) }).message).toContain('invalid Date');
     expect(refusal(new Date('+010000-01-01T00:00:00Z')).message).toContain('years 1 to 9999');
