@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { DatabaseResultBackend } from './backend/database/database-result-backend';
 import { DisabledResultBackend } from './backend/disabled-result-backend';
 import { ResultBackend } from './backend/result-backend.interface';
@@ -9,7 +10,7 @@ import { CeleryLogger } from './utils/logger';
 /** Connects the broker the config names (the in-process one when none is given). */
 export async function connectBroker(config: CeleryConfig, logger: CeleryLogger): Promise<Broker> {
   const { url, ...options } = config.broker ?? { url: undefined };
-  const broker = createBroker(url, { ...options, logger });
+  const broker = createBroker(url, { connectionName: `nestjs-celery ${hostname()}:${process.pid}`, ...options, logger });
   await broker.connect();
   return broker;
 }

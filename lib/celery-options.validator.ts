@@ -19,7 +19,7 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
     const url = typeof broker === 'string' ? broker : broker?.url;
     checkUrl(problems, typeof broker === 'string' ? 'broker' : 'broker.url', url, BROKER_SCHEMES);
     if (typeof broker === 'object' && broker !== null) {
-      for (const key of ['heartbeatSeconds', 'reconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs'] as const) {
+      for (const key of ['heartbeatSeconds', 'reconnectDelayMs', 'maxReconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'closeTimeoutMs'] as const) {
         checkPositive(problems, `broker.${key}`, broker[key], true);
       }
     }

@@ -14,7 +14,13 @@ export interface BrokerOptions {
   publishTimeoutMs?: number;
   /** How long start-up waits for the first connection. Default 30000. */
   connectTimeoutMs?: number;
-  /** TLS material for amqps:// (ca, cert, key, passphrase, servername). */
+  /** Longest delay between reconnect attempts, ms. Default 30000. */
+  maxReconnectDelayMs?: number;
+  /** How long close() waits for unconfirmed sends, ms. Default 10000. */
+  closeTimeoutMs?: number;
+  /** Name shown in RabbitMQ's management UI and `rabbitmqctl list_connections`. Default `nestjs-celery <host>:<pid>`. */
+  connectionName?: string;
+  /** TLS material for amqps:// (ca, cert, key, passphrase, servername), passed to amqplib. */
   socketOptions?: Record<string, unknown>;
 }
 
@@ -33,6 +39,8 @@ export interface PostgresBackendOptions {
   migrationsRun?: boolean;
   /** TypeORM synchronize, for development only. Default false. */
   synchronize?: boolean;
+  /** How long a result write retries while PostgreSQL is unreachable, ms. Default 60000. */
+  storeRetryTimeoutMs?: number;
 }
 
 /** Embedded PostgreSQL (PGlite) in this process: the default when nothing is configured. */

@@ -1,0 +1,80 @@
+import { INestApplicationContext, Injectable } from '@nestjs/common';
+import { Client } from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CeleryClient, CeleryTask } from '../../lib';
+import { createTestDatabase, TestDatabase } from '../support/postgres';
+import { deleteExchanges, deleteQueues, forceCloseConnection, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+import { eventually, startCeleryApp } from '../support/celery-app';
+
+@Injectable()
+class HealingTasks {
+  runs = new Map<string, number>();
+
+  @CeleryTask({ name: 'heal.add' })
+  add(x: number, y: number): number {
+    return x + y;
+  }
+
+  /** Counts its runs per key, so a redelivery after a dropped connection shows. */
+  @CeleryTask({ name: 'heal.slow', acksLate: true })
+  async slow(key: string, ms: number): Promise<string> {
+    this.runs.set(key, (this.runs.get(key) ?? 0) + 1);
+    await sleep(ms);
+    return key;
+  }
+}
+
+/** Drops the real connections under a running app: the worker and client recover by themselves. */
+describe('connections that heal', () => {
+  const queue = uniqueName('it-heal');
+  const connectionName = uniqueName('it-heal-connection');
+  let database: TestDatabase;
+  let app: INestApplicationContext;
+  let celery: CeleryClient;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('it_heal');
+    app = await startCeleryApp(
+      { broker: { url: RABBITMQ_URL, connectionName, reconnectDelayMs: 200 }, backend: database.url, defaultQueue: queue, worker: { concurrency: 4 } },
+      [HealingTasks],
+    );
+    celery = app.get(CeleryClient);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await deleteQueues(queue);
+    await deleteExchanges(queue);
+    await database?.drop();
+  });
+
+  it('resumes consuming and sending after RabbitMQ drops the connection, and redelivers an acksLate task cut off mid-run', async () => {
+    expect(await (await celery.send('heal.add', [1, 2])).get({ timeout: 10_000 })).toBe(3);
+    const tasks = app.get(HealingTasks);
+    const interrupted = await celery.send('heal.slow', ['cut', 1_000]);
+    await eventually(() => (tasks.runs.get('cut') === 1 ? true : undefined), 5_000, 'the slow task to start');
+
+    expect(await forceCloseConnection(connectionName)).toBeGreaterThan(0);
+    const sentWhileDown = await celery.send('heal.add', [20, 22]);
+
+    expect(await sentWhileDown.get({ timeout: 20_000 })).toBe(42);
+    expect(await interrupted.get({ timeout: 20_000 })).toBe('cut');
+    // Its message was unacked when the connection dropped: RabbitMQ hands it out again (at least once).
+    await eventually(() => (tasks.runs.get('cut') === 2 ? true : undefined), 10_000, 'the redelivered run');
+  });
+
+  it('keeps storing results when PostgreSQL drops every connection of the backend', async () => {
+    const admin = new Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      const terminated = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      expect(terminated.rowCount).toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+    }
+    const results = await Promise.all([1, 2, 3].map((value) => celery.send('heal.add', [value, value])));
+    expect(await Promise.all(results.map((result) => result.get({ timeout: 20_000 })))).toEqual([2, 4, 6]);
+  });
+});
