@@ -6,6 +6,7 @@ import { celeryResultMigrations } from '../../lib/backend/database/migrations';
 import { ResultBackendConfigurationError } from '../../lib/errors/result-backend-configuration.error';
 import { ResultDecodeError } from '../../lib/errors/result-decode.error';
 import { ResultEncodeError } from '../../lib/errors/result-encode.error';
+import { ResultStoreError } from '../../lib/errors/result-store.error';
 import { ResultTimeoutError } from '../../lib/errors/result-timeout.error';
 import { decodePickle, pythonTuple } from '../../lib/protocol/pickle';
 import { TaskResultMeta } from '../../lib/protocol/result-meta';
@@ -185,6 +186,19 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
     expect(count).toBe(1);
   });
 
+  it('leaves the extended columns alone when extended is false (Celery without result_extended)', async () => {
+    const taskId = newTaskId('not-extended');
+    await backend.storeResult(meta(taskId, { status: TaskState.STARTED, name: 'proto.add', args: [1, 2], worker: 'w1' }));
+    const plain = new DatabaseResultBackend({ url: database.url, extended: false, migrationsRun: false, resultExpiresSeconds: 0 });
+    await plain.connect();
+    try {
+      await plain.storeResult(meta(taskId, { result: 3, dateDone: new Date(), name: 'ignored', worker: 'ignored' }));
+    } finally {
+      await plain.close();
+    }
+    expect(await backend.getResult(taskId)).toMatchObject({ status: 'SUCCESS', result: 3, name: 'proto.add', args: [1, 2], worker: 'w1' });
+  });
+
   it('does not use a sequence value for updates, so Celery ids last', async () => {
     const taskId = newTaskId('sequence');
     await backend.storeResult(meta(taskId, { status: TaskState.STARTED }));
@@ -231,6 +245,20 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
     expect(error).toBeInstanceOf(ResultEncodeError);
     expect(error.message).toContain(taskId);
     expect(await backend.getResult(taskId)).toBeNull();
+  });
+
+  it('throws ResultStoreError at once, without retrying, when the database refuses the values', async () => {
+    const taskId = newTaskId('too-long');
+    const started = Date.now();
+    const error = await backend.storeResult(meta(taskId, { name: 'x'.repeat(200) })).catch((caught) => caught);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(error).toBeInstanceOf(ResultStoreError);
+    expect(error.message).toMatch(/value too long.*The state was not stored\. The database refused the values/);
+  });
+
+  it('throws when used before connect()', async () => {
+    const unconnected = new DatabaseResultBackend({ url: database.url });
+    await expect(unconnected.storeResult(meta(newTaskId('early'), {}))).rejects.toThrow('is not connected. Call connect()');
   });
 
   it('throws ResultDecodeError naming the task when a stored pickle is not readable', async () => {

@@ -46,6 +46,7 @@ export interface ResolvedDatabaseBackendOptions {
   pollIntervalMs: number;
 }
 
+/** Celery's defaults where it has the option (`result_expires` = 1 day), ours otherwise. */
 export const DATABASE_BACKEND_DEFAULTS: ResolvedDatabaseBackendOptions = {
   extended: true,
   migrationsRun: true,

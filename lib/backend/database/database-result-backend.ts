@@ -87,7 +87,7 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore {
     }
     this.connected = connected;
     this.expiry.start();
-    this.logger.log(`Result backend connected: ${this.description}`);
+    this.logger.debug?.(`Result backend connected: ${this.description}`);
   }
 
   private async openDataSource(): Promise<ConnectedDataSource> {
@@ -131,15 +131,22 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore {
           ),
       });
     } catch (error) {
-      const advice = isMissingSchemaError(error)
-        ? "Celery's tables are missing or incomplete: run celeryResultMigrations."
-        : `Check that the database (${this.description}) is running and reachable; it was retried for up to ${this.settings.storeRetryTimeoutMs} ms.`;
-      throw new ResultStoreError(
-        `Could not store the ${meta.status} state of task ${meta.taskId} in ${this.description}: ` +
-          `${describeDatabaseError(error)}. The state was not stored. ${advice}`,
-        { cause: error },
-      );
+      if (error instanceof ResultBackendConnectionError) throw error; // not connected: its own advice
+      throw this.storeError(meta, error);
     }
+  }
+
+  private storeError(meta: TaskResultMeta, error: unknown): ResultStoreError {
+    const advice = isTransientPostgresError(error)
+      ? `Check that the database is running and reachable; the store was retried for ${this.settings.storeRetryTimeoutMs} ms.`
+      : isMissingSchemaError(error)
+        ? "Celery's tables are missing or incomplete: run celeryResultMigrations."
+        : 'The database refused the values; check them against the column types of celery_taskmeta (names are at most 155 characters).';
+    return new ResultStoreError(
+      `Could not store the ${meta.status} state of task ${meta.taskId} in ${this.description}: ` +
+        `${describeDatabaseError(error)}. The state was not stored. ${advice}`,
+      { cause: error },
+    );
   }
 
   /** The latest stored state (one indexed SELECT), or null for an unknown task (Celery's PENDING). */
