@@ -6,6 +6,10 @@ import { CeleryError } from './celery.error';
  * instead, as Celery stores an `EncodeError`.
  */
 export class ResultEncodeError extends CeleryError {
+  /** Stored as kombu's EncodeError, what Celery stores for a result it cannot serialise. */
+  readonly celeryExceptionType = 'EncodeError';
+  readonly celeryExceptionModule = 'kombu.exceptions';
+
   constructor(
     readonly taskId: string,
     readonly state: string,

@@ -1,5 +1,6 @@
 import { Broker, Consumer, DeliveredMessage, QueueDeclaration } from '../broker/broker.interface';
 import { ResultBackend } from '../backend/result-backend.interface';
+import { ResultEncodeError } from '../errors/result-encode.error';
 import { InvalidTaskMessageError } from '../errors/invalid-task-message.error';
 import { NotRegisteredError } from '../errors/not-registered.error';
 import { decodeTaskMessage } from '../protocol/decode-task-message';
@@ -242,7 +243,7 @@ export class CeleryWorker {
     try {
       await this.recorder.success(message, queue, value);
     } catch (error) {
-      if (!isEncodingError(error)) throw error;
+      if (!(error instanceof ResultEncodeError)) throw error;
       await this.recorder.failure(message, queue, error);
     }
   }
@@ -304,8 +305,4 @@ export class CeleryWorker {
   private notifyIdle(): void {
     for (const waiter of this.idleWaiters.splice(0)) waiter();
   }
-}
-
-function isEncodingError(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'UnpicklableValueError' || error.name === 'JsonEncodingError');
 }

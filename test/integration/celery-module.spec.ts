@@ -48,6 +48,11 @@ class ModuleTasks {
     throw new TypeError(message);
   }
 
+  @CeleryTask({ name: 'it.unstorable' })
+  unstorable(): unknown {
+    return { callback: () => 1 };
+  }
+
   @CeleryTask({ name: 'it.context' })
   context(): Record<string, unknown> {
     const task = currentTask();
@@ -132,6 +137,12 @@ describe('CeleryModule on RabbitMQ and PostgreSQL', () => {
     expect((error as TaskFailedError).traceback).toContain('TypeError: bad input');
     expect(await result.state()).toBe(TaskState.FAILURE);
     expect(await result.ready()).toBe(true);
+  });
+
+  it('stores a result that cannot be serialised as FAILURE EncodeError, as Celery does', async () => {
+    const error = await (await celery.send('it.unstorable')).get({ timeout: 10_000 }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ state: 'FAILURE', excType: 'EncodeError', excModule: 'kombu.exceptions' });
+    expect((error as Error).message).toContain('callback');
   });
 
   it('gives the task its context without changing its signature', async () => {
