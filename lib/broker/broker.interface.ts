@@ -89,6 +89,11 @@ export interface ConsumeOptions {
 export interface Consumer {
   /** Stops new deliveries; messages already delivered can still be settled. */
   cancel(): Promise<void>;
+  /**
+   * Changes the prefetch window (basic.qos) while consuming, as Celery does to hold ETA tasks
+   * without starving the others; kept across reconnects.
+   */
+  setPrefetch(count: number): Promise<void>;
 }
 
 /** Connection state changes, for logs, health checks and metrics. */

@@ -55,7 +55,8 @@ export class CeleryWorker {
   private consumer: Consumer | null = null;
   private readonly waiting: AcceptedTask[] = [];
   private readonly scheduled = new Map<AcceptedTask, NodeJS.Timeout>();
-  private readonly active = new Map<string, ActiveTask>();
+  private readonly active = new Map<AcceptedTask, ActiveTask>();
+  private prefetch = 0;
   private stopping = false;
   private processed = 0;
   private idleWaiters: (() => void)[] = [];
@@ -92,9 +93,10 @@ export class CeleryWorker {
     if (this.consumer) return;
     const { options, broker, logger } = this.deps;
     this.stopping = false;
+    this.prefetch = this.basePrefetch;
     this.consumer = await broker.consume({
       queues: options.queues.map((name) => this.deps.declareQueue(name)),
-      prefetch: options.concurrency * options.prefetchMultiplier,
+      prefetch: this.prefetch,
       onMessage: (delivery) => this.receive(delivery),
     });
     logger.log(
@@ -182,14 +184,33 @@ export class CeleryWorker {
     }
   }
 
+  private get basePrefetch(): number {
+    return this.deps.options.concurrency * this.deps.options.prefetchMultiplier;
+  }
+
+  /**
+   * Holds a task until its ETA, unacked as Celery does. Each held task widens the prefetch
+   * window by one (Celery's `qos.increment_eventually`), so ETA tasks never starve the others.
+   */
   private schedule(accepted: AcceptedTask): void {
     const delay = Math.min(accepted.message.eta!.getTime() - Date.now(), MAX_TIMER_MS);
     const timer = setTimeout(() => {
       this.scheduled.delete(accepted);
       if (accepted.message.eta!.getTime() > Date.now()) this.schedule(accepted);
-      else this.enqueue(accepted);
+      else {
+        this.enqueue(accepted);
+        this.updatePrefetch();
+      }
     }, delay);
     this.scheduled.set(accepted, timer);
+    this.updatePrefetch();
+  }
+
+  private updatePrefetch(): void {
+    const wanted = this.basePrefetch + this.scheduled.size;
+    if (wanted === this.prefetch || !this.consumer || this.stopping) return;
+    this.prefetch = wanted;
+    this.consumer.setPrefetch(wanted).catch((error: Error) => this.deps.logger.warn(`Could not change the prefetch to ${wanted}: ${error.message}`));
   }
 
   private enqueue(accepted: AcceptedTask): void {
@@ -207,7 +228,7 @@ export class CeleryWorker {
     const { delivery, message, settings } = accepted;
     const queue = delivery.deliveryInfo.routingKey;
     const activeTask: ActiveTask = { message, startedAt: new Date(), acknowledged: !settings.acksLate, abort: new AbortController() };
-    this.active.set(message.id, activeTask);
+    this.active.set(accepted, activeTask);
     try {
       if (message.expires && message.expires.getTime() <= Date.now()) {
         await this.finish(accepted, () => this.recorder.revoked(message, queue, 'expired'), 'expired');
@@ -231,7 +252,7 @@ export class CeleryWorker {
         await this.finish(accepted, () => this.recorder.failure(message, queue, error), 'failed');
       }
     } finally {
-      this.active.delete(message.id);
+      this.active.delete(accepted);
       this.processed++;
       this.startWaitingTasks();
       if (this.active.size === 0) this.notifyIdle();

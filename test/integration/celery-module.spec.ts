@@ -187,6 +187,15 @@ describe('CeleryModule on RabbitMQ and PostgreSQL', () => {
     await eventually(() => (unacknowledged(queue) === 0 ? true : undefined), 5_000, 'late ack');
   });
 
+  it('holds ETA tasks until their time without starving the tasks behind them', async () => {
+    const start = Date.now();
+    const held = await Promise.all([1, 2, 3].map((value) => celery.send('it.add', [value, 0], { countdown: 2 })));
+    expect(await (await celery.send('it.add', [7, 7])).get({ timeout: 1_500 })).toBe(14);
+    expect(await held[0].state()).toBe(TaskState.PENDING);
+    expect(await Promise.all(held.map((result) => result.get({ timeout: 10_000 })))).toEqual([1, 2, 3]);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(2_000);
+  });
+
   it('rejects a send the broker cannot route, with a reason', async () => {
     const error = await celery.send('it.add', [1, 2], { exchange: 'amq.direct', routingKey: uniqueName('nowhere') }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PublishError);

@@ -45,6 +45,7 @@ export class AmqpConsumer implements Consumer {
   private session: ConsumingChannel | undefined;
   private cancelled = false;
   private warnedAboutServerCancel = false;
+  private prefetch: number;
 
   constructor(
     private readonly connection: ReconnectingConnection,
@@ -52,6 +53,7 @@ export class AmqpConsumer implements Consumer {
     private readonly options: AmqpConsumerOptions,
     private readonly onClosed: (consumer: AmqpConsumer) => void,
   ) {
+    this.prefetch = consume.prefetch;
     this.managed = new ManagedChannel<Channel>(
       connection,
       {
@@ -91,6 +93,17 @@ export class AmqpConsumer implements Consumer {
     if (session.unsettled === 0) await this.release();
   }
 
+  async setPrefetch(count: number): Promise<void> {
+    this.prefetch = count;
+    const session = this.session;
+    if (!session || this.cancelled) return;
+    try {
+      await session.channel.prefetch(count, true);
+    } catch {
+      // Channel gone: the next setup applies the new count.
+    }
+  }
+
   /** Cancels and closes at once (broker shutdown): unsettled messages go back to their queues. */
   async close(): Promise<void> {
     this.cancelled = true;
@@ -111,7 +124,7 @@ export class AmqpConsumer implements Consumer {
     });
     this.session = session;
     for (const queue of this.consume.queues) await declareQueueOn(channel, queue);
-    await channel.prefetch(this.consume.prefetch, true);
+    await channel.prefetch(this.prefetch, true);
     for (const queue of this.consume.queues) await this.consumeQueue(session, queue);
   }
 

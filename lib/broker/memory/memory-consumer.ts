@@ -17,7 +17,7 @@ export class MemoryConsumer implements Consumer, QueueSubscriber, SettlementTarg
   constructor(
     private readonly virtualHost: MemoryVirtualHost,
     private readonly queues: readonly MemoryQueue[],
-    private readonly prefetch: number,
+    private prefetch: number,
     private readonly onMessage: (message: DeliveredMessage) => void,
     private readonly logger: BrokerLogger,
     private readonly onGone: (consumer: MemoryConsumer) => void,
@@ -61,6 +61,11 @@ export class MemoryConsumer implements Consumer, QueueSubscriber, SettlementTarg
     this.active = false;
     for (const queue of this.queues) this.virtualHost.unsubscribe(queue, this);
     if (this.unsettled.size === 0) this.onGone(this);
+  }
+
+  async setPrefetch(count: number): Promise<void> {
+    this.prefetch = count;
+    if (this.active) for (const queue of this.queues) this.virtualHost.markPending(queue);
   }
 
   /** Broker shutdown: like an AMQP channel closing, unsettled messages go back to their queues as redelivered. */
