@@ -1,4 +1,4 @@
-import type { DatabaseBackendOptions } from './backend/database/database-backend-options';
+import type { ResultBackendConfig } from './backend/create-result-backend';
 import type { CeleryQueueOptions } from './broker/celery-queue';
 import { BrokerOptions, CeleryModuleOptions } from './interfaces/celery-module-options.interface';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from './worker/worker-options';
@@ -8,7 +8,7 @@ export interface CeleryConfig {
   /** Undefined: the in-process broker. */
   broker: BrokerOptions | undefined;
   /** null: no result backend (Celery's DisabledBackend). */
-  backend: DatabaseBackendOptions | null;
+  backend: ResultBackendConfig | null;
   defaultQueue: string;
   queues: Record<string, CeleryQueueOptions>;
   /** null: producer only. */
@@ -36,12 +36,12 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
   };
 }
 
-function resolveBackend(options: CeleryModuleOptions): DatabaseBackendOptions | null {
+function resolveBackend(options: CeleryModuleOptions): ResultBackendConfig | null {
   const backend = options.backend;
   if (backend === false) return null;
   // Nothing configured at all: the embedded default, so an app runs before any server exists.
   if (backend === undefined) return options.broker === undefined ? { embedded: {} } : null;
-  if (typeof backend === 'string') return backend.startsWith('embedded:') ? { embedded: {} } : { url: backend };
+  if (typeof backend === 'string') return { url: backend };
   if (backend.type === 'embedded') {
     return { embedded: { dataDir: backend.dataDir }, resultExpiresSeconds: backend.resultExpiresSeconds };
   }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { DatabaseResultBackend } from './backend/database/database-result-backend';
+import { createResultBackend } from './backend/create-result-backend';
 import { DisabledResultBackend } from './backend/disabled-result-backend';
 import { ResultBackend } from './backend/result-backend.interface';
 import { Broker } from './broker/broker.interface';
@@ -17,7 +17,7 @@ export async function connectBroker(config: CeleryConfig, logger: CeleryLogger):
 
 /** Connects the result backend the config names, or Celery's DisabledBackend when none. */
 export async function connectResultBackend(config: CeleryConfig, logger: CeleryLogger): Promise<ResultBackend> {
-  const backend = config.backend ? new DatabaseResultBackend({ ...config.backend, logger }) : new DisabledResultBackend();
+  const backend = config.backend ? createResultBackend({ ...config.backend, logger }) : new DisabledResultBackend();
   await backend.connect();
   logger.log(`Result backend: ${backend.description}`);
   return backend;

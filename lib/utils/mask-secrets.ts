@@ -3,7 +3,8 @@
  * `amqp://guest:secret@host//` → `amqp://guest:***@host//`.
  */
 export function maskUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^:@/]*):([^@/]*)@/i, '$1$2:***@');
+  // The scheme is optional so a mistyped `user:password@host` is masked too.
+  return url.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)([^:@/]*):([^@/]*)@/i, '$1$2:***@');
 }
 
 /** Masks every URL-with-password found inside free text (driver error messages quote them). */

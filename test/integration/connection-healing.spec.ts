@@ -1,6 +1,5 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
 import { Client } from 'pg';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CeleryClient, CeleryTask } from '../../lib';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
 import { deleteExchanges, deleteQueues, forceCloseConnection, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
@@ -9,6 +8,17 @@ import { eventually, startCeleryApp } from '../support/celery-app';
 @Injectable()
 class HealingTasks {
   runs = new Map<string, number>();
+  /** Held closed by the test until the connection is dropped, so the cut is certain to land mid-run. */
+  gate!: Promise<void>;
+  openGate!: () => void;
+
+  constructor() {
+    this.closeGate();
+  }
+
+  closeGate(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+  }
 
   @CeleryTask({ name: 'heal.add' })
   add(x: number, y: number): number {
@@ -16,10 +26,10 @@ class HealingTasks {
   }
 
   /** Counts its runs per key, so a redelivery after a dropped connection shows. */
-  @CeleryTask({ name: 'heal.slow', acksLate: true })
-  async slow(key: string, ms: number): Promise<string> {
+  @CeleryTask({ name: 'heal.gated', acksLate: true })
+  async gated(key: string): Promise<string> {
     this.runs.set(key, (this.runs.get(key) ?? 0) + 1);
-    await sleep(ms);
+    await this.gate;
     return key;
   }
 }
@@ -51,11 +61,12 @@ describe('connections that heal', () => {
   it('resumes consuming and sending after RabbitMQ drops the connection, and redelivers an acksLate task cut off mid-run', async () => {
     expect(await (await celery.send('heal.add', [1, 2])).get({ timeout: 10_000 })).toBe(3);
     const tasks = app.get(HealingTasks);
-    const interrupted = await celery.send('heal.slow', ['cut', 1_000]);
-    await eventually(() => (tasks.runs.get('cut') === 1 ? true : undefined), 5_000, 'the slow task to start');
+    const interrupted = await celery.send('heal.gated', ['cut']);
+    await eventually(() => (tasks.runs.get('cut') === 1 ? true : undefined), 5_000, 'the gated task to start');
 
     expect(await forceCloseConnection(connectionName)).toBeGreaterThan(0);
     const sentWhileDown = await celery.send('heal.add', [20, 22]);
+    tasks.openGate();
 
     expect(await sentWhileDown.get({ timeout: 20_000 })).toBe(42);
     expect(await interrupted.get({ timeout: 20_000 })).toBe('cut');
@@ -64,6 +75,7 @@ describe('connections that heal', () => {
   });
 
   it('keeps storing results when PostgreSQL drops every connection of the backend', async () => {
+    expect(await (await celery.send('heal.add', [0, 0])).get({ timeout: 10_000 })).toBe(0); // the pool holds a connection now
     const admin = new Client({ connectionString: database.url });
     await admin.connect();
     try {
