@@ -77,6 +77,9 @@ async function openDatabase(dataDir: string | undefined): Promise<DataSource> {
     migrations: celeryResultMigrations,
   });
   await dataSource.initialize();
+  // typeorm-pglite hands every query the same pool object, and TypeORM adds an 'error' listener
+  // per query in flight: more than 10 concurrent queries are normal, not a leak.
+  (dataSource.driver as unknown as { master?: { setMaxListeners?(count: number): void } }).master?.setMaxListeners?.(0);
   try {
     // Ours alone, so always brought up to date; the migration is idempotent.
     await dataSource.runMigrations({ transaction: 'all' });

@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, GatewayTimeoutException, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { AsyncResult, CeleryClient, InvalidSendOptionsError, SendTaskOptions, TaskState } from '../../../lib';
-import { ResultTimeoutError } from '../../../lib/errors/result-timeout.error';
+import { AsyncResult, CeleryClient, InvalidSendOptionsError, ResultTimeoutError, SendTaskOptions, TaskState } from '../../../lib';
+
 
 /** Body of POST /tasks/:name — Celery's `apply_async(args, kwargs, **options)`. */
 interface SendTaskBody {
