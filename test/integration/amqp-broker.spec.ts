@@ -11,10 +11,11 @@ import { BrokerConnectionError } from '../../lib/errors/broker-connection.error'
 import { PublishError } from '../../lib/errors/publish.error';
 import { PublishTimeoutError } from '../../lib/errors/publish-timeout.error';
 import { QueueDeclarationError } from '../../lib/errors/queue-declaration.error';
+import { FIXTURES_DIR } from '../support/fixtures';
 import { assertRabbitMqReachable, deleteExchanges, deleteQueues, forceCloseConnection, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 
 const run = promisify(execFile);
-const FIXTURES = join(__dirname, '../../../shared/fixtures/celery-5.2.6');
+const FIXTURES = FIXTURES_DIR;
 
 /** Collects log lines so tests can check what was logged (and that no password was). */
 class RecordingLogger implements BrokerLogger {

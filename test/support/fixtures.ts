@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageProperties } from '../../lib/broker/broker.interface';
 
-/** Captures from real Celery 5.2.6 (../shared/fixtures), used as golden vectors. */
-export const FIXTURES_DIR = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'celery-5.2.6');
+/** Captures from real Celery 5.2.6 (copied from the team's shared fixtures), used as golden vectors. */
+export const FIXTURES_DIR = join(__dirname, '..', 'fixtures', 'celery-5.2.6');
 
 export function loadFixture<T = any>(name: string): T {
   return JSON.parse(readFileSync(join(FIXTURES_DIR, `${name}.json`), 'utf8')) as T;
