@@ -1,0 +1,114 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { connect, GetMessage } from 'amqplib';
+import { CELERY_RESULT_BACKEND, CeleryClient, ResultBackend, TaskState } from '../../lib';
+import { parseCeleryDate } from '../../lib/protocol/celery-time';
+import { startCeleryApp } from '../support/celery-app';
+import { loadFixture } from '../support/fixtures';
+import { createTestDatabase, TestDatabase } from '../support/postgres';
+import { deleteExchanges, deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+
+/** What CeleryClient puts on the wire, read back raw from RabbitMQ and set beside Celery 5.2.6's captures. */
+describe('CeleryClient messages on the wire', () => {
+  const queue = uniqueName('it-wire');
+  let database: TestDatabase;
+  let app: INestApplicationContext;
+  let celery: CeleryClient;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('it_wire');
+    app = await startCeleryApp({ broker: RABBITMQ_URL, backend: database.url, defaultQueue: queue, worker: false });
+    celery = app.get(CeleryClient);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await deleteQueues(queue);
+    await deleteExchanges(queue);
+    await database?.drop();
+  });
+
+  async function take(): Promise<GetMessage> {
+    const connection = await connect(RABBITMQ_URL);
+    try {
+      const channel = await connection.createChannel();
+      const message = await channel.get(queue, { noAck: true });
+      if (!message) throw new Error(`no message in ${queue}`);
+      return message;
+    } finally {
+      await connection.close();
+    }
+  }
+
+  it('has the structure of the message Celery 5.2.6 sends for add.delay(2, 3)', async () => {
+    const captured = loadFixture('task_v2_delay_minimal').message;
+    const result = await celery.send('proto.add', [2, 3]);
+    const message = await take();
+
+    expect(Object.keys(message.properties.headers!).sort()).toEqual(Object.keys(captured.headers).sort());
+    expect(message.content.toString('utf8')).toBe(captured.body_raw);
+    expect(message.properties).toMatchObject({
+      contentType: captured.properties.content_type,
+      contentEncoding: captured.properties.content_encoding,
+      deliveryMode: captured.properties.delivery_mode,
+      correlationId: result.id,
+    });
+    expect(message.properties.replyTo).toMatch(/^[0-9a-f-]{36}$/);
+    expect(message.fields).toMatchObject({ exchange: '', routingKey: queue });
+    expect(message.properties.headers).toMatchObject({
+      task: 'proto.add',
+      id: result.id,
+      root_id: result.id,
+      parent_id: null,
+      retries: 0,
+      eta: null,
+      expires: null,
+      group: null,
+      timelimit: [null, null],
+      argsrepr: '(2, 3)',
+      kwargsrepr: '{}',
+      ignore_result: false,
+      origin: expect.stringMatching(/^gen\d+@/),
+    });
+  });
+
+  it('carries countdown, expires, priority, task id, custom headers and ignore_result like Celery', async () => {
+    const before = Date.now();
+    await celery.send('proto.add', [1], {
+      kwargs: { y: 2 },
+      taskId: 'my-own-id',
+      countdown: 30,
+      expires: 60,
+      priority: 7,
+      headers: { 'x-tenant': 'acme' },
+      ignoreResult: true,
+      timeLimit: 30,
+      softTimeLimit: 20,
+      shadow: 'add-shadow',
+    });
+    const message = await take();
+    const headers = message.properties.headers!;
+    expect(headers).toMatchObject({
+      id: 'my-own-id',
+      'x-tenant': 'acme',
+      ignore_result: true,
+      timelimit: [30, 20],
+      shadow: 'add-shadow',
+      kwargsrepr: "{'y': 2}",
+    });
+    expect(headers.eta).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$/);
+    expect(parseCeleryDate(headers.eta)!.getTime() - before).toBeGreaterThanOrEqual(30_000);
+    expect(parseCeleryDate(headers.expires)!.getTime() - before).toBeGreaterThanOrEqual(60_000);
+    expect(Number(message.properties.expiration)).toBeGreaterThan(59_000);
+    expect(message.properties.priority).toBe(7);
+    expect(message.content.toString()).toBe('[[1], {"y": 2}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]');
+  });
+
+  it('forgets a stored result', async () => {
+    const backend = app.get<ResultBackend>(CELERY_RESULT_BACKEND);
+    await backend.storeResult({ taskId: 'forget-me', status: 'SUCCESS', result: 1, traceback: null, children: [], dateDone: new Date() });
+    const result = celery.asyncResult('forget-me');
+    expect(await result.state()).toBe(TaskState.SUCCESS);
+    await result.forget();
+    expect(await result.state()).toBe(TaskState.PENDING);
+  });
+});
