@@ -4,35 +4,32 @@ import { CELERY_RESULT_BACKEND, CeleryClient, ResultBackend, TaskState } from '.
 import { parseCeleryDate } from '../../lib/protocol/celery-time';
 import { startCeleryApp } from '../support/celery-app';
 import { loadFixture } from '../support/fixtures';
-import { createTestDatabase, TestDatabase } from '../support/postgres';
-import { deleteExchanges, deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { RABBITMQ_URL } from '../support/rabbitmq';
 
 /** What CeleryClient puts on the wire, read back raw from RabbitMQ and set beside Celery 5.2.6's captures. */
 describe('CeleryClient messages on the wire', () => {
-  const queue = uniqueName('it-wire');
-  let database: TestDatabase;
+  let env: TestEnvironment;
   let app: INestApplicationContext;
   let celery: CeleryClient;
 
   beforeAll(async () => {
-    database = await createTestDatabase('it_wire');
-    app = await startCeleryApp({ broker: RABBITMQ_URL, backend: database.url, defaultQueue: queue, worker: false });
+    env = await createTestEnvironment('it-wire');
+    app = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: false });
     celery = app.get(CeleryClient);
   });
 
   afterAll(async () => {
     await app?.close();
-    await deleteQueues(queue);
-    await deleteExchanges(queue);
-    await database?.drop();
+    await env?.dispose();
   });
 
   async function take(): Promise<GetMessage> {
     const connection = await connect(RABBITMQ_URL);
     try {
       const channel = await connection.createChannel();
-      const message = await channel.get(queue, { noAck: true });
-      if (!message) throw new Error(`no message in ${queue}`);
+      const message = await channel.get(env.queue, { noAck: true });
+      if (!message) throw new Error(`no message in ${env.queue}`);
       return message;
     } finally {
       await connection.close();
@@ -53,7 +50,7 @@ describe('CeleryClient messages on the wire', () => {
       correlationId: result.id,
     });
     expect(message.properties.replyTo).toMatch(/^[0-9a-f-]{36}$/);
-    expect(message.fields).toMatchObject({ exchange: '', routingKey: queue });
+    expect(message.fields).toMatchObject({ exchange: '', routingKey: env.queue });
     expect(message.properties.headers).toMatchObject({
       task: 'proto.add',
       id: result.id,

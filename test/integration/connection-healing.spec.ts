@@ -1,8 +1,8 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
 import { Client } from 'pg';
 import { CeleryClient, CeleryTask } from '../../lib';
-import { createTestDatabase, TestDatabase } from '../support/postgres';
-import { deleteExchanges, deleteQueues, forceCloseConnection, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { forceCloseConnection, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 import { eventually, startCeleryApp } from '../support/celery-app';
 
 @Injectable()
@@ -36,16 +36,15 @@ class HealingTasks {
 
 /** Drops the real connections under a running app: the worker and client recover by themselves. */
 describe('connections that heal', () => {
-  const queue = uniqueName('it-heal');
   const connectionName = uniqueName('it-heal-connection');
-  let database: TestDatabase;
+  let env: TestEnvironment;
   let app: INestApplicationContext;
   let celery: CeleryClient;
 
   beforeAll(async () => {
-    database = await createTestDatabase('it_heal');
+    env = await createTestEnvironment('it-heal');
     app = await startCeleryApp(
-      { broker: { url: RABBITMQ_URL, connectionName, reconnectDelayMs: 200 }, backend: database.url, defaultQueue: queue, worker: { concurrency: 4 } },
+      { broker: { url: RABBITMQ_URL, connectionName, reconnectDelayMs: 200 }, backend: env.databaseUrl, defaultQueue: env.queue, worker: { concurrency: 4 } },
       [HealingTasks],
     );
     celery = app.get(CeleryClient);
@@ -53,9 +52,7 @@ describe('connections that heal', () => {
 
   afterAll(async () => {
     await app?.close();
-    await deleteQueues(queue);
-    await deleteExchanges(queue);
-    await database?.drop();
+    await env?.dispose();
   });
 
   it('resumes consuming and sending after RabbitMQ drops the connection, and redelivers an acksLate task cut off mid-run', async () => {
@@ -76,7 +73,7 @@ describe('connections that heal', () => {
 
   it('keeps storing results when PostgreSQL drops every connection of the backend', async () => {
     expect(await (await celery.send('heal.add', [0, 0])).get({ timeout: 10_000 })).toBe(0); // the pool holds a connection now
-    const admin = new Client({ connectionString: database.url });
+    const admin = new Client({ connectionString: env.databaseUrl });
     await admin.connect();
     try {
       const terminated = await admin.query(

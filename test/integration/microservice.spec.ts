@@ -3,8 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { lastValueFrom, of } from 'rxjs';
 import { CeleryClientProxy, CeleryContext, CeleryServer, TaskFailedError } from '../../lib';
-import { createTestDatabase, TestDatabase } from '../support/postgres';
-import { deleteExchanges, deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { RABBITMQ_URL } from '../support/rabbitmq';
 
 @Controller()
 class MathController {
@@ -34,14 +34,13 @@ class MathMicroserviceModule {}
 
 /** Celery as a Nest microservice transport: CeleryServer serves @MessagePattern handlers, CeleryClientProxy calls them. */
 describe('Celery microservice transport', () => {
-  const queue = uniqueName('it-ms');
-  let database: TestDatabase;
+  let env: TestEnvironment;
   let microservice: INestMicroservice;
   let client: CeleryClientProxy;
 
   beforeAll(async () => {
-    database = await createTestDatabase('it_ms');
-    const options = { broker: RABBITMQ_URL, backend: database.url, defaultQueue: queue };
+    env = await createTestEnvironment('it-ms');
+    const options = { broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue };
     microservice = await NestFactory.createMicroservice(MathMicroserviceModule, { strategy: new CeleryServer(options), logger: false, abortOnError: false });
     await microservice.listen();
     client = new CeleryClientProxy(options);
@@ -51,9 +50,7 @@ describe('Celery microservice transport', () => {
   afterAll(async () => {
     await client?.close();
     await microservice?.close();
-    await deleteQueues(queue);
-    await deleteExchanges(queue);
-    await database?.drop();
+    await env?.dispose();
   });
 
   it('runs a @MessagePattern handler as a Celery task and returns its result to ClientProxy.send', async () => {

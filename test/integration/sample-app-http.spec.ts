@@ -1,29 +1,26 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../../sample-app/src/app.module';
-import { createTestDatabase, TestDatabase } from '../support/postgres';
-import { deleteExchanges, deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { RABBITMQ_URL } from '../support/rabbitmq';
 
 /** The sample app's HTTP API against real RabbitMQ and PostgreSQL. */
 describe('sample-app HTTP API', () => {
-  const queue = uniqueName('it-http');
-  let database: TestDatabase;
+  let env: TestEnvironment;
   let app: INestApplication;
   let base: string;
 
   beforeAll(async () => {
-    database = await createTestDatabase('it_http');
-    const env = { CELERY_BROKER_URL: RABBITMQ_URL, CELERY_RESULT_BACKEND: `db+${database.url}`, CELERY_QUEUES: queue };
-    app = await NestFactory.create(AppModule.forRole({ api: true, worker: true }, env), { logger: false, abortOnError: false });
+    env = await createTestEnvironment('it-http');
+    const settings = { CELERY_BROKER_URL: RABBITMQ_URL, CELERY_RESULT_BACKEND: `db+${env.databaseUrl}`, CELERY_QUEUES: env.queue };
+    app = await NestFactory.create(AppModule.forRole({ api: true, worker: true }, settings), { logger: false, abortOnError: false });
     await app.listen(0, '127.0.0.1');
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   });
 
   afterAll(async () => {
     await app?.close();
-    await deleteQueues(queue);
-    await deleteExchanges(queue);
-    await database?.drop();
+    await env?.dispose();
   });
 
   async function post(name: string, body: unknown): Promise<{ status: number; json: any }> {

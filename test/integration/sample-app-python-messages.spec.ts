@@ -6,9 +6,9 @@ import { CeleryClient, CeleryWorker } from '../../lib';
 import { eventually } from '../support/celery-app';
 import { AppModule } from '../../sample-app/src/app.module';
 import { capturedBody, capturedProperties, CapturedMessage, loadFixture } from '../support/fixtures';
-import { createTestDatabase, TestDatabase } from '../support/postgres';
+import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 import { celeryDatabaseUrl, runPython } from '../support/python-celery';
-import { deleteExchanges, deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+import { RABBITMQ_URL } from '../support/rabbitmq';
 
 /**
  * The sample-app worker consumes what Python Celery 5.2.6 produces: the captured messages,
@@ -16,27 +16,24 @@ import { deleteExchanges, deleteQueues, RABBITMQ_URL, uniqueName } from '../supp
  * sample's `tasks.*`), and live messages from a real Python producer that reads the result back.
  */
 describe('sample-app worker and messages produced by Python Celery 5.2.6', () => {
-  const queue = uniqueName('it-python');
-  let database: TestDatabase;
+  let env: TestEnvironment;
   let app: INestApplicationContext;
   let celery: CeleryClient;
 
   beforeAll(async () => {
-    database = await createTestDatabase('it_python');
-    const env = { CELERY_BROKER_URL: RABBITMQ_URL, CELERY_RESULT_BACKEND: database.url, CELERY_QUEUES: queue, CELERY_CONCURRENCY: '4' };
-    app = await NestFactory.createApplicationContext(AppModule.forRole({ api: false, worker: true }, env), { logger: false, abortOnError: false });
+    env = await createTestEnvironment('it-python');
+    const settings = { CELERY_BROKER_URL: RABBITMQ_URL, CELERY_RESULT_BACKEND: env.databaseUrl, CELERY_QUEUES: env.queue, CELERY_CONCURRENCY: '4' };
+    app = await NestFactory.createApplicationContext(AppModule.forRole({ api: false, worker: true }, settings), { logger: false, abortOnError: false });
     await app.init();
     celery = app.get(CeleryClient);
   });
 
   afterAll(async () => {
     await app?.close();
-    await deleteQueues(queue);
-    await deleteExchanges(queue);
-    await database?.drop();
+    await env?.dispose();
   });
 
-  /** Publishes a captured message to our queue with a fresh id and the sample's task name. */
+  /** Publishes a captured message to our env.queue with a fresh id and the sample's task name. */
   async function replay(captured: CapturedMessage, taskName: string): Promise<string> {
     const id = randomUUID();
     const properties = capturedProperties(captured);
@@ -51,7 +48,7 @@ describe('sample-app worker and messages produced by Python Celery 5.2.6', () =>
     }
     const connection = await connect(RABBITMQ_URL);
     const channel = await connection.createConfirmChannel();
-    channel.publish('', queue, body, {
+    channel.publish('', env.queue, body, {
       contentType: properties.contentType,
       contentEncoding: properties.contentEncoding,
       deliveryMode: properties.deliveryMode,
@@ -94,8 +91,8 @@ describe('sample-app worker and messages produced by Python Celery 5.2.6', () =>
     const output = await runPython(
       `
 import json, celery
-app = celery.Celery(broker=${JSON.stringify(RABBITMQ_URL)}, backend=${JSON.stringify(celeryDatabaseUrl(database.url))})
-app.conf.task_default_queue = ${JSON.stringify(queue)}
+app = celery.Celery(broker=${JSON.stringify(RABBITMQ_URL)}, backend=${JSON.stringify(celeryDatabaseUrl(env.databaseUrl))})
+app.conf.task_default_queue = ${JSON.stringify(env.queue)}
 out = {}
 out['add'] = app.send_task('tasks.add', (2, 2)).get(timeout=20)
 out['xsum'] = app.send_task('tasks.xsum', ([1, 2, 3.5],)).get(timeout=20)
