@@ -16,8 +16,8 @@ export async function connectBroker(config: CeleryConfig, logger: CeleryLogger):
 }
 
 /** Connects the result backend the config names, or Celery's DisabledBackend when none. */
-export async function connectResultBackend(config: CeleryConfig, logger: CeleryLogger): Promise<ResultBackend> {
-  const backend = config.backend ? createResultBackend({ ...config.backend, logger }) : new DisabledResultBackend();
+export async function connectResultBackend(config: CeleryConfig, broker: Broker, logger: CeleryLogger): Promise<ResultBackend> {
+  const backend = config.backend ? createResultBackend({ ...config.backend, broker, logger }) : new DisabledResultBackend();
   await backend.connect();
   logger.log(`Result backend: ${backend.description}`);
   return backend;

@@ -37,7 +37,8 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.broker.close();
+    // The backend first: rpc:// receives its replies through the broker.
     await this.backend.close();
+    await this.broker.close();
   }
 }

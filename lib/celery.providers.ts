@@ -31,8 +31,8 @@ export const celeryProviders: Provider[] = [
   },
   {
     provide: CELERY_RESULT_BACKEND,
-    useFactory: (config: CeleryConfig): Promise<ResultBackend> => connectResultBackend(config, logger),
-    inject: [CELERY_CONFIG],
+    useFactory: (config: CeleryConfig, broker: Broker): Promise<ResultBackend> => connectResultBackend(config, broker, logger),
+    inject: [CELERY_CONFIG, CELERY_BROKER],
   },
   {
     provide: QueueCatalog,

@@ -2,6 +2,7 @@ import { UnsupportedResultBackendError } from '../errors/unsupported-result-back
 import { DatabaseBackendOptions } from './database/database-backend-options';
 import { DatabaseResultBackend } from './database/database-result-backend';
 import { ResultBackend } from './result-backend.interface';
+import type { Broker } from '../broker/broker.interface';
 
 /**
  * The result backend settings: Celery's `result_backend` URL plus the options of the backend it
@@ -9,8 +10,10 @@ import { ResultBackend } from './result-backend.interface';
  * (in-process PGlite) database.
  */
 export interface ResultBackendConfig extends DatabaseBackendOptions {
-  /** Celery's `result_backend`: `postgresql://…`, `postgres://…`, `db+postgresql://…`, `embedded://`. */
+  /** Celery's `result_backend`: `postgresql://…`, `postgres://…`, `db+postgresql://…`, `embedded://`, `rpc://`. */
   url?: string;
+  /** The app's broker: the rpc:// backend sends and receives results through it. */
+  broker?: Broker;
 }
 
 type BackendFactory = (config: ResultBackendConfig) => ResultBackend;

@@ -7,6 +7,15 @@ export interface WaitOptions {
 }
 
 /**
+ * Where the sender of a task waits for its result, besides the store: the AMQP `reply_to` and
+ * `correlation_id` of the task message, which the rpc:// backend replies to.
+ */
+export interface ResultRoute {
+  replyTo: string | null;
+  correlationId: string | null;
+}
+
+/**
  * Where task states and results live (Celery's result backend). Implemented over TypeORM for
  * PostgreSQL (Celery's own `celery_taskmeta` tables) and, later, rpc:// and Redis.
  */
@@ -14,8 +23,13 @@ export interface ResultBackend {
   /** A human-readable address with secrets masked, for logs. */
   readonly description: string;
   connect(): Promise<void>;
+  /**
+   * The reply queue tasks sent from this process should name in `reply_to` (rpc://: results
+   * come back there). Undefined for backends that store results elsewhere.
+   */
+  readonly replyQueue?: string;
   /** Stores one state of a task (Celery writes one per transition: STARTED, RETRY, SUCCESS…). */
-  storeResult(meta: TaskResultMeta): Promise<void>;
+  storeResult(meta: TaskResultMeta, route?: ResultRoute): Promise<void>;
   /** The latest stored state, or null when nothing is stored (Celery's PENDING). */
   getResult(taskId: string): Promise<TaskResultMeta | null>;
   /** Resolves with the first ready state (SUCCESS, FAILURE, REVOKED) stored for the task. */

@@ -28,11 +28,16 @@ export interface CeleryClientDependencies {
 export class CeleryClient {
   /** Our node name in `origin` headers, `gen<pid>@<host>` as Python clients write it. */
   readonly origin = `gen${process.pid}@${hostname()}`;
-  /** The reply queue name of this client (Celery's app oid), sent as `reply_to` like Python does. */
-  readonly replyTo = randomUUID();
+  /**
+   * Sent as `reply_to` in every task, as Python does: the rpc:// backend's reply queue, or else a
+   * per-process id (Celery's app oid) that a worker with rpc:// would reply to.
+   */
+  readonly replyTo: string;
   private readonly declaredQueues = new Set<string>();
 
-  constructor(private readonly deps: CeleryClientDependencies) {}
+  constructor(private readonly deps: CeleryClientDependencies) {
+    this.replyTo = deps.backend.replyQueue ?? randomUUID();
+  }
 
   /**
    * Sends a task by name (or typed TaskRef) with positional args and options. Resolves once the

@@ -30,7 +30,7 @@ export class CeleryClientProxy extends ClientProxy {
     this.connecting ??= (async () => {
       const config = resolveCeleryConfig(validateCeleryOptions({ ...this.options, worker: false }));
       const broker = await connectBroker(config, this.celeryLogger);
-      const backend = await connectResultBackend(config, this.celeryLogger);
+      const backend = await connectResultBackend(config, broker, this.celeryLogger);
       const client = new CeleryClient({ broker, backend, queues: new QueueCatalog(config.queues), defaultQueue: config.defaultQueue });
       return { broker, backend, client };
     })();
@@ -42,8 +42,9 @@ export class CeleryClientProxy extends ClientProxy {
     this.connecting = null;
     if (!connecting) return;
     const { broker, backend } = await connecting;
-    await broker.close();
+    // The backend first: rpc:// receives its replies through the broker.
     await backend.close();
+    await broker.close();
   }
 
   unwrap<T>(): T {

@@ -35,7 +35,7 @@ export class CeleryServer extends Server implements CustomTransportStrategy {
       const registry = new TaskRegistry();
       for (const [pattern, handler] of this.messageHandlers) registry.register(new MessagePatternTask(pattern, handler));
       const broker = await connectBroker(config, this.celeryLogger);
-      const backend = await connectResultBackend(config, this.celeryLogger);
+      const backend = await connectResultBackend(config, broker, this.celeryLogger);
       const queues = new QueueCatalog(config.queues);
       const worker = new CeleryWorker({
         broker,
@@ -59,8 +59,9 @@ export class CeleryServer extends Server implements CustomTransportStrategy {
     const { broker, backend, worker } = this.connections;
     this.connections = null;
     await worker.stop();
-    await broker.close();
+    // The backend first: rpc:// receives its replies through the broker.
     await backend.close();
+    await broker.close();
   }
 
   on(): never {

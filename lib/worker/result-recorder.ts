@@ -57,6 +57,6 @@ export class ResultRecorder {
       retries: message.retries ?? 0,
       queue,
     };
-    return this.backend.storeResult(meta);
+    return this.backend.storeResult(meta, { replyTo: message.replyTo ?? null, correlationId: message.correlationId ?? message.id });
   }
 }
