@@ -2,6 +2,7 @@ import { inflateSync } from 'node:zlib';
 import { MessageProperties } from '../broker/broker.interface';
 import { InvalidTaskMessageError } from '../errors/invalid-task-message.error';
 import { parseCeleryDate } from './celery-time';
+import { parseCeleryJson } from './celery-json';
 import { SignatureDict, TaskEmbed } from './signature-dict';
 import { JSON_CONTENT_TYPE, TaskMessage, V2_HEADER_NAMES } from './task-message';
 
@@ -53,7 +54,7 @@ function decompress(body: Buffer, headers: Fields, hint: Hint): Buffer {
 
 function parseJson(body: Buffer, hint: Hint): unknown {
   try {
-    return JSON.parse(body.toString('utf8'));
+    return parseCeleryJson(body.toString('utf8'));
   } catch (error) {
     throw invalid(hint, `the body is not valid JSON (${(error as Error).message})`);
   }
