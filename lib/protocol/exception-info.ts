@@ -22,11 +22,17 @@ export interface CeleryNamedError {
 export function toExceptionInfo(error: unknown): ExceptionInfo {
   if (error instanceof Error) {
     const named = error as Error & CeleryNamedError;
-    const type = named.celeryExceptionType ?? (error.name || error.constructor?.name || 'Error');
+    const type = named.celeryExceptionType ?? errorClassName(error);
     const module = named.celeryExceptionModule !== undefined ? named.celeryExceptionModule : moduleOf(type);
     return { exc_type: type, exc_message: [error.message], exc_module: module };
   }
   return { exc_type: 'Exception', exc_message: [String(error)], exc_module: 'builtins' };
+}
+
+/** `class Unavailable extends Error {}` keeps the name 'Error': its class name says more. */
+function errorClassName(error: Error): string {
+  if (error.name && error.name !== 'Error') return error.name;
+  return error.constructor?.name || 'Error';
 }
 
 function moduleOf(type: string): string | null {

@@ -1,6 +1,8 @@
 import { Broker, Consumer, DeliveredMessage, QueueDeclaration } from '../broker/broker.interface';
 import { ResultBackend } from '../backend/result-backend.interface';
+import { hostname as osHostname } from 'node:os';
 import { ResultEncodeError } from '../errors/result-encode.error';
+import { RetryRequested } from '../errors/retry-requested';
 import { InvalidTaskMessageError } from '../errors/invalid-task-message.error';
 import { NotRegisteredError } from '../errors/not-registered.error';
 import { decodeTaskMessage } from '../protocol/decode-task-message';
@@ -8,6 +10,8 @@ import { TaskMessage } from '../protocol/task-message';
 import { CeleryLogger } from '../utils/logger';
 import { ExecutionSettings, resolveExecutionSettings } from './execution-settings';
 import { ResultRecorder } from './result-recorder';
+import { retryMessage } from './retry-message';
+import { planRetry } from './retry-policy';
 import { TaskDefinition } from './task-definition';
 import { runInTaskContext, TaskContext } from './task-context';
 import { TaskRegistry } from './task-registry';
@@ -51,6 +55,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export class CeleryWorker {
   readonly hostname: string;
+  /** Publisher node name of the messages this worker sends (retries), as Python's `gen<pid>@host`. */
+  private readonly origin = `gen${process.pid}@${osHostname()}`;
   private readonly recorder: ResultRecorder;
   private consumer: Consumer | null = null;
   private readonly waiting: AcceptedTask[] = [];
@@ -246,17 +252,40 @@ export class CeleryWorker {
       if (outcome.ok) {
         if (settings.ignoreResult) await this.finish(accepted, async () => {}, 'succeeded');
         else await this.finish(accepted, () => this.recordSuccess(message, queue, outcome.value), 'succeeded');
-      } else {
-        const error = outcome.error;
-        this.deps.logger.error(`Task ${message.task}[${message.id}] raised: ${error instanceof Error ? error.message : String(error)}`);
-        await this.finish(accepted, () => this.recorder.failure(message, queue, error), 'failed');
+        return;
       }
+      const plan = planRetry(message, accepted.task.options, outcome.error);
+      if (plan.kind === 'retry') {
+        await this.finish(accepted, () => this.retry(accepted, plan.eta, plan.cause), 'retried');
+        return;
+      }
+      const error = plan.kind === 'exhausted' ? plan.error : outcome.error;
+      this.deps.logger.error(`Task ${message.task}[${message.id}] raised: ${error instanceof Error ? error.message : String(error)}`);
+      await this.finish(accepted, () => this.recorder.failure(message, queue, error), 'failed');
     } finally {
       this.active.delete(accepted);
       this.processed++;
       this.startWaitingTasks();
       if (this.active.size === 0) this.notifyIdle();
     }
+  }
+
+  /**
+   * Republishes the task for its next try, then records RETRY. If the broker refuses the new
+   * message the task is recorded as FAILURE with that error, rather than vanishing.
+   */
+  private async retry(accepted: AcceptedTask, eta: Date, cause: unknown): Promise<void> {
+    const { message, delivery, task } = accepted;
+    const queue = delivery.deliveryInfo.routingKey;
+    const ignoreResult = task.options.ignoreResult ?? this.deps.options.ignoreResult;
+    try {
+      await this.deps.broker.publish(retryMessage(message, delivery.deliveryInfo, eta, this.origin, ignoreResult));
+    } catch (error) {
+      this.deps.logger.error(`Could not republish task ${message.task}[${message.id}] for a retry: ${(error as Error).message}`);
+      await this.recorder.failure(message, queue, error);
+      return;
+    }
+    await this.recorder.retry(message, queue, cause);
   }
 
   /** A return value that cannot be stored (a function, a cycle…) becomes the task's FAILURE. */
@@ -309,6 +338,9 @@ export class CeleryWorker {
       correlationId: message.correlationId,
       hostname: this.hostname,
       signal,
+      retry: (options = {}) => {
+        throw new RetryRequested(options);
+      },
     };
   }
 

@@ -27,6 +27,12 @@ export class ResultRecorder {
     return this.store(message, queue, TaskState.FAILURE, toExceptionInfo(error), traceback, new Date());
   }
 
+  /** RETRY with the error that caused it (null when retry() named none), no date_done. */
+  retry(message: TaskMessage, queue: string, cause: unknown): Promise<void> {
+    const traceback = cause instanceof Error && cause.stack ? cause.stack : null;
+    return this.store(message, queue, TaskState.RETRY, cause === undefined ? null : toExceptionInfo(cause), traceback, null);
+  }
+
   /** Celery's TaskRevokedError: 'revoked', 'terminated' or 'expired'. */
   revoked(message: TaskMessage, queue: string, reason: 'revoked' | 'terminated' | 'expired'): Promise<void> {
     const info: ExceptionInfo = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };

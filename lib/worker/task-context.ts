@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DeliveryInfo } from '../broker/broker.interface';
 import { CeleryError } from '../errors/celery.error';
+import { RetryOptions } from '../errors/retry-requested';
 
 /**
  * What a running task can know about itself (Celery's `self.request`), available anywhere in the
@@ -27,6 +28,12 @@ export interface TaskContext {
   hostname: string;
   /** Fires when the task should stop: worker shutdown past its timeout (later: revoke, time limits). */
   signal: AbortSignal;
+  /**
+   * Retries the task (Celery's `self.retry()`): throws, so `throw`/`return` is not needed after it.
+   * The worker republishes it with retries + 1 and records RETRY, or FAILURE with
+   * MaxRetriesExceededError once the task's maxRetries are used up.
+   */
+  retry(options?: RetryOptions): never;
 }
 
 const storage = new AsyncLocalStorage<TaskContext>();

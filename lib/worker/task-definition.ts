@@ -11,7 +11,22 @@ export interface TaskOptions {
   ignoreResult?: boolean;
   /** Store STARTED when the task begins (Celery: `track_started`). */
   trackStarted?: boolean;
+  /** Errors (classes) that retry the task automatically (Celery: `autoretry_for`). */
+  autoretryFor?: ErrorClass[];
+  /** Tries after the first before FAILURE; null: unlimited (Celery: `max_retries`, default 3). */
+  maxRetries?: number | null;
+  /** Seconds before a retry that names no countdown (Celery: `default_retry_delay`, default 180). */
+  defaultRetryDelay?: number;
+  /** Exponential backoff for autoretries: true (factor 1 s) or the factor in seconds (Celery: `retry_backoff`). Default false. */
+  retryBackoff?: boolean | number;
+  /** Longest backoff, seconds (Celery: `retry_backoff_max`, default 600). */
+  retryBackoffMax?: number;
+  /** Spread each backoff randomly over [0, backoff] (Celery: `retry_jitter`, default true). */
+  retryJitter?: boolean;
 }
+
+/** A class of errors, as `autoretryFor` lists them. */
+export type ErrorClass = abstract new (...args: never[]) => Error;
 
 /** A task the worker can run: a registered name bound to code. */
 export interface TaskDefinition {

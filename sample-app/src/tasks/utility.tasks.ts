@@ -25,8 +25,12 @@ export class UtilityTasks {
     return seconds;
   }
 
-  /** Throws the first `failures` times it is called with `key`, then returns `key`. */
-  @CeleryTask({ name: 'tasks.flaky' })
+  /**
+   * Throws the first `failures` times it is called with `key`, then returns `key`. Retried
+   * automatically 5 times, 0.1 s apart: flaky(key, 2) succeeds on its third try, flaky(key, 9)
+   * ends in FAILURE with MaxRetriesExceededError.
+   */
+  @CeleryTask({ name: 'tasks.flaky', autoretryFor: [Error], maxRetries: 5, defaultRetryDelay: 0.1 })
   flaky(key: string, failures: number): string {
     const calls = (this.flakyCalls.get(key) ?? 0) + 1;
     this.flakyCalls.set(key, calls);
