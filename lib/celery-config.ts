@@ -1,5 +1,6 @@
 import type { ResultBackendConfig } from './backend/create-result-backend';
 import type { CeleryQueueOptions } from './broker/celery-queue';
+import type { TaskRoutes } from './client/task-router';
 import { BrokerOptions, CeleryModuleOptions } from './interfaces/celery-module-options.interface';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from './worker/worker-options';
 
@@ -11,6 +12,7 @@ export interface CeleryConfig {
   backend: ResultBackendConfig | null;
   defaultQueue: string;
   queues: Record<string, CeleryQueueOptions>;
+  taskRoutes: TaskRoutes | undefined;
   /** null: producer only. */
   worker: (WorkerOptions & { autoStart: boolean }) | null;
 }
@@ -24,6 +26,7 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
     backend: resolveBackend(options),
     defaultQueue,
     queues: options.queues ?? {},
+    taskRoutes: options.taskRoutes,
     worker:
       options.worker === false
         ? null

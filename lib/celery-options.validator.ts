@@ -42,6 +42,14 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
     problems.push(`queues must be an object of queue name → queue options, got ${describe(options.queues)}`);
   }
 
+  const routes = options.taskRoutes;
+  if (routes !== undefined) {
+    const entries = Array.isArray(routes) ? routes : [routes];
+    if (!entries.every((entry) => typeof entry === 'function' || (typeof entry === 'object' && entry !== null && !Array.isArray(entry)))) {
+      problems.push(`taskRoutes must be an object of task name or glob → queue name or route, a router function, or a list of those, got ${describe(routes)}`);
+    }
+  }
+
   const worker = options.worker;
   if (worker !== undefined && worker !== false) {
     if (typeof worker !== 'object' || worker === null) problems.push(`worker must be an object or false, got ${describe(worker)}`);

@@ -7,6 +7,7 @@ import { connectBroker, connectResultBackend } from './celery-connections';
 import { validateCeleryOptions } from './celery-options.validator';
 import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_MODULE_OPTIONS, CELERY_RESULT_BACKEND } from './celery.constants';
 import { CeleryClient } from './client/celery-client';
+import { TaskRouter } from './client/task-router';
 import { CeleryModuleOptions } from './interfaces/celery-module-options.interface';
 import { CeleryWorker } from './worker/celery-worker';
 import { DEFAULT_WORKER_OPTIONS } from './worker/worker-options';
@@ -42,9 +43,9 @@ export const celeryProviders: Provider[] = [
   { provide: TaskRegistry, useFactory: () => new TaskRegistry() },
   {
     provide: CeleryClient,
-    useFactory: (config: CeleryConfig, broker: Broker, backend: ResultBackend, queues: QueueCatalog) =>
-      new CeleryClient({ broker, backend, queues, defaultQueue: config.defaultQueue }),
-    inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog],
+    useFactory: (config: CeleryConfig, broker: Broker, backend: ResultBackend, queues: QueueCatalog, registry: TaskRegistry) =>
+      new CeleryClient({ broker, backend, queues, defaultQueue: config.defaultQueue, router: new TaskRouter(config.taskRoutes), registry }),
+    inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry],
   },
   {
     provide: CeleryWorker,

@@ -7,6 +7,8 @@ export { AsyncResult } from './client/async-result';
 export type { GetResultOptions } from './client/async-result';
 export type { SendTaskOptions } from './client/send-task-options';
 export { defineTask } from './client/task-ref';
+export { TaskRouter } from './client/task-router';
+export type { Route, RouterFunction, TaskRoutes } from './client/task-router';
 export type { TaskRef } from './client/task-ref';
 export { CeleryWorker } from './worker/celery-worker';
 export type { ActiveTask } from './worker/celery-worker';

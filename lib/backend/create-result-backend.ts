@@ -2,6 +2,7 @@ import { UnsupportedResultBackendError } from '../errors/unsupported-result-back
 import { DatabaseBackendOptions } from './database/database-backend-options';
 import { DatabaseResultBackend } from './database/database-result-backend';
 import { ResultBackend } from './result-backend.interface';
+import { createRpcResultBackend } from './rpc/create-rpc-result-backend';
 import type { Broker } from '../broker/broker.interface';
 
 /**
@@ -36,9 +37,10 @@ const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map([
   ['db+postgresql:', database],
   ['db+postgres:', database],
   ['embedded:', embedded],
+  ['rpc:', createRpcResultBackend],
 ]);
 
-const PLANNED_SCHEMES: readonly string[] = ['rpc:', 'redis:', 'rediss:'];
+const PLANNED_SCHEMES: readonly string[] = ['redis:', 'rediss:'];
 
 /**
  * Creates the result backend a Celery `result_backend` URL names (not connected yet). Throws

@@ -12,6 +12,8 @@ import { currentTaskOrUndefined } from '../worker/task-context';
 import { AsyncResult } from './async-result';
 import { SendTaskOptions } from './send-task-options';
 import { TaskRef } from './task-ref';
+import { TaskRouter } from './task-router';
+import type { TaskRegistry } from '../worker/task-registry';
 
 export interface CeleryClientDependencies {
   broker: Broker;
@@ -19,6 +21,10 @@ export interface CeleryClientDependencies {
   queues: QueueCatalog;
   /** Queue for tasks sent without one (Celery's `task_default_queue`). */
   defaultQueue: string;
+  /** Celery's `task_routes`. */
+  router?: TaskRouter;
+  /** Tasks of this process: their own `queue` option routes them (Celery's task `queue` attribute). */
+  registry?: TaskRegistry;
 }
 
 /**
@@ -48,22 +54,34 @@ export class CeleryClient {
   send<TResult = unknown>(task: string, args?: unknown[], options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
   async send(task: string | TaskRef<unknown[], unknown>, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
     const name = typeof task === 'string' ? task : task.name;
-    const message = this.buildMessage(name, args, options);
-    const queue = options.queue ?? this.deps.defaultQueue;
+    const destination = this.route(name, args, options);
+    const message = this.buildMessage(name, args, { ...options, priority: destination.priority });
     const { properties, body } = encodeTaskMessage(message);
-    if (options.exchange !== undefined && options.routingKey !== undefined) {
-      await this.deps.broker.publish({ exchange: options.exchange, routingKey: options.routingKey, properties, body });
-    } else {
-      // Celery's direct-exchange shortcut: publish to the default exchange, routing key = queue name.
-      await this.declareOnce(queue);
-      await this.deps.broker.publish({ exchange: '', routingKey: options.routingKey ?? queue, properties, body });
-    }
+    await this.declareOnce(destination.queue);
+    await this.deps.broker.publish({ exchange: destination.exchange, routingKey: destination.routingKey, properties, body });
     return new AsyncResult(message.id, this.deps.backend);
   }
 
   /** The result of any task by id (Celery's `AsyncResult(id)`). */
   asyncResult<TResult = unknown>(taskId: string): AsyncResult<TResult> {
     return new AsyncResult<TResult>(taskId, this.deps.backend);
+  }
+
+  /**
+   * Where a task goes, with Celery's precedence: the call's options, then the task's own `queue`,
+   * then `task_routes`, then the default queue. A queue behind a direct exchange is reached
+   * through the default exchange (Celery's shortcut); other exchanges with their routing key.
+   */
+  private route(name: string, args: unknown[], options: SendTaskOptions): { queue: string; exchange: string; routingKey: string; priority?: number } {
+    const route = this.deps.router?.route(name, args, options.kwargs ?? {}) ?? {};
+    const queue = options.queue ?? this.deps.registry?.get(name)?.options.queue ?? route.queue ?? this.deps.defaultQueue;
+    const exchange = options.exchange ?? route.exchange;
+    const routingKey = options.routingKey ?? route.routingKey;
+    const priority = options.priority ?? route.priority;
+    if (exchange !== undefined && routingKey !== undefined) return { queue, exchange, routingKey, priority };
+    const declared = this.deps.queues.declaration(queue).exchange;
+    if (!declared || declared.type === 'direct') return { queue, exchange: '', routingKey: queue, priority };
+    return { queue, exchange: declared.name, routingKey: routingKey ?? this.deps.queues.declaration(queue).routingKey ?? queue, priority };
   }
 
   private async declareOnce(queue: string): Promise<void> {

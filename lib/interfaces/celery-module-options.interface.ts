@@ -1,6 +1,7 @@
 import { ModuleMetadata, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { CeleryQueueOptions } from '../broker/celery-queue';
+import type { TaskRoutes } from '../client/task-router';
 
 /** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
 export interface BrokerOptions {
@@ -91,6 +92,8 @@ export interface CeleryModuleOptions {
   defaultQueue?: string;
   /** Per-queue declaration settings (Celery: `task_queues`), e.g. `{ urgent: { maxPriority: 10 } }`. */
   queues?: Record<string, CeleryQueueOptions>;
+  /** Where tasks go by name or glob (Celery: `task_routes`), e.g. `{ 'images.*': { queue: 'media' }, 'tasks.add': 'math' }`. */
+  taskRoutes?: TaskRoutes;
   /** Worker settings, or false for a producer-only app. A worker starts only when @CeleryTask methods exist. */
   worker?: false | WorkerModuleOptions;
   /** Register the module globally. Default true. */

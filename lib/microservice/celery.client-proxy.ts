@@ -8,6 +8,7 @@ import { connectBroker, connectResultBackend } from '../celery-connections';
 import { validateCeleryOptions } from '../celery-options.validator';
 import { CELERY_LOGGER_CONTEXT } from '../celery.constants';
 import { CeleryClient } from '../client/celery-client';
+import { TaskRouter } from '../client/task-router';
 import { SendTaskOptions } from '../client/send-task-options';
 import { CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
 
@@ -31,7 +32,13 @@ export class CeleryClientProxy extends ClientProxy {
       const config = resolveCeleryConfig(validateCeleryOptions({ ...this.options, worker: false }));
       const broker = await connectBroker(config, this.celeryLogger);
       const backend = await connectResultBackend(config, broker, this.celeryLogger);
-      const client = new CeleryClient({ broker, backend, queues: new QueueCatalog(config.queues), defaultQueue: config.defaultQueue });
+      const client = new CeleryClient({
+        broker,
+        backend,
+        queues: new QueueCatalog(config.queues),
+        defaultQueue: config.defaultQueue,
+        router: new TaskRouter(config.taskRoutes),
+      });
       return { broker, backend, client };
     })();
     return this.connecting.then(({ client }) => client);

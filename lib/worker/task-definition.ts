@@ -5,6 +5,8 @@
 export interface TaskOptions {
   /** Registered name other languages call it by, e.g. 'tasks.add' (Celery: `name`). Defaults to `ClassName.method`. */
   name?: string;
+  /** Queue this task is sent to when the call names none (Celery: the task's `queue` attribute). */
+  queue?: string;
   /** Ack after the result is stored instead of before running (Celery: `acks_late`). */
   acksLate?: boolean;
   /** Store nothing on success (Celery: `ignore_result`). Failures are still stored. */
