@@ -23,7 +23,7 @@ describe('createResultBackend', () => {
     expect(createResultBackend({ url: 'embedded:///var/lib/results' }).description).toBe('PGlite in /var/lib/results');
   });
 
-  it.each(['rpc://', 'redis://:secret@localhost:6379/0', 'rediss://host/0'])('says %s is not yet supported', (url) => {
+  it.each(['redis://:secret@localhost:6379/0', 'rediss://host/0'])('says %s is not yet supported', (url) => {
     const error = (() => {
       try {
         createResultBackend({ url });

@@ -115,7 +115,7 @@ export class RpcResultBackend implements ResultBackend {
   }
 
   /** Nothing to delete: replies live in this process only, bounded by `maxCachedResults`. */
-  async deleteExpired(): Promise<number> {
+  async deleteExpired(_olderThan: Date): Promise<number> {
     return 0;
   }
 
