@@ -1,0 +1,103 @@
+"""A real Celery 5.2.6 app that the TypeScript interop tests run as a worker (`celery -A interop_tasks worker`).
+
+It defines the sample app's tasks under the same names (so either worker can serve a shared
+queue) and tasks only Python has. Configured by environment, set by test/support/python-worker.ts:
+  INTEROP_BROKER_URL       amqp://…
+  INTEROP_RESULT_BACKEND   rpc:// or db+postgresql://…
+  INTEROP_RESULT_EXTENDED  1 to write name/args/kwargs/worker/queue with each result
+  INTEROP_MAX_PRIORITY     declare the task queues with x-max-priority (as our side must too)
+  INTEROP_PARENT_PID       the test process: the worker kills itself when that process is gone
+"""
+import ctypes
+import ctypes.util
+import os
+import signal
+
+from celery import Celery, signals
+
+app = Celery("interop_tasks", broker=os.environ.get("INTEROP_BROKER_URL"), backend=os.environ.get("INTEROP_RESULT_BACKEND"))
+app.conf.result_extended = os.environ.get("INTEROP_RESULT_EXTENDED") == "1"
+if os.environ.get("INTEROP_MAX_PRIORITY"):
+    app.conf.task_queue_max_priority = int(os.environ["INTEROP_MAX_PRIORITY"])
+# One message at a time per process: with a queue shared with our worker, neither side hoards it.
+app.conf.worker_prefetch_multiplier = 1
+
+
+# The sample app's tasks (sample-app/src/tasks), with the same names and results.
+
+
+@app.task(name="tasks.add")
+def add(x, y):
+    return x + y
+
+
+@app.task(name="tasks.mul")
+def mul(x, y):
+    return x * y
+
+
+@app.task(name="tasks.xsum")
+def xsum(numbers):
+    return sum(numbers)
+
+
+@app.task(name="tasks.echo")
+def echo(value):
+    return value
+
+
+@app.task(name="tasks.fail")
+def fail(message):
+    raise ValueError(message)
+
+
+# Tasks only Python has: our client can reach them only through the broker.
+
+
+@app.task(name="py.upper")
+def upper(text):
+    return text.upper()
+
+
+@app.task(name="py.divide")
+def divide(a, b):
+    return a / b
+
+
+@app.task(name="py.whoami", bind=True)
+def whoami(self):
+    return self.request.hostname
+
+
+@app.task(name="py.roundtrip")
+def roundtrip(value):
+    return value
+
+
+@signals.worker_init.connect
+def worker_dies_with_the_test_process(**_):
+    """A test process killed without running its exit handlers must not leave this worker behind."""
+    parent = os.environ.get("INTEROP_PARENT_PID")
+    if parent:
+        _die_with_parent()
+        if os.getppid() != int(parent):
+            os._exit(1)  # the test process died before the death signal was armed
+
+
+@signals.worker_process_init.connect
+def pool_process_dies_with_the_worker(**_):
+    if os.environ.get("INTEROP_PARENT_PID"):
+        _die_with_parent()
+
+
+def _die_with_parent():
+    """Linux's PR_SET_PDEATHSIG: the kernel SIGKILLs this process when its parent dies.
+
+    Chosen over a thread polling the parent, which holds up Celery's warm shutdown by seconds.
+    """
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+
+
+PR_SET_PDEATHSIG = 1

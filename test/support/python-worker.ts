@@ -1,0 +1,170 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { PYTHON } from './python-celery';
+import { RABBITMQ_URL } from './rabbitmq';
+
+/** test/python: the Celery app the worker runs (interop_tasks.py). */
+export const INTEROP_PYTHON_DIR = join(__dirname, '..', 'python');
+
+export interface PythonWorkerOptions {
+  /** Queues to consume (`-Q`). */
+  queues: string[];
+  /** Python's `result_backend`: `rpc://` or `db+postgresql://…`. */
+  resultBackend: string;
+  /** Celery's `result_extended`. Default false, as in Celery. */
+  resultExtended?: boolean;
+  /** Declare the queues with this `x-max-priority` (Celery's `task_queue_max_priority`). */
+  maxPriority?: number;
+  /** `solo` (default: starts fastest) or `prefork` (real pool processes). */
+  pool?: 'solo' | 'prefork';
+  /** Pool processes for prefork (`-c`). Default 2. */
+  concurrency?: number;
+  brokerUrl?: string;
+  /** How long start-up may take before the worker is killed and the test fails. Default 30000. */
+  readyTimeoutMs?: number;
+}
+
+/** A real `celery worker` (Python Celery 5.2.6) running test/python/interop_tasks.py. */
+export interface PythonWorker {
+  /** The node name it runs under, e.g. `interop-1a2b3c4d@host` (what `worker` columns and py.whoami report). */
+  readonly nodename: string;
+  /** Everything it has logged so far (stdout and stderr), for failure messages. */
+  log(): string;
+  /** Warm shutdown (SIGTERM), then SIGKILL for whatever is left of its process group. */
+  stop(): Promise<void>;
+}
+
+const LOG_LIMIT = 200_000;
+const STOP_GRACE_MS = 5_000;
+
+/** Process groups of the workers still running, killed when this test process exits however it ends. */
+const runningGroups = new Set<number>();
+let exitHandlerInstalled = false;
+
+/**
+ * Starts a Python Celery worker and resolves once it logs "<nodename> ready.". A missing Python
+ * Celery (or any start-up error) rejects with the worker's own output; it never skips.
+ */
+export async function startPythonWorker(options: PythonWorkerOptions): Promise<PythonWorker> {
+  installExitHandler();
+  const child = spawn(PYTHON, workerArguments(options), {
+    cwd: INTEROP_PYTHON_DIR,
+    env: workerEnvironment(options),
+    // Its own process group, so stop() and the exit handler reach prefork pool children too.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw await spawnError(child);
+  runningGroups.add(pid);
+  let log = '';
+  const append = (chunk: Buffer) => {
+    log = (log + chunk.toString('utf8')).slice(-LOG_LIMIT);
+    if (process.env.TEST_LOGS) process.stderr.write(chunk);
+  };
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  // The group stays tracked after the worker exits: only killGroup() knows no child outlived it.
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => killGroup(pid), STOP_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+    killGroup(pid); // prefork children that outlived their parent
+  };
+
+  try {
+    const nodename = await waitUntilReady(child, () => log, options.readyTimeoutMs ?? 30_000);
+    return { nodename, log: () => log, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function workerArguments(options: PythonWorkerOptions): string[] {
+  const pool = options.pool ?? 'solo';
+  return [
+    '-m', 'celery', '-A', 'interop_tasks', 'worker',
+    '-P', pool,
+    ...(pool === 'prefork' ? ['-c', String(options.concurrency ?? 2)] : []),
+    '-Q', options.queues.join(','),
+    '-n', `interop-${randomBytes(4).toString('hex')}@%h`,
+    // Mingle waits a second for other workers' replies, gossip and heartbeats chat with them: a
+    // test worker needs none of it, and starts faster without.
+    '--without-mingle', '--without-gossip', '--without-heartbeat',
+    '-l', 'info',
+  ];
+}
+
+function workerEnvironment(options: PythonWorkerOptions): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    INTEROP_BROKER_URL: options.brokerUrl ?? RABBITMQ_URL,
+    INTEROP_RESULT_BACKEND: options.resultBackend,
+    INTEROP_RESULT_EXTENDED: options.resultExtended ? '1' : '0',
+    INTEROP_MAX_PRIORITY: options.maxPriority === undefined ? '' : String(options.maxPriority),
+    INTEROP_PARENT_PID: String(process.pid),
+    PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ in test/python
+    PYTHONUNBUFFERED: '1', // the "ready." line must reach us at once
+  };
+}
+
+/** Resolves with the node name from Celery's "<nodename> ready." line. */
+function waitUntilReady(child: ChildProcess, log: () => string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onData = () => {
+      const ready = /\] (\S+@\S+) ready\.\s*$/m.exec(log());
+      if (ready) finish(() => resolve(ready[1]));
+    };
+    const onExit = (code: number | null, signal: string | null) =>
+      finish(() => reject(new Error(`The Python Celery worker exited before it was ready (code ${code}, signal ${signal}).${hint(log())}\n${log()}`)));
+    const timer = setTimeout(
+      () => finish(() => reject(new Error(`The Python Celery worker was not ready after ${timeoutMs} ms.\n${log()}`))),
+      timeoutMs,
+    );
+    const finish = (settle: () => void) => {
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      child.stderr!.off('data', onData);
+      child.off('exit', onExit);
+      settle();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+function hint(log: string): string {
+  return /No module named '?celery/.test(log)
+    ? '\nPython Celery is missing: apt-get install -y python3-celery python3-sqlalchemy python3-psycopg2'
+    : '';
+}
+
+function spawnError(child: ChildProcess): Promise<Error> {
+  return new Promise((resolve) =>
+    child.once('error', (error) => resolve(new Error(`Could not start ${PYTHON} for the Celery worker: ${error.message}`))),
+  );
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is already gone.
+  }
+  runningGroups.delete(pid);
+}
+
+function installExitHandler(): void {
+  if (exitHandlerInstalled) return;
+  exitHandlerInstalled = true;
+  // 'exit' handlers must be synchronous: a SIGKILL per group is.
+  process.on('exit', () => {
+    for (const pid of runningGroups) killGroup(pid);
+  });
+}
