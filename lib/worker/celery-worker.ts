@@ -10,6 +10,8 @@ import { TaskMessage } from '../protocol/task-message';
 import { CeleryLogger } from '../utils/logger';
 import { ExecutionSettings, resolveExecutionSettings } from './execution-settings';
 import { ResultRecorder } from './result-recorder';
+import { TaskThrottle } from './task-throttle';
+import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../errors/time-limit.errors';
 import { retryMessage } from './retry-message';
 import { planRetry } from './retry-policy';
 import { TaskDefinition } from './task-definition';
@@ -25,6 +27,8 @@ interface AcceptedTask {
   call: () => unknown;
   settings: ExecutionSettings;
 }
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** A task being executed now. */
 export interface ActiveTask {
@@ -62,6 +66,10 @@ export class CeleryWorker {
   private readonly waiting: AcceptedTask[] = [];
   private readonly scheduled = new Map<AcceptedTask, NodeJS.Timeout>();
   private readonly active = new Map<AcceptedTask, ActiveTask>();
+  private readonly throttle = new TaskThrottle<AcceptedTask>((accepted) => {
+    this.waiting.push(accepted);
+    this.startWaitingTasks();
+  });
   private prefetch = 0;
   private stopping = false;
   private processed = 0;
@@ -83,7 +91,15 @@ export class CeleryWorker {
 
   /** Tasks received and waiting for a free slot (Celery's `inspect reserved`). */
   reservedTasks(): TaskMessage[] {
-    return this.waiting.map((accepted) => accepted.message);
+    return [...this.waiting, ...this.throttle.heldItems()].map((accepted) => accepted.message);
+  }
+
+  /**
+   * Changes a task's rate limit on this worker now (Celery's `control rate_limit`): "10/s",
+   * "100/m", "1000/h", a number per second, or null/0 for none.
+   */
+  setRateLimit(taskName: string, limit: string | number | null): void {
+    this.throttle.setLimit(taskName, limit);
   }
 
   /** Tasks held until their ETA (Celery's `inspect scheduled`). */
@@ -125,7 +141,7 @@ export class CeleryWorker {
       accepted.delivery.reject(true);
     }
     this.scheduled.clear();
-    for (const accepted of this.waiting.splice(0)) accepted.delivery.reject(true);
+    for (const accepted of [...this.waiting.splice(0), ...this.throttle.drain()]) accepted.delivery.reject(true);
     if (this.active.size > 0) {
       logger.log(`Worker ${this.hostname} waiting up to ${options.shutdownTimeoutMs} ms for ${this.active.size} running task(s)`);
       if (!(await this.waitForIdle(options.shutdownTimeoutMs))) {
@@ -220,6 +236,7 @@ export class CeleryWorker {
   }
 
   private enqueue(accepted: AcceptedTask): void {
+    if (!this.throttle.admit(accepted.task.name, accepted.task.options.rateLimit, accepted)) return;
     this.waiting.push(accepted);
     this.startWaitingTasks();
   }
@@ -242,13 +259,7 @@ export class CeleryWorker {
       }
       if (!settings.acksLate) delivery.ack();
       if (settings.trackStarted) await this.recorder.started(message, queue).catch((error: Error) => this.logStoreError(message, error));
-      let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
-      try {
-        const value = await runInTaskContext(this.contextFor(accepted, activeTask.abort.signal), accepted.call);
-        outcome = { ok: true, value };
-      } catch (error) {
-        outcome = { ok: false, error };
-      }
+      const outcome = await this.runWithinLimits(accepted, activeTask.abort);
       if (outcome.ok) {
         if (settings.ignoreResult) await this.finish(accepted, async () => {}, 'succeeded');
         else await this.finish(accepted, () => this.recordSuccess(message, queue, outcome.value), 'succeeded');
@@ -268,6 +279,44 @@ export class CeleryWorker {
       this.startWaitingTasks();
       if (this.active.size === 0) this.notifyIdle();
     }
+  }
+
+  /**
+   * Runs the task with its time limits: at the soft limit its AbortSignal fires with
+   * SoftTimeLimitExceeded; at the hard limit it is failed with TimeLimitExceeded and its slot is
+   * freed. Code that ignores the signal keeps running in the background (Node.js cannot stop
+   * it); whatever it returns later is dropped.
+   */
+  private runWithinLimits(accepted: AcceptedTask, abort: AbortController): Promise<Outcome> {
+    const { timeLimit, softTimeLimit } = accepted.settings;
+    const running = (async (): Promise<Outcome> => {
+      try {
+        return { ok: true, value: await runInTaskContext(this.contextFor(accepted, abort.signal), accepted.call) };
+      } catch (error) {
+        // An API aborted by the task's signal rejects with a generic AbortError: report why it was aborted.
+        const aborted = abort.signal.aborted && error instanceof Error && error.name === 'AbortError';
+        return { ok: false, error: aborted ? abort.signal.reason : error };
+      }
+    })();
+    if (timeLimit === null && softTimeLimit === null) return running;
+    return new Promise<Outcome>((resolve) => {
+      const soft = softTimeLimit === null ? null : setTimeout(() => abort.abort(new SoftTimeLimitExceeded(softTimeLimit)), softTimeLimit * 1000);
+      const hard =
+        timeLimit === null
+          ? null
+          : setTimeout(() => {
+              const error = new TimeLimitExceeded(timeLimit);
+              abort.abort(error);
+              const { message } = accepted;
+              this.deps.logger.error(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${timeLimit} s: failed, slot freed`);
+              resolve({ ok: false, error });
+            }, timeLimit * 1000);
+      void running.then((outcome) => {
+        if (soft) clearTimeout(soft);
+        if (hard) clearTimeout(hard);
+        resolve(outcome);
+      });
+    });
   }
 
   /**

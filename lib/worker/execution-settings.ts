@@ -8,6 +8,9 @@ export interface ExecutionSettings {
   trackStarted: boolean;
   /** Skip storing SUCCESS (failures are stored anyway, as Celery does). */
   ignoreResult: boolean;
+  /** Seconds, or null for none: the message's `timelimit` header wins over the task's options. */
+  timeLimit: number | null;
+  softTimeLimit: number | null;
 }
 
 export function resolveExecutionSettings(message: TaskMessage, task: TaskOptions, worker: WorkerOptions): ExecutionSettings {
@@ -15,5 +18,7 @@ export function resolveExecutionSettings(message: TaskMessage, task: TaskOptions
     acksLate: task.acksLate ?? worker.acksLate,
     trackStarted: task.trackStarted ?? worker.trackStarted,
     ignoreResult: message.ignoreResult || (task.ignoreResult ?? worker.ignoreResult),
+    timeLimit: message.timeLimit[0] ?? task.timeLimit ?? null,
+    softTimeLimit: message.timeLimit[1] ?? task.softTimeLimit ?? null,
   };
 }

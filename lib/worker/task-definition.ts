@@ -13,6 +13,12 @@ export interface TaskOptions {
   ignoreResult?: boolean;
   /** Store STARTED when the task begins (Celery: `track_started`). */
   trackStarted?: boolean;
+  /** Most runs per worker: "10/s", "100/m", "1000/h" or a number per second (Celery: `rate_limit`). */
+  rateLimit?: string | number;
+  /** Seconds after which the task is failed with TimeLimitExceeded and its slot freed (Celery: `time_limit`). */
+  timeLimit?: number;
+  /** Seconds after which the task's AbortSignal fires with SoftTimeLimitExceeded (Celery: `soft_time_limit`). */
+  softTimeLimit?: number;
   /** Errors (classes) that retry the task automatically (Celery: `autoretry_for`). */
   autoretryFor?: ErrorClass[];
   /** Tries after the first before FAILURE; null: unlimited (Celery: `max_retries`, default 3). */

@@ -18,8 +18,8 @@ export class UtilityTasks {
     throw new Error(message);
   }
 
-  /** Waits, and stops early when the worker aborts the task (shutdown past its timeout). */
-  @CeleryTask({ name: 'tasks.sleep' })
+  /** Waits; stops early when the worker aborts it (its 30 s soft time limit, or shutdown past its timeout). */
+  @CeleryTask({ name: 'tasks.sleep', softTimeLimit: 30 })
   async sleep(seconds: number): Promise<number> {
     await sleep(seconds * 1000, undefined, { signal: currentTask().signal });
     return seconds;
