@@ -6,7 +6,10 @@ queue) and tasks only Python has. Configured by environment, set by test/support
   INTEROP_RESULT_BACKEND   rpc:// or db+postgresql://…
   INTEROP_RESULT_EXTENDED  1 to write name/args/kwargs/worker/queue with each result
   INTEROP_MAX_PRIORITY     declare the task queues with x-max-priority (as our side must too)
+  INTEROP_DEFAULT_QUEUE    where tasks go when the caller names no queue
   INTEROP_PARENT_PID       the test process: the worker kills itself when that process is gone
+
+Python client scripts import it too, to call the tasks the Celery way (`add.apply_async(...)`).
 """
 import ctypes
 import ctypes.util
@@ -16,6 +19,7 @@ import signal
 from celery import Celery, signals
 
 app = Celery("interop_tasks", broker=os.environ.get("INTEROP_BROKER_URL"), backend=os.environ.get("INTEROP_RESULT_BACKEND"))
+app.conf.task_default_queue = os.environ.get("INTEROP_DEFAULT_QUEUE") or "celery"
 app.conf.result_extended = os.environ.get("INTEROP_RESULT_EXTENDED") == "1"
 if os.environ.get("INTEROP_MAX_PRIORITY"):
     app.conf.task_queue_max_priority = int(os.environ["INTEROP_MAX_PRIORITY"])

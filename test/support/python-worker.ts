@@ -1,26 +1,33 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { PYTHON } from './python-celery';
+import { PYTHON, runPython } from './python-celery';
 import { RABBITMQ_URL } from './rabbitmq';
 
 /** test/python: the Celery app the worker runs (interop_tasks.py). */
 export const INTEROP_PYTHON_DIR = join(__dirname, '..', 'python');
 
-export interface PythonWorkerOptions {
-  /** Queues to consume (`-Q`). */
-  queues: string[];
+/** How interop_tasks.py configures its Celery app, in a worker or a client script alike. */
+export interface InteropSettings {
   /** Python's `result_backend`: `rpc://` or `db+postgresql://…`. */
   resultBackend: string;
   /** Celery's `result_extended`. Default false, as in Celery. */
   resultExtended?: boolean;
-  /** Declare the queues with this `x-max-priority` (Celery's `task_queue_max_priority`). */
+  /** Declare task queues with this `x-max-priority` (Celery's `task_queue_max_priority`). */
   maxPriority?: number;
+  /** Celery's `task_default_queue`, for clients. Default 'celery'. */
+  defaultQueue?: string;
+  /** Default: the test broker, RABBITMQ_URL. */
+  brokerUrl?: string;
+}
+
+export interface PythonWorkerOptions extends InteropSettings {
+  /** Queues to consume (`-Q`). */
+  queues: string[];
   /** `solo` (default: starts fastest) or `prefork` (real pool processes). */
   pool?: 'solo' | 'prefork';
   /** Pool processes for prefork (`-c`). Default 2. */
   concurrency?: number;
-  brokerUrl?: string;
   /** How long start-up may take before the worker is killed and the test fails. Default 30000. */
   readyTimeoutMs?: number;
 }
@@ -103,14 +110,31 @@ function workerArguments(options: PythonWorkerOptions): string[] {
 function workerEnvironment(options: PythonWorkerOptions): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    INTEROP_BROKER_URL: options.brokerUrl ?? RABBITMQ_URL,
-    INTEROP_RESULT_BACKEND: options.resultBackend,
-    INTEROP_RESULT_EXTENDED: options.resultExtended ? '1' : '0',
-    INTEROP_MAX_PRIORITY: options.maxPriority === undefined ? '' : String(options.maxPriority),
+    ...interopEnvironment(options),
     INTEROP_PARENT_PID: String(process.pid),
-    PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ in test/python
     PYTHONUNBUFFERED: '1', // the "ready." line must reach us at once
   };
+}
+
+function interopEnvironment(settings: InteropSettings): Record<string, string> {
+  return {
+    INTEROP_BROKER_URL: settings.brokerUrl ?? RABBITMQ_URL,
+    INTEROP_RESULT_BACKEND: settings.resultBackend,
+    INTEROP_RESULT_EXTENDED: settings.resultExtended ? '1' : '0',
+    INTEROP_MAX_PRIORITY: settings.maxPriority === undefined ? '' : String(settings.maxPriority),
+    INTEROP_DEFAULT_QUEUE: settings.defaultQueue ?? '',
+    PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ in test/python
+  };
+}
+
+/**
+ * Runs a Python client script that can `from interop_tasks import add, echo, app…` to send tasks
+ * the Celery way (`add.apply_async(...)`), configured like a worker would be. Returns its last
+ * stdout line parsed as JSON.
+ */
+export async function runInteropClient<T = any>(script: string, settings: InteropSettings, timeoutMs = 60_000): Promise<T> {
+  const output = await runPython(script, { env: { ...interopEnvironment(settings), PYTHONPATH: INTEROP_PYTHON_DIR }, timeoutMs });
+  return JSON.parse(output.trim().split('\n').pop()!) as T;
 }
 
 /** Resolves with the node name from Celery's "<nodename> ready." line. */
