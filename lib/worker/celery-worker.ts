@@ -12,6 +12,8 @@ import { ExecutionSettings, resolveExecutionSettings } from './execution-setting
 import { ResultRecorder } from './result-recorder';
 import { TaskThrottle } from './task-throttle';
 import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../errors/time-limit.errors';
+import { RevokeReason, TaskRevokedError } from '../errors/task-revoked.error';
+import { RevokedTaskStore, RevokedTasks } from './revoked-tasks';
 import { retryMessage } from './retry-message';
 import { planRetry } from './retry-policy';
 import { TaskDefinition } from './task-definition';
@@ -36,6 +38,11 @@ export interface ActiveTask {
   startedAt: Date;
   acknowledged: boolean;
   abort: AbortController;
+  /**
+   * Ends the task now with `error` as its outcome (hard time limit, revoke with terminate): its
+   * AbortSignal fires and its slot is freed, whether or not its code stops.
+   */
+  interrupt(error: Error): void;
 }
 
 export interface WorkerDependencies {
@@ -46,6 +53,8 @@ export interface WorkerDependencies {
   logger: CeleryLogger;
   /** How a queue name is declared (Celery's `task_queues`, the one place that knows). */
   declareQueue(name: string): QueueDeclaration;
+  /** Keeps revoked ids across restarts; without it they live in memory, as in Celery. */
+  revokedStore?: RevokedTaskStore;
 }
 
 // setTimeout takes at most 2^31-1 ms; longer ETAs are re-armed.
@@ -71,6 +80,7 @@ export class CeleryWorker {
     this.startWaitingTasks();
   });
   private prefetch = 0;
+  private readonly revoked: RevokedTasks;
   private stopping = false;
   private processed = 0;
   private idleWaiters: (() => void)[] = [];
@@ -78,6 +88,7 @@ export class CeleryWorker {
   constructor(private readonly deps: WorkerDependencies) {
     this.hostname = expandHostname(deps.options.hostname);
     this.recorder = new ResultRecorder(deps.backend, this.hostname);
+    this.revoked = new RevokedTasks(deps.revokedStore);
   }
 
   get isRunning(): boolean {
@@ -92,6 +103,25 @@ export class CeleryWorker {
   /** Tasks received and waiting for a free slot (Celery's `inspect reserved`). */
   reservedTasks(): TaskMessage[] {
     return [...this.waiting, ...this.throttle.heldItems()].map((accepted) => accepted.message);
+  }
+
+  /**
+   * Revokes tasks (Celery's `revoke`): they will not run here, now or after a restart when a
+   * revoked-task store is configured. With `terminate`, those running now are interrupted and
+   * stored REVOKED. Returns the ids that were running and got terminated.
+   */
+  async revoke(ids: readonly string[], options: { terminate?: boolean } = {}): Promise<string[]> {
+    await this.revoked.add(ids);
+    if (!options.terminate) return [];
+    const wanted = new Set(ids);
+    const running = [...this.active.values()].filter((task) => wanted.has(task.message.id));
+    for (const task of running) task.interrupt(new TaskRevokedError('terminated'));
+    return running.map((task) => task.message.id);
+  }
+
+  /** Revoked ids this worker knows (Celery's `inspect revoked`). */
+  revokedIds(): string[] {
+    return this.revoked.ids();
   }
 
   /**
@@ -115,6 +145,7 @@ export class CeleryWorker {
     if (this.consumer) return;
     const { options, broker, logger } = this.deps;
     this.stopping = false;
+    await this.revoked.load();
     this.prefetch = this.basePrefetch;
     this.consumer = await broker.consume({
       queues: options.queues.map((name) => this.deps.declareQueue(name)),
@@ -172,6 +203,10 @@ export class CeleryWorker {
       this.refuse(delivery, message, new NotRegisteredError(message.task));
       return;
     }
+    if (this.revoked.has(message.id)) {
+      this.discardRevoked(delivery, message, 'revoked');
+      return;
+    }
     let call: () => unknown;
     try {
       call = task.prepare(message.args, message.kwargs);
@@ -214,6 +249,18 @@ export class CeleryWorker {
    * Holds a task until its ETA, unacked as Celery does. Each held task widens the prefetch
    * window by one (Celery's `qos.increment_eventually`), so ETA tasks never starve the others.
    */
+  /** A revoked or expired task is not run: REVOKED is stored and the message acked, as Celery does. */
+  private discardRevoked(delivery: DeliveredMessage, message: TaskMessage, reason: RevokeReason): void {
+    this.deps.logger.log(`Discarding ${reason} task ${message.task}[${message.id}]`);
+    this.recorder
+      .revoked(message, delivery.deliveryInfo.routingKey, reason)
+      .then(() => delivery.ack())
+      .catch((error: Error) => {
+        this.logStoreError(message, error);
+        delivery.reject(true);
+      });
+  }
+
   private schedule(accepted: AcceptedTask): void {
     const delay = Math.min(accepted.message.eta!.getTime() - Date.now(), MAX_TIMER_MS);
     const timer = setTimeout(() => {
@@ -250,19 +297,33 @@ export class CeleryWorker {
   private async execute(accepted: AcceptedTask): Promise<void> {
     const { delivery, message, settings } = accepted;
     const queue = delivery.deliveryInfo.routingKey;
-    const activeTask: ActiveTask = { message, startedAt: new Date(), acknowledged: !settings.acksLate, abort: new AbortController() };
+    const abort = new AbortController();
+    let interrupt!: (error: Error) => void;
+    const interrupted = new Promise<Outcome>((resolve) => {
+      interrupt = (error) => {
+        abort.abort(error);
+        resolve({ ok: false, error });
+      };
+    });
+    const activeTask: ActiveTask = { message, startedAt: new Date(), acknowledged: !settings.acksLate, abort, interrupt };
     this.active.set(accepted, activeTask);
     try {
-      if (message.expires && message.expires.getTime() <= Date.now()) {
-        await this.finish(accepted, () => this.recorder.revoked(message, queue, 'expired'), 'expired');
+      const unwanted = message.expires && message.expires.getTime() <= Date.now() ? 'expired' : this.revoked.has(message.id) ? 'revoked' : null;
+      if (unwanted) {
+        await this.finish(accepted, () => this.recorder.revoked(message, queue, unwanted), unwanted);
         return;
       }
       if (!settings.acksLate) delivery.ack();
       if (settings.trackStarted) await this.recorder.started(message, queue).catch((error: Error) => this.logStoreError(message, error));
-      const outcome = await this.runWithinLimits(accepted, activeTask.abort);
+      const outcome = await this.runWithinLimits(accepted, activeTask, interrupted);
       if (outcome.ok) {
         if (settings.ignoreResult) await this.finish(accepted, async () => {}, 'succeeded');
         else await this.finish(accepted, () => this.recordSuccess(message, queue, outcome.value), 'succeeded');
+        return;
+      }
+      if (outcome.error instanceof TaskRevokedError) {
+        const reason = outcome.error.reason;
+        await this.finish(accepted, () => this.recorder.revoked(message, queue, reason), reason);
         return;
       }
       const plan = planRetry(message, accepted.task.options, outcome.error);
@@ -287,8 +348,9 @@ export class CeleryWorker {
    * freed. Code that ignores the signal keeps running in the background (Node.js cannot stop
    * it); whatever it returns later is dropped.
    */
-  private runWithinLimits(accepted: AcceptedTask, abort: AbortController): Promise<Outcome> {
+  private runWithinLimits(accepted: AcceptedTask, activeTask: ActiveTask, interrupted: Promise<Outcome>): Promise<Outcome> {
     const { timeLimit, softTimeLimit } = accepted.settings;
+    const { abort } = activeTask;
     const running = (async (): Promise<Outcome> => {
       try {
         return { ok: true, value: await runInTaskContext(this.contextFor(accepted, abort.signal), accepted.call) };
@@ -298,24 +360,18 @@ export class CeleryWorker {
         return { ok: false, error: aborted ? abort.signal.reason : error };
       }
     })();
-    if (timeLimit === null && softTimeLimit === null) return running;
-    return new Promise<Outcome>((resolve) => {
-      const soft = softTimeLimit === null ? null : setTimeout(() => abort.abort(new SoftTimeLimitExceeded(softTimeLimit)), softTimeLimit * 1000);
-      const hard =
-        timeLimit === null
-          ? null
-          : setTimeout(() => {
-              const error = new TimeLimitExceeded(timeLimit);
-              abort.abort(error);
-              const { message } = accepted;
-              this.deps.logger.error(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${timeLimit} s: failed, slot freed`);
-              resolve({ ok: false, error });
-            }, timeLimit * 1000);
-      void running.then((outcome) => {
-        if (soft) clearTimeout(soft);
-        if (hard) clearTimeout(hard);
-        resolve(outcome);
-      });
+    const soft = softTimeLimit === null ? null : setTimeout(() => abort.abort(new SoftTimeLimitExceeded(softTimeLimit)), softTimeLimit * 1000);
+    const hard =
+      timeLimit === null
+        ? null
+        : setTimeout(() => {
+            const { message } = accepted;
+            this.deps.logger.error(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${timeLimit} s: failed, slot freed`);
+            activeTask.interrupt(new TimeLimitExceeded(timeLimit));
+          }, timeLimit * 1000);
+    return Promise.race([running, interrupted]).finally(() => {
+      if (soft) clearTimeout(soft);
+      if (hard) clearTimeout(hard);
     });
   }
 
@@ -356,7 +412,8 @@ export class CeleryWorker {
     const { delivery, message, settings } = accepted;
     try {
       await store();
-      if (settings.acksLate || outcome === 'expired') delivery.ack();
+      // Not-run tasks (expired, revoked) were never acked: Celery acks them once REVOKED is stored.
+      if (settings.acksLate || outcome === 'expired' || outcome === 'revoked') delivery.ack();
       this.deps.logger.debug?.(`Task ${message.task}[${message.id}] ${outcome}`);
     } catch (error) {
       this.logStoreError(message, error as Error);

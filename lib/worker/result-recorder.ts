@@ -1,6 +1,7 @@
 import { ResultBackend } from '../backend/result-backend.interface';
 import { toExceptionInfo } from '../protocol/exception-info';
-import { ExceptionInfo, TaskResultMeta } from '../protocol/result-meta';
+import { RevokeReason, TaskRevokedError } from '../errors/task-revoked.error';
+import { TaskResultMeta } from '../protocol/result-meta';
 import { TaskState, TaskStateName } from '../protocol/task-states';
 import { TaskMessage } from '../protocol/task-message';
 
@@ -34,9 +35,8 @@ export class ResultRecorder {
   }
 
   /** Celery's TaskRevokedError: 'revoked', 'terminated' or 'expired'. */
-  revoked(message: TaskMessage, queue: string, reason: 'revoked' | 'terminated' | 'expired'): Promise<void> {
-    const info: ExceptionInfo = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
-    return this.store(message, queue, TaskState.REVOKED, info, null, new Date());
+  revoked(message: TaskMessage, queue: string, reason: RevokeReason): Promise<void> {
+    return this.store(message, queue, TaskState.REVOKED, toExceptionInfo(new TaskRevokedError(reason)), null, new Date());
   }
 
   private store(
