@@ -8,7 +8,7 @@ import { NotRegisteredError } from '../errors/not-registered.error';
 import { decodeTaskMessage } from '../protocol/decode-task-message';
 import { TaskMessage } from '../protocol/task-message';
 import { CeleryLogger } from '../utils/logger';
-import { ExecutionSettings, resolveExecutionSettings } from './execution-settings';
+import { ExecutionSettings, resolveExecutionSettings, TimeLimitOverride } from './execution-settings';
 import { ResultRecorder } from './result-recorder';
 import { TaskThrottle } from './task-throttle';
 import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../errors/time-limit.errors';
@@ -16,7 +16,7 @@ import { RevokeReason, TaskRevokedError } from '../errors/task-revoked.error';
 import { RevokedTaskStore, RevokedTasks } from './revoked-tasks';
 import { retryMessage } from './retry-message';
 import { planRetry } from './retry-policy';
-import { TaskDefinition } from './task-definition';
+import { TaskDefinition, TaskOptions } from './task-definition';
 import { runInTaskContext, TaskContext } from './task-context';
 import { TaskRegistry } from './task-registry';
 import { expandHostname, WorkerOptions } from './worker-options';
@@ -83,6 +83,11 @@ export class CeleryWorker {
   private readonly revoked: RevokedTasks;
   private stopping = false;
   private processed = 0;
+  /** Runs per task name (Celery's `stats.total`). */
+  private readonly processedByName = new Map<string, number>();
+  /** Time limits set at run time (Celery's `control time_limit`), over the tasks' own. */
+  private readonly timeLimitOverrides = new Map<string, TimeLimitOverride>();
+  private startedAt: Date | null = null;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: WorkerDependencies) {
@@ -137,6 +142,42 @@ export class CeleryWorker {
     return [...this.scheduled.keys()].map((accepted) => accepted.message);
   }
 
+  /** Tasks run since start, by name (Celery's `inspect stats` → `total`). */
+  processedTotals(): Record<string, number> {
+    return Object.fromEntries(this.processedByName);
+  }
+
+  /** The registered tasks with their options (Celery's `inspect registered`), by name. */
+  registeredTasks(): { name: string; options: TaskOptions; rateLimit: string | number | null }[] {
+    return this.deps.registry.names().map((name) => {
+      const options = this.deps.registry.get(name)!.options;
+      return { name, options, rateLimit: this.throttle.limitOf(name, options.rateLimit) };
+    });
+  }
+
+  /** The worker's resolved options: queues, concurrency, prefetch multiplier… */
+  get options(): Readonly<WorkerOptions> {
+    return this.deps.options;
+  }
+
+  /** The current prefetch window (grows by one per held ETA task). */
+  get prefetchCount(): number {
+    return this.prefetch;
+  }
+
+  /** When start() last ran, or null. */
+  get runningSince(): Date | null {
+    return this.startedAt;
+  }
+
+  /**
+   * Changes a task's time limits on this worker now (Celery's `control time_limit`), in seconds;
+   * null removes one. The message's own `timelimit` header still wins.
+   */
+  setTimeLimits(taskName: string, timeLimit: number | null, softTimeLimit: number | null): void {
+    this.timeLimitOverrides.set(taskName, { timeLimit, softTimeLimit });
+  }
+
   get processedCount(): number {
     return this.processed;
   }
@@ -146,6 +187,7 @@ export class CeleryWorker {
     const { options, broker, logger } = this.deps;
     this.stopping = false;
     await this.revoked.load();
+    this.startedAt = new Date();
     this.prefetch = this.basePrefetch;
     this.consumer = await broker.consume({
       queues: options.queues.map((name) => this.deps.declareQueue(name)),
@@ -219,7 +261,7 @@ export class CeleryWorker {
       message,
       task,
       call,
-      settings: resolveExecutionSettings(message, task.options, this.deps.options),
+      settings: resolveExecutionSettings(message, task.options, this.deps.options, this.timeLimitOverrides.get(task.name)),
     };
     if (message.eta && message.eta.getTime() > Date.now()) this.schedule(accepted);
     else this.enqueue(accepted);
@@ -337,6 +379,7 @@ export class CeleryWorker {
     } finally {
       this.active.delete(accepted);
       this.processed++;
+      this.processedByName.set(message.task, (this.processedByName.get(message.task) ?? 0) + 1);
       this.startWaitingTasks();
       if (this.active.size === 0) this.notifyIdle();
     }

@@ -2,7 +2,7 @@ import { TaskMessage } from '../protocol/task-message';
 import { TaskOptions } from './task-definition';
 import { WorkerOptions } from './worker-options';
 
-/** How one task message is executed, decided in this one place: message > task > worker. */
+/** How one task message is executed, decided in this one place: message > run-time override > task > worker. */
 export interface ExecutionSettings {
   acksLate: boolean;
   trackStarted: boolean;
@@ -13,12 +13,19 @@ export interface ExecutionSettings {
   softTimeLimit: number | null;
 }
 
-export function resolveExecutionSettings(message: TaskMessage, task: TaskOptions, worker: WorkerOptions): ExecutionSettings {
+/** Time limits set at run time (Celery's `control time_limit`); null removes the task's own. */
+export interface TimeLimitOverride {
+  timeLimit: number | null;
+  softTimeLimit: number | null;
+}
+
+export function resolveExecutionSettings(message: TaskMessage, task: TaskOptions, worker: WorkerOptions, override?: TimeLimitOverride): ExecutionSettings {
+  const limits = override ?? { timeLimit: task.timeLimit ?? null, softTimeLimit: task.softTimeLimit ?? null };
   return {
     acksLate: task.acksLate ?? worker.acksLate,
     trackStarted: task.trackStarted ?? worker.trackStarted,
     ignoreResult: message.ignoreResult || (task.ignoreResult ?? worker.ignoreResult),
-    timeLimit: message.timeLimit[0] ?? task.timeLimit ?? null,
-    softTimeLimit: message.timeLimit[1] ?? task.softTimeLimit ?? null,
+    timeLimit: message.timeLimit[0] ?? limits.timeLimit,
+    softTimeLimit: message.timeLimit[1] ?? limits.softTimeLimit,
   };
 }
