@@ -43,8 +43,12 @@ describe('the sample-app worker and a Python Celery 5.2.6 client', () => {
   }
 
   const database: Channel = { ours: (env) => env.databaseUrl, theirs: (env) => celeryDatabaseUrl(env.databaseUrl) };
+  const rpc: Channel = { ours: () => 'rpc://', theirs: () => 'rpc://' };
 
-  describe.each([['the database tables', database]])('results through %s', (_label, channel) => {
+  describe.each([
+    ['the database tables', database],
+    ['rpc:// replies', rpc],
+  ])('results through %s', (_label, channel) => {
     let app: INestApplicationContext;
     let queue: string;
     let customQueue: string;

@@ -41,10 +41,12 @@ describe('CeleryClient and a Python Celery 5.2.6 worker', () => {
     theirs: (env) => celeryDatabaseUrl(env.databaseUrl),
     resultExtended,
   });
+  const rpc: Channel = { kind: 'rpc', ours: () => 'rpc://', theirs: () => 'rpc://', resultExtended: false };
 
   describe.each([
     ['the database tables, result_extended off', database(false)],
     ['the database tables, result_extended on', database(true)],
+    ['rpc:// replies', rpc],
   ])('through %s', (_label, channel) => {
     let app: INestApplicationContext;
     let celery: CeleryClient;
