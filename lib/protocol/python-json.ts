@@ -61,7 +61,8 @@ function writeObject(value: object, path: string): string {
   let first = true;
   for (const key of Object.keys(value)) {
     const item = (value as Record<string, unknown>)[key];
-    if (item === undefined || typeof item === 'function') continue;
+    // undefined marks an absent optional field (as JSON.stringify treats it); a function is data loss.
+    if (item === undefined) continue;
     out += `${first ? '' : ', '}${writeString(key)}: ${write(item, `${path}.${key}`)}`;
     first = false;
   }

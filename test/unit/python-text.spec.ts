@@ -30,6 +30,7 @@ describe('kombu-compatible JSON', () => {
     expect(toPythonJson([2n ** 70n])).toBe('[1180591620717411303424]');
     expect(() => toPythonJson([1, Number.NaN])).toThrow(JsonEncodingError);
     expect(() => toPythonJson({ a: Infinity })).toThrow(/\$\.a is Infinity/);
+    expect(() => toPythonJson({ callback: () => 1 })).toThrow('$.callback is a function, which cannot be sent in a Celery message.');
   });
 
   it('matches kombu 5.2.4 output for plain JSON values', () => {
