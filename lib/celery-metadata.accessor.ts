@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { CELERY_TASK_METADATA } from './celery.constants';
+import { CELERY_TASK_EVENT_METADATA, CELERY_TASK_METADATA } from './celery.constants';
 import { CeleryTaskOptions } from './decorators/celery-task.decorator';
+import { TaskEventMetadata } from './decorators/on-task-event.decorator';
 
 /** Reads `@CeleryTask()` metadata: a thin wrapper over Nest's Reflector. */
 @Injectable()
@@ -10,5 +11,9 @@ export class CeleryMetadataAccessor {
 
   getTaskOptions(target: Function): CeleryTaskOptions | undefined {
     return this.reflector.get<CeleryTaskOptions | undefined>(CELERY_TASK_METADATA, target);
+  }
+
+  getTaskEvent(target: Function): TaskEventMetadata | undefined {
+    return this.reflector.get<TaskEventMetadata | undefined>(CELERY_TASK_EVENT_METADATA, target);
   }
 }

@@ -5,3 +5,4 @@ export const CELERY_BROKER = Symbol('CELERY_BROKER');
 export const CELERY_RESULT_BACKEND = Symbol('CELERY_RESULT_BACKEND');
 export const CELERY_TASK_METADATA = 'celery:task';
 export const CELERY_LOGGER_CONTEXT = 'Celery';
+export const CELERY_TASK_EVENT_METADATA = 'celery:task-event';

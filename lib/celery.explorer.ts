@@ -5,10 +5,12 @@ import { CELERY_LOGGER_CONTEXT } from './celery.constants';
 import { CeleryMetadataAccessor } from './celery-metadata.accessor';
 import { MethodTask } from './worker/method-task';
 import { TaskRegistry } from './worker/task-registry';
+import { TaskHooks } from './worker/task-hooks';
 
 /**
- * Finds `@CeleryTask()` methods on every provider at module init (the way @nestjs/bullmq and
- * @nestjs/schedule find their handlers) and registers them, bound to their DI-built instance.
+ * Finds `@CeleryTask()` and `@OnTaskEvent()` methods on every provider at module init (the way
+ * @nestjs/bullmq and @nestjs/schedule find their handlers) and registers them, bound to their
+ * DI-built instance.
  */
 @Injectable()
 export class CeleryExplorer implements OnModuleInit {
@@ -19,6 +21,7 @@ export class CeleryExplorer implements OnModuleInit {
     private readonly metadataScanner: MetadataScanner,
     private readonly metadata: CeleryMetadataAccessor,
     private readonly registry: TaskRegistry,
+    private readonly hooks: TaskHooks,
   ) {}
 
   onModuleInit(): void {
@@ -32,18 +35,20 @@ export class CeleryExplorer implements OnModuleInit {
     if (!prototype || typeof prototype !== 'object') return;
     const className = (wrapper.metatype as Function | undefined)?.name || instance?.constructor?.name || String(wrapper.name);
     for (const methodName of this.metadataScanner.getAllMethodNames(prototype)) {
-      const method = prototype[methodName] as Function;
+      const method = prototype[methodName] as (...args: unknown[]) => unknown;
       const options = this.metadata.getTaskOptions(method);
-      if (!options) continue;
+      const event = this.metadata.getTaskEvent(method);
+      if (!options && !event) continue;
       const source = `${className}.${methodName}`;
       if (!wrapper.isDependencyTreeStatic() || !instance) {
         this.logger.warn(
-          `@CeleryTask() on ${source} is ignored: the provider is request-scoped (or depends on one). ` +
-            'Tasks run outside of any HTTP request; make the provider a singleton (default scope) or move the task to one.',
+          `${options ? '@CeleryTask()' : '@OnTaskEvent()'} on ${source} is ignored: the provider is request-scoped (or depends on one). ` +
+            'Tasks run outside of any HTTP request; make the provider a singleton (default scope) or move the method to one.',
         );
         continue;
       }
-      this.registry.register(new MethodTask(options.name ?? source, method as (...args: unknown[]) => unknown, instance, options, source));
+      if (options) this.registry.register(new MethodTask(options.name ?? source, method, instance, options, source));
+      if (event) this.hooks.on(event.event, (payload) => method.call(instance, payload), { tasks: event.tasks, source });
     }
   }
 }

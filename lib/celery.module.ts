@@ -9,8 +9,9 @@ import { CeleryClient } from './client/celery-client';
 import { CeleryModuleAsyncOptions, CeleryModuleOptions, CeleryOptionsFactory } from './interfaces/celery-module-options.interface';
 import { CeleryWorker } from './worker/celery-worker';
 import { TaskRegistry } from './worker/task-registry';
+import { TaskHooks } from './worker/task-hooks';
 
-const EXPORTS = [CeleryClient, CeleryWorker, TaskRegistry, CELERY_BROKER, CELERY_RESULT_BACKEND];
+const EXPORTS = [CeleryClient, CeleryWorker, TaskRegistry, TaskHooks, CELERY_BROKER, CELERY_RESULT_BACKEND];
 
 /**
  * Makes a Nest app a member of a Celery deployment: `CeleryClient` to send tasks, and a worker

@@ -12,6 +12,7 @@ import { CeleryModuleOptions } from './interfaces/celery-module-options.interfac
 import { CeleryWorker } from './worker/celery-worker';
 import { DEFAULT_WORKER_OPTIONS } from './worker/worker-options';
 import { TaskRegistry } from './worker/task-registry';
+import { TaskHooks } from './worker/task-hooks';
 
 const logger = new Logger(CELERY_LOGGER_CONTEXT);
 
@@ -41,6 +42,7 @@ export const celeryProviders: Provider[] = [
     inject: [CELERY_CONFIG],
   },
   { provide: TaskRegistry, useFactory: () => new TaskRegistry() },
+  { provide: TaskHooks, useFactory: () => new TaskHooks(logger) },
   {
     provide: CeleryClient,
     useFactory: (config: CeleryConfig, broker: Broker, backend: ResultBackend, queues: QueueCatalog, registry: TaskRegistry) =>
@@ -49,8 +51,9 @@ export const celeryProviders: Provider[] = [
   },
   {
     provide: CeleryWorker,
-    useFactory: (config: CeleryConfig, broker: Broker, backend: ResultBackend, queues: QueueCatalog, registry: TaskRegistry) =>
+    useFactory: (config: CeleryConfig, broker: Broker, backend: ResultBackend, queues: QueueCatalog, registry: TaskRegistry, hooks: TaskHooks) =>
       new CeleryWorker({
+        hooks,
         broker,
         backend,
         registry,
@@ -58,6 +61,6 @@ export const celeryProviders: Provider[] = [
         options: config.worker ?? { ...DEFAULT_WORKER_OPTIONS, queues: [config.defaultQueue] },
         declareQueue: (name) => queues.declaration(name),
       }),
-    inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry],
+    inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry, TaskHooks],
   },
 ];

@@ -11,6 +11,8 @@ import { CeleryLogger } from '../utils/logger';
 import { ExecutionSettings, resolveExecutionSettings, TimeLimitOverride } from './execution-settings';
 import { ResultRecorder } from './result-recorder';
 import { TaskThrottle } from './task-throttle';
+import { TaskEvent, TaskEventName, TaskHooks } from './task-hooks';
+import { TaskState } from '../protocol/task-states';
 import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../errors/time-limit.errors';
 import { RevokeReason, TaskRevokedError } from '../errors/task-revoked.error';
 import { RevokedTaskStore, RevokedTasks } from './revoked-tasks';
@@ -55,6 +57,8 @@ export interface WorkerDependencies {
   declareQueue(name: string): QueueDeclaration;
   /** Keeps revoked ids across restarts; without it they live in memory, as in Celery. */
   revokedStore?: RevokedTaskStore;
+  /** The app's task hooks (`@OnTaskEvent()`). */
+  hooks?: TaskHooks;
 }
 
 // setTimeout takes at most 2^31-1 ms; longer ETAs are re-armed.
@@ -357,25 +361,13 @@ export class CeleryWorker {
       }
       if (!settings.acksLate) delivery.ack();
       if (settings.trackStarted) await this.recorder.started(message, queue).catch((error: Error) => this.logStoreError(message, error));
-      const outcome = await this.runWithinLimits(accepted, activeTask, interrupted);
-      if (outcome.ok) {
-        if (settings.ignoreResult) await this.finish(accepted, async () => {}, 'succeeded');
-        else await this.finish(accepted, () => this.recordSuccess(message, queue, outcome.value), 'succeeded');
-        return;
-      }
-      if (outcome.error instanceof TaskRevokedError) {
-        const reason = outcome.error.reason;
-        await this.finish(accepted, () => this.recorder.revoked(message, queue, reason), reason);
-        return;
-      }
-      const plan = planRetry(message, accepted.task.options, outcome.error);
-      if (plan.kind === 'retry') {
-        await this.finish(accepted, () => this.retry(accepted, plan.eta, plan.cause), 'retried');
-        return;
-      }
-      const error = plan.kind === 'exhausted' ? plan.error : outcome.error;
-      this.deps.logger.error(`Task ${message.task}[${message.id}] raised: ${error instanceof Error ? error.message : String(error)}`);
-      await this.finish(accepted, () => this.recorder.failure(message, queue, error), 'failed');
+      const context = this.contextFor(accepted, abort.signal);
+      await this.emit('prerun', context);
+      const startedAt = performance.now();
+      const outcome = await this.runWithinLimits(accepted, context, activeTask, interrupted);
+      const runtimeMs = performance.now() - startedAt;
+      const state = await this.settle(accepted, outcome, context, runtimeMs);
+      await this.emit('postrun', context, { runtimeMs, state });
     } finally {
       this.active.delete(accepted);
       this.processed++;
@@ -385,18 +377,51 @@ export class CeleryWorker {
     }
   }
 
+  /** Stores the outcome (SUCCESS, REVOKED, RETRY or FAILURE), acks, and tells the hooks; returns the state. */
+  private async settle(accepted: AcceptedTask, outcome: Outcome, context: TaskContext, runtimeMs: number): Promise<string> {
+    const { message, delivery, settings } = accepted;
+    const queue = delivery.deliveryInfo.routingKey;
+    if (outcome.ok) {
+      if (settings.ignoreResult) await this.finish(accepted, async () => {}, 'succeeded');
+      else await this.finish(accepted, () => this.recordSuccess(message, queue, outcome.value), 'succeeded');
+      await this.emit('success', context, { result: outcome.value, runtimeMs });
+      return TaskState.SUCCESS;
+    }
+    if (outcome.error instanceof TaskRevokedError) {
+      const reason = outcome.error.reason;
+      await this.finish(accepted, () => this.recorder.revoked(message, queue, reason), reason);
+      return TaskState.REVOKED;
+    }
+    const plan = planRetry(message, accepted.task.options, outcome.error);
+    if (plan.kind === 'retry') {
+      await this.finish(accepted, () => this.retry(accepted, plan.eta, plan.cause), 'retried');
+      await this.emit('retry', context, { error: plan.cause, runtimeMs });
+      return TaskState.RETRY;
+    }
+    const error = plan.kind === 'exhausted' ? plan.error : outcome.error;
+    this.deps.logger.error(`Task ${message.task}[${message.id}] raised: ${error instanceof Error ? error.message : String(error)}`);
+    await this.finish(accepted, () => this.recorder.failure(message, queue, error), 'failed');
+    await this.emit('failure', context, { error, runtimeMs });
+    return TaskState.FAILURE;
+  }
+
+  private emit(event: TaskEventName, task: TaskContext, details: Omit<TaskEvent, 'event' | 'task'> = {}): Promise<void> | undefined {
+    const hooks = this.deps.hooks;
+    return hooks?.has(event) ? hooks.emit({ event, task, ...details }) : undefined;
+  }
+
   /**
    * Runs the task with its time limits: at the soft limit its AbortSignal fires with
    * SoftTimeLimitExceeded; at the hard limit it is failed with TimeLimitExceeded and its slot is
    * freed. Code that ignores the signal keeps running in the background (Node.js cannot stop
    * it); whatever it returns later is dropped.
    */
-  private runWithinLimits(accepted: AcceptedTask, activeTask: ActiveTask, interrupted: Promise<Outcome>): Promise<Outcome> {
+  private runWithinLimits(accepted: AcceptedTask, context: TaskContext, activeTask: ActiveTask, interrupted: Promise<Outcome>): Promise<Outcome> {
     const { timeLimit, softTimeLimit } = accepted.settings;
     const { abort } = activeTask;
     const running = (async (): Promise<Outcome> => {
       try {
-        return { ok: true, value: await runInTaskContext(this.contextFor(accepted, abort.signal), accepted.call) };
+        return { ok: true, value: await runInTaskContext(context, accepted.call) };
       } catch (error) {
         // An API aborted by the task's signal rejects with a generic AbortError: report why it was aborted.
         const aborted = abort.signal.aborted && error instanceof Error && error.name === 'AbortError';
