@@ -93,10 +93,20 @@ export class AmqpConsumer implements Consumer {
     if (session.unsettled === 0) await this.release();
   }
 
+  /**
+   * Quorum queues refuse a channel-wide (global) QoS, so with one of them the count applies per
+   * consumer, as Celery 5.5 does (`worker_detect_quorum_queues`). RabbitMQ applies a per-consumer
+   * count only to consumers started afterwards, so setPrefetch() then changes nothing until the
+   * next reconnect.
+   */
+  private get globalQos(): boolean {
+    return !this.consume.queues.some((queue) => queue.arguments['x-queue-type'] === 'quorum');
+  }
+
   async setPrefetch(count: number): Promise<void> {
     this.prefetch = count;
     const session = this.session;
-    if (!session || this.cancelled) return;
+    if (!session || this.cancelled || !this.globalQos) return;
     try {
       await session.channel.prefetch(count, true);
     } catch {
@@ -124,7 +134,7 @@ export class AmqpConsumer implements Consumer {
     });
     this.session = session;
     for (const queue of this.consume.queues) await declareQueueOn(channel, queue);
-    await channel.prefetch(this.prefetch, true);
+    await channel.prefetch(this.prefetch, this.globalQos);
     for (const queue of this.consume.queues) await this.consumeQueue(session, queue);
   }
 
