@@ -15,7 +15,15 @@ export function celeryOptionsFromEnvironment(env: NodeJS.ProcessEnv, role: { wor
           queues,
           concurrency: env.CELERY_CONCURRENCY ? Number(env.CELERY_CONCURRENCY) : undefined,
           hostname: env.CELERY_HOSTNAME || undefined,
+          acksLate: flag(env.CELERY_TASK_ACKS_LATE),
+          trackStarted: flag(env.CELERY_TASK_TRACK_STARTED),
         }
       : false,
   };
+}
+
+/** Celery reads booleans from the environment as true/false, 1/0, yes/no, on/off. */
+function flag(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  return ['true', '1', 'yes', 'on'].includes(value.trim().toLowerCase());
 }
