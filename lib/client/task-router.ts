@@ -1,3 +1,5 @@
+import { globToRegExp } from '../utils/fnmatch';
+
 /** Where a task goes (one entry of Celery's `task_routes`). */
 export interface Route {
   queue?: string;
@@ -54,25 +56,4 @@ function mapRouter(map: Record<string, Route | string>): RouterFunction {
     else exact.set(key, route);
   }
   return (name) => exact.get(name) ?? patterns.find(([pattern]) => pattern.test(name))?.[1] ?? null;
-}
-
-/** Python's fnmatch: `*` any run, `?` one character, `[abc]` / `[!abc]` character sets. */
-function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (let index = 0; index < glob.length; index++) {
-    const char = glob[index];
-    if (char === '*') source += '.*';
-    else if (char === '?') source += '.';
-    else if (char === '[' && glob.indexOf(']', index + 1) > index + 1) {
-      const end = glob.indexOf(']', index + 1);
-      const set = glob.slice(index + 1, end);
-      source += set.startsWith('!') ? `[^${escapeSet(set.slice(1))}]` : `[${escapeSet(set)}]`;
-      index = end;
-    } else source += char.replace(/[.+^${}()|\\\]/]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`, 's');
-}
-
-function escapeSet(set: string): string {
-  return set.replace(/[\\\]^]/g, '\\$&');
 }
