@@ -11,6 +11,7 @@ import { CeleryLogger } from '../utils/logger';
 import { ExecutionSettings, resolveExecutionSettings, TimeLimitOverride } from './execution-settings';
 import { ResultRecorder } from './result-recorder';
 import { TaskThrottle } from './task-throttle';
+import { WorkerMonitor } from './worker-monitor';
 import { TaskEvent, TaskEventName, TaskHooks } from './task-hooks';
 import { TaskState } from '../protocol/task-states';
 import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../errors/time-limit.errors';
@@ -59,6 +60,8 @@ export interface WorkerDependencies {
   revokedStore?: RevokedTaskStore;
   /** The app's task hooks (`@OnTaskEvent()`). */
   hooks?: TaskHooks;
+  /** Observers of the worker: Celery events, metrics. */
+  monitors?: WorkerMonitor[];
 }
 
 // setTimeout takes at most 2^31-1 ms; longer ETAs are re-armed.
@@ -198,6 +201,7 @@ export class CeleryWorker {
       prefetch: this.prefetch,
       onMessage: (delivery) => this.receive(delivery),
     });
+    this.notify('workerStarted');
     logger.log(
       `Worker ${this.hostname} consuming ${options.queues.join(', ')} on ${broker.description} ` +
         `(concurrency ${options.concurrency}, tasks: ${this.deps.registry.names().join(', ') || 'none'})`,
@@ -228,6 +232,7 @@ export class CeleryWorker {
       }
     }
     this.consumer = null;
+    this.notify('workerStopped');
     logger.log(`Worker ${this.hostname} stopped after ${this.processed} task(s)`);
   }
 
@@ -249,6 +254,7 @@ export class CeleryWorker {
       this.refuse(delivery, message, new NotRegisteredError(message.task));
       return;
     }
+    this.notify('taskReceived', message);
     if (this.revoked.has(message.id)) {
       this.discardRevoked(delivery, message, 'revoked');
       return;
@@ -280,6 +286,8 @@ export class CeleryWorker {
     const label = message ? `${message.task ?? '?'}[${message.id}]` : '(task id unknown)';
     logger.error(`Rejected task message ${label} from queue ${delivery.deliveryInfo.queue}: ${error.message}`);
     delivery.reject(false);
+    if (message) this.notify('taskFailed', message, error, null);
+    this.notify('taskRejected', message, false);
     if (message) {
       this.recorder.failure(message, delivery.deliveryInfo.routingKey, error).catch((storeError: Error) => {
         logger.error(`Could not store the FAILURE of rejected task ${label}: ${storeError.message}`);
@@ -291,13 +299,10 @@ export class CeleryWorker {
     return this.deps.options.concurrency * this.deps.options.prefetchMultiplier;
   }
 
-  /**
-   * Holds a task until its ETA, unacked as Celery does. Each held task widens the prefetch
-   * window by one (Celery's `qos.increment_eventually`), so ETA tasks never starve the others.
-   */
   /** A revoked or expired task is not run: REVOKED is stored and the message acked, as Celery does. */
   private discardRevoked(delivery: DeliveredMessage, message: TaskMessage, reason: RevokeReason): void {
     this.deps.logger.log(`Discarding ${reason} task ${message.task}[${message.id}]`);
+    this.notify('taskRevoked', message, reason);
     this.recorder
       .revoked(message, delivery.deliveryInfo.routingKey, reason)
       .then(() => delivery.ack())
@@ -307,6 +312,10 @@ export class CeleryWorker {
       });
   }
 
+  /**
+   * Holds a task until its ETA, unacked as Celery does. Each held task widens the prefetch
+   * window by one (Celery's `qos.increment_eventually`), so ETA tasks never starve the others.
+   */
   private schedule(accepted: AcceptedTask): void {
     const delay = Math.min(accepted.message.eta!.getTime() - Date.now(), MAX_TIMER_MS);
     const timer = setTimeout(() => {
@@ -356,12 +365,14 @@ export class CeleryWorker {
     try {
       const unwanted = message.expires && message.expires.getTime() <= Date.now() ? 'expired' : this.revoked.has(message.id) ? 'revoked' : null;
       if (unwanted) {
+        this.notify('taskRevoked', message, unwanted);
         await this.finish(accepted, () => this.recorder.revoked(message, queue, unwanted), unwanted);
         return;
       }
       if (!settings.acksLate) delivery.ack();
       if (settings.trackStarted) await this.recorder.started(message, queue).catch((error: Error) => this.logStoreError(message, error));
       const context = this.contextFor(accepted, abort.signal);
+      this.notify('taskStarted', message);
       await this.emit('prerun', context);
       const startedAt = performance.now();
       const outcome = await this.runWithinLimits(accepted, context, activeTask, interrupted);
@@ -384,25 +395,42 @@ export class CeleryWorker {
     if (outcome.ok) {
       if (settings.ignoreResult) await this.finish(accepted, async () => {}, 'succeeded');
       else await this.finish(accepted, () => this.recordSuccess(message, queue, outcome.value), 'succeeded');
+      this.notify('taskSucceeded', message, outcome.value, runtimeMs / 1000);
       await this.emit('success', context, { result: outcome.value, runtimeMs });
       return TaskState.SUCCESS;
     }
     if (outcome.error instanceof TaskRevokedError) {
       const reason = outcome.error.reason;
+      this.notify('taskRevoked', message, reason);
       await this.finish(accepted, () => this.recorder.revoked(message, queue, reason), reason);
       return TaskState.REVOKED;
     }
     const plan = planRetry(message, accepted.task.options, outcome.error);
     if (plan.kind === 'retry') {
       await this.finish(accepted, () => this.retry(accepted, plan.eta, plan.cause), 'retried');
+      this.notify('taskRetried', message, plan.cause);
       await this.emit('retry', context, { error: plan.cause, runtimeMs });
       return TaskState.RETRY;
     }
     const error = plan.kind === 'exhausted' ? plan.error : outcome.error;
     this.deps.logger.error(`Task ${message.task}[${message.id}] raised: ${error instanceof Error ? error.message : String(error)}`);
     await this.finish(accepted, () => this.recorder.failure(message, queue, error), 'failed');
+    this.notify('taskFailed', message, error, runtimeMs / 1000);
     await this.emit('failure', context, { error, runtimeMs });
     return TaskState.FAILURE;
+  }
+
+  /** Tells the monitors; one that throws is logged and never disturbs the worker. */
+  private notify<K extends keyof WorkerMonitor>(method: K, ...args: Parameters<NonNullable<WorkerMonitor[K]>>): void {
+    const monitors = this.deps.monitors;
+    if (!monitors) return;
+    for (const monitor of monitors) {
+      try {
+        (monitor[method] as ((...parameters: unknown[]) => void) | undefined)?.apply(monitor, args);
+      } catch (error) {
+        this.deps.logger.error(`A worker monitor failed on ${method}: ${(error as Error)?.message ?? String(error)}`);
+      }
+    }
   }
 
   private emit(event: TaskEventName, task: TaskContext, details: Omit<TaskEvent, 'event' | 'task'> = {}): Promise<void> | undefined {
