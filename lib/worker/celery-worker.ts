@@ -1,4 +1,4 @@
-import { Broker, Consumer, DeliveredMessage, QueueDeclaration } from '../broker/broker.interface';
+import { Broker, Consumer, DeliveredMessage, DeliveryInfo, QueueDeclaration } from '../broker/broker.interface';
 import { ResultBackend } from '../backend/result-backend.interface';
 import { hostname as osHostname } from 'node:os';
 import { ResultEncodeError } from '../errors/result-encode.error';
@@ -147,6 +147,20 @@ export class CeleryWorker {
   /** Tasks held until their ETA (Celery's `inspect scheduled`). */
   scheduledTasks(): TaskMessage[] {
     return [...this.scheduled.keys()].map((accepted) => accepted.message);
+  }
+
+  /**
+   * How each task held here (running, waiting for a slot or for its ETA) was delivered, by task
+   * id: Celery's request `delivery_info`, for remote-control replies.
+   */
+  deliveryInfoById(): Map<string, DeliveryInfo> {
+    const held = [...this.active.keys(), ...this.waiting, ...this.throttle.heldItems(), ...this.scheduled.keys()];
+    return new Map(held.map((accepted) => [accepted.message.id, accepted.delivery.deliveryInfo]));
+  }
+
+  /** Adds an observer after construction, as if it had been given in `monitors` (remote control uses it). */
+  addMonitor(monitor: WorkerMonitor): void {
+    this.deps.monitors = [...(this.deps.monitors ?? []), monitor];
   }
 
   /** Tasks run since start, by name (Celery's `inspect stats` → `total`). */
