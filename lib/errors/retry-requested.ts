@@ -10,6 +10,8 @@ export interface RetryOptions {
   error?: unknown;
   /** Overrides the task's maxRetries for this call (Celery: `max_retries`). */
   maxRetries?: number | null;
+  /** Send the next try to this queue instead of where the task came from (Celery: `retry(queue=…)`). */
+  queue?: string;
 }
 
 /**

@@ -421,7 +421,7 @@ export class CeleryWorker {
     }
     const plan = planRetry(message, accepted.task.options, outcome.error);
     if (plan.kind === 'retry') {
-      await this.finish(accepted, () => this.retry(accepted, plan.eta, plan.cause), 'retried');
+      await this.finish(accepted, () => this.retry(accepted, plan.eta, plan.cause, plan.queue), 'retried');
       this.notify('taskRetried', message, plan.cause);
       await this.emit('retry', context, { error: plan.cause, runtimeMs });
       return TaskState.RETRY;
@@ -489,12 +489,12 @@ export class CeleryWorker {
    * Republishes the task for its next try, then records RETRY. If the broker refuses the new
    * message the task is recorded as FAILURE with that error, rather than vanishing.
    */
-  private async retry(accepted: AcceptedTask, eta: Date, cause: unknown): Promise<void> {
+  private async retry(accepted: AcceptedTask, eta: Date, cause: unknown, nextQueue?: string): Promise<void> {
     const { message, delivery, task } = accepted;
     const queue = delivery.deliveryInfo.routingKey;
     const ignoreResult = task.options.ignoreResult ?? this.deps.options.ignoreResult;
     try {
-      await this.deps.broker.publish(retryMessage(message, delivery.deliveryInfo, eta, this.origin, ignoreResult));
+      await this.deps.broker.publish(retryMessage(message, delivery.deliveryInfo, eta, this.origin, ignoreResult, nextQueue));
     } catch (error) {
       this.deps.logger.error(`Could not republish task ${message.task}[${message.id}] for a retry: ${(error as Error).message}`);
       await this.recorder.failure(message, queue, error);

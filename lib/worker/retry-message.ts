@@ -7,7 +7,14 @@ import { TaskMessage } from '../protocol/task-message';
  * same id, args and workflow links, retries + 1, the new eta, parent_id = the task itself, custom
  * headers dropped; sent back where the original came from.
  */
-export function retryMessage(message: TaskMessage, deliveryInfo: DeliveryInfo, eta: Date, origin: string, ignoreResult: boolean): OutgoingMessage {
+export function retryMessage(
+  message: TaskMessage,
+  deliveryInfo: DeliveryInfo,
+  eta: Date,
+  origin: string,
+  ignoreResult: boolean,
+  queue?: string,
+): OutgoingMessage {
   const retried: TaskMessage = {
     ...message,
     retries: message.retries + 1,
@@ -21,7 +28,12 @@ export function retryMessage(message: TaskMessage, deliveryInfo: DeliveryInfo, e
     ignoreResult,
   };
   const { properties, body } = encodeTaskMessage(retried);
-  // Through the default exchange the routing key is the queue; otherwise keep exchange and key.
-  const { exchange, routingKey } = deliveryInfo.exchange === '' ? { exchange: '', routingKey: deliveryInfo.queue } : deliveryInfo;
+  // A queue named by retry() wins; through the default exchange the routing key is the queue;
+  // otherwise keep the original exchange and key.
+  const { exchange, routingKey } = queue
+    ? { exchange: '', routingKey: queue }
+    : deliveryInfo.exchange === ''
+      ? { exchange: '', routingKey: deliveryInfo.queue }
+      : deliveryInfo;
   return { exchange, routingKey, properties, body };
 }

@@ -16,8 +16,8 @@ export const RETRY_DEFAULTS = {
 export type RetryPlan =
   /** Not a retry: an ordinary failure. */
   | { kind: 'fail' }
-  /** Republish with retries + 1 to run at `eta`; `cause` is stored with the RETRY state. */
-  | { kind: 'retry'; eta: Date; cause: unknown }
+  /** Republish with retries + 1 to run at `eta` (to `queue` when given); `cause` is stored with the RETRY state. */
+  | { kind: 'retry'; eta: Date; cause: unknown; queue?: string }
   /** Retries are used up: store this error as the FAILURE. */
   | { kind: 'exhausted'; error: MaxRetriesExceededError };
 
@@ -32,8 +32,9 @@ export function planRetry(message: TaskMessage, options: TaskOptions, error: unk
   let countdown: number | undefined;
   let eta: Date | undefined;
   let maxRetries = options.maxRetries === undefined ? RETRY_DEFAULTS.maxRetries : options.maxRetries;
+  let queue: string | undefined;
   if (error instanceof RetryRequested) {
-    ({ error: cause, countdown, eta } = error.options);
+    ({ error: cause, countdown, eta, queue } = error.options);
     if (error.options.maxRetries !== undefined) maxRetries = error.options.maxRetries;
   } else if (options.autoretryFor?.some((errorClass) => error instanceof errorClass)) {
     cause = error;
@@ -46,7 +47,7 @@ export function planRetry(message: TaskMessage, options: TaskOptions, error: unk
     return { kind: 'exhausted', error: new MaxRetriesExceededError(description, cause) };
   }
   const delaySeconds = countdown ?? options.defaultRetryDelay ?? RETRY_DEFAULTS.defaultRetryDelay;
-  return { kind: 'retry', eta: eta ?? new Date(now + delaySeconds * 1000), cause };
+  return { kind: 'retry', eta: eta ?? new Date(now + delaySeconds * 1000), cause, ...(queue ? { queue } : {}) };
 }
 
 /** Celery's `get_exponential_backoff_interval` with full jitter. */
