@@ -61,6 +61,7 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
       checkInteger(problems, 'worker.concurrency', worker.concurrency);
       checkInteger(problems, 'worker.prefetchMultiplier', worker.prefetchMultiplier);
       checkPositive(problems, 'worker.shutdownTimeoutMs', worker.shutdownTimeoutMs, false);
+      checkInteger(problems, 'worker.maxMessageBytes', worker.maxMessageBytes);
       if (worker.hostname !== undefined) checkName(problems, 'worker.hostname', worker.hostname);
       for (const key of ['acksLate', 'trackStarted', 'ignoreResult', 'autoStart'] as const) {
         if (worker[key] !== undefined && typeof worker[key] !== 'boolean') problems.push(`worker.${key} must be true or false, got ${describe(worker[key])}`);

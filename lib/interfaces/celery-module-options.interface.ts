@@ -72,6 +72,8 @@ export interface WorkerModuleOptions {
   ignoreResult?: boolean;
   /** Milliseconds shutdown waits for running tasks. Default 30000. */
   shutdownTimeoutMs?: number;
+  /** Largest task message accepted, in bytes after decompression; larger ones are refused unparsed. Default 10 MiB. */
+  maxMessageBytes?: number;
   /** Start consuming at application bootstrap. false: call `CeleryWorker.start()` yourself. Default true. */
   autoStart?: boolean;
 }

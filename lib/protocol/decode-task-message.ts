@@ -17,9 +17,11 @@ type Fields = Record<string, unknown>;
  * accepted: pickle, YAML and anything else are refused before any parsing.
  * Throws InvalidTaskMessageError with a reason a person understands.
  */
-export function decodeTaskMessage(body: Buffer, properties: MessageProperties): TaskMessage {
+export function decodeTaskMessage(body: Buffer, properties: MessageProperties, limits: DecodeLimits = {}): TaskMessage {
   const headers = (properties.headers ?? {}) as Fields;
   const hint = { id: stringOrNull(headers.id), task: stringOrNull(headers.task) };
+  const maxBytes = limits.maxBytes ?? Infinity;
+  if (body.length > maxBytes) throw tooLarge(hint, body.length, maxBytes);
   const contentType = properties.contentType ?? '';
   if (contentType !== JSON_CONTENT_TYPE) {
     throw new InvalidTaskMessageError(
@@ -28,7 +30,7 @@ export function decodeTaskMessage(body: Buffer, properties: MessageProperties): 
       hint.task,
     );
   }
-  const payload = parseJson(decompress(body, headers, hint), hint);
+  const payload = parseJson(decompress(body, headers, hint, maxBytes), hint);
   if (Array.isArray(payload)) {
     if (typeof headers.task !== 'string') {
       throw invalid(hint, 'the body is a protocol v2 array but the "task" header is missing');
@@ -39,13 +41,25 @@ export function decodeTaskMessage(body: Buffer, properties: MessageProperties): 
   throw invalid(hint, `the body must be a JSON array [args, kwargs, embed] (protocol v2) or an object (protocol v1), not ${describe(payload)}`);
 }
 
-function decompress(body: Buffer, headers: Fields, hint: Hint): Buffer {
+/** Bounds on what a message may cost to decode. */
+export interface DecodeLimits {
+  /** Largest body accepted, compressed and decompressed, in bytes; larger ones are refused unparsed. */
+  maxBytes?: number;
+}
+
+function tooLarge(hint: Hint, size: number | string, maxBytes: number): InvalidTaskMessageError {
+  return invalid(hint, `the body is ${size} bytes, over the limit of ${maxBytes} (the worker's maxMessageBytes); send large data by reference instead`);
+}
+
+function decompress(body: Buffer, headers: Fields, hint: Hint, maxBytes: number): Buffer {
   const compression = headers.compression;
   if (compression === undefined || compression === null) return body;
   if (typeof compression === 'string' && ZLIB_COMPRESSION.has(compression)) {
     try {
-      return inflateSync(body);
-    } catch {
+      // Bounded, so a small compressed body cannot inflate into gigabytes.
+      return inflateSync(body, Number.isFinite(maxBytes) ? { maxOutputLength: maxBytes } : {});
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(hint, 'more than that once decompressed, and', maxBytes);
       throw invalid(hint, 'the body is not valid zlib data although the "compression" header says so');
     }
   }

@@ -257,7 +257,7 @@ export class CeleryWorker {
     }
     let message: TaskMessage;
     try {
-      message = decodeTaskMessage(delivery.body, delivery.properties);
+      message = decodeTaskMessage(delivery.body, delivery.properties, { maxBytes: this.deps.options.maxMessageBytes });
     } catch (error) {
       const invalid = error as InvalidTaskMessageError;
       this.refuse(delivery, invalid.taskId ? { id: invalid.taskId, task: invalid.taskName ?? undefined } : null, invalid);

@@ -16,6 +16,8 @@ export interface WorkerOptions {
   ignoreResult: boolean;
   /** How long shutdown waits for running tasks before aborting them (ms). */
   shutdownTimeoutMs: number;
+  /** Largest task message accepted (bytes, after decompression); larger ones are refused before parsing. */
+  maxMessageBytes: number;
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
@@ -27,6 +29,7 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   trackStarted: false,
   ignoreResult: false,
   shutdownTimeoutMs: 30_000,
+  maxMessageBytes: 10 * 1024 * 1024,
 };
 
 /** Expands Celery's node-name placeholders: `%h` host name, `%n` short host, `%d` domain. */

@@ -1,3 +1,4 @@
+import { deflateSync } from 'node:zlib';
 import { decodeTaskMessage } from '../../lib/protocol/decode-task-message';
 import { encodeTaskMessage } from '../../lib/protocol/encode-task-message';
 import { formatCeleryDate, parseCeleryDate } from '../../lib/protocol/celery-time';
@@ -123,6 +124,16 @@ describe('task messages against Celery 5.2.6 captures', () => {
     }
     expect(error).toBeInstanceOf(InvalidTaskMessageError);
     expect((error as Error).message).toMatch(reason);
+  });
+
+  it('refuses a body over the size limit before parsing it, and a zlib body that inflates past it', () => {
+    const properties = { contentType: 'application/json', headers: { task: 't', id: 'big' } };
+    expect(() => decodeTaskMessage(Buffer.alloc(2048, 32), properties, { maxBytes: 1024 })).toThrow(/2048 bytes, over the limit of 1024/);
+    const bomb = deflateSync(Buffer.from(`[["${'a'.repeat(100_000)}"], {}, {}]`));
+    expect(bomb.length).toBeLessThan(1024);
+    expect(() => decodeTaskMessage(bomb, { ...properties, headers: { ...properties.headers, compression: 'application/x-gzip' } }, { maxBytes: 1024 })).toThrow(
+      /once decompressed/,
+    );
   });
 
   it('keeps the task id of an invalid message so a FAILURE can be stored', () => {
