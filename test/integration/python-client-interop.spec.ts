@@ -62,7 +62,7 @@ describe('the sample-app worker and a Python Celery 5.2.6 client', () => {
         CELERY_QUEUES: `${queue},${customQueue}`,
         CELERY_CONCURRENCY: '4',
       };
-      app = await NestFactory.createApplicationContext(AppModule.forRole({ api: false, worker: true }, settings), { logger: false, abortOnError: false });
+      app = await NestFactory.createApplicationContext(AppModule.forRole({ api: false, worker: true }, settings), { logger: process.env.TEST_LOGS ? undefined : false, abortOnError: false });
       await app.init();
     });
 

@@ -32,7 +32,7 @@ describe('a queue shared by a Python Celery worker and our worker', () => {
       CELERY_HOSTNAME: nestHostname,
     };
     // Ours first: it creates Celery's tables before the Python worker's first result needs them.
-    app = await NestFactory.createApplicationContext(AppModule.forRole({ api: false, worker: true }, settings), { logger: false, abortOnError: false });
+    app = await NestFactory.createApplicationContext(AppModule.forRole({ api: false, worker: true }, settings), { logger: process.env.TEST_LOGS ? undefined : false, abortOnError: false });
     await app.init();
     pythonWorker = await startPythonWorker({
       queues: [env.queue],

@@ -78,6 +78,12 @@ def roundtrip(value):
     return value
 
 
+@app.task(name="py.arguments")
+def arguments(*args, **kwargs):
+    """What the worker received, as it received it: positional and keyword arguments alike."""
+    return {"args": list(args), "kwargs": kwargs}
+
+
 @signals.worker_init.connect
 def worker_dies_with_the_test_process(**_):
     """A test process killed without running its exit handlers must not leave this worker behind."""
