@@ -66,12 +66,14 @@ export async function startPythonWorker(options: PythonWorkerOptions): Promise<P
   if (pid === undefined) throw await spawnError(child);
   runningGroups.add(pid);
   let log = '';
-  const append = (chunk: Buffer) => {
-    log = (log + chunk.toString('utf8')).slice(-LOG_LIMIT);
+  const append = (chunk: string) => {
+    log = (log + chunk).slice(-LOG_LIMIT);
     if (process.env.TEST_LOGS) process.stderr.write(chunk);
   };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.setEncoding('utf8'); // a character split across two chunks stays whole
+    stream.on('data', append);
+  }
   // The group stays tracked after the worker exits: only killGroup() knows no child outlived it.
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
