@@ -1,6 +1,7 @@
 import type { ResultBackendConfig } from './backend/create-result-backend';
 import type { CeleryQueueOptions } from './broker/celery-queue';
 import type { TaskRoutes } from './client/task-router';
+import { DEFAULT_EVENT_OPTIONS, EventOptions } from './events/event-options';
 import { BrokerOptions, CeleryModuleOptions } from './interfaces/celery-module-options.interface';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from './worker/worker-options';
 
@@ -15,12 +16,15 @@ export interface CeleryConfig {
   taskRoutes: TaskRoutes | undefined;
   /** null: producer only. */
   worker: (WorkerOptions & { autoStart: boolean }) | null;
+  /** Celery events: task events, heartbeat interval, task-sent. */
+  events: EventOptions;
 }
 
 /** The one place where module options become settings: defaults and the embedded fallback. */
 export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig {
   const broker = typeof options.broker === 'string' ? { url: options.broker } : options.broker;
   const defaultQueue = options.defaultQueue ?? 'celery';
+  const { sendTaskEvents, heartbeatIntervalSeconds, ...worker } = options.worker || {};
   return {
     broker,
     backend: resolveBackend(options),
@@ -33,9 +37,14 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
         : {
             ...DEFAULT_WORKER_OPTIONS,
             queues: [defaultQueue],
-            ...withoutUndefined(options.worker ?? {}),
+            ...withoutUndefined(worker),
             autoStart: options.worker?.autoStart ?? true,
           },
+    events: {
+      sendTaskEvents: sendTaskEvents ?? DEFAULT_EVENT_OPTIONS.sendTaskEvents,
+      heartbeatIntervalSeconds: heartbeatIntervalSeconds ?? DEFAULT_EVENT_OPTIONS.heartbeatIntervalSeconds,
+      sendSentEvent: options.sendSentEvent ?? DEFAULT_EVENT_OPTIONS.sendSentEvent,
+    },
   };
 }
 

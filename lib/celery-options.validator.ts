@@ -50,6 +50,10 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
     }
   }
 
+  if (options.sendSentEvent !== undefined && typeof options.sendSentEvent !== 'boolean') {
+    problems.push(`sendSentEvent must be true or false, got ${describe(options.sendSentEvent)}`);
+  }
+
   const worker = options.worker;
   if (worker !== undefined && worker !== false) {
     if (typeof worker !== 'object' || worker === null) problems.push(`worker must be an object or false, got ${describe(worker)}`);
@@ -61,9 +65,10 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
       checkInteger(problems, 'worker.concurrency', worker.concurrency);
       checkInteger(problems, 'worker.prefetchMultiplier', worker.prefetchMultiplier);
       checkPositive(problems, 'worker.shutdownTimeoutMs', worker.shutdownTimeoutMs, false);
+      checkPositive(problems, 'worker.heartbeatIntervalSeconds', worker.heartbeatIntervalSeconds, true);
       checkInteger(problems, 'worker.maxMessageBytes', worker.maxMessageBytes);
       if (worker.hostname !== undefined) checkName(problems, 'worker.hostname', worker.hostname);
-      for (const key of ['acksLate', 'trackStarted', 'ignoreResult', 'autoStart'] as const) {
+      for (const key of ['acksLate', 'trackStarted', 'ignoreResult', 'autoStart', 'sendTaskEvents'] as const) {
         if (worker[key] !== undefined && typeof worker[key] !== 'boolean') problems.push(`worker.${key} must be true or false, got ${describe(worker[key])}`);
       }
     }

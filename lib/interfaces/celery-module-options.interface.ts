@@ -76,6 +76,14 @@ export interface WorkerModuleOptions {
   maxMessageBytes?: number;
   /** Start consuming at application bootstrap. false: call `CeleryWorker.start()` yourself. Default true. */
   autoStart?: boolean;
+  /**
+   * Send task events (task-received, -started, -succeeded…) for Flower and `celery events`
+   * (Celery: `worker_send_task_events`, `-E`). Worker events (online, heartbeat, offline) are
+   * sent either way, as in Celery. Default false.
+   */
+  sendTaskEvents?: boolean;
+  /** Seconds between worker-heartbeat events (Celery: `--heartbeat-interval`). Default 2. */
+  heartbeatIntervalSeconds?: number;
 }
 
 /**
@@ -96,6 +104,8 @@ export interface CeleryModuleOptions {
   queues?: Record<string, CeleryQueueOptions>;
   /** Where tasks go by name or glob (Celery: `task_routes`), e.g. `{ 'images.*': { queue: 'media' }, 'tasks.add': 'math' }`. */
   taskRoutes?: TaskRoutes;
+  /** Publish a task-sent event for every task this app sends (Celery: `task_send_sent_event`). Default false. */
+  sendSentEvent?: boolean;
   /** Worker settings, or false for a producer-only app. A worker starts only when @CeleryTask methods exist. */
   worker?: false | WorkerModuleOptions;
   /** Register the module globally. Default true. */
