@@ -32,7 +32,9 @@ function write(value: unknown, path: string): string {
       if (!Number.isFinite(value)) {
         throw new JsonEncodingError(`${path} is ${value}, which JSON cannot carry; send null or a string instead.`);
       }
-      return String(value);
+      // JS prints 2**60 as 1152921504606847000, which Python would read as another int: write the
+      // double's exact integer value instead.
+      return Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(value).toString() : String(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'bigint':

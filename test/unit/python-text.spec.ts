@@ -28,6 +28,7 @@ describe('kombu-compatible JSON', () => {
 
   it('writes bigint as a plain integer and refuses non-finite numbers', () => {
     expect(toPythonJson([2n ** 70n])).toBe('[1180591620717411303424]');
+    expect(toPythonJson([2 ** 60, -(2 ** 70), 1e21, 0.5])).toBe('[1152921504606846976, -1180591620717411303424, 1000000000000000000000, 0.5]');
     expect(() => toPythonJson([1, Number.NaN])).toThrow(JsonEncodingError);
     expect(() => toPythonJson({ a: Infinity })).toThrow(/\$\.a is Infinity/);
     expect(() => toPythonJson({ callback: () => 1 })).toThrow('$.callback is a function, which cannot be sent in a Celery message.');

@@ -17,11 +17,18 @@ const MAX_DEPTH = 100;
 /** PostgreSQL's jsonb refuses the NUL character, which JS strings may hold. */
 const NUL = '\u0000';
 
+/** And lone surrogates (valid in Python and JS strings, not in JSON text PostgreSQL accepts). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+function jsonbCanHold(text: string): boolean {
+  return !text.includes(NUL) && !LONE_SURROGATE.test(text);
+}
+
 /** JSON text, or null as soon as one part has no JSON form. */
 function writeJson(value: unknown, depth: number): string | null {
   switch (typeof value) {
     case 'string':
-      return value.includes(NUL) ? null : JSON.stringify(value);
+      return jsonbCanHold(value) ? JSON.stringify(value) : null;
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
@@ -52,7 +59,7 @@ function writeArray(items: readonly unknown[], depth: number): string | null {
 function writeObject(object: Record<string, unknown>, depth: number): string | null {
   const parts: string[] = [];
   for (const [key, item] of Object.entries(object)) {
-    if (key.includes(NUL)) return null;
+    if (!jsonbCanHold(key)) return null;
     const part = writeJson(item, depth + 1);
     if (part === null) return null;
     parts.push(`${JSON.stringify(key)}:${part}`);
