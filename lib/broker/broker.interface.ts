@@ -113,6 +113,12 @@ export interface Broker {
    */
   declareExchange(exchange: ExchangeDeclaration): Promise<void>;
   /**
+   * Binds exchange `destination` to exchange `source` (RabbitMQ's exchange-to-exchange binding,
+   * kombu `Exchange.bind_to`): what `source` routes with a key matching `routingKey` also goes
+   * through `destination`. Both must exist. Replayed after a reconnect like the declarations.
+   */
+  bindExchange(destination: string, source: string, routingKey: string): Promise<void>;
+  /**
    * Publishes with confirmation: resolves once the broker has taken responsibility for the message
    * (publisher confirm), rejects with a PublishError when it is nacked, unroutable (mandatory), or
    * not confirmed within the publish timeout (for instance while the broker is unreachable).

@@ -4,12 +4,12 @@ import { CeleryError } from './celery.error';
  * RabbitMQ refused to declare a queue, its exchange or its binding, most often PRECONDITION_FAILED
  * because the queue already exists with other flags or arguments. Celery surfaces the same case as
  * `amqp.exceptions.PreconditionFailed` at worker start-up. Also used for a lone exchange
- * declaration (`entity` tells which).
+ * declaration and an exchange-to-exchange binding (`entity` tells which).
  */
 export class QueueDeclarationError extends CeleryError {
   constructor(
-    /** What was being declared: a queue (with its exchange and binding) or an exchange on its own. */
-    readonly entity: 'queue' | 'exchange',
+    /** What was being declared: a queue (with its exchange and binding), an exchange on its own, or an exchange-to-exchange binding. */
+    readonly entity: 'queue' | 'exchange' | 'exchange binding',
     /** Its name (not `name`, which is the error class name). */
     readonly entityName: string,
     /** What we asked for, as shown in the message. */
@@ -24,7 +24,7 @@ export class QueueDeclarationError extends CeleryError {
   }
 
   private static describe(
-    entity: 'queue' | 'exchange',
+    entity: 'queue' | 'exchange' | 'exchange binding',
     name: string,
     requested: string,
     brokerReason: string,
@@ -41,6 +41,8 @@ export class QueueDeclarationError extends CeleryError {
         );
       case 405:
         return `${base} The queue is exclusive to another connection; use another name or stop the other consumer.`;
+      case 404:
+        return `${base} Something it refers to does not exist on the broker; declare it first.`;
       case 403:
         return `${base} The user may not declare it (or the name is reserved, like "amq.*"); check the user's permissions and the name.`;
       default:

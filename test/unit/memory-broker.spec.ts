@@ -286,6 +286,27 @@ describe('MemoryBroker', () => {
       expect(dead.received[0].properties.headers?.['x-death']).toEqual([expect.objectContaining({ reason: 'expired', queue: 'short-lived' })]);
     });
 
+    it('expires messages in a queue nobody consumes, dead-lettering them through exchange-to-exchange bindings', async () => {
+      await broker.declareExchange({ name: 'hop', type: 'topic', durable: true });
+      await broker.declareQueue(boundQueue('landed', 'final', 'direct', 'tasks'));
+      await broker.bindExchange('final', 'hop', 'tasks.#');
+      await broker.bindExchange('hop', 'final', '#'); // a cycle: each exchange is visited once
+      await broker.declareQueue(queue('waiting', { arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': 'hop', 'x-dead-letter-routing-key': 'tasks' } }));
+      await broker.publish(message('waiting', 'later'));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const landed = await collect(broker, [boundQueue('landed', 'final', 'direct', 'tasks')], 0, true);
+      await settle();
+      expect(landed.ids()).toEqual(['later']);
+      expect(landed.received[0].deliveryInfo).toMatchObject({ exchange: 'hop', routingKey: 'tasks' });
+    });
+
+    it('refuses to bind an exchange that does not exist (404), as RabbitMQ does', async () => {
+      await broker.declareExchange({ name: 'present', type: 'topic', durable: true });
+      const error = await broker.bindExchange('missing', 'present', '#').catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(QueueDeclarationError);
+      expect(error).toMatchObject({ entity: 'exchange binding', entityName: 'missing', replyCode: 404 });
+    });
+
     it('rejects an expiration that is not a number of milliseconds', async () => {
       await broker.declareQueue(queue('tasks'));
       await expect(broker.publish(message('tasks', 'x', { expiration: '1.5' }))).rejects.toBeInstanceOf(PublishError);

@@ -9,7 +9,7 @@ import { AmqpConsumer } from './amqp-consumer';
 import { AMQP_URL_SCHEMES, urlScheme } from './amqp-url';
 import { ConfirmPublisher } from './confirm-publisher';
 import { DeclarationRegistry } from './declaration-registry';
-import { declareExchangeOn, declareQueueOn } from './declare-topology';
+import { bindExchangeOn, declareExchangeOn, declareQueueOn } from './declare-topology';
 import { ReconnectBackoff } from './reconnect-backoff';
 import { ReconnectingConnection } from './reconnecting-connection';
 
@@ -65,6 +65,12 @@ export class AmqpBroker implements Broker {
     if (exchange.name === '') return; // The default exchange always exists and cannot be declared.
     await this.onFreshChannel((channel) => declareExchangeOn(channel, exchange));
     this.declarations.rememberExchange(exchange);
+  }
+
+  /** Binds one exchange to another and binds it again after every reconnect. */
+  async bindExchange(destination: string, source: string, routingKey: string): Promise<void> {
+    await this.onFreshChannel((channel) => bindExchangeOn(channel, destination, source, routingKey));
+    this.declarations.rememberExchangeBinding(destination, source, routingKey);
   }
 
   publish(message: OutgoingMessage): Promise<void> {

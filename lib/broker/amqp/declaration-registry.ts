@@ -4,7 +4,14 @@ import { maskSecretsInText } from '../../utils/mask-secrets';
 import type { ExchangeDeclaration, QueueDeclaration } from '../broker.interface';
 import type { BrokerLogger } from '../broker-logger';
 import { closeQuietly } from './amqp-channel-errors';
-import { declareExchangeOn, declareQueueOn } from './declare-topology';
+import { bindExchangeOn, declareExchangeOn, declareQueueOn } from './declare-topology';
+
+/** An exchange-to-exchange binding to replay. */
+interface ExchangeBindingDeclaration {
+  destination: string;
+  source: string;
+  routingKey: string;
+}
 
 /**
  * The queues and exchanges this broker declared, so they can be declared again after a reconnect
@@ -14,6 +21,7 @@ import { declareExchangeOn, declareQueueOn } from './declare-topology';
 export class DeclarationRegistry {
   private readonly queues = new Map<string, QueueDeclaration>();
   private readonly exchanges = new Map<string, ExchangeDeclaration>();
+  private readonly exchangeBindings = new Map<string, ExchangeBindingDeclaration>();
 
   /** Adds a queue (with its binding) to what is replayed. */
   rememberQueue(queue: QueueDeclaration): void {
@@ -26,16 +34,22 @@ export class DeclarationRegistry {
     this.exchanges.set(exchange.name, exchange);
   }
 
+  /** Adds an exchange-to-exchange binding to what is replayed (after the exchanges and queues). */
+  rememberExchangeBinding(destination: string, source: string, routingKey: string): void {
+    this.exchangeBindings.set(`${destination}\u0000${source}\u0000${routingKey}`, { destination, source, routingKey });
+  }
+
   /**
    * Declares everything again on `connection`. A declaration RabbitMQ now refuses is logged and
    * skipped (someone changed the queue meanwhile); the others still go through.
    */
   async replay(connection: ChannelModel, logger: BrokerLogger): Promise<void> {
-    if (this.queues.size === 0 && this.exchanges.size === 0) return;
+    if (this.queues.size === 0 && this.exchanges.size === 0 && this.exchangeBindings.size === 0) return;
     let channel = await openChannel(connection);
     const declarations: Array<(on: Channel) => Promise<void>> = [
       ...[...this.exchanges.values()].map((exchange) => (on: Channel) => declareExchangeOn(on, exchange)),
       ...[...this.queues.values()].map((queue) => (on: Channel) => declareQueueOn(on, queue)),
+      ...[...this.exchangeBindings.values()].map(({ destination, source, routingKey }) => (on: Channel) => bindExchangeOn(on, destination, source, routingKey)),
     ];
     try {
       for (const declare of declarations) {

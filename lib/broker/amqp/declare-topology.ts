@@ -37,6 +37,20 @@ export async function declareExchangeOn(channel: Channel, exchange: ExchangeDecl
   }
 }
 
+/**
+ * Binds exchange `destination` to exchange `source` with `routingKey` (kombu `Exchange.bind_to`);
+ * a refusal (an exchange missing: 404) becomes a QueueDeclarationError.
+ */
+export async function bindExchangeOn(channel: Channel, destination: string, source: string, routingKey: string): Promise<void> {
+  try {
+    await channel.bindExchange(destination, source, routingKey);
+  } catch (error) {
+    if (!isChannelError(error)) throw error;
+    const requested = `bound to exchange "${source}" with key "${routingKey}"`;
+    throw new QueueDeclarationError('exchange binding', destination, requested, brokerReplyText(error), error.code, { cause: error });
+  }
+}
+
 function assertExchange(channel: Channel, exchange: ExchangeDeclaration): Promise<unknown> {
   return channel.assertExchange(exchange.name, exchange.type, {
     durable: exchange.durable,

@@ -21,10 +21,11 @@ export interface MemoryBrokerOptions {
 
 /**
  * The in-process broker of the embedded mode, like kombu's `memory://` transport: default,
- * direct, topic and fanout exchanges, bindings, mandatory publishing (unroutable → PublishError),
- * per-consumer prefetch, round-robin between consumers of a queue, ack, reject with requeue
- * (back to the head, redelivered) or dead-lettering (x-dead-letter-exchange), x-max-priority,
- * per-message and per-queue TTL, auto-delete queues, and RabbitMQ's re-declaration rules.
+ * direct, topic and fanout exchanges, bindings (also exchange to exchange), mandatory publishing
+ * (unroutable → PublishError), per-consumer prefetch, round-robin between consumers of a queue,
+ * ack, reject with requeue (back to the head, redelivered) or dead-lettering
+ * (x-dead-letter-exchange), x-max-priority, per-message and per-queue TTL (expired at the head of
+ * a queue, consumed or not, as RabbitMQ does), auto-delete queues, and RabbitMQ's re-declaration rules.
  * Durability and exclusivity have no effect in a single process; x-expires and x-max-length are
  * not implemented.
  */
@@ -52,6 +53,11 @@ export class MemoryBroker implements Broker {
   async declareExchange(exchange: ExchangeDeclaration): Promise<void> {
     this.assertOpen();
     this.virtualHost.declareExchange(exchange);
+  }
+
+  async bindExchange(destination: string, source: string, routingKey: string): Promise<void> {
+    this.assertOpen();
+    this.virtualHost.bindExchange(destination, source, routingKey);
   }
 
   /** Routes the message at once; it is delivered to consumers in a later tick, never inside this call. */

@@ -69,6 +69,26 @@ export class MemoryQueue {
     return undefined;
   }
 
+  /**
+   * Hands the messages at the head whose TTL has passed to `onExpired` (RabbitMQ expires at the
+   * head), and returns when the next head message expires, or Infinity.
+   */
+  expireHead(now: number, onExpired: (message: StoredMessage) => void): number {
+    let next = Infinity;
+    for (const deque of this.levels) {
+      for (let head = deque.peek(); head?.expiresAt !== undefined; head = deque.peek()) {
+        if (head.expiresAt > now) {
+          next = Math.min(next, head.expiresAt);
+          break;
+        }
+        deque.shift();
+        this.messageCount -= 1;
+        onExpired(head);
+      }
+    }
+    return next;
+  }
+
   /** Adds a consumer; it gets its turn in the round-robin. */
   subscribe(subscriber: QueueSubscriber): void {
     this.subscribers.push(subscriber);

@@ -3,6 +3,7 @@ import { QueueDeclarationError } from '../../errors/queue-declaration.error';
 import type { ExchangeDeclaration, MessageProperties, OutgoingMessage, QueueDeclaration } from '../broker.interface';
 import { describeExchange, describeQueue } from '../describe-declaration';
 import { exchangeInequivalence, queueInequivalence } from './declaration-equivalence';
+import { ExpiryTimer } from './expiry-timer';
 import { MemoryQueue, type QueueSubscriber } from './memory-queue';
 import type { StoredMessage } from './stored-message';
 import { splitTopicKey, topicMatches } from './topic-pattern';
@@ -14,9 +15,17 @@ interface MemoryBinding {
   readonly topicWords: readonly string[];
 }
 
+/** An exchange-to-exchange binding: messages matching `bindingKey` also go through `destination`. */
+interface MemoryExchangeBinding {
+  readonly destination: MemoryExchange;
+  readonly bindingKey: string;
+  readonly topicWords: readonly string[];
+}
+
 interface MemoryExchange {
   readonly declaration: ExchangeDeclaration;
   readonly bindings: MemoryBinding[];
+  readonly exchangeBindings: MemoryExchangeBinding[];
 }
 
 /** Deliveries made in one go before yielding to the event loop. */
@@ -45,9 +54,10 @@ export class MemoryVirtualHost {
   /** Queues that may have something to deliver. */
   private readonly pending = new Set<MemoryQueue>();
   private dispatchScheduled = false;
+  private readonly expiry = new ExpiryTimer((now) => this.expireQueueHeads(now));
 
   constructor() {
-    for (const exchange of PREDECLARED_EXCHANGES) this.exchanges.set(exchange.name, { declaration: exchange, bindings: [] });
+    for (const exchange of PREDECLARED_EXCHANGES) this.exchanges.set(exchange.name, { declaration: exchange, bindings: [], exchangeBindings: [] });
   }
 
   /** Declares an exchange; a different type or flags than the existing one → QueueDeclarationError (406). */
@@ -55,7 +65,7 @@ export class MemoryVirtualHost {
     if (exchange.name === '') return;
     const existing = this.exchanges.get(exchange.name);
     if (!existing) {
-      this.exchanges.set(exchange.name, { declaration: exchange, bindings: [] });
+      this.exchanges.set(exchange.name, { declaration: exchange, bindings: [], exchangeBindings: [] });
       return;
     }
     const reason = exchangeInequivalence(existing.declaration, exchange);
@@ -79,10 +89,25 @@ export class MemoryVirtualHost {
       this.queues.set(queue.name, stored);
     }
     if (exchange) {
-      if (!this.exchanges.has(exchange.name)) this.exchanges.set(exchange.name, { declaration: exchange, bindings: [] });
+      if (!this.exchanges.has(exchange.name)) this.exchanges.set(exchange.name, { declaration: exchange, bindings: [], exchangeBindings: [] });
       this.bind(this.exchanges.get(exchange.name)!, stored, queue.routingKey ?? '');
     }
     return stored;
+  }
+
+  /**
+   * Binds exchange `destination` to exchange `source` (RabbitMQ's exchange-to-exchange binding);
+   * either missing → QueueDeclarationError (404), as RabbitMQ answers NOT_FOUND.
+   */
+  bindExchange(destination: string, source: string, routingKey: string): void {
+    const [to, from] = [this.exchanges.get(destination), this.exchanges.get(source)];
+    if (!to || !from) {
+      const missing = to ? source : destination;
+      const requested = `bound to exchange "${source}" with key "${routingKey}"`;
+      throw new QueueDeclarationError('exchange binding', destination, requested, `NOT_FOUND - no exchange '${missing}' in vhost '/'`, 404);
+    }
+    const known = from.exchangeBindings.some((binding) => binding.destination === to && binding.bindingKey === routingKey);
+    if (!known) from.exchangeBindings.push({ destination: to, bindingKey: routingKey, topicWords: splitTopicKey(routingKey) });
   }
 
   /**
@@ -102,7 +127,9 @@ export class MemoryVirtualHost {
     const now = Date.now();
     for (const queue of targets) {
       const ttl = minDefined(ttlFromMessage, queue.messageTtlMs);
-      queue.enqueue({ exchange, routingKey, body: message.body, properties, redelivered: false, expiresAt: ttl === undefined ? undefined : now + ttl });
+      const expiresAt = ttl === undefined ? undefined : now + ttl;
+      queue.enqueue({ exchange, routingKey, body: message.body, properties, redelivered: false, expiresAt });
+      if (expiresAt !== undefined) this.expiry.wakeUpBy(expiresAt);
       this.markPending(queue);
     }
   }
@@ -164,20 +191,28 @@ export class MemoryVirtualHost {
     const exchange = this.exchanges.get(exchangeName);
     if (!exchange) throw PublishError.exchangeNotFound(exchangeName, routingKey);
     const matched = new Set<MemoryQueue>();
-    const { type } = exchange.declaration;
-    const keyWords = type === 'topic' ? splitTopicKey(routingKey) : undefined;
-    for (const binding of exchange.bindings) {
-      if (
-        type === 'fanout' ||
-        // Bindings carry no arguments here, and a headers binding without arguments matches everything.
-        type === 'headers' ||
-        (type === 'direct' && binding.bindingKey === routingKey) ||
-        (type === 'topic' && keyWords !== undefined && topicMatches(binding.topicWords, routingKey))
-      ) {
-        matched.add(binding.queue);
+    this.routeThrough(exchange, routingKey, matched, new Set());
+    return [...matched];
+  }
+
+  /** Adds the queues `exchange` routes `routingKey` to, following exchange-to-exchange bindings once each (as RabbitMQ). */
+  private routeThrough(exchange: MemoryExchange, routingKey: string, matched: Set<MemoryQueue>, visited: Set<MemoryExchange>): void {
+    visited.add(exchange);
+    for (const binding of exchange.bindings) if (bindingMatches(exchange, binding, routingKey)) matched.add(binding.queue);
+    for (const binding of exchange.exchangeBindings) {
+      if (!visited.has(binding.destination) && bindingMatches(exchange, binding, routingKey)) {
+        this.routeThrough(binding.destination, routingKey, matched, visited);
       }
     }
-    return [...matched];
+  }
+
+  /** Expires what has waited past its TTL at the head of every queue, then waits for the next. */
+  private expireQueueHeads(now: number): void {
+    let next = Infinity;
+    for (const queue of this.queues.values()) {
+      next = Math.min(next, queue.expireHead(now, (expired) => this.deadLetter(queue, expired, 'expired')));
+    }
+    if (next !== Infinity) this.expiry.wakeUpBy(next);
   }
 
   private bind(exchange: MemoryExchange, queue: MemoryQueue, bindingKey: string): void {
@@ -222,6 +257,20 @@ export class MemoryVirtualHost {
         subscriber.deliver(message, queue);
       }
     }
+  }
+}
+
+/** Whether a binding of `exchange` takes `routingKey`, by the exchange's type. */
+function bindingMatches(exchange: MemoryExchange, binding: { bindingKey: string; topicWords: readonly string[] }, routingKey: string): boolean {
+  switch (exchange.declaration.type) {
+    case 'fanout':
+    // Bindings carry no arguments here, and a headers binding without arguments matches everything.
+    case 'headers':
+      return true;
+    case 'direct':
+      return binding.bindingKey === routingKey;
+    case 'topic':
+      return topicMatches(binding.topicWords, routingKey);
   }
 }
 
