@@ -67,6 +67,10 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
       checkPositive(problems, 'worker.shutdownTimeoutMs', worker.shutdownTimeoutMs, false);
       checkPositive(problems, 'worker.heartbeatIntervalSeconds', worker.heartbeatIntervalSeconds, true);
       checkInteger(problems, 'worker.maxMessageBytes', worker.maxMessageBytes);
+      checkPositive(problems, 'worker.etaParkThresholdSeconds', worker.etaParkThresholdSeconds, false);
+      if (worker.delayedDeliveryQueueType !== undefined && worker.delayedDeliveryQueueType !== 'quorum' && worker.delayedDeliveryQueueType !== 'classic') {
+        problems.push(`worker.delayedDeliveryQueueType must be 'quorum' or 'classic' (Celery: broker_native_delayed_delivery_queue_type), got ${describe(worker.delayedDeliveryQueueType)}`);
+      }
       if (worker.hostname !== undefined) checkName(problems, 'worker.hostname', worker.hostname);
       for (const key of ['acksLate', 'trackStarted', 'ignoreResult', 'autoStart', 'sendTaskEvents'] as const) {
         if (worker[key] !== undefined && typeof worker[key] !== 'boolean') problems.push(`worker.${key} must be true or false, got ${describe(worker[key])}`);

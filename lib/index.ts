@@ -24,6 +24,7 @@ export type { TaskStateName } from './protocol/task-states';
 export type { TaskResultMeta, ExceptionInfo } from './protocol/result-meta';
 export { celeryTaskQueue } from './broker/celery-queue';
 export type { CeleryQueueOptions } from './broker/celery-queue';
+export type { DelayedDeliveryQueueType } from './broker/delayed-delivery/delayed-delivery-topology';
 export type { Broker } from './broker/broker.interface';
 export type { ResultBackend } from './backend/result-backend.interface';
 export { createResultBackend } from './backend/create-result-backend';

@@ -1,6 +1,7 @@
 import { ModuleMetadata, Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { CeleryQueueOptions } from '../broker/celery-queue';
+import type { DelayedDeliveryQueueType } from '../broker/delayed-delivery/delayed-delivery-topology';
 import type { TaskRoutes } from '../client/task-router';
 
 /** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
@@ -74,6 +75,18 @@ export interface WorkerModuleOptions {
   shutdownTimeoutMs?: number;
   /** Largest task message accepted, in bytes after decompression; larger ones are refused unparsed. Default 10 MiB. */
   maxMessageBytes?: number;
+  /**
+   * A task whose eta is more than this many seconds away is parked in RabbitMQ's delay queues
+   * (`celery_delayed_0…27`, Celery 5.5's native delayed delivery) instead of held unacked in the
+   * worker until then, so it takes no prefetch slot and never trips RabbitMQ's `consumer_timeout`.
+   * 0: never park, hold every ETA task as Celery 5.2.6 does. Default 60.
+   */
+  etaParkThresholdSeconds?: number;
+  /**
+   * Type of the delay queues (Celery 5.5: `broker_native_delayed_delivery_queue_type`): 'quorum'
+   * or 'classic'. Every worker sharing the broker, Python ones too, must use the same. Default 'quorum'.
+   */
+  delayedDeliveryQueueType?: DelayedDeliveryQueueType;
   /** Start consuming at application bootstrap. false: call `CeleryWorker.start()` yourself. Default true. */
   autoStart?: boolean;
   /**

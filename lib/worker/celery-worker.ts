@@ -8,6 +8,7 @@ import { NotRegisteredError } from '../errors/not-registered.error';
 import { decodeTaskMessage } from '../protocol/decode-task-message';
 import { TaskMessage } from '../protocol/task-message';
 import { CeleryLogger } from '../utils/logger';
+import { EtaParking } from './eta-parking';
 import { ExecutionSettings, resolveExecutionSettings, TimeLimitOverride } from './execution-settings';
 import { ResultRecorder } from './result-recorder';
 import { TaskThrottle } from './task-throttle';
@@ -88,6 +89,7 @@ export class CeleryWorker {
   });
   private prefetch = 0;
   private readonly revoked: RevokedTasks;
+  private readonly parking: EtaParking;
   private stopping = false;
   private processed = 0;
   /** Runs per task name (Celery's `stats.total`). */
@@ -101,6 +103,11 @@ export class CeleryWorker {
     this.hostname = expandHostname(deps.options.hostname);
     this.recorder = new ResultRecorder(deps.backend, this.hostname);
     this.revoked = new RevokedTasks(deps.revokedStore);
+    this.parking = new EtaParking(
+      deps.broker,
+      { thresholdSeconds: deps.options.etaParkThresholdSeconds, queueType: deps.options.delayedDeliveryQueueType },
+      deps.logger,
+    );
   }
 
   get isRunning(): boolean {
@@ -210,8 +217,10 @@ export class CeleryWorker {
     await this.revoked.load();
     this.startedAt = new Date();
     this.prefetch = this.basePrefetch;
+    const queues = options.queues.map((name) => this.deps.declareQueue(name));
+    await this.parking.prepare(queues);
     this.consumer = await broker.consume({
-      queues: options.queues.map((name) => this.deps.declareQueue(name)),
+      queues,
       prefetch: this.prefetch,
       onMessage: (delivery) => this.receive(delivery),
     });
@@ -287,8 +296,22 @@ export class CeleryWorker {
       call,
       settings: resolveExecutionSettings(message, task.options, this.deps.options, this.timeLimitOverrides.get(task.name)),
     };
-    if (message.eta && message.eta.getTime() > Date.now()) this.schedule(accepted);
+    if (message.eta && message.eta.getTime() > Date.now()) this.parkOrSchedule(accepted);
     else this.enqueue(accepted);
+  }
+
+  /**
+   * A task due in more than `etaParkThresholdSeconds` is parked in the broker's delay queues
+   * (EtaParking), holding no prefetch slot; a nearer one, or one that could not be parked, is held.
+   */
+  private parkOrSchedule(accepted: AcceptedTask): void {
+    const eta = accepted.message.eta!;
+    if (!this.parking.wants(eta)) return this.schedule(accepted);
+    void this.parking.park(accepted.delivery, eta).then((parked) => {
+      if (parked) return;
+      if (this.stopping) accepted.delivery.reject(true);
+      else this.schedule(accepted);
+    });
   }
 
   /**

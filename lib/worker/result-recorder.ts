@@ -1,4 +1,5 @@
 import { ResultBackend } from '../backend/result-backend.interface';
+import { withoutDelayPrefix } from '../broker/delayed-delivery/delayed-routing-key';
 import { toExceptionInfo } from '../protocol/exception-info';
 import { RevokeReason, TaskRevokedError } from '../errors/task-revoked.error';
 import { TaskResultMeta } from '../protocol/result-meta';
@@ -61,7 +62,8 @@ export class ResultRecorder {
       kwargs: message.kwargs ?? null,
       worker: this.workerHostname,
       retries: message.retries ?? 0,
-      queue,
+      // Celery's `queue` is the delivery routing key; the delay queues' digits are not part of it.
+      queue: withoutDelayPrefix(queue),
     };
     return this.backend.storeResult(meta, { replyTo: message.replyTo ?? null, correlationId: message.correlationId ?? message.id });
   }

@@ -1,4 +1,5 @@
 import { OutgoingMessage, DeliveryInfo } from '../broker/broker.interface';
+import { hasDelayPrefix } from '../broker/delayed-delivery/delayed-routing-key';
 import { encodeTaskMessage } from '../protocol/encode-task-message';
 import { TaskMessage } from '../protocol/task-message';
 
@@ -28,11 +29,12 @@ export function retryMessage(
     ignoreResult,
   };
   const { properties, body } = encodeTaskMessage(retried);
-  // A queue named by retry() wins; through the default exchange the routing key is the queue;
+  // A queue named by retry() wins; through the default exchange, or back from the delay queues
+  // (a celery_delayed_* exchange and a prefixed key), straight to the queue it came from;
   // otherwise keep the original exchange and key.
   const { exchange, routingKey } = queue
     ? { exchange: '', routingKey: queue }
-    : deliveryInfo.exchange === ''
+    : deliveryInfo.exchange === '' || hasDelayPrefix(deliveryInfo.routingKey)
       ? { exchange: '', routingKey: deliveryInfo.queue }
       : deliveryInfo;
   return { exchange, routingKey, properties, body };

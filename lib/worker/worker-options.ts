@@ -1,4 +1,5 @@
 import { hostname as osHostname } from 'node:os';
+import type { DelayedDeliveryQueueType } from '../broker/delayed-delivery/delayed-delivery-topology';
 
 /** How a worker consumes and runs tasks (`celery worker` options), all resolved. */
 export interface WorkerOptions {
@@ -18,6 +19,13 @@ export interface WorkerOptions {
   shutdownTimeoutMs: number;
   /** Largest task message accepted (bytes, after decompression); larger ones are refused before parsing. */
   maxMessageBytes: number;
+  /**
+   * A task whose eta is more than this many seconds away is parked in the broker's delay queues
+   * (Celery 5.5's native delayed delivery) instead of held unacked in the worker; 0 never parks.
+   */
+  etaParkThresholdSeconds: number;
+  /** Type of the delay queues `celery_delayed_0…27` (Celery 5.5: `broker_native_delayed_delivery_queue_type`). */
+  delayedDeliveryQueueType: DelayedDeliveryQueueType;
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
@@ -30,6 +38,8 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   ignoreResult: false,
   shutdownTimeoutMs: 30_000,
   maxMessageBytes: 10 * 1024 * 1024,
+  etaParkThresholdSeconds: 60,
+  delayedDeliveryQueueType: 'quorum',
 };
 
 /** Expands Celery's node-name placeholders: `%h` host name, `%n` short host, `%d` domain. */

@@ -60,4 +60,16 @@ describe('CeleryModule options', () => {
     expect(worker).toMatchObject({ queues: ['jobs'], concurrency: 4, prefetchMultiplier: 1, acksLate: false, autoStart: true });
     expect(resolveCeleryConfig({ worker: false }).worker).toBeNull();
   });
+
+  it('parks far-ETA tasks after 60 s in quorum delay queues by default, and checks both settings', () => {
+    expect(resolveCeleryConfig({}).worker).toMatchObject({ etaParkThresholdSeconds: 60, delayedDeliveryQueueType: 'quorum' });
+    expect(resolveCeleryConfig({ worker: { etaParkThresholdSeconds: 0, delayedDeliveryQueueType: 'classic' } }).worker).toMatchObject({
+      etaParkThresholdSeconds: 0,
+      delayedDeliveryQueueType: 'classic',
+    });
+    expect(problemsOf({ worker: { etaParkThresholdSeconds: -1, delayedDeliveryQueueType: 'stream' } })).toEqual([
+      'worker.etaParkThresholdSeconds must be a non-negative number, got -1',
+      "worker.delayedDeliveryQueueType must be 'quorum' or 'classic' (Celery: broker_native_delayed_delivery_queue_type), got \"stream\"",
+    ]);
+  });
 });

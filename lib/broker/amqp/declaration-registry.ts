@@ -14,9 +14,9 @@ interface ExchangeBindingDeclaration {
 }
 
 /**
- * The queues and exchanges this broker declared, so they can be declared again after a reconnect
- * (an auto-delete or non-durable queue does not survive a broker restart). kombu re-declares its
- * entities on reconnect the same way.
+ * The queues, exchanges and exchange-to-exchange bindings this broker declared, so they can be
+ * declared again after a reconnect (an auto-delete or non-durable queue does not survive a broker
+ * restart). kombu re-declares its entities on reconnect the same way.
  */
 export class DeclarationRegistry {
   private readonly queues = new Map<string, QueueDeclaration>();

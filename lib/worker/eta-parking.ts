@@ -1,0 +1,107 @@
+import type { Broker, DeliveredMessage, QueueDeclaration } from '../broker/broker.interface';
+import { bindQueueToDelayedDelivery, delayReturnRoutingKey } from '../broker/delayed-delivery/delayed-delivery-bindings';
+import { DELAY_ENTRY_EXCHANGE, MAX_DELAY_SECONDS } from '../broker/delayed-delivery/delayed-delivery-names';
+import { declareDelayedDeliveryTopology, type DelayedDeliveryQueueType } from '../broker/delayed-delivery/delayed-delivery-topology';
+import { delayedRoutingKey } from '../broker/delayed-delivery/delayed-routing-key';
+import type { CeleryLogger } from '../utils/logger';
+
+/** How far-ETA tasks are parked (from WorkerOptions). */
+export interface EtaParkingOptions {
+  /** Park a task whose eta is more than this many seconds away; 0 never parks. */
+  thresholdSeconds: number;
+  /** Type of the delay-level queues (Celery 5.5: `broker_native_delayed_delivery_queue_type`). */
+  queueType: DelayedDeliveryQueueType;
+}
+
+/**
+ * Parks tasks whose eta is far away in Celery 5.5's delay levels (native delayed delivery, see
+ * lib/broker/delayed-delivery) instead of holding them unacked in the worker until then, as
+ * Celery 5.2.6 does. A held message takes a prefetch slot for hours and trips RabbitMQ's
+ * `consumer_timeout` (30 min), which closes the channel and redelivers it, over and over. A parked
+ * message is republished unchanged (same body, headers and properties) to `celery_delayed_27`
+ * with the remaining whole seconds in its routing key, confirmed, and only then acked; it comes
+ * back to its queue up to a second before its eta and is held for the rest. A connection lost
+ * between the confirm and the ack leaves both copies, as any publish-then-ack does (at least once).
+ */
+export class EtaParking {
+  /** The consumed queues, bound to the delay levels, by name; empty while parking is off. */
+  private readonly queues = new Map<string, QueueDeclaration>();
+  private readonly unparkableQueuesReported = new Set<string>();
+  private publishFailureReported = false;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly options: EtaParkingOptions,
+    private readonly logger: CeleryLogger,
+  ) {}
+
+  /**
+   * Declares the delay levels and binds the worker's queues to them, as a Celery 5.5 worker does
+   * at start-up (its `DelayedDelivery` bootstep). When the broker refuses (levels declared with
+   * another queue type, say) parking stays off, with a warning, and far-ETA tasks are held.
+   */
+  async prepare(queues: readonly QueueDeclaration[]): Promise<void> {
+    this.queues.clear();
+    if (this.options.thresholdSeconds <= 0) return;
+    try {
+      await declareDelayedDeliveryTopology(this.broker, this.options.queueType);
+      for (const queue of queues) await bindQueueToDelayedDelivery(this.broker, queue);
+    } catch (error) {
+      this.logger.warn(
+        `Could not declare the delayed delivery queues (celery_delayed_*, ${this.options.queueType}): ${(error as Error).message} ` +
+          `Tasks with a far ETA will be held unacked in the worker until then instead.`,
+      );
+      return;
+    }
+    for (const queue of queues) this.queues.set(queue.name, queue);
+  }
+
+  /** True when a task due at `eta` should be parked rather than held. */
+  wants(eta: Date): boolean {
+    const remainingMs = eta.getTime() - Date.now();
+    // Whole seconds only, rounded down: a remaining time under one second cannot be parked.
+    return this.queues.size > 0 && remainingMs > this.options.thresholdSeconds * 1000 && remainingMs >= 1000;
+  }
+
+  /**
+   * Parks the message; resolves true once it is in the delay levels and acked, false when it
+   * could not be parked and is still unsettled, for the caller to hold. Never rejects.
+   */
+  async park(delivery: DeliveredMessage, eta: Date): Promise<boolean> {
+    const queue = this.queues.get(delivery.deliveryInfo.queue);
+    const returnKey = queue && delayReturnRoutingKey(queue, delivery.deliveryInfo);
+    if (!queue || returnKey === undefined) {
+      this.reportUnparkable(delivery.deliveryInfo.queue);
+      return false;
+    }
+    const countdownSeconds = Math.min(Math.max(Math.floor((eta.getTime() - Date.now()) / 1000), 1), MAX_DELAY_SECONDS);
+    try {
+      await this.broker.publish({
+        exchange: DELAY_ENTRY_EXCHANGE,
+        routingKey: delayedRoutingKey(countdownSeconds, returnKey),
+        body: delivery.body,
+        properties: delivery.properties,
+      });
+    } catch (error) {
+      this.reportPublishFailure(error as Error);
+      return false;
+    }
+    delivery.ack();
+    return true;
+  }
+
+  private reportUnparkable(queue: string): void {
+    if (this.unparkableQueuesReported.has(queue)) return;
+    this.unparkableQueuesReported.add(queue);
+    this.logger.warn(
+      `Tasks with a far ETA from queue "${queue}" are held in the worker until then: no routing key is sure to bring ` +
+        `them back from the delay levels to that queue alone (a fanout exchange, or a key its binding does not match).`,
+    );
+  }
+
+  private reportPublishFailure(error: Error): void {
+    if (this.publishFailureReported) return;
+    this.publishFailureReported = true;
+    this.logger.warn(`Could not park a task with a far ETA in ${DELAY_ENTRY_EXCHANGE} (${error.message}); holding it, and any other that fails, in the worker until its ETA.`);
+  }
+}
