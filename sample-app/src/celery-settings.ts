@@ -10,6 +10,7 @@ export function celeryOptionsFromEnvironment(env: NodeJS.ProcessEnv, role: { wor
     broker: env.CELERY_BROKER_URL || undefined,
     backend: env.CELERY_RESULT_BACKEND || undefined,
     defaultQueue: queues[0],
+    sendSentEvent: flag(env.CELERY_TASK_SEND_SENT_EVENT),
     worker: role.worker
       ? {
           queues,
@@ -17,6 +18,7 @@ export function celeryOptionsFromEnvironment(env: NodeJS.ProcessEnv, role: { wor
           hostname: env.CELERY_HOSTNAME || undefined,
           acksLate: flag(env.CELERY_TASK_ACKS_LATE),
           trackStarted: flag(env.CELERY_TASK_TRACK_STARTED),
+          sendTaskEvents: flag(env.CELERY_WORKER_SEND_TASK_EVENTS),
         }
       : false,
   };
