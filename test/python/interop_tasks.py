@@ -111,3 +111,11 @@ def _die_with_parent():
 
 
 PR_SET_PDEATHSIG = 1
+
+
+@app.task(name="xl.bounce", bind=True)
+def bounce(self, python_queue, nest_queue, hops):
+    """Retries into the Nest worker's queue until `hops` tries happened: the count must carry over."""
+    if self.request.retries >= hops:
+        return {"retries": self.request.retries, "by": "python"}
+    raise self.retry(queue=nest_queue, countdown=0)
