@@ -1,4 +1,7 @@
-/** Unit tests (pure code) and integration tests (real RabbitMQ, PostgreSQL, Python Celery) in one run. */
+/**
+ * Unit tests (pure code) and integration tests (real RabbitMQ, PostgreSQL, Python Celery) in one
+ * run. test/serial changes broker-wide settings, so the `test` script runs it alone afterwards.
+ */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],

@@ -1,0 +1,150 @@
+import { INestApplicationContext, Injectable } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import { CeleryClient, CeleryTask, CeleryWorker, currentTask } from '../../lib';
+import { eventually, startCeleryApp } from '../support/celery-app';
+import { celeryDatabaseUrl } from '../support/python-celery';
+import { PythonWorker, startPythonWorker } from '../support/python-worker';
+import { RABBITMQ_URL } from '../support/rabbitmq';
+import { queueCounts } from '../support/rabbitmq-inspection';
+import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+
+@Injectable()
+class ParkedTasks {
+  readonly ranAt = new Map<string, number>();
+  private readonly attempts = new Map<string, number>();
+
+  @CeleryTask({ name: 'park.mark' })
+  mark(key: string): string {
+    this.ranAt.set(key, Date.now());
+    return `ran ${key}`;
+  }
+
+  @CeleryTask({ name: 'park.retryOnce' })
+  retryOnce(key: string): string {
+    const attempt = (this.attempts.get(key) ?? 0) + 1;
+    this.attempts.set(key, attempt);
+    if (attempt === 1) currentTask().retry({ countdown: 0.2 });
+    return `${key} after ${attempt} attempts`;
+  }
+
+  /** The name Python's interop_tasks.py knows too. */
+  @CeleryTask({ name: 'tasks.add' })
+  add(x: number, y: number): number {
+    return x + y;
+  }
+}
+
+/** One row of celery_taskmeta, as any Celery reads it. */
+async function resultRow(databaseUrl: string, taskId: string): Promise<{ queue: string | null; worker: string | null; retries: number | null }> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT queue, worker, retries FROM celery_taskmeta WHERE task_id = $1', [taskId]);
+    return rows[0];
+  } finally {
+    await client.end();
+  }
+}
+
+/** Ready plus unacknowledged messages of one queue, as RabbitMQ counts them. */
+async function messagesIn(queue: string): Promise<number> {
+  const counts = (await queueCounts()).get(queue);
+  return counts ? counts.ready + counts.unacknowledged : 0;
+}
+
+/**
+ * Far-ETA tasks parked in Celery 5.5's delay queues (celery_delayed_0…27) on the real RabbitMQ,
+ * with the threshold lowered to 1 s so short ETAs exercise the whole way there and back.
+ * RabbitMQ's consumer_timeout itself is shown in test/serial/consumer-timeout.spec.ts.
+ */
+describe('ETA parking on RabbitMQ', () => {
+  let env: TestEnvironment;
+  let app: INestApplicationContext;
+  let celery: CeleryClient;
+  let worker: CeleryWorker;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment('it-eta-park');
+    app = await startCeleryApp(
+      { broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: { concurrency: 1, etaParkThresholdSeconds: 1 } },
+      [ParkedTasks],
+    );
+    celery = app.get(CeleryClient);
+    worker = app.get(CeleryWorker);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await env?.dispose(); // the 90 s tasks come back to a deleted queue, and RabbitMQ drops them
+  });
+
+  it('holds no prefetch slot and no unacked message for parked tasks: the next task runs, the queue is empty', async () => {
+    const far = await Promise.all([1, 2, 3, 4, 5].map((index) => celery.send('park.mark', [`far-${index}`], { countdown: 90 })));
+    // 89 or 90 s: both start in level 6 (64 s), where RabbitMQ counts them.
+    await eventually(async () => (((await queueCounts()).get('celery_delayed_6')?.ready ?? 0) >= 5 ? true : undefined), 10_000, 'five tasks in celery_delayed_6');
+    const now = await celery.send('park.mark', ['now']);
+    expect(await now.get({ timeout: 10_000 })).toBe('ran now');
+    expect(worker.scheduledTasks()).toEqual([]);
+    expect(worker.prefetchCount).toBe(1); // concurrency 1: never widened for a held task
+    expect((await queueCounts()).get(env.queue)).toEqual({ ready: 0, unacknowledged: 0 });
+    expect(await Promise.all(far.map((result) => result.state()))).toEqual(['PENDING', 'PENDING', 'PENDING', 'PENDING', 'PENDING']);
+  });
+
+  it('brings a parked task back to run at its eta, with its result stored under the queue name', async () => {
+    const sentAt = Date.now();
+    const result = await celery.send('park.mark', ['soon'], { countdown: 3 });
+    await sleep(1_000);
+    expect(worker.scheduledTasks().map((task) => task.id)).not.toContain(result.id);
+    expect(await messagesIn(env.queue)).toBe(0);
+    expect(await result.get({ timeout: 10_000 })).toBe('ran soon');
+    const tasks = app.get(ParkedTasks);
+    expect(tasks.ranAt.get('soon')!).toBeGreaterThanOrEqual(sentAt + 3_000);
+    expect(tasks.ranAt.get('soon')! - sentAt).toBeLessThan(4_500);
+    expect(await resultRow(env.databaseUrl, result.id)).toMatchObject({ queue: env.queue });
+  });
+
+  it('retries a task that came back from the delay queues into its own queue', async () => {
+    const result = await celery.send('park.retryOnce', ['retried'], { countdown: 2 });
+    expect(await result.get({ timeout: 10_000 })).toBe('retried after 2 attempts');
+    expect(await resultRow(env.databaseUrl, result.id)).toMatchObject({ queue: env.queue, retries: 1 });
+  });
+});
+
+/**
+ * A Python Celery 5.2.6 worker on the same queue meets the parked task when it comes back: a
+ * routing key with 28 more words, an x-death header, a celery_delayed_* exchange. It runs it.
+ */
+describe('a parked task that a Python Celery 5.2.6 worker receives when it comes back', () => {
+  let env: TestEnvironment;
+  let app: INestApplicationContext;
+  let python: PythonWorker | undefined;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment('it-eta-park-py');
+    // Ours first: it creates Celery's tables, which the Python worker's result needs.
+    app = await startCeleryApp(
+      { broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: { etaParkThresholdSeconds: 1 } },
+      [ParkedTasks],
+    );
+  });
+
+  afterAll(async () => {
+    await python?.stop();
+    await app?.close();
+    await env?.dispose();
+  });
+
+  it('runs it at its eta, like any other task', async () => {
+    const celery = app.get(CeleryClient);
+    const sentAt = Date.now();
+    const result = await celery.send('tasks.add', [2, 3], { countdown: 12 });
+    await eventually(async () => ((await messagesIn(env.queue)) === 0 && app.get(CeleryWorker).processedCount === 0 ? true : undefined), 5_000, 'the task to be parked');
+    await app.get(CeleryWorker).stop(); // from now on only the Python worker consumes the queue
+    python = await startPythonWorker({ queues: [env.queue], resultBackend: celeryDatabaseUrl(env.databaseUrl), resultExtended: true });
+    expect(await result.get({ timeout: 20_000 })).toBe(5);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(12_000);
+    expect((await resultRow(env.databaseUrl, result.id)).worker).toBe(python.nodename);
+    expect(python.log()).not.toMatch(/Traceback|Received invalid task message|PRECONDITION_FAILED/);
+  }, 60_000);
+});
