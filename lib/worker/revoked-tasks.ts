@@ -53,3 +53,9 @@ export class RevokedTasks {
     if (this.revokedAt.size > REVOKED_LIMITS.maxIds) this.revokedAt.delete(this.revokedAt.keys().next().value!);
   }
 }
+
+/** Whether a result backend (or anything) can keep revoked ids: the database backend can. */
+export function isRevokedTaskStore(candidate: unknown): candidate is RevokedTaskStore {
+  const store = candidate as Partial<RevokedTaskStore> | null;
+  return typeof store?.loadRevoked === 'function' && typeof store.saveRevoked === 'function';
+}

@@ -17,6 +17,10 @@ export const CeleryTableNames = {
   groupSequence: 'taskset_id_sequence',
   groupPrimaryKey: 'celery_tasksetmeta_pkey',
   groupIdUnique: 'celery_tasksetmeta_taskset_id_key',
+  /** Ours, ignored by Python: revoked task ids that outlive a worker restart. */
+  revokedTable: 'celery_revoked_tasks',
+  revokedPrimaryKey: 'celery_revoked_tasks_pkey',
+  revokedAtIndex: 'celery_revoked_tasks_revoked_at_idx',
 } as const;
 
 /** Celery's `String(155)` columns: task ids, names, worker node names, routing keys. */

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import type { RevokedTaskStore } from '../../worker/revoked-tasks';
 import { ResultBackendConfigurationError } from '../../errors/result-backend-configuration.error';
 import { ResultBackendConnectionError } from '../../errors/result-backend-connection.error';
 import { ResultStoreError } from '../../errors/result-store.error';
@@ -18,6 +19,7 @@ import { pickleGroupResult, unpickleGroupResult } from './group-result-pickle';
 import { describeDatabaseError, isMissingSchemaError, isTransientPostgresError } from './postgres-errors';
 import { buildResultTableSql, ResultTableSql } from './result-table-sql';
 import { asBuffer, fromTaskResultRow, TaskResultRow, toStoreParameters } from './task-result-row';
+import { REVOKED_TASK_SQL } from './revoked-task-sql';
 import { openUrlDataSource } from './url-data-source';
 import { assertCeleryEntitiesRegistered, verifyCeleryTables } from './verify-celery-tables';
 
@@ -39,8 +41,12 @@ interface ConnectedDataSource {
  * `celery.backends.database.DatabaseBackend`) over TypeORM: results live in Celery's own
  * `celery_taskmeta` table, so Python clients and workers read what we write and the reverse.
  * Also runs in process on PGlite (`embedded`), and on the application's own DataSource.
+ *
+ * It is also the workers' revoked-task store: revoked ids go to our own `celery_revoked_tasks`
+ * table (which Python Celery ignores), so they survive restarts and reach every worker of this
+ * module sharing the database.
  */
-export class DatabaseResultBackend implements ResultBackend, GroupResultStore {
+export class DatabaseResultBackend implements ResultBackend, GroupResultStore, RevokedTaskStore {
   readonly description: string;
   private readonly settings: ResolvedDatabaseBackendOptions;
   private readonly sql: ResultTableSql;
@@ -233,6 +239,21 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore {
   /** Deletes a saved group (Celery's `GroupResult.delete()`); its tasks' results stay. */
   async forgetGroup(groupId: string): Promise<void> {
     await this.run(this.sql.deleteGroup, [groupId], `forget group ${groupId}`);
+  }
+
+  /**
+   * Task ids revoked at or after `since`, oldest first (RevokedTaskStore, read by a starting
+   * worker). Older rows are deleted on the way: no worker refuses them any more.
+   */
+  async loadRevoked(since: Date): Promise<string[]> {
+    const rows = await this.run<{ task_id: string }>(REVOKED_TASK_SQL.loadAndPurge, [since.toISOString()], 'load the revoked task ids');
+    return rows.map((row) => row.task_id);
+  }
+
+  /** Records revoked ids in one upsert (RevokedTaskStore); revoking an id again renews its time. */
+  async saveRevoked(ids: readonly string[], at: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.run(REVOKED_TASK_SQL.save, [[...ids], at.toISOString()], `record the revoked task ids ${ids.join(', ')}`);
   }
 
   /** Stops expiry, waits for stores in flight, and closes what `connect()` opened. */

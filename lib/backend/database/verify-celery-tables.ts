@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { ResultBackendConfigurationError } from '../../errors/result-backend-configuration.error';
 import { CeleryTableNames as T } from './celery-table-names';
-import { GroupResultEntity, TaskResultEntity } from './entities';
+import { celeryResultEntities } from './entities';
 
 /**
  * Checks once, at connect time, that Celery's tables have every column our SQL uses, so a missing
@@ -9,7 +9,7 @@ import { GroupResultEntity, TaskResultEntity } from './entities';
  */
 export async function verifyCeleryTables(dataSource: DataSource): Promise<void> {
   const missing: string[] = [];
-  for (const entity of [TaskResultEntity, GroupResultEntity]) {
+  for (const entity of celeryResultEntities) {
     const metadata = dataSource.getMetadata(entity);
     const rows: { column_name: string }[] = await dataSource.query(
       `SELECT attname AS column_name FROM pg_attribute
@@ -42,10 +42,10 @@ export async function verifyCeleryTables(dataSource: DataSource): Promise<void> 
 
 /** Throws when the application's DataSource does not know our entities (so our SQL has no model). */
 export function assertCeleryEntitiesRegistered(dataSource: DataSource): void {
-  const missing = [TaskResultEntity, GroupResultEntity].filter((entity) => !dataSource.hasMetadata(entity));
+  const missing = celeryResultEntities.filter((entity) => !dataSource.hasMetadata(entity));
   if (missing.length > 0) {
     throw new ResultBackendConfigurationError(
-      `The DataSource given to the result backend does not register ${missing.map((entity) => entity.name).join(' and ')}. ` +
+      `The DataSource given to the result backend does not register ${missing.map((entity) => entity.name).join(', ')}. ` +
         'Expected Celery\'s result entities in it. Add `celeryResultEntities` to its `entities` and ' +
         '`celeryResultMigrations` to its `migrations` (both exported by nestjs-celery), then run the migrations.',
     );

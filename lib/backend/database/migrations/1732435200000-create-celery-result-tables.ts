@@ -1,9 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { CELERY_STRING_LENGTH, CeleryTableNames as T } from '../celery-table-names';
 import { CREATE_CELERY_SEQUENCES_SQL } from './celery-sequences';
-
-/** Any constant: serialises concurrent runs of this migration (several workers starting at once). */
-const MIGRATION_LOCK_KEY = 0x63656c72; // "celr"
+import { MIGRATION_LOCK_KEY } from './migration-lock';
 
 const STRING = `character varying(${CELERY_STRING_LENGTH})`;
 
