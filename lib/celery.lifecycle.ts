@@ -3,6 +3,7 @@ import type { ResultBackend } from './backend/result-backend.interface';
 import type { Broker } from './broker/broker.interface';
 import type { CeleryConfig } from './celery-config';
 import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_RESULT_BACKEND } from './celery.constants';
+import { ControlServer } from './control/control-server';
 import { CeleryWorker } from './worker/celery-worker';
 import { TaskRegistry } from './worker/task-registry';
 
@@ -10,6 +11,7 @@ import { TaskRegistry } from './worker/task-registry';
  * Decides when I/O starts and stops: the worker starts consuming at application bootstrap (after
  * every task is registered), stops and drains in beforeApplicationShutdown, and connections close
  * in onApplicationShutdown. Remember `app.enableShutdownHooks()` so SIGTERM triggers this.
+ * Remote control follows the worker (it is attached to it); bootstrap and shutdown wait for it.
  */
 @Injectable()
 export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -21,6 +23,7 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(CELERY_RESULT_BACKEND) private readonly backend: ResultBackend,
     private readonly registry: TaskRegistry,
     private readonly worker: CeleryWorker,
+    private readonly control: ControlServer,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -29,11 +32,15 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
       this.logger.log('No @CeleryTask() methods found: running as a producer only');
       return;
     }
-    if (this.config.worker.autoStart) await this.worker.start();
+    if (!this.config.worker.autoStart) return;
+    await this.worker.start();
+    // Started by the worker; waited for so that `celery inspect` sees the worker once bootstrap is done.
+    await this.control.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.worker.stop();
+    await this.control.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {

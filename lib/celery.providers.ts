@@ -4,15 +4,19 @@ import { Broker } from './broker/broker.interface';
 import { QueueCatalog } from './broker/queue-catalog';
 import { CeleryConfig, resolveCeleryConfig } from './celery-config';
 import { connectBroker, connectResultBackend } from './celery-connections';
+import { createControlServer } from './celery-remote-control';
 import { validateCeleryOptions } from './celery-options.validator';
 import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_MODULE_OPTIONS, CELERY_RESULT_BACKEND } from './celery.constants';
 import { CeleryClient } from './client/celery-client';
 import { TaskRouter } from './client/task-router';
+import { ControlServer } from './control/control-server';
 import { CeleryModuleOptions } from './interfaces/celery-module-options.interface';
+import { LamportClock } from './protocol/lamport-clock';
 import { CeleryWorker } from './worker/celery-worker';
 import { DEFAULT_WORKER_OPTIONS } from './worker/worker-options';
 import { TaskRegistry } from './worker/task-registry';
 import { TaskHooks } from './worker/task-hooks';
+import { isRevokedTaskStore } from './worker/revoked-tasks';
 
 const logger = new Logger(CELERY_LOGGER_CONTEXT);
 
@@ -43,11 +47,13 @@ export const celeryProviders: Provider[] = [
   },
   { provide: TaskRegistry, useFactory: () => new TaskRegistry() },
   { provide: TaskHooks, useFactory: () => new TaskHooks(logger) },
+  /** Celery's `app.clock`: one per app, shared by the client and the worker's remote control. */
+  { provide: LamportClock, useFactory: () => new LamportClock() },
   {
     provide: CeleryClient,
-    useFactory: (config: CeleryConfig, broker: Broker, backend: ResultBackend, queues: QueueCatalog, registry: TaskRegistry) =>
-      new CeleryClient({ broker, backend, queues, defaultQueue: config.defaultQueue, router: new TaskRouter(config.taskRoutes), registry }),
-    inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry],
+    useFactory: (config: CeleryConfig, broker: Broker, backend: ResultBackend, queues: QueueCatalog, registry: TaskRegistry, clock: LamportClock) =>
+      new CeleryClient({ broker, backend, queues, defaultQueue: config.defaultQueue, router: new TaskRouter(config.taskRoutes), registry, clock }),
+    inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry, LamportClock],
   },
   {
     provide: CeleryWorker,
@@ -60,7 +66,15 @@ export const celeryProviders: Provider[] = [
         logger,
         options: config.worker ?? { ...DEFAULT_WORKER_OPTIONS, queues: [config.defaultQueue] },
         declareQueue: (name) => queues.declaration(name),
+        // The database backend keeps revoked ids across restarts; others leave them in memory, as Celery does.
+        revokedStore: isRevokedTaskStore(backend) ? backend : undefined,
       }),
     inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry, TaskHooks],
+  },
+  {
+    provide: ControlServer,
+    useFactory: (config: CeleryConfig, broker: Broker, worker: CeleryWorker, queues: QueueCatalog, clock: LamportClock) =>
+      createControlServer(config, { broker, worker, queues, clock, logger }),
+    inject: [CELERY_CONFIG, CELERY_BROKER, CeleryWorker, QueueCatalog, LamportClock],
   },
 ];

@@ -3,8 +3,11 @@ import { hostname } from 'node:os';
 import { Broker } from '../broker/broker.interface';
 import { QueueCatalog } from '../broker/queue-catalog';
 import { ResultBackend } from '../backend/result-backend.interface';
+import { ControlClient, ControlReply, RevokeOptions } from '../control/control-client';
+import type { ControlOutcome } from '../control/control-replies';
 import { InvalidSendOptionsError } from '../errors/invalid-send-options.error';
 import { parseCeleryDate } from '../protocol/celery-time';
+import type { LamportClock } from '../protocol/lamport-clock';
 import { encodeTaskMessage } from '../protocol/encode-task-message';
 import { EMPTY_EMBED } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
@@ -25,6 +28,8 @@ export interface CeleryClientDependencies {
   router?: TaskRouter;
   /** Tasks of this process: their own `queue` option routes them (Celery's task `queue` attribute). */
   registry?: TaskRegistry;
+  /** The app's Lamport clock (Celery's `app.clock`), for remote control; a client of its own gets a new one. */
+  clock?: LamportClock;
 }
 
 /**
@@ -40,9 +45,29 @@ export class CeleryClient {
    */
   readonly replyTo: string;
   private readonly declaredQueues = new Set<string>();
+  private controlClient: ControlClient | null = null;
 
   constructor(private readonly deps: CeleryClientDependencies) {
     this.replyTo = deps.backend.replyQueue ?? randomUUID();
+  }
+
+  /**
+   * Remote control of every worker, Python or Nest (Celery's `app.control`): `ping()`,
+   * `inspect().active()`, `revoke()`, `rateLimit()`, `timeLimit()`, `shutdown()`, `broadcast()`.
+   * Its reply queue is declared on first use.
+   */
+  get control(): ControlClient {
+    this.controlClient ??= new ControlClient({ broker: this.deps.broker, clock: this.deps.clock });
+    return this.controlClient;
+  }
+
+  /**
+   * Revokes a task on every worker (Celery's `app.control.revoke(id)` / `AsyncResult.revoke()`):
+   * it will not run; with `terminate`, a worker running it stops it. Resolves once the broker took
+   * the request; pass `reply: true` to wait for the workers' answers.
+   */
+  revoke(taskId: string | string[], options: RevokeOptions = {}): Promise<ControlReply<ControlOutcome>[]> {
+    return this.control.revoke(taskId, options);
   }
 
   /**

@@ -5,10 +5,14 @@ import { Broker } from '../broker/broker.interface';
 import { QueueCatalog } from '../broker/queue-catalog';
 import { resolveCeleryConfig } from '../celery-config';
 import { connectBroker, connectResultBackend } from '../celery-connections';
+import { createControlServer } from '../celery-remote-control';
 import { validateCeleryOptions } from '../celery-options.validator';
 import { CELERY_LOGGER_CONTEXT } from '../celery.constants';
+import { ControlServer } from '../control/control-server';
 import { CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
+import { LamportClock } from '../protocol/lamport-clock';
 import { CeleryWorker } from '../worker/celery-worker';
+import { isRevokedTaskStore } from '../worker/revoked-tasks';
 import { TaskRegistry } from '../worker/task-registry';
 import { DEFAULT_WORKER_OPTIONS } from '../worker/worker-options';
 import { MessagePatternTask } from './message-pattern-task';
@@ -20,10 +24,13 @@ import { MessagePatternTask } from './message-pattern-task';
  * ```ts
  * const app = await NestFactory.createMicroservice(AppModule, { strategy: new CeleryServer({ broker: 'amqp://…' }) });
  * ```
+ *
+ * The worker answers Celery's remote control (`celery inspect …`, `celery control …`); a remote
+ * `shutdown` stops it and closes the transport, as a Python worker exits.
  */
 export class CeleryServer extends Server implements CustomTransportStrategy {
   private readonly celeryLogger = new Logger(CELERY_LOGGER_CONTEXT);
-  private connections: { broker: Broker; backend: ResultBackend; worker: CeleryWorker } | null = null;
+  private connections: { broker: Broker; backend: ResultBackend; worker: CeleryWorker; control: ControlServer } | null = null;
 
   constructor(private readonly options: CeleryModuleOptions = {}) {
     super();
@@ -44,9 +51,13 @@ export class CeleryServer extends Server implements CustomTransportStrategy {
         logger: this.celeryLogger,
         options: config.worker ?? { ...DEFAULT_WORKER_OPTIONS, queues: [config.defaultQueue] },
         declareQueue: (name) => queues.declaration(name),
+        revokedStore: isRevokedTaskStore(backend) ? backend : undefined,
       });
-      this.connections = { broker, backend, worker };
+      const control = createControlServer(config, { broker, worker, queues, clock: new LamportClock(), logger: this.celeryLogger });
+      control.onShutdown(() => this.close());
+      this.connections = { broker, backend, worker, control };
       await worker.start();
+      await control.start();
       callback();
     } catch (error) {
       callback(error);
@@ -56,9 +67,10 @@ export class CeleryServer extends Server implements CustomTransportStrategy {
   /** Stops consuming, drains running tasks, then closes the connections. */
   async close(): Promise<void> {
     if (!this.connections) return;
-    const { broker, backend, worker } = this.connections;
+    const { broker, backend, worker, control } = this.connections;
     this.connections = null;
     await worker.stop();
+    await control.stop();
     // The backend first: rpc:// receives its replies through the broker.
     await backend.close();
     await broker.close();

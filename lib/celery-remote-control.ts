@@ -1,0 +1,52 @@
+import type { Broker } from './broker/broker.interface';
+import type { QueueCatalog } from './broker/queue-catalog';
+import type { CeleryConfig } from './celery-config';
+import { brokerConnectionInfo } from './control/broker-connection-info';
+import { ControlServer } from './control/control-server';
+import type { LamportClock } from './protocol/lamport-clock';
+import type { CeleryLogger } from './utils/logger';
+import { maskUrl } from './utils/mask-secrets';
+import type { CeleryWorker } from './worker/celery-worker';
+
+/**
+ * The worker's remote-control server, attached to it so that it starts when the worker starts
+ * and stops when it stops, whoever starts it (the lifecycle, CeleryServer, or the application).
+ */
+export function createControlServer(
+  config: CeleryConfig,
+  parts: { broker: Broker; worker: CeleryWorker; queues: QueueCatalog; clock: LamportClock; logger: CeleryLogger },
+): ControlServer {
+  const { broker, worker, queues, clock, logger } = parts;
+  const control = new ControlServer({
+    broker,
+    worker,
+    clock,
+    logger,
+    brokerInfo: brokerConnectionInfo(config.broker ?? {}),
+    settings: celeryConf(config, worker),
+    declareQueue: (name) => queues.declaration(name),
+  });
+  worker.addMonitor(control);
+  return control;
+}
+
+/** What `celery inspect conf` shows of this app: its settings in Celery's names, passwords masked. */
+function celeryConf(config: CeleryConfig, worker: CeleryWorker): Record<string, unknown> {
+  const { options } = worker;
+  return {
+    broker_url: config.broker ? maskUrl(config.broker.url) : 'memory://',
+    result_backend: describeBackend(config.backend),
+    task_default_queue: config.defaultQueue,
+    worker_concurrency: options.concurrency,
+    worker_prefetch_multiplier: options.prefetchMultiplier,
+    task_acks_late: options.acksLate,
+    task_track_started: options.trackStarted,
+    task_ignore_result: options.ignoreResult,
+  };
+}
+
+function describeBackend(backend: CeleryConfig['backend']): string | null {
+  if (backend === null) return null;
+  if (backend.url) return maskUrl(backend.url);
+  return backend.dataSource ? "the application's TypeORM DataSource" : 'embedded://';
+}
