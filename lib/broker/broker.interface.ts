@@ -125,5 +125,16 @@ export interface Broker {
    */
   publish(message: OutgoingMessage): Promise<void>;
   consume(options: ConsumeOptions): Promise<Consumer>;
+  /**
+   * True while a connection is up (always, for the in-process broker, until close()): what a
+   * health check reports. Nothing waits on it; publish and consume reconnect on their own.
+   */
+  readonly isConnected: boolean;
+  /**
+   * Messages ready in the queue, not counting those delivered and unacknowledged, by a passive
+   * declare (kombu's `queue_declare(passive=True)`); null when the queue does not exist. For
+   * metrics: it never creates the queue.
+   */
+  queueDepth(name: string): Promise<number | null>;
   close(): Promise<void>;
 }

@@ -13,6 +13,9 @@ import { bindExchangeOn, declareExchangeOn, declareQueueOn } from './declare-top
 import { ReconnectBackoff } from './reconnect-backoff';
 import { ReconnectingConnection } from './reconnecting-connection';
 
+/** AMQP reply code of a passive declare naming a queue that does not exist. */
+const NOT_FOUND = 404;
+
 /**
  * The RabbitMQ broker: one connection (re-established by amqp-connection-manager with
  * exponential backoff and jitter), one confirm channel for publishing, one channel per consumer.
@@ -75,6 +78,24 @@ export class AmqpBroker implements Broker {
 
   publish(message: OutgoingMessage): Promise<void> {
     return this.publisher.publish(message);
+  }
+
+  get isConnected(): boolean {
+    return !this.closed && this.connection.current !== undefined;
+  }
+
+  /** A passive declare on its own channel: RabbitMQ closes the channel with 404 when the queue is missing. */
+  async queueDepth(name: string): Promise<number | null> {
+    let depth: number | null = null;
+    try {
+      await this.onFreshChannel(async (channel) => {
+        depth = (await channel.checkQueue(name)).messageCount;
+      });
+    } catch (error) {
+      if (isChannelError(error) && error.code === NOT_FOUND) return null;
+      throw error;
+    }
+    return depth;
   }
 
   async consume(options: ConsumeOptions): Promise<Consumer> {

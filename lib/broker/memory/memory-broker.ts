@@ -66,6 +66,15 @@ export class MemoryBroker implements Broker {
     this.virtualHost.publish(message);
   }
 
+  get isConnected(): boolean {
+    return !this.closed;
+  }
+
+  async queueDepth(name: string): Promise<number | null> {
+    this.assertOpen();
+    return this.virtualHost.queueSize(name);
+  }
+
   async consume(options: ConsumeOptions): Promise<Consumer> {
     this.assertOpen();
     const queues = options.queues.map((queue) => this.virtualHost.declareQueue(queue));

@@ -95,6 +95,11 @@ export class MemoryVirtualHost {
     return stored;
   }
 
+  /** Messages ready in the queue (delivered, unacknowledged ones not counted, as in RabbitMQ), or null when it does not exist. */
+  queueSize(name: string): number | null {
+    return this.queues.get(name)?.size ?? null;
+  }
+
   /**
    * Binds exchange `destination` to exchange `source` (RabbitMQ's exchange-to-exchange binding);
    * either missing → QueueDeclarationError (404), as RabbitMQ answers NOT_FOUND.
