@@ -39,16 +39,11 @@ export class EventDispatcher {
   private flushScheduled: NodeJS.Immediate | null = null;
   private exchangeDeclared = false;
   private declaring: Promise<void> | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
   private failing = false;
   private utcoffset = utcOffsetHours();
   private utcoffsetCheckedAt = Date.now();
 
   constructor(private readonly deps: EventDispatcherDependencies) {}
-
-  get hostname(): string {
-    return this.deps.hostname;
-  }
 
   /** Publishes one event now, with routing key = its type with `-` as `.`. */
   send(type: string, fields: EventFields): void {
@@ -72,12 +67,6 @@ export class EventDispatcher {
     const events = this.batch;
     this.batch = [];
     this.publish(TASK_BATCH_ROUTING_KEY, events);
-  }
-
-  /** Flushes, then waits until the broker has confirmed (or refused) everything sent so far. */
-  async close(): Promise<void> {
-    this.flush();
-    await Promise.allSettled([...this.inFlight]);
   }
 
   private readonly flushOnNextTick = (): void => {
@@ -114,8 +103,8 @@ export class EventDispatcher {
     const { broker } = this.deps;
     // Until the exchange exists, publishes wait for its declaration (in order: .then callbacks run in turn).
     const sending = this.exchangeDeclared ? broker.publish(message) : this.declareExchange().then(() => broker.publish(message));
-    const tracked: Promise<void> = sending.then(this.onPublished, this.onPublishFailed).finally(() => this.inFlight.delete(tracked));
-    this.inFlight.add(tracked);
+    // The broker's close() waits for what it has been given, so nothing needs to be tracked here.
+    void sending.then(this.onPublished, this.onPublishFailed);
   }
 
   private declareExchange(): Promise<void> {
