@@ -2,6 +2,7 @@ import type { Broker } from './broker/broker.interface';
 import type { QueueCatalog } from './broker/queue-catalog';
 import type { CeleryConfig } from './celery-config';
 import { brokerConnectionInfo } from './control/broker-connection-info';
+import type { TaskEventSwitch } from './control/control-command';
 import { ControlServer } from './control/control-server';
 import type { LamportClock } from './protocol/lamport-clock';
 import type { CeleryLogger } from './utils/logger';
@@ -14,9 +15,9 @@ import type { CeleryWorker } from './worker/celery-worker';
  */
 export function createControlServer(
   config: CeleryConfig,
-  parts: { broker: Broker; worker: CeleryWorker; queues: QueueCatalog; clock: LamportClock; logger: CeleryLogger },
+  parts: { broker: Broker; worker: CeleryWorker; queues: QueueCatalog; clock: LamportClock; logger: CeleryLogger; taskEvents?: TaskEventSwitch },
 ): ControlServer {
-  const { broker, worker, queues, clock, logger } = parts;
+  const { broker, worker, queues, clock, logger, taskEvents } = parts;
   const control = new ControlServer({
     broker,
     worker,
@@ -25,6 +26,7 @@ export function createControlServer(
     brokerInfo: brokerConnectionInfo(config.broker ?? {}),
     settings: celeryConf(config, worker),
     declareQueue: (name) => queues.declaration(name),
+    taskEvents,
   });
   worker.addMonitor(control);
   return control;

@@ -7,12 +7,13 @@ import { CeleryMetadataAccessor } from './celery-metadata.accessor';
 import { celeryProviders } from './celery.providers';
 import { CeleryClient } from './client/celery-client';
 import { ControlServer } from './control/control-server';
+import { WorkerEventsMonitor } from './events/worker-events-monitor';
 import { CeleryModuleAsyncOptions, CeleryModuleOptions, CeleryOptionsFactory } from './interfaces/celery-module-options.interface';
 import { CeleryWorker } from './worker/celery-worker';
 import { TaskRegistry } from './worker/task-registry';
 import { TaskHooks } from './worker/task-hooks';
 
-const EXPORTS = [CeleryClient, CeleryWorker, ControlServer, TaskRegistry, TaskHooks, CELERY_BROKER, CELERY_RESULT_BACKEND];
+const EXPORTS = [CeleryClient, CeleryWorker, ControlServer, WorkerEventsMonitor, TaskRegistry, TaskHooks, CELERY_BROKER, CELERY_RESULT_BACKEND];
 
 /**
  * Makes a Nest app a member of a Celery deployment: `CeleryClient` to send tasks, and a worker

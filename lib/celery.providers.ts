@@ -10,6 +10,8 @@ import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_MODULE_OPTI
 import { CeleryClient } from './client/celery-client';
 import { TaskRouter } from './client/task-router';
 import { ControlServer } from './control/control-server';
+import { attachWorkerEvents } from './events/attach-worker-events';
+import { WorkerEventsMonitor } from './events/worker-events-monitor';
 import { CeleryModuleOptions } from './interfaces/celery-module-options.interface';
 import { LamportClock } from './protocol/lamport-clock';
 import { CeleryWorker } from './worker/celery-worker';
@@ -72,9 +74,16 @@ export const celeryProviders: Provider[] = [
     inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry, TaskHooks],
   },
   {
+    /** The worker's Celery events (Flower, `celery events`); also the switch of `enable_events` / `disable_events`. */
+    provide: WorkerEventsMonitor,
+    useFactory: (config: CeleryConfig, broker: Broker, worker: CeleryWorker, clock: LamportClock) =>
+      attachWorkerEvents(worker, { broker, clock, logger, sendTaskEvents: config.events.sendTaskEvents, heartbeatIntervalSeconds: config.events.heartbeatIntervalSeconds }),
+    inject: [CELERY_CONFIG, CELERY_BROKER, CeleryWorker, LamportClock],
+  },
+  {
     provide: ControlServer,
-    useFactory: (config: CeleryConfig, broker: Broker, worker: CeleryWorker, queues: QueueCatalog, clock: LamportClock) =>
-      createControlServer(config, { broker, worker, queues, clock, logger }),
-    inject: [CELERY_CONFIG, CELERY_BROKER, CeleryWorker, QueueCatalog, LamportClock],
+    useFactory: (config: CeleryConfig, broker: Broker, worker: CeleryWorker, queues: QueueCatalog, clock: LamportClock, taskEvents: WorkerEventsMonitor) =>
+      createControlServer(config, { broker, worker, queues, clock, logger, taskEvents }),
+    inject: [CELERY_CONFIG, CELERY_BROKER, CeleryWorker, QueueCatalog, LamportClock, WorkerEventsMonitor],
   },
 ];

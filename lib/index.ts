@@ -57,5 +57,6 @@ export { ControlServer } from './control/control-server';
 export type { TaskEventSwitch } from './control/control-command';
 export type { ControlOutcome, QueriedTasks, QueueInfo, ScheduledTaskInfo, TaskRequestInfo, WorkerStats } from './control/control-replies';
 export { LamportClock } from './protocol/lamport-clock';
+export { WorkerEventsMonitor } from './events/worker-events-monitor';
 export { ControlCommandError } from './errors/control-command.error';
 export { InvalidControlRequestError } from './errors/invalid-control-request.error';

@@ -9,6 +9,7 @@ import { createControlServer } from '../celery-remote-control';
 import { validateCeleryOptions } from '../celery-options.validator';
 import { CELERY_LOGGER_CONTEXT } from '../celery.constants';
 import { ControlServer } from '../control/control-server';
+import { attachWorkerEvents } from '../events/attach-worker-events';
 import { CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
 import { LamportClock } from '../protocol/lamport-clock';
 import { CeleryWorker } from '../worker/celery-worker';
@@ -53,7 +54,10 @@ export class CeleryServer extends Server implements CustomTransportStrategy {
         declareQueue: (name) => queues.declaration(name),
         revokedStore: isRevokedTaskStore(backend) ? backend : undefined,
       });
-      const control = createControlServer(config, { broker, worker, queues, clock: new LamportClock(), logger: this.celeryLogger });
+      const clock = new LamportClock();
+      const { sendTaskEvents, heartbeatIntervalSeconds } = config.events;
+      const taskEvents = attachWorkerEvents(worker, { broker, clock, logger: this.celeryLogger, sendTaskEvents, heartbeatIntervalSeconds });
+      const control = createControlServer(config, { broker, worker, queues, clock, logger: this.celeryLogger, taskEvents });
       control.onShutdown(() => this.close());
       this.connections = { broker, backend, worker, control };
       await worker.start();
