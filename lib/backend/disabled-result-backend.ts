@@ -19,5 +19,7 @@ export class DisabledResultBackend implements ResultBackend {
   async deleteExpired(): Promise<number> {
     return 0;
   }
+  /** Nothing to reach: always healthy. */
+  async ping(): Promise<void> {}
   async close(): Promise<void> {}
 }

@@ -38,5 +38,10 @@ export interface ResultBackend {
   forget(taskId: string): Promise<void>;
   /** Deletes ready results done before `olderThan`; returns how many (Celery's `backend_cleanup`). */
   deleteExpired(olderThan: Date): Promise<number>;
+  /**
+   * Resolves when the store answers a cheap request now (a `SELECT 1`, the reply consumer being
+   * up), rejects with the reason otherwise: what a health check reports.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

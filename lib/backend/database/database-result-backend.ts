@@ -256,6 +256,11 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
     await this.run(REVOKED_TASK_SQL.save, [[...ids], at.toISOString()], `record the revoked task ids ${ids.join(', ')}`);
   }
 
+  /** One `SELECT 1` through the pool. */
+  async ping(): Promise<void> {
+    await this.run('SELECT 1', [], 'reach the database');
+  }
+
   /** Stops expiry, waits for stores in flight, and closes what `connect()` opened. */
   async close(): Promise<void> {
     await this.connecting?.catch(() => undefined);

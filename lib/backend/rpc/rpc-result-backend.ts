@@ -119,6 +119,15 @@ export class RpcResultBackend implements ResultBackend {
     return 0;
   }
 
+  /** Healthy while the reply queue is consumed over a live broker connection: no round trip needed. */
+  async ping(): Promise<void> {
+    if (this.closed) throw this.closedError();
+    if (!this.consumer) throw new ResultBackendConnectionError(`The result backend (${this.description}) is not consuming its reply queue yet.`);
+    if (!this.settings.broker.isConnected) {
+      throw new ResultBackendConnectionError(`The result backend (${this.description}) has no broker connection: replies cannot arrive.`);
+    }
+  }
+
   /** Stops consuming replies; waits in progress end with ResultBackendConnectionError. */
   async close(): Promise<void> {
     if (this.closed) return;
