@@ -11,6 +11,7 @@ import { CeleryClient } from './client/celery-client';
 import { TaskRouter } from './client/task-router';
 import { ControlServer } from './control/control-server';
 import { attachWorkerEvents } from './events/attach-worker-events';
+import { TaskSentEvents } from './events/task-sent-events';
 import { WorkerEventsMonitor } from './events/worker-events-monitor';
 import { CeleryModuleOptions } from './interfaces/celery-module-options.interface';
 import { LamportClock } from './protocol/lamport-clock';
@@ -54,7 +55,16 @@ export const celeryProviders: Provider[] = [
   {
     provide: CeleryClient,
     useFactory: (config: CeleryConfig, broker: Broker, backend: ResultBackend, queues: QueueCatalog, registry: TaskRegistry, clock: LamportClock) =>
-      new CeleryClient({ broker, backend, queues, defaultQueue: config.defaultQueue, router: new TaskRouter(config.taskRoutes), registry, clock }),
+      new CeleryClient({
+        broker,
+        backend,
+        queues,
+        defaultQueue: config.defaultQueue,
+        router: new TaskRouter(config.taskRoutes),
+        registry,
+        clock,
+        sentEvents: config.events.sendSentEvent ? new TaskSentEvents({ broker, clock, logger }) : undefined,
+      }),
     inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry, LamportClock],
   },
   {

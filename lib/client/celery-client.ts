@@ -6,6 +6,7 @@ import { ResultBackend } from '../backend/result-backend.interface';
 import { ControlClient, ControlReply, RevokeOptions } from '../control/control-client';
 import type { ControlOutcome } from '../control/control-replies';
 import { InvalidSendOptionsError } from '../errors/invalid-send-options.error';
+import type { TaskSentEvents } from '../events/task-sent-events';
 import { parseCeleryDate } from '../protocol/celery-time';
 import type { LamportClock } from '../protocol/lamport-clock';
 import { encodeTaskMessage } from '../protocol/encode-task-message';
@@ -28,6 +29,8 @@ export interface CeleryClientDependencies {
   router?: TaskRouter;
   /** Tasks of this process: their own `queue` option routes them (Celery's task `queue` attribute). */
   registry?: TaskRegistry;
+  /** Publishes task-sent after each confirmed send (Celery's `task_send_sent_event`); none when omitted. */
+  sentEvents?: TaskSentEvents;
   /** The app's Lamport clock (Celery's `app.clock`), for remote control; a client of its own gets a new one. */
   clock?: LamportClock;
 }
@@ -84,6 +87,7 @@ export class CeleryClient {
     const { properties, body } = encodeTaskMessage(message);
     await this.declareOnce(destination.queue);
     await this.deps.broker.publish({ exchange: destination.exchange, routingKey: destination.routingKey, properties, body });
+    this.deps.sentEvents?.taskSent(properties.headers!, destination);
     return new AsyncResult(message.id, this.deps.backend);
   }
 
