@@ -1,6 +1,9 @@
-import { INestApplicationContext, Injectable } from '@nestjs/common';
+import { Controller, INestApplicationContext, INestMicroservice, Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MessagePattern, Payload } from '@nestjs/microservices';
 import { randomBytes } from 'node:crypto';
-import { CeleryClient, CeleryTask, CeleryWorker, ControlServer, currentTask, TaskState } from '../../lib';
+import { hostname } from 'node:os';
+import { CeleryClient, CeleryServer, CeleryTask, CeleryWorker, ControlServer, currentTask, TaskState } from '../../lib';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { celeryCli, celeryCliJson } from '../support/celery-cli';
 import { celeryDatabaseUrl } from '../support/python-celery';
@@ -37,6 +40,17 @@ class ControlledTasks {
     return key;
   }
 }
+
+@Controller()
+class MicroserviceTasks {
+  @MessagePattern('rc.ms.add')
+  add(@Payload() [x, y]: [number, number]): number {
+    return x + y;
+  }
+}
+
+@Module({ controllers: [MicroserviceTasks] })
+class RemoteControlledMicroservice {}
 
 /**
  * Celery's own tools against our worker: Python Celery 5.2.6's `celery inspect`, `celery status`
@@ -129,13 +143,43 @@ describe('remote control with Python Celery 5.2.6', () => {
     expect(await result.state()).toBe(TaskState.REVOKED);
   });
 
+  it('shows an ETA task to `celery inspect scheduled` and a rate-limited one to `celery inspect reserved`', async () => {
+    worker.setRateLimit('rc.limited', '1/m');
+    try {
+      const later = await celery.send('rc.add', [1, 1], { countdown: 30 });
+      const first = await celery.send('rc.limited');
+      const held = await celery.send('rc.limited');
+      await eventually(() => (worker.scheduledTasks().length > 0 && worker.reservedTasks().length > 0 ? true : undefined), 10_000, 'an ETA task and a throttled one');
+      const [scheduled, reserved] = await Promise.all([
+        celeryCliJson('inspect', 'scheduled', '-d', ours, '-t', '5'),
+        celeryCliJson('inspect', 'reserved', '-d', ours, '-t', '5'),
+      ]);
+      expect(scheduled[ours]).toEqual([
+        {
+          eta: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$/),
+          priority: 6,
+          request: expect.objectContaining({ id: later.id, name: 'rc.add', args: [1, 1], time_start: null, acknowledged: false, worker_pid: null }),
+        },
+      ]);
+      expect(reserved[ours]).toEqual([expect.objectContaining({ id: held.id, type: 'rc.limited', time_start: null, acknowledged: false })]);
+      expect(await first.get({ timeout: 5_000 })).toBe('limited');
+      await celery.revoke(later.id);
+    } finally {
+      worker.setRateLimit('rc.limited', '100/m');
+    }
+  });
+
   it('answers `celery inspect stats`, `active_queues` and `conf` in the shapes Celery tools read, with no password', async () => {
     await (await celery.send('rc.add', [2, 3])).get({ timeout: 10_000 });
-    const [stats, queues, conf] = await Promise.all([
+    const [stats, queues, conf, clock, report] = await Promise.all([
       celeryCliJson('inspect', 'stats', '-d', ours, '-t', '5'),
       celeryCliJson('inspect', 'active_queues', '-d', ours, '-t', '5'),
       celeryCliJson('inspect', 'conf', '-d', ours, '-t', '5'),
+      celeryCliJson('inspect', 'clock', '-d', ours, '-t', '5'),
+      celeryCliJson('inspect', 'report', '-d', ours, '-t', '5'),
     ]);
+    expect(clock[ours]).toEqual({ clock: expect.any(Number) });
+    expect(report[ours].ok).toContain('nestjs-celery');
     expect(stats[ours]).toMatchObject({
       total: expect.objectContaining({ 'rc.add': expect.any(Number) }),
       pid: process.pid,
@@ -143,13 +187,36 @@ describe('remote control with Python Celery 5.2.6', () => {
       uptime: expect.any(Number),
       pool: { 'max-concurrency': 4, processes: [process.pid] },
       broker: { hostname: '127.0.0.1', userid: 'guest', port: 5672, transport: 'amqp', virtual_host: '/' },
-      prefetch_count: 4,
+      prefetch_count: worker.prefetchCount, // concurrency 4, plus one per ETA task held
       rusage: expect.objectContaining({ utime: expect.any(Number), maxrss: expect.any(Number) }),
     });
     expect(stats[ours].broker).not.toHaveProperty('password');
     expect(queues[ours]).toEqual([expect.objectContaining({ name: env.queue, routing_key: env.queue, durable: true, exchange: expect.objectContaining({ name: env.queue, type: 'direct' }) })]);
     expect(conf[ours]).toMatchObject({ broker_url: 'amqp://guest:***@127.0.0.1:5672', task_default_queue: env.queue, worker_concurrency: 4 });
     expect(JSON.stringify(conf)).not.toContain('guest:guest');
+  });
+
+  it('flags ids with `celery control revoke` and lists them to `celery inspect revoked`', async () => {
+    const id = `cli-revoked-${randomBytes(4).toString('hex')}`;
+    expect(await celeryCliJson('control', 'revoke', id, '-d', ours, '-t', '5')).toEqual({ [ours]: { ok: `tasks ${id} flagged as revoked` } });
+    expect((await celeryCliJson<string[]>('inspect', 'revoked', '-d', ours, '-t', '5'))[ours]).toContain(id);
+  });
+
+  it('answers the event switches as Celery does, and refuses add_consumer with the reason', async () => {
+    const viaClient = (method: string) => celery.control.broadcast(method, {}, { destination: [ours], reply: true, timeout: 5_000 });
+    expect(await celeryCliJson('control', 'enable_events', '-d', ours, '-t', '5')).toEqual({ [ours]: { ok: 'task events enabled' } });
+    expect(await viaClient('enable_events')).toEqual([{ [ours]: { ok: 'task events already enabled' } }]);
+    expect(await celeryCliJson('control', 'disable_events', '-d', ours, '-t', '5')).toEqual({ [ours]: { ok: 'task events disabled' } });
+    const consumer = await celeryCliJson('control', 'add_consumer', 'another-queue', '-d', ours, '-t', '5');
+    expect(consumer[ours].error).toMatch(/^add_consumer is not supported by nestjs-celery workers: .* Add "another-queue" to worker.queues/);
+  });
+
+  it('answers mingle\'s hello from another node with an empty revoked set, an old alias, and an unknown command as Celery does', async () => {
+    const broadcast = (method: string, args: Record<string, unknown> = {}) => celery.control.broadcast(method, args, { destination: [ours], reply: true, timeout: 5_000 });
+    expect(await broadcast('hello', { from_node: 'other@host', revoked: {} })).toEqual([{ [ours]: { revoked: {}, clock: expect.any(Number) } }]);
+    expect(await broadcast('hello', { from_node: ours, revoked: {} })).toEqual([{ [ours]: null }]);
+    expect(await broadcast('dump_tasks')).toEqual([{ [ours]: expect.arrayContaining(['rc.add']) }]);
+    expect(await broadcast('no_such_command')).toEqual([{ [ours]: { error: "KeyError('no_such_command')" } }]);
   });
 
   it('changes a rate limit with `celery control rate_limit`, and says so for an unknown task', async () => {
@@ -199,5 +266,39 @@ describe('remote control with Python Celery 5.2.6', () => {
     expect(control.isRunning).toBe(false);
     const left = await celery.control.ping({ destination: [ours], timeout: 500 });
     expect(left).toEqual([]);
+  });
+});
+
+describe('a CeleryServer microservice under remote control', () => {
+  let env: TestEnvironment;
+  let microservice: INestMicroservice | undefined;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment('it-remote-control-ms');
+  });
+
+  afterAll(async () => {
+    await microservice?.close();
+    await env?.dispose();
+  });
+
+  it('answers `celery inspect ping`, and closes itself on `celery control shutdown`', async () => {
+    const node = `nest-ms-${randomBytes(4).toString('hex')}@${hostname()}`;
+    const strategy = new CeleryServer({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: { hostname: node } });
+    microservice = await NestFactory.createMicroservice(RemoteControlledMicroservice, { strategy, logger: false });
+    await microservice.listen();
+    expect(await celeryCliJson('inspect', 'ping', '-d', node, '-t', '5')).toEqual({ [node]: { ok: 'pong' } });
+
+    // A shutdown is never answered, so the CLI reports that nobody replied (exit 69), as with a Python worker.
+    expect((await celeryCli('control', 'shutdown', '-d', node, '-t', '1')).exitCode).toBe(69);
+    await eventually(() => {
+      try {
+        strategy.unwrap();
+        return undefined;
+      } catch {
+        return true; // "not listening": closed
+      }
+    }, 10_000, 'the microservice to close');
+    expect((await celeryCli('inspect', 'ping', '-d', node, '-t', '1')).exitCode).toBe(69);
   });
 });
