@@ -114,6 +114,33 @@ describe('revoke broadcasts between Python Celery 5.2.6 and our worker', () => {
     expect(error).toMatchObject({ state: TaskState.REVOKED, excType: 'TaskRevokedError' });
   });
 
+  it("takes part in a starting Python worker's mingle: its revoked ids join ours, and Python's own code reads our reply", async () => {
+    const id = randomUUID();
+    // Celery 5.2.6's Mingle step, run against a stand-in consumer so that an error in reading our reply surfaces here.
+    const outcome = await runInteropClient<{ reply: { revoked: object; clock: number }; clockAfter: number }>(
+      [
+        'import json',
+        'from types import SimpleNamespace',
+        'from celery.utils.collections import LimitedSet',
+        'from celery.worker.consumer.mingle import Mingle',
+        'from interop_tasks import app',
+        'revoked = LimitedSet(maxlen=50000, expires=10800)',
+        `revoked.add('${id}')`,
+        "state = SimpleNamespace(revoked=revoked)",
+        "c = SimpleNamespace(app=app, connection=app.connection_for_write(), hostname='py-mingle@test', controller=SimpleNamespace(state=state))",
+        'mingle = object.__new__(Mingle)',
+        'replies = mingle.send_hello(c)',
+        `reply = replies['${worker.hostname}']`,
+        'mingle.sync_with_node(c, **reply)',
+        "print(json.dumps({'reply': reply, 'clockAfter': app.clock.value}))",
+      ].join('\n'),
+      { resultBackend: celeryDatabaseUrl(env.databaseUrl) },
+    );
+    expect(outcome.reply).toEqual({ revoked: {}, clock: expect.any(Number) });
+    expect(outcome.clockAfter).toBeGreaterThan(outcome.reply.clock); // Python moved its clock past ours
+    expect(worker.revokedIds()).toContain(id);
+  });
+
   it('keeps revoked ids in the database: after a restart on the same database the id is still refused', async () => {
     const id = randomUUID();
     await celery.revoke(id);
