@@ -3,6 +3,7 @@ import type { CeleryQueueOptions } from './broker/celery-queue';
 import type { TaskRoutes } from './client/task-router';
 import { DEFAULT_EVENT_OPTIONS, EventOptions } from './events/event-options';
 import { BrokerOptions, CeleryModuleOptions } from './interfaces/celery-module-options.interface';
+import { ResolvedMetricsOptions, resolveMetricsOptions } from './metrics/celery-metrics-options';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from './worker/worker-options';
 
 /** The module's options with every default applied: what the providers are built from. */
@@ -18,13 +19,17 @@ export interface CeleryConfig {
   worker: (WorkerOptions & { autoStart: boolean }) | null;
   /** Celery events: task events, heartbeat interval, task-sent. */
   events: EventOptions;
+  /** null: no metrics. */
+  metrics: ResolvedMetricsOptions | null;
+  /** One log line per finished task (the worker CLI's progress log). */
+  logTasks: boolean;
 }
 
 /** The one place where module options become settings: defaults and the embedded fallback. */
 export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig {
   const broker = typeof options.broker === 'string' ? { url: options.broker } : options.broker;
   const defaultQueue = options.defaultQueue ?? 'celery';
-  const { sendTaskEvents, heartbeatIntervalSeconds, ...worker } = options.worker || {};
+  const { sendTaskEvents, heartbeatIntervalSeconds, logTasks, ...worker } = options.worker || {};
   return {
     broker,
     backend: resolveBackend(options),
@@ -45,6 +50,8 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
       heartbeatIntervalSeconds: heartbeatIntervalSeconds ?? DEFAULT_EVENT_OPTIONS.heartbeatIntervalSeconds,
       sendSentEvent: options.sendSentEvent ?? DEFAULT_EVENT_OPTIONS.sendSentEvent,
     },
+    metrics: resolveMetricsOptions(options.metrics),
+    logTasks: logTasks ?? false,
   };
 }
 

@@ -2,15 +2,15 @@ import { hostname } from 'node:os';
 import { createResultBackend } from './backend/create-result-backend';
 import { DisabledResultBackend } from './backend/disabled-result-backend';
 import { ResultBackend } from './backend/result-backend.interface';
-import { Broker } from './broker/broker.interface';
+import { Broker, BrokerEvents } from './broker/broker.interface';
 import { createBroker } from './broker/create-broker';
 import { CeleryConfig } from './celery-config';
 import { CeleryLogger } from './utils/logger';
 
-/** Connects the broker the config names (the in-process one when none is given). */
-export async function connectBroker(config: CeleryConfig, logger: CeleryLogger): Promise<Broker> {
+/** Connects the broker the config names (the in-process one when none is given); `events` hears of every connect and disconnect. */
+export async function connectBroker(config: CeleryConfig, logger: CeleryLogger, events?: BrokerEvents): Promise<Broker> {
   const { url, ...options } = config.broker ?? { url: undefined };
-  const broker = createBroker(url, { connectionName: `nestjs-celery ${hostname()}:${process.pid}`, ...options, logger });
+  const broker = createBroker(url, { connectionName: `nestjs-celery ${hostname()}:${process.pid}`, ...options, logger, events });
   await broker.connect();
   return broker;
 }

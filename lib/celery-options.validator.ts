@@ -72,9 +72,16 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
         problems.push(`worker.delayedDeliveryQueueType must be 'quorum' or 'classic' (Celery: broker_native_delayed_delivery_queue_type), got ${describe(worker.delayedDeliveryQueueType)}`);
       }
       if (worker.hostname !== undefined) checkName(problems, 'worker.hostname', worker.hostname);
-      for (const key of ['acksLate', 'trackStarted', 'ignoreResult', 'autoStart', 'sendTaskEvents'] as const) {
+      for (const key of ['acksLate', 'trackStarted', 'ignoreResult', 'autoStart', 'sendTaskEvents', 'logTasks'] as const) {
         if (worker[key] !== undefined && typeof worker[key] !== 'boolean') problems.push(`worker.${key} must be true or false, got ${describe(worker[key])}`);
       }
+    }
+  }
+  const metrics = options.metrics;
+  if (metrics !== undefined && typeof metrics !== 'boolean') {
+    if (typeof metrics !== 'object' || metrics === null) problems.push(`metrics must be true, false or { registry?, prefix? }, got ${describe(metrics)}`);
+    else if (metrics.prefix !== undefined && (typeof metrics.prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(metrics.prefix))) {
+      problems.push(`metrics.prefix must be a Prometheus name prefix such as 'celery_' (letters, digits, _ and :), got ${describe(metrics.prefix)}`);
     }
   }
   if (problems.length > 0) throw new InvalidCeleryOptionsError(problems);

@@ -9,11 +9,24 @@ import { CeleryClient } from './client/celery-client';
 import { ControlServer } from './control/control-server';
 import { WorkerEventsMonitor } from './events/worker-events-monitor';
 import { CeleryModuleAsyncOptions, CeleryModuleOptions, CeleryOptionsFactory } from './interfaces/celery-module-options.interface';
+import { CeleryHealthIndicator } from './health/celery-health-indicator';
+import { CeleryMetrics } from './metrics/celery-metrics';
 import { CeleryWorker } from './worker/celery-worker';
 import { TaskRegistry } from './worker/task-registry';
 import { TaskHooks } from './worker/task-hooks';
 
-const EXPORTS = [CeleryClient, CeleryWorker, ControlServer, WorkerEventsMonitor, TaskRegistry, TaskHooks, CELERY_BROKER, CELERY_RESULT_BACKEND];
+const EXPORTS = [
+  CeleryClient,
+  CeleryWorker,
+  ControlServer,
+  WorkerEventsMonitor,
+  TaskRegistry,
+  TaskHooks,
+  CeleryMetrics,
+  CeleryHealthIndicator,
+  CELERY_BROKER,
+  CELERY_RESULT_BACKEND,
+];
 
 /**
  * Makes a Nest app a member of a Celery deployment: `CeleryClient` to send tasks, and a worker
@@ -35,7 +48,7 @@ export class CeleryModule {
       global: isGlobal,
       module: CeleryModule,
       imports: [DiscoveryModule, ...(imports ?? [])],
-      providers: [...optionsProviders, ...celeryProviders, CeleryMetadataAccessor, CeleryExplorer, CeleryLifecycle],
+      providers: [...optionsProviders, ...celeryProviders, CeleryMetadataAccessor, CeleryExplorer, CeleryLifecycle, CeleryHealthIndicator],
       exports: EXPORTS,
     };
   }

@@ -1,6 +1,7 @@
 import { Logger, Provider } from '@nestjs/common';
 import { ResultBackend } from './backend/result-backend.interface';
 import { Broker } from './broker/broker.interface';
+import { BrokerConnectionEvents } from './broker/broker-connection-events';
 import { QueueCatalog } from './broker/queue-catalog';
 import { CeleryConfig, resolveCeleryConfig } from './celery-config';
 import { connectBroker, connectResultBackend } from './celery-connections';
@@ -14,12 +15,15 @@ import { attachWorkerEvents } from './events/attach-worker-events';
 import { TaskSentEvents } from './events/task-sent-events';
 import { WorkerEventsMonitor } from './events/worker-events-monitor';
 import { CeleryModuleOptions } from './interfaces/celery-module-options.interface';
+import { attachCeleryMetrics } from './metrics/attach-celery-metrics';
+import { CeleryMetrics } from './metrics/celery-metrics';
 import { LamportClock } from './protocol/lamport-clock';
 import { CeleryWorker } from './worker/celery-worker';
 import { DEFAULT_WORKER_OPTIONS } from './worker/worker-options';
 import { TaskRegistry } from './worker/task-registry';
 import { TaskHooks } from './worker/task-hooks';
 import { isRevokedTaskStore } from './worker/revoked-tasks';
+import { TaskProgressLog } from './worker/task-progress-log';
 
 const logger = new Logger(CELERY_LOGGER_CONTEXT);
 
@@ -33,10 +37,11 @@ export const celeryProviders: Provider[] = [
     useFactory: (options: CeleryModuleOptions): CeleryConfig => resolveCeleryConfig(validateCeleryOptions(options)),
     inject: [CELERY_MODULE_OPTIONS],
   },
+  { provide: BrokerConnectionEvents, useFactory: () => new BrokerConnectionEvents() },
   {
     provide: CELERY_BROKER,
-    useFactory: (config: CeleryConfig): Promise<Broker> => connectBroker(config, logger),
-    inject: [CELERY_CONFIG],
+    useFactory: (config: CeleryConfig, events: BrokerConnectionEvents): Promise<Broker> => connectBroker(config, logger, events),
+    inject: [CELERY_CONFIG, BrokerConnectionEvents],
   },
   {
     provide: CELERY_RESULT_BACKEND,
@@ -80,6 +85,7 @@ export const celeryProviders: Provider[] = [
         declareQueue: (name) => queues.declaration(name),
         // The database backend keeps revoked ids across restarts; others leave them in memory, as Celery does.
         revokedStore: isRevokedTaskStore(backend) ? backend : undefined,
+        monitors: config.logTasks ? [new TaskProgressLog(logger)] : undefined,
       }),
     inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry, TaskHooks],
   },
@@ -95,5 +101,12 @@ export const celeryProviders: Provider[] = [
     useFactory: (config: CeleryConfig, broker: Broker, worker: CeleryWorker, queues: QueueCatalog, clock: LamportClock, taskEvents: WorkerEventsMonitor) =>
       createControlServer(config, { broker, worker, queues, clock, logger, taskEvents }),
     inject: [CELERY_CONFIG, CELERY_BROKER, CeleryWorker, QueueCatalog, LamportClock, WorkerEventsMonitor],
+  },
+  /** null unless the `metrics` option is on; attached to the worker and the broker connection when built. */
+  {
+    provide: CeleryMetrics,
+    useFactory: (config: CeleryConfig, broker: Broker, worker: CeleryWorker, connectionEvents: BrokerConnectionEvents) =>
+      attachCeleryMetrics(config, { broker, worker, connectionEvents, logger }),
+    inject: [CELERY_CONFIG, CELERY_BROKER, CeleryWorker, BrokerConnectionEvents],
   },
 ];

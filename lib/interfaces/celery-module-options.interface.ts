@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { CeleryQueueOptions } from '../broker/celery-queue';
 import type { DelayedDeliveryQueueType } from '../broker/delayed-delivery/delayed-delivery-topology';
 import type { TaskRoutes } from '../client/task-router';
+import type { CeleryMetricsOptions } from '../metrics/celery-metrics-options';
 
 /** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
 export interface BrokerOptions {
@@ -97,6 +98,11 @@ export interface WorkerModuleOptions {
   sendTaskEvents?: boolean;
   /** Seconds between worker-heartbeat events (Celery: `--heartbeat-interval`). Default 2. */
   heartbeatIntervalSeconds?: number;
+  /**
+   * Log one line per finished task with its state and runtime (Celery's worker logs these at
+   * INFO: `Task tasks.add[…] succeeded in 0.004s`). The worker CLI turns it on. Default false.
+   */
+  logTasks?: boolean;
 }
 
 /**
@@ -121,6 +127,11 @@ export interface CeleryModuleOptions {
   sendSentEvent?: boolean;
   /** Worker settings, or false for a producer-only app. A worker starts only when @CeleryTask methods exist. */
   worker?: false | WorkerModuleOptions;
+  /**
+   * Prometheus metrics through prom-client (`CeleryMetrics`): true for prom-client's global
+   * registry with the `celery_` prefix, or `{ registry, prefix }`. Default false.
+   */
+  metrics?: boolean | CeleryMetricsOptions;
   /** Register the module globally. Default true. */
   isGlobal?: boolean;
 }
