@@ -1,6 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { CeleryModule } from '../../lib';
 import { celeryOptionsFromEnvironment } from './celery-settings';
+import { HealthController } from './http/health.controller';
+import { MetricsController } from './http/metrics.controller';
 import { TasksController } from './http/tasks.controller';
 import { TasksModule } from './tasks/tasks.module';
 
@@ -17,8 +20,13 @@ export class AppModule {
   static forRole(role: AppRole, env: NodeJS.ProcessEnv = process.env): DynamicModule {
     return {
       module: AppModule,
-      imports: [CeleryModule.forRoot(celeryOptionsFromEnvironment(env, role)), ...(role.worker ? [TasksModule] : [])],
-      controllers: role.api ? [TasksController] : [],
+      imports: [
+        // The API serves /metrics, so it keeps them; a worker without HTTP would have nowhere to show them.
+        CeleryModule.forRoot({ ...celeryOptionsFromEnvironment(env, role), metrics: role.api }),
+        ...(role.worker ? [TasksModule] : []),
+        ...(role.api ? [TerminusModule] : []),
+      ],
+      controllers: role.api ? [TasksController, HealthController, MetricsController] : [],
     };
   }
 }

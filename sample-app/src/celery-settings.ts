@@ -19,6 +19,8 @@ export function celeryOptionsFromEnvironment(env: NodeJS.ProcessEnv, role: { wor
           acksLate: flag(env.CELERY_TASK_ACKS_LATE),
           trackStarted: flag(env.CELERY_TASK_TRACK_STARTED),
           sendTaskEvents: flag(env.CELERY_WORKER_SEND_TASK_EVENTS),
+          // Set by the worker CLI (nestjs-celery-worker) for --loglevel info and debug.
+          logTasks: flag(env.CELERY_WORKER_LOG_TASKS),
         }
       : false,
   };

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 /** dist/ is built once per test run by test/support/global-setup.js. */
-const ROOT = join(__dirname, '..', '..');
+export const ROOT = join(__dirname, '..', '..');
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -19,7 +19,14 @@ export interface SampleProcess {
 }
 
 export function startSampleProcess(entry: 'main-worker' | 'main-api', env: Record<string, string>): SampleProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'sample-app', 'src', `${entry}.js`)], {
+  return startNodeProcess([join(ROOT, 'dist', 'sample-app', 'src', `${entry}.js`)], env, entry);
+}
+
+/** `node <args…>` from the repository root with the given environment; its output is kept. */
+export function startNodeProcess(args: string[], env: Record<string, string>, label = args.join(' '), cwd = ROOT): SampleProcess {
+  const entry = label;
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
