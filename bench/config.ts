@@ -1,0 +1,61 @@
+import { execFileSync } from 'node:child_process';
+
+/**
+ * Every size and address the benchmark uses, from the environment, in one place. `BENCH_QUICK=1`
+ * shrinks every size for a smoke run; each size can also be set alone (BENCH_PUBLISH_TASKS…).
+ */
+export interface BenchConfig {
+  quick: boolean;
+  rabbitmqUrl: string;
+  postgresUrl: string;
+  python: string;
+  /** False when /usr/bin/python3 (or CELERY_PYTHON) has no Celery: the Python columns are skipped. */
+  pythonCelery: boolean;
+  repeats: number;
+  publishTasks: number;
+  pythonPublishTasks: number;
+  drainTasks: number;
+  pythonDrainTasks: number;
+  roundTrips: number;
+  pythonRoundTrips: number;
+  memoryTasks: number;
+  scaleRows: number;
+}
+
+function numberFromEnv(name: string, full: number, quick: number, isQuick: boolean): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return isQuick ? quick : full;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+function hasPythonCelery(python: string): boolean {
+  try {
+    execFileSync(python, ['-c', 'import celery, sqlalchemy, psycopg2'], { stdio: 'ignore', timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function loadConfig(): BenchConfig {
+  const quick = process.env.BENCH_QUICK === '1';
+  const python = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
+  return {
+    quick,
+    rabbitmqUrl: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    postgresUrl: process.env.POSTGRES_URL ?? 'postgresql://root@127.0.0.1:5432/test',
+    python,
+    pythonCelery: process.env.BENCH_SKIP_PYTHON === '1' ? false : hasPythonCelery(python),
+    repeats: numberFromEnv('BENCH_REPEATS', 3, 1, quick),
+    publishTasks: numberFromEnv('BENCH_PUBLISH_TASKS', 20_000, 2_000, quick),
+    pythonPublishTasks: numberFromEnv('BENCH_PYTHON_PUBLISH_TASKS', 3_000, 500, quick),
+    drainTasks: numberFromEnv('BENCH_DRAIN_TASKS', 20_000, 2_000, quick),
+    pythonDrainTasks: numberFromEnv('BENCH_PYTHON_DRAIN_TASKS', 3_000, 500, quick),
+    roundTrips: numberFromEnv('BENCH_ROUND_TRIPS', 500, 100, quick),
+    pythonRoundTrips: numberFromEnv('BENCH_PYTHON_ROUND_TRIPS', 100, 30, quick),
+    memoryTasks: numberFromEnv('BENCH_MEMORY_TASKS', 100_000, 10_000, quick),
+    scaleRows: numberFromEnv('BENCH_SCALE_ROWS', 1_000_000, 50_000, quick),
+  };
+}

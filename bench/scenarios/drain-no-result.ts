@@ -1,0 +1,53 @@
+import { Bench } from '../support/bench-context';
+import { drainRuns, DrainSubject } from '../support/drain';
+import { startNodeWorker, startPythonWorker, startRawConsumer } from '../support/processes';
+import { addRow } from '../support/report';
+import { summarize } from '../support/stats';
+
+/** Our worker's default prefetch: concurrency 10 × prefetchMultiplier 1. */
+export const OUR_PREFETCH = 10;
+
+const SCENARIO = '2. Drain, no result';
+
+/** 2. Drain without results: our worker, a raw amqplib consumer at the same prefetch, Python prefork -c 2 and solo. */
+export async function drainNoResultScenario(bench: Bench): Promise<void> {
+  const { config, tools } = bench;
+  const prequeue = { ignoreResult: true };
+  const subjects: DrainSubject[] = [
+    {
+      key: 'drain.ours',
+      subject: 'nestjs-celery worker (own process)',
+      total: config.drainTasks,
+      prepare: async (queue) => ({ prequeue, start: () => startNodeWorker(config, { queue, backend: false, ignoreResult: true }) }),
+    },
+    {
+      key: 'drain.raw',
+      subject: `raw amqplib consumer, manual acks, prefetch ${OUR_PREFETCH}`,
+      total: config.drainTasks,
+      prepare: async (queue) => ({ prequeue, start: () => startRawConsumer(config, queue, OUR_PREFETCH) }),
+    },
+  ];
+  if (config.pythonCelery) {
+    subjects.push(
+      {
+        key: 'drain.python-prefork',
+        subject: 'Celery -P prefork -c 2',
+        total: config.pythonDrainTasks,
+        prepare: async (queue) => ({
+          prequeue,
+          start: () => startPythonWorker(config, { queue, pool: 'prefork', concurrency: 2, resultBackend: '', ignoreResult: true }),
+        }),
+      },
+      {
+        key: 'drain.python-solo',
+        subject: 'Celery -P solo',
+        total: config.pythonDrainTasks,
+        prepare: async (queue) => ({ prequeue, start: () => startPythonWorker(config, { queue, pool: 'solo', resultBackend: '', ignoreResult: true }) }),
+      },
+    );
+  }
+  for (const subject of subjects) {
+    const rates = await drainRuns(tools, config.repeats, subject, 'drain');
+    addRow(bench, { key: subject.key, scenario: SCENARIO, subject: subject.subject, unit: 'tasks/s', summary: summarize(rates), note: `${subject.total} tasks` });
+  }
+}

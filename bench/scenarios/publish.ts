@@ -1,0 +1,80 @@
+import { NOOP_TASK, noopMessage } from '../support/rabbit';
+import { Bench, repeat } from '../support/bench-context';
+import { startProducer } from '../support/producer-app';
+import { runPythonScript, pythonEnvironment } from '../support/processes';
+import { addRow } from '../support/report';
+import { summarize } from '../support/stats';
+import { toPublishOptions } from '../../lib/broker/amqp/message-properties';
+
+/** Sends in flight at once, for our client and raw amqplib alike. */
+const WINDOW = 1000;
+
+/**
+ * 1. Publish: our client's send() with publisher confirms, beside raw amqplib publishing messages
+ * of the same size on a confirm channel, beside Python's apply_async with confirm_publish.
+ */
+export async function publishScenario(bench: Bench): Promise<void> {
+  const { config, tools } = bench;
+  const queue = await tools.taskQueue('publish');
+  const count = config.publishTasks;
+
+  const producer = await startProducer(config.rabbitmqUrl, false);
+  await producer.client.send(NOOP_TASK, [], { queue, ignoreResult: true }); // declarations and connection out of the timing
+  const ours = await repeat(config.repeats, async () => {
+    await tools.purge(queue);
+    return timeRate(count, WINDOW, () => producer.client.send(NOOP_TASK, [], { queue }).then(() => undefined));
+  });
+  addRow(bench, { key: 'publish.ours', scenario: '1. Publish (confirms)', subject: 'nestjs-celery send()', unit: 'tasks/s', summary: summarize(ours) });
+  await producer.close();
+
+  const sample = noopMessage(queue);
+  const options = toPublishOptions(sample);
+  const channel = await tools.confirmChannel();
+  const raw = await repeat(config.repeats, async () => {
+    await tools.purge(queue);
+    return timeRate(count, WINDOW, () =>
+      new Promise<void>((resolve, reject) => {
+        channel.publish('', queue, sample.body, options, (error: unknown) => (error ? reject(error) : resolve()));
+      }),
+    );
+  });
+  await channel.close();
+  addRow(bench, {
+    key: 'publish.raw',
+    scenario: '1. Publish (confirms)',
+    subject: 'raw amqplib, confirm channel',
+    unit: 'msgs/s',
+    summary: summarize(raw),
+    note: `${sample.body.length} B body + same headers`,
+  });
+
+  if (config.pythonCelery) {
+    const python = await repeat(config.repeats, async () => {
+      await tools.purge(queue);
+      const { seconds, count: sent } = await runPythonScript<{ seconds: number; count: number }>(
+        config,
+        'bench_publish.py',
+        [queue, String(config.pythonPublishTasks)],
+        pythonEnvironment(config, '', true),
+        300_000,
+      );
+      return sent / seconds;
+    });
+    addRow(bench, { key: 'publish.python', scenario: '1. Publish (confirms)', subject: 'Celery apply_async (confirm_publish)', unit: 'tasks/s', summary: summarize(python) });
+  }
+  await tools.purge(queue);
+}
+
+/** Runs `count` operations with at most `window` in flight; returns operations per second. */
+async function timeRate(count: number, window: number, operation: () => Promise<void>): Promise<number> {
+  let started = 0;
+  const startedAt = performance.now();
+  const lane = async () => {
+    while (started < count) {
+      started++;
+      await operation();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(window, count) }, lane));
+  return count / ((performance.now() - startedAt) / 1000);
+}

@@ -1,0 +1,55 @@
+import type { BenchConfig } from './config';
+import { BenchRow, format, TargetCheck } from './support/report';
+
+/** The issue's targets, each checked on the medians of this run (n/a when a row is missing). */
+export function checkTargets(rows: BenchRow[], config: BenchConfig): TargetCheck[] {
+  const median = (key: string) => rows.find((row) => row.key === key)?.summary.median;
+  const ratio = (target: string, numerator: string, denominator: string, atLeast: number): TargetCheck => {
+    const top = median(numerator);
+    const bottom = median(denominator);
+    if (top === undefined || bottom === undefined) return { target, measured: 'not measured', met: null };
+    const value = top / bottom;
+    return { target, measured: `${format(top)} / ${format(bottom)} = ${value >= 10 ? value.toFixed(1) : value.toFixed(2)}×`, met: value >= atLeast };
+  };
+  const atMost = (target: string, key: string, limit: number, unit: string): TargetCheck => {
+    const value = median(key);
+    return value === undefined ? { target, measured: 'not measured', met: null } : { target, measured: `${format(value)} ${unit}`, met: value <= limit };
+  };
+  const checks: TargetCheck[] = [
+    ratio('Publish ≥ 80% of raw amqplib', 'publish.ours', 'publish.raw', 0.8),
+    ratio('Publish ≥ 5× Celery apply_async', 'publish.ours', 'publish.python', 5),
+    ratio('Drain, no result ≥ 65% of raw consumer', 'drain.ours', 'drain.raw', 0.65),
+    ratio('Drain, no result ≥ 3× Celery prefork -c 2', 'drain.ours', 'drain.python-prefork', 3),
+    ratio('Drain, PostgreSQL results ≥ 10× Celery prefork -c 2 (database backend)', 'drain-pg.ours', 'drain-pg.python-prefork', 10),
+    ratio('Drain, rpc:// ≥ 2.5× Celery rpc://', 'drain-rpc.ours', 'drain-rpc.python-prefork', 2.5),
+  ];
+  const oursRpc = median('rt-rpc.ours.p50');
+  const pythonRpc = median('rt-rpc.python.p50');
+  checks.push(
+    oursRpc === undefined || pythonRpc === undefined
+      ? { target: 'Round trip rpc:// p50 ≤ Celery’s', measured: 'not measured', met: null }
+      : { target: 'Round trip rpc:// p50 ≤ Celery’s', measured: `${format(oursRpc)} ms vs ${format(pythonRpc)} ms`, met: oursRpc <= pythonRpc },
+    atMost('Round trip PostgreSQL p50 ≤ 3 ms', 'rt-postgres.ours.p50', 3, 'ms'),
+    atMost('Round trip PostgreSQL p99 ≤ 10 ms', 'rt-postgres.ours.p99', 10, 'ms'),
+    atMost(`Memory < 150 MB with ${config.memoryTasks.toLocaleString('en-US')} queued (peak RSS)`, 'memory.peak', 150 / 1.048576, 'MiB'),
+  );
+  const early = median('memory.early');
+  const late = median('memory.late');
+  checks.push(
+    early === undefined || late === undefined
+      ? { target: 'Memory flat across the drain (±10%)', measured: 'not measured', met: null }
+      : { target: 'Memory flat across the drain (±10%)', measured: `${format(early)} → ${format(late)} MiB`, met: Math.abs(late - early) <= early * 0.1 },
+  );
+  const empty = median('scale.rt-empty');
+  const full = median('scale.rt-full');
+  checks.push(
+    empty === undefined || full === undefined
+      ? { target: `${config.scaleRows.toLocaleString('en-US')} stored results change get() latency < 20%`, measured: 'not measured', met: null }
+      : {
+          target: `${config.scaleRows.toLocaleString('en-US')} stored results change get() latency < 20%`,
+          measured: `p50 ${format(empty)} → ${format(full)} ms (${((full / empty - 1) * 100).toFixed(0)}%)`,
+          met: Math.abs(full / empty - 1) < 0.2,
+        },
+  );
+  return checks;
+}
