@@ -16,6 +16,8 @@ export interface BenchConfig {
   pythonPublishTasks: number;
   drainTasks: number;
   pythonDrainTasks: number;
+  /** Drains that store every result (PostgreSQL, rpc://, scale) are slower: fewer tasks keep the run short. */
+  resultDrainTasks: number;
   roundTrips: number;
   pythonRoundTrips: number;
   memoryTasks: number;
@@ -51,10 +53,11 @@ export function loadConfig(): BenchConfig {
     repeats: numberFromEnv('BENCH_REPEATS', 3, 1, quick),
     publishTasks: numberFromEnv('BENCH_PUBLISH_TASKS', 20_000, 2_000, quick),
     pythonPublishTasks: numberFromEnv('BENCH_PYTHON_PUBLISH_TASKS', 3_000, 500, quick),
-    drainTasks: numberFromEnv('BENCH_DRAIN_TASKS', 20_000, 2_000, quick),
+    drainTasks: numberFromEnv('BENCH_DRAIN_TASKS', 20_000, 5_000, quick),
     pythonDrainTasks: numberFromEnv('BENCH_PYTHON_DRAIN_TASKS', 3_000, 500, quick),
+    resultDrainTasks: numberFromEnv('BENCH_RESULT_DRAIN_TASKS', 10_000, 2_000, quick),
     roundTrips: numberFromEnv('BENCH_ROUND_TRIPS', 500, 100, quick),
-    pythonRoundTrips: numberFromEnv('BENCH_PYTHON_ROUND_TRIPS', 100, 30, quick),
+    pythonRoundTrips: numberFromEnv('BENCH_PYTHON_ROUND_TRIPS', 40, 20, quick),
     memoryTasks: numberFromEnv('BENCH_MEMORY_TASKS', 100_000, 10_000, quick),
     scaleRows: numberFromEnv('BENCH_SCALE_ROWS', 1_000_000, 50_000, quick),
   };

@@ -15,12 +15,12 @@ export async function drainPostgresScenario(bench: Bench): Promise<void> {
     {
       key: 'drain-pg.ours',
       subject: 'nestjs-celery worker (own process)',
-      total: config.drainTasks,
+      total: config.resultDrainTasks,
       prepare: async (queue) => {
         const after = await lastResultId(ourDatabase);
         return {
           start: () => startNodeWorker(config, { queue, backend: ourDatabase.url, ignoreResult: false }),
-          done: async () => (await successesAfter(ourDatabase, after)) >= config.drainTasks,
+          done: async () => (await successesAfter(ourDatabase, after)) >= config.resultDrainTasks,
         };
       },
     },

@@ -20,7 +20,7 @@ export async function drainRpcScenario(bench: Bench): Promise<void> {
     },
   });
   const subjects = [
-    subject('drain-rpc.ours', 'nestjs-celery worker (own process)', config.drainTasks, (queue) => () =>
+    subject('drain-rpc.ours', 'nestjs-celery worker (own process)', config.resultDrainTasks, (queue) => () =>
       startNodeWorker(config, { queue, backend: 'rpc://', ignoreResult: false }),
     ),
   ];

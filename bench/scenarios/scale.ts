@@ -44,12 +44,12 @@ async function measure(bench: Bench, database: BenchDatabase, key: string, label
     {
       key: `scale.drain-${key}`,
       subject: label,
-      total: config.drainTasks,
+      total: config.resultDrainTasks,
       prepare: async (drainQueue) => {
         const after = await lastResultId(database);
         return {
           start: () => startNodeWorker(config, { queue: drainQueue, backend: database.url, ignoreResult: false }),
-          done: async () => (await successesAfter(database, after)) >= config.drainTasks,
+          done: async () => (await successesAfter(database, after)) >= config.resultDrainTasks,
         };
       },
     },
