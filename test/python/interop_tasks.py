@@ -118,4 +118,6 @@ def bounce(self, python_queue, nest_queue, hops):
     """Retries into the Nest worker's queue until `hops` tries happened: the count must carry over."""
     if self.request.retries >= hops:
         return {"retries": self.request.retries, "by": "python"}
-    raise self.retry(queue=nest_queue, countdown=0)
+    # Not 0: Celery stores RETRY only after publishing the retry, so a retry that runs (and stores
+    # SUCCESS) at once elsewhere can be overwritten by this RETRY — the same race exists Python to Python.
+    raise self.retry(queue=nest_queue, countdown=0.5)
