@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CeleryClient, CeleryServer, CeleryTask, CeleryWorker, ControlServer, currentTask, TaskState } from '../../lib';
+import { CeleryClient, CeleryServer, CeleryTask, CeleryWorker, ControlServer, currentTask, LamportClock, TaskState } from '../../lib';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { celeryCli, celeryCliJson } from '../support/celery-cli';
 import { celeryDatabaseUrl } from '../support/python-celery';
@@ -243,6 +243,19 @@ describe('remote control with Python Celery 5.2.6', () => {
     } finally {
       worker.setTimeLimits('rc.sleep', null, null);
     }
+  });
+
+  // Not beyond int32: every worker on the broker adopts the clock of any pidbox message, and py-amqp
+  // writes such values as type L, which amqplib cannot read; the other test files would suffer.
+  it('is read by Python with clock headers past one byte and past 16 bits (py-amqp misreads amqplib\'s own choice)', async () => {
+    const clock = app.get(LamportClock);
+    for (const value of [200, 70_000]) {
+      clock.adjust(value);
+      expect(await celeryCliJson('inspect', 'ping', '-d', ours, '-t', '5')).toEqual({ [ours]: { ok: 'pong' } });
+    }
+    // Python's own clock follows ours (the reply collector adjusts it), and its requests still reach us.
+    expect(await celeryCliJson('inspect', 'clock', '-d', ours, '-t', '5')).toEqual({ [ours]: { clock: expect.any(Number) } });
+    expect(clock.value).toBeGreaterThan(70_000);
   });
 
   it('lets our ControlClient ping both workers and read what the Python worker registered', async () => {

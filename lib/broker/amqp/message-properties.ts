@@ -1,5 +1,6 @@
 import type { MessageProperties as AmqplibProperties, Options } from 'amqplib';
 import type { MessageProperties, OutgoingMessage } from '../broker.interface';
+import { withPyAmqpIntegerTypes } from './py-amqp-integers';
 
 /**
  * amqplib's publish options for a message: its properties as they are, plus `mandatory` so an
@@ -12,7 +13,7 @@ export function toPublishOptions(message: OutgoingMessage): Options.Publish {
     mandatory: message.mandatory ?? true,
     contentType: properties.contentType,
     contentEncoding: properties.contentEncoding,
-    headers: properties.headers,
+    headers: withPyAmqpIntegerTypes(properties.headers),
     deliveryMode: properties.deliveryMode,
     priority: properties.priority,
     correlationId: properties.correlationId,
