@@ -8,6 +8,8 @@ import { connectBroker, connectResultBackend } from './celery-connections';
 import { createControlServer } from './celery-remote-control';
 import { validateCeleryOptions } from './celery-options.validator';
 import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_MODULE_OPTIONS, CELERY_RESULT_BACKEND } from './celery.constants';
+import { CanvasWorkflowSteps } from './canvas/canvas-workflow-steps';
+import { chordUnlockTask } from './canvas/chord-unlock.task';
 import { CeleryClient } from './client/celery-client';
 import { TaskRouter } from './client/task-router';
 import { ControlServer } from './control/control-server';
@@ -74,8 +76,10 @@ export const celeryProviders: Provider[] = [
   },
   {
     provide: CeleryWorker,
-    useFactory: (config: CeleryConfig, broker: Broker, backend: ResultBackend, queues: QueueCatalog, registry: TaskRegistry, hooks: TaskHooks) =>
-      new CeleryWorker({
+    useFactory: (config: CeleryConfig, broker: Broker, backend: ResultBackend, queues: QueueCatalog, registry: TaskRegistry, hooks: TaskHooks, client: CeleryClient) => {
+      // Celery's built-in join of database-backend chords: a queue shared with Python may carry it.
+      registry.register(chordUnlockTask(client));
+      return new CeleryWorker({
         hooks,
         broker,
         backend,
@@ -86,8 +90,10 @@ export const celeryProviders: Provider[] = [
         // The database backend keeps revoked ids across restarts; others leave them in memory, as Celery does.
         revokedStore: isRevokedTaskStore(backend) ? backend : undefined,
         monitors: config.logTasks ? [new TaskProgressLog(logger)] : undefined,
-      }),
-    inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry, TaskHooks],
+        workflow: new CanvasWorkflowSteps(client, logger),
+      });
+    },
+    inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry, TaskHooks, CeleryClient],
   },
   {
     /** The worker's Celery events (Flower, `celery events`); also the switch of `enable_events` / `disable_events`. */

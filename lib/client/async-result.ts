@@ -17,6 +17,12 @@ export interface GetResultOptions {
  * works for tasks sent by any process or language.
  */
 export class AsyncResult<TResult = unknown> {
+  /**
+   * The result of the step before this one in a workflow (Celery's `.parent`): the previous task
+   * of a chain, or a chord's header group. Null for a task sent on its own.
+   */
+  parent: { readonly id: string; get(options?: GetResultOptions): Promise<unknown> } | null = null;
+
   constructor(
     readonly id: string,
     private readonly backend: ResultBackend,

@@ -10,9 +10,10 @@ import type { TaskSentEvents } from '../events/task-sent-events';
 import { parseCeleryDate } from '../protocol/celery-time';
 import type { LamportClock } from '../protocol/lamport-clock';
 import { encodeTaskMessage } from '../protocol/encode-task-message';
-import { EMPTY_EMBED } from '../protocol/signature-dict';
+import { EMPTY_EMBED, SignatureLike, TaskEmbed, toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
 import { currentTaskOrUndefined } from '../worker/task-context';
+import { Signature, signature } from '../canvas/signature';
 import { AsyncResult } from './async-result';
 import { SendTaskOptions } from './send-task-options';
 import { TaskRef } from './task-ref';
@@ -91,6 +92,22 @@ export class CeleryClient {
     return new AsyncResult(message.id, this.deps.backend);
   }
 
+  /**
+   * A task call described but not sent, bound to this client (Celery's `app.signature(name, args,
+   * kwargs, options)`, `add.s(2, 2)`): send it with `delay()` / `applyAsync()`, or compose it with
+   * chain(), group() and chord(). Args may be partial: the previous step's result goes first.
+   */
+  signature<TArgs extends unknown[], TResult>(task: TaskRef<TArgs, TResult>, args?: unknown[], kwargs?: Record<string, unknown>, options?: SendTaskOptions): Signature<TResult>;
+  signature<TResult = unknown>(task: string, args?: unknown[], kwargs?: Record<string, unknown>, options?: SendTaskOptions): Signature<TResult>;
+  signature(task: string | TaskRef<unknown[], unknown>, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: SendTaskOptions = {}): Signature {
+    return signature(task, args, kwargs, options, this);
+  }
+
+  /** The result backend results are read from (Celery's `app.backend`); canvas results and saved groups use it. */
+  get resultBackend(): ResultBackend {
+    return this.deps.backend;
+  }
+
   /** The result of any task by id (Celery's `AsyncResult(id)`). */
   asyncResult<TResult = unknown>(taskId: string): AsyncResult<TResult> {
     return new AsyncResult<TResult>(taskId, this.deps.backend);
@@ -135,11 +152,11 @@ export class CeleryClient {
       task: name,
       args,
       kwargs,
-      embed: EMPTY_EMBED,
+      embed: workflowEmbed(options),
       rootId: options.rootId ?? parent?.rootId ?? parent?.id ?? id,
       parentId: options.parentId ?? parent?.id ?? null,
-      group: null,
-      groupIndex: null,
+      group: options.groupId ?? null,
+      groupIndex: options.groupIndex ?? null,
       retries: 0,
       eta: resolveEta(name, options),
       expires: resolveExpires(name, options.expires),
@@ -150,11 +167,27 @@ export class CeleryClient {
       argsrepr: null,
       kwargsrepr: null,
       customHeaders: options.headers ?? {},
-      replyTo: this.replyTo,
+      replyTo: options.replyTo ?? this.replyTo,
       correlationId: id,
       priority: checkPriority(name, options.priority),
     };
   }
+}
+
+/** The body's third element: links, chain and chord as Celery writes them; null for what is not set. */
+function workflowEmbed(options: SendTaskOptions): TaskEmbed {
+  if (!options.link && !options.linkError && !options.chain && !options.chord) return EMPTY_EMBED;
+  return {
+    callbacks: signatureList(options.link),
+    errbacks: signatureList(options.linkError),
+    chain: options.chain ?? null,
+    chord: options.chord ?? null,
+  };
+}
+
+function signatureList(value: SignatureLike | SignatureLike[] | undefined): TaskEmbed['callbacks'] {
+  if (value === undefined) return null;
+  return (Array.isArray(value) ? value : [value]).map(toSignatureDict);
 }
 
 function resolveEta(name: string, options: SendTaskOptions): Date | null {

@@ -1,3 +1,5 @@
+import type { SignatureDict, SignatureLike } from '../protocol/signature-dict';
+
 /**
  * Options of one task call, Celery's `apply_async` / `send_task` arguments in camelCase.
  */
@@ -32,4 +34,18 @@ export interface SendTaskOptions {
   /** Workflow ids, set when a task sends another one (Celery: `parent_id`, `root_id`). */
   parentId?: string;
   rootId?: string;
+  /** Task(s) to call with this task's result when it succeeds (Celery: `link`). */
+  link?: SignatureLike | SignatureLike[];
+  /** Task(s) to call with this task's id when it fails (Celery: `link_error`). */
+  linkError?: SignatureLike | SignatureLike[];
+  /** Member of this group: its id goes in the `group` header (Celery: `group_id`); set by group() and chord(). */
+  groupId?: string;
+  /** Position in a chord header (Celery: `group_index`); set by chord(). */
+  groupIndex?: number;
+  /** Chain steps still to run after this task, last step first (Celery's `chain` option); set by chain(). */
+  chain?: SignatureDict[];
+  /** The chord body this task is a header member of (Celery's `chord` option); set by chord(). */
+  chord?: SignatureDict;
+  /** Where an rpc:// result goes, when not to this client (Celery: `reply_to`); kept by chain steps. */
+  replyTo?: string;
 }

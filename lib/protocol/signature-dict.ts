@@ -22,3 +22,14 @@ export interface TaskEmbed {
 }
 
 export const EMPTY_EMBED: Readonly<TaskEmbed> = Object.freeze({ callbacks: null, errbacks: null, chain: null, chord: null });
+
+/** Anything that can stand for a signature on the wire: the dict itself, or a Signature object. */
+export type SignatureLike = SignatureDict | { toDict(): SignatureDict };
+
+/** The signature dict of a SignatureLike, as it is written into a message. */
+export function toSignatureDict(signature: SignatureLike): SignatureDict {
+  return 'toDict' in signature && typeof signature.toDict === 'function' ? signature.toDict() : (signature as SignatureDict);
+}
+
+/** A result tuple (celery-protocol.md §4.0): `[[id, parent], null]` for a task, `[[id, parent], [members…]]` for a group. */
+export type ResultTuple = [[string, ResultTuple | null], ResultTuple[] | null];

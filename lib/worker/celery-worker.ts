@@ -13,6 +13,7 @@ import { ExecutionSettings, resolveExecutionSettings, TimeLimitOverride } from '
 import { ResultRecorder } from './result-recorder';
 import { TaskThrottle } from './task-throttle';
 import { WorkerMonitor } from './worker-monitor';
+import { WorkflowSteps } from './workflow-steps';
 import { TaskEvent, TaskEventName, TaskHooks } from './task-hooks';
 import { TaskState } from '../protocol/task-states';
 import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../errors/time-limit.errors';
@@ -63,6 +64,8 @@ export interface WorkerDependencies {
   hooks?: TaskHooks;
   /** Observers of the worker: Celery events, metrics. */
   monitors?: WorkerMonitor[];
+  /** Chains, callbacks, errbacks and chord joins of the tasks run here (the canvas); none when omitted. */
+  workflow?: WorkflowSteps;
 }
 
 // setTimeout takes at most 2^31-1 ms; longer ETAs are re-armed.
@@ -430,8 +433,11 @@ export class CeleryWorker {
     const { message, delivery, settings } = accepted;
     const queue = delivery.deliveryInfo.routingKey;
     if (outcome.ok) {
+      const next = await this.sendNextSteps(message, outcome.value);
+      if ('error' in next) return this.settle(accepted, { ok: false, error: next.error }, context, runtimeMs);
       if (settings.ignoreResult) await this.finish(accepted, async () => {}, 'succeeded');
-      else await this.finish(accepted, () => this.recordSuccess(message, queue, outcome.value), 'succeeded');
+      else await this.finish(accepted, () => this.recordSuccess(message, queue, outcome.value, next.children), 'succeeded');
+      await this.afterStored(message, () => this.deps.workflow?.afterSuccess(message));
       this.notify('taskSucceeded', message, outcome.value, runtimeMs / 1000);
       await this.emit('success', context, { result: outcome.value, runtimeMs });
       return TaskState.SUCCESS;
@@ -452,9 +458,32 @@ export class CeleryWorker {
     const error = plan.kind === 'exhausted' ? plan.error : outcome.error;
     this.deps.logger.error(`Task ${message.task}[${message.id}] raised: ${error instanceof Error ? error.message : String(error)}`);
     await this.finish(accepted, () => this.recorder.failure(message, queue, error), 'failed');
+    await this.afterStored(message, () => this.deps.workflow?.afterFailure(message, error));
     this.notify('taskFailed', message, error, runtimeMs / 1000);
     await this.emit('failure', context, { error, runtimeMs });
     return TaskState.FAILURE;
+  }
+
+  /**
+   * Sends the callbacks and the chain's next step before SUCCESS is stored, as Celery does; their
+   * result tuples become the stored `children`. If they cannot be sent the task fails with why.
+   */
+  private async sendNextSteps(message: TaskMessage, value: unknown): Promise<{ children: unknown[] } | { error: unknown }> {
+    if (!this.deps.workflow) return { children: [] };
+    try {
+      return { children: await this.deps.workflow.beforeSuccess(message, value) };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  /** Workflow work after the outcome is stored (chord counting, errbacks); its failure is logged, never lost silently. */
+  private async afterStored(message: TaskMessage, step: () => Promise<void> | undefined): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      this.deps.logger.error(`Workflow step after task ${message.task}[${message.id}] failed: ${(error as Error)?.message ?? String(error)}`);
+    }
   }
 
   /** Tells the monitors; one that throws is logged and never disturbs the worker. */
@@ -527,9 +556,9 @@ export class CeleryWorker {
   }
 
   /** A return value that cannot be stored (a function, a cycle…) becomes the task's FAILURE. */
-  private async recordSuccess(message: TaskMessage, queue: string, value: unknown): Promise<void> {
+  private async recordSuccess(message: TaskMessage, queue: string, value: unknown, children: unknown[]): Promise<void> {
     try {
-      await this.recorder.success(message, queue, value);
+      await this.recorder.success(message, queue, value, children);
     } catch (error) {
       if (!(error instanceof ResultEncodeError)) throw error;
       await this.recorder.failure(message, queue, error);

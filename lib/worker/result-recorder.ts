@@ -20,8 +20,9 @@ export class ResultRecorder {
     return this.store(message, queue, TaskState.STARTED, { pid: process.pid, hostname: this.workerHostname }, null, null);
   }
 
-  success(message: TaskMessage, queue: string, value: unknown): Promise<void> {
-    return this.store(message, queue, TaskState.SUCCESS, value === undefined ? null : value, null, new Date());
+  /** `children`: result tuples of the tasks it sent (chain step, callbacks), Celery's `children`. */
+  success(message: TaskMessage, queue: string, value: unknown, children: unknown[] = []): Promise<void> {
+    return this.store(message, queue, TaskState.SUCCESS, value === undefined ? null : value, null, new Date(), children);
   }
 
   failure(message: Pick<TaskMessage, 'id'> & Partial<TaskMessage>, queue: string, error: unknown): Promise<void> {
@@ -47,13 +48,14 @@ export class ResultRecorder {
     result: unknown,
     traceback: string | null,
     dateDone: Date | null,
+    children: unknown[] = [],
   ): Promise<void> {
     const meta: TaskResultMeta = {
       taskId: message.id,
       status,
       result,
       traceback,
-      children: [],
+      children,
       dateDone,
       groupId: message.group ?? null,
       parentId: message.parentId ?? null,

@@ -21,6 +21,12 @@ export const CeleryTableNames = {
   revokedTable: 'celery_revoked_tasks',
   revokedPrimaryKey: 'celery_revoked_tasks_pkey',
   revokedAtIndex: 'celery_revoked_tasks_revoked_at_idx',
+  /** Ours, ignored by Python: one row per running chord, counted by the worker that finishes each header task. */
+  chordCounterTable: 'celery_chord_counters',
+  chordCounterPrimaryKey: 'celery_chord_counters_pkey',
+  /** Ours: the header tasks already counted, so a redelivered task is not counted twice. */
+  chordPartTable: 'celery_chord_parts',
+  chordPartPrimaryKey: 'celery_chord_parts_pkey',
 } as const;
 
 /** Celery's `String(155)` columns: task ids, names, worker node names, routing keys. */

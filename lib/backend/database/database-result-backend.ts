@@ -7,6 +7,7 @@ import { formatNaiveUtc, parseCeleryDate } from '../../protocol/celery-time';
 import { TaskResultMeta } from '../../protocol/result-meta';
 import { CeleryLogger, SILENT_LOGGER } from '../../utils/logger';
 import { maskUrl } from '../../utils/mask-secrets';
+import { ChordCounterStore } from '../chord-counter-store.interface';
 import { GroupResultStore, SavedGroup } from '../group-result-store.interface';
 import { ResultBackend, WaitOptions } from '../result-backend.interface';
 import { POLLING_CHANGE_SOURCE, ResultChangeSource } from '../result-change-source';
@@ -19,6 +20,7 @@ import { pickleGroupResult, unpickleGroupResult } from './group-result-pickle';
 import { describeDatabaseError, isMissingSchemaError, isTransientPostgresError } from './postgres-errors';
 import { buildResultTableSql, ResultTableSql } from './result-table-sql';
 import { asBuffer, fromTaskResultRow, TaskResultRow, toStoreParameters } from './task-result-row';
+import { CHORD_COUNTER_SQL } from './chord-counter-sql';
 import { REVOKED_TASK_SQL } from './revoked-task-sql';
 import { openUrlDataSource } from './url-data-source';
 import { assertCeleryEntitiesRegistered, verifyCeleryTables } from './verify-celery-tables';
@@ -42,11 +44,12 @@ interface ConnectedDataSource {
  * `celery_taskmeta` table, so Python clients and workers read what we write and the reverse.
  * Also runs in process on PGlite (`embedded`), and on the application's own DataSource.
  *
- * It is also the workers' revoked-task store: revoked ids go to our own `celery_revoked_tasks`
+ * It joins chords without polling (ChordCounterStore, our `celery_chord_counters`), and is the
+ * workers' revoked-task store: revoked ids go to our own `celery_revoked_tasks`
  * table (which Python Celery ignores), so they survive restarts and reach every worker of this
  * module sharing the database.
  */
-export class DatabaseResultBackend implements ResultBackend, GroupResultStore, RevokedTaskStore {
+export class DatabaseResultBackend implements ResultBackend, GroupResultStore, RevokedTaskStore, ChordCounterStore {
   readonly description: string;
   private readonly settings: ResolvedDatabaseBackendOptions;
   private readonly sql: ResultTableSql;
@@ -239,6 +242,32 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
   /** Deletes a saved group (Celery's `GroupResult.delete()`); its tasks' results stay. */
   async forgetGroup(groupId: string): Promise<void> {
     await this.run(this.sql.deleteGroup, [groupId], `forget group ${groupId}`);
+  }
+
+  /** Starts counting a chord (ChordCounterStore); the header is published after this. */
+  async createChordCounter(groupId: string, headerIds: readonly string[]): Promise<void> {
+    await this.run(CHORD_COUNTER_SQL.create, [groupId, [...headerIds]], `start counting chord ${groupId}`);
+  }
+
+  /** Counts a finished header task in one atomic statement; the header ids to the call that completed it. */
+  async countChordPart(groupId: string, taskId: string): Promise<string[] | null> {
+    const rows = await this.run<{ header_ids: string[] | null }>(CHORD_COUNTER_SQL.count, [groupId, taskId], `count task ${taskId} of chord ${groupId}`);
+    return rows[0]?.header_ids ?? null;
+  }
+
+  async deleteChordCounter(groupId: string): Promise<void> {
+    await this.run(CHORD_COUNTER_SQL.deleteParts, [groupId], `forget chord ${groupId}`);
+    await this.run(CHORD_COUNTER_SQL.deleteCounter, [groupId], `forget chord ${groupId}`);
+  }
+
+  /** Many results in one SELECT (a chord's header), in the order asked. */
+  async getResults(taskIds: readonly string[]): Promise<(TaskResultMeta | null)[]> {
+    const rows = await this.run<TaskResultRow & { task_id: string }>(this.sql.selectResults, [[...taskIds]], `read the results of ${taskIds.length} tasks`);
+    const byId = new Map(rows.map((row) => [row.task_id, row]));
+    return taskIds.map((id) => {
+      const row = byId.get(id);
+      return row ? fromTaskResultRow(id, row) : null;
+    });
   }
 
   /**

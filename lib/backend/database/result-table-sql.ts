@@ -31,6 +31,8 @@ export interface ResultTableSql {
   storeResult: string;
   /** Params: task_id. */
   selectResult: string;
+  /** Params: task ids (varchar[]). Rows carry `task_id`; missing tasks have none. */
+  selectResults: string;
   /** Params: task_id. */
   deleteResult: string;
   /** Params: olderThan (naive UTC text), batch size. Returns `{ deleted }`. */
@@ -67,6 +69,9 @@ export function buildResultTableSql(extended: boolean): ResultTableSql {
     selectResult: `
       SELECT status, result, ${DATE_DONE_TEXT}, traceback, name, args, kwargs, worker, retries, queue
       FROM ${T.taskTable} WHERE task_id = $1::varchar`,
+    selectResults: `
+      SELECT task_id, status, result, ${DATE_DONE_TEXT}, traceback, name, args, kwargs, worker, retries, queue
+      FROM ${T.taskTable} WHERE task_id = ANY($1::varchar[])`,
     deleteResult: `DELETE FROM ${T.taskTable} WHERE task_id = $1::varchar`,
     deleteExpiredResultsBatch: deleteExpiredBatch(T.taskTable, `AND status IN (${READY_STATE_LIST})`),
     deleteExpiredGroupsBatch: deleteExpiredBatch(T.groupTable, ''),

@@ -1,10 +1,12 @@
 import { CreateCeleryResultTables1732435200000 } from './1732435200000-create-celery-result-tables';
 import { CreateCeleryRevokedTasks1764000000000 } from './1764000000000-create-celery-revoked-tasks';
+import { CreateCeleryChordCounters1765000000000 } from './1765000000000-create-celery-chord-counters';
 
-export { CreateCeleryResultTables1732435200000, CreateCeleryRevokedTasks1764000000000 };
+export { CreateCeleryResultTables1732435200000, CreateCeleryRevokedTasks1764000000000, CreateCeleryChordCounters1765000000000 };
 
 /**
- * The migrations that create (or complete) Celery's result tables, and our revoked-task table.
- * Add them to your own DataSource's `migrations` together with `celeryResultEntities`.
+ * The migrations that create (or complete) Celery's result tables, and our own revoked-task and
+ * chord-counter tables. Add them to your own DataSource's `migrations` together with
+ * `celeryResultEntities`.
  */
-export const celeryResultMigrations = [CreateCeleryResultTables1732435200000, CreateCeleryRevokedTasks1764000000000];
+export const celeryResultMigrations = [CreateCeleryResultTables1732435200000, CreateCeleryRevokedTasks1764000000000, CreateCeleryChordCounters1765000000000];

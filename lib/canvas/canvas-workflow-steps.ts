@@ -1,0 +1,149 @@
+import type { ChordCounterStore } from '../backend/chord-counter-store.interface';
+import { isChordCounterStore } from '../backend/chord-counter-store.interface';
+import type { CeleryClient } from '../client/celery-client';
+import { SendTaskOptions } from '../client/send-task-options';
+import { toExceptionInfo } from '../protocol/exception-info';
+import { ExceptionInfo, TaskResultMeta } from '../protocol/result-meta';
+import { SignatureDict } from '../protocol/signature-dict';
+import { TaskMessage } from '../protocol/task-message';
+import { PROPAGATE_STATES, TaskState } from '../protocol/task-states';
+import { CeleryLogger } from '../utils/logger';
+import type { WorkflowSteps } from '../worker/workflow-steps';
+import { CanvasPublisher, resultIdOf } from './canvas-publisher';
+import { chordErrorInfo } from './chord-error';
+import { groupDict } from './composite-dicts';
+import { asResultTuple } from './result-tuple';
+
+/**
+ * The worker's side of the canvas, as Celery 5.2.6's worker does it (celery-protocol.md §7):
+ * callbacks and the chain's next step are sent before SUCCESS is stored; after a failure the
+ * error is stored on the chain's remaining steps and the errbacks are sent as a group with the
+ * failed task's id; chord header tasks are counted with the backend's atomic counter, and the
+ * task that completes the header sends the body with the header's results in order.
+ */
+export class CanvasWorkflowSteps implements WorkflowSteps {
+  private readonly publisher: CanvasPublisher;
+
+  constructor(
+    private readonly client: CeleryClient,
+    private readonly logger: CeleryLogger,
+  ) {
+    this.publisher = new CanvasPublisher(client);
+  }
+
+  async beforeSuccess(message: TaskMessage, result: unknown): Promise<unknown[]> {
+    const { callbacks, chain } = message.embed;
+    if (!callbacks?.length && !chain?.length) return [];
+    const base = workflowOptions(message);
+    const children: unknown[] = [];
+    if (callbacks?.length) {
+      // One callback is sent as is; several as Celery does: each group on its own, the rest as one group.
+      const signatures = callbacks.length === 1 ? callbacks : [...callbacks.filter(isGroup), ...groupOfPlain(callbacks)];
+      for (const callback of signatures) {
+        children.push(asResultTuple(await this.publisher.apply(this.publisher.freeze(callback), [result], base)));
+      }
+    }
+    if (chain?.length) {
+      const next = chain[chain.length - 1];
+      const applied = await this.publisher.apply(this.publisher.freeze(next), [result], { ...base, chain: chain.slice(0, -1) });
+      children.push(asResultTuple(applied));
+    }
+    return children;
+  }
+
+  async afterSuccess(message: TaskMessage): Promise<void> {
+    if (message.group && message.embed.chord) await this.countChordPart(message.group, message.id, message.embed.chord, message);
+  }
+
+  async afterFailure(message: TaskMessage, error: unknown): Promise<void> {
+    const info = toExceptionInfo(error);
+    const traceback = error instanceof Error && error.stack ? error.stack : null;
+    if (message.group && message.embed.chord) await this.countChordPart(message.group, message.id, message.embed.chord, message);
+    for (const step of message.embed.chain ?? []) {
+      const stepId = step.options.task_id as string | undefined;
+      if (stepId === undefined) continue;
+      await this.storeFailure(stepId, info, traceback, step.options.group_id as string | undefined);
+      const stepChord = step.options.chord as SignatureDict | undefined;
+      if (stepChord && typeof step.options.group_id === 'string') await this.countChordPart(step.options.group_id, stepId, stepChord, message);
+    }
+    if (message.embed.errbacks?.length) await this.sendErrbacks(message.embed.errbacks, message.id, workflowOptions(message));
+  }
+
+  /**
+   * Joins a chord joined by our counter: the one call that completes the header reads the
+   * header's results and sends the body. A chord joined by `celery.chord_unlock` has no counter
+   * and is left to that task.
+   */
+  private async countChordPart(groupId: string, taskId: string, body: SignatureDict, message: TaskMessage): Promise<void> {
+    const store = this.counterStore();
+    if (!store) return;
+    const headerIds = await store.countChordPart(groupId, taskId);
+    if (!headerIds) return;
+    await joinChord(this.publisher, store, headerIds, body, workflowOptions(message), this.client);
+    await store.deleteChordCounter(groupId);
+  }
+
+  private counterStore(): ChordCounterStore | null {
+    const backend = this.client.resultBackend;
+    return isChordCounterStore(backend) ? backend : null;
+  }
+
+  private async sendErrbacks(errbacks: SignatureDict[], failedId: string, base: SendTaskOptions): Promise<void> {
+    await this.publisher.apply(this.publisher.freeze(groupDict(errbacks)), [failedId], base);
+  }
+
+  private async storeFailure(taskId: string, info: ExceptionInfo, traceback: string | null, groupId?: string): Promise<void> {
+    const meta: TaskResultMeta = { taskId, status: TaskState.FAILURE, result: info, traceback, children: [], dateDone: new Date(), groupId: groupId ?? null };
+    await this.client.resultBackend.storeResult(meta).catch((error: Error) => {
+      this.logger.error(`Could not store the FAILURE of chain step ${taskId}: ${error.message}`);
+    });
+  }
+}
+
+/**
+ * Sends a chord's body with the header's values in header order, or, when a header task failed,
+ * stores Celery's ChordError as the body's FAILURE and sends the body's errbacks with its id
+ * (Celery's `chord_error_from_stack`). Shared by the counter join and `celery.chord_unlock`.
+ */
+export async function joinChord(
+  publisher: CanvasPublisher,
+  store: Pick<ChordCounterStore, 'getResults'> | null,
+  headerIds: readonly string[],
+  body: SignatureDict,
+  base: SendTaskOptions,
+  client: CeleryClient,
+): Promise<void> {
+  const metas = store ? await store.getResults(headerIds) : await Promise.all(headerIds.map((id) => client.resultBackend.getResult(id)));
+  const failedIndex = metas.findIndex((meta) => meta !== null && PROPAGATE_STATES.has(meta.status));
+  const frozenBody = publisher.freeze(body);
+  if (failedIndex < 0) {
+    await publisher.apply(frozenBody, [metas.map((meta) => meta?.result ?? null)], base);
+    return;
+  }
+  const cause = metas[failedIndex]!.result as ExceptionInfo;
+  const bodyId = resultIdOf(frozenBody);
+  await client.resultBackend.storeResult({
+    taskId: bodyId,
+    status: TaskState.FAILURE,
+    result: chordErrorInfo(headerIds[failedIndex], cause),
+    traceback: null,
+    children: [],
+    dateDone: new Date(),
+  });
+  const errbacks = frozenBody.options.link_error as SignatureDict[] | undefined;
+  if (errbacks?.length) await publisher.apply(publisher.freeze(groupDict(errbacks)), [bodyId], base);
+}
+
+/** parent_id = the finishing task, root_id = its root (celery-protocol.md §7.2). */
+function workflowOptions(message: TaskMessage): SendTaskOptions {
+  return { parentId: message.id, rootId: message.rootId ?? message.id, ...(message.priority !== null ? { priority: message.priority } : {}) };
+}
+
+function isGroup(signature: SignatureDict): boolean {
+  return signature.subtask_type === 'group';
+}
+
+function groupOfPlain(callbacks: SignatureDict[]): SignatureDict[] {
+  const plain = callbacks.filter((callback) => !isGroup(callback));
+  return plain.length > 0 ? [groupDict(plain)] : [];
+}

@@ -1,0 +1,22 @@
+import { TaskMessage } from '../protocol/task-message';
+
+/**
+ * What the worker does for a task's workflow links (Celery's `app/trace.py` and
+ * `backends/base.py` around storing a result). The worker calls it at two moments of settling a
+ * task; the canvas implements it (CanvasWorkflowSteps), so the worker knows nothing of chains.
+ */
+export interface WorkflowSteps {
+  /**
+   * Before SUCCESS is stored, as Celery does: sends the link callbacks and the chain's next step
+   * with the result. Returns their result tuples: the `children` of the stored meta. Throws when
+   * they could not be sent; the task then fails with that error.
+   */
+  beforeSuccess(message: TaskMessage, result: unknown): Promise<unknown[]>;
+  /** After SUCCESS is stored: counts the task in its chord and, when it completed it, sends the body. */
+  afterSuccess(message: TaskMessage): Promise<void>;
+  /**
+   * After FAILURE is stored: stores it on the chain's remaining steps too, counts the task in its
+   * chord, and sends the errbacks with the failed task's id.
+   */
+  afterFailure(message: TaskMessage, error: unknown): Promise<void>;
+}
