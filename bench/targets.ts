@@ -44,11 +44,12 @@ export function checkTargets(rows: BenchRow[], config: BenchConfig): TargetCheck
   const full = median('scale.rt-full');
   checks.push(
     empty === undefined || full === undefined
-      ? { target: `${config.scaleRows.toLocaleString('en-US')} stored results change get() latency < 20%`, measured: 'not measured', met: null }
+      ? { target: `${config.scaleRows.toLocaleString('en-US')} stored results make get() slower by < 20%`, measured: 'not measured', met: null }
       : {
-          target: `${config.scaleRows.toLocaleString('en-US')} stored results change get() latency < 20%`,
+          target: `${config.scaleRows.toLocaleString('en-US')} stored results make get() slower by < 20%`,
           measured: `p50 ${format(empty)} → ${format(full)} ms (${((full / empty - 1) * 100).toFixed(0)}%)`,
-          met: Math.abs(full / empty - 1) < 0.2,
+          // Faster is fine (a noisy machine); the target is about not slowing down.
+          met: full / empty - 1 < 0.2,
         },
   );
   return checks;
