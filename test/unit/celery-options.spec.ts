@@ -72,4 +72,17 @@ describe('CeleryModule options', () => {
       "worker.delayedDeliveryQueueType must be 'quorum' or 'classic' (Celery: broker_native_delayed_delivery_queue_type), got \"stream\"",
     ]);
   });
+
+  it("sends no task events and no task-sent by default, a heartbeat every 2 s, as Celery; the events settings stay out of the worker's", () => {
+    expect(resolveCeleryConfig({}).events).toEqual({ sendTaskEvents: false, heartbeatIntervalSeconds: 2, sendSentEvent: false });
+    const config = resolveCeleryConfig({ sendSentEvent: true, worker: { sendTaskEvents: true, heartbeatIntervalSeconds: 5 } });
+    expect(config.events).toEqual({ sendTaskEvents: true, heartbeatIntervalSeconds: 5, sendSentEvent: true });
+    expect(config.worker).not.toHaveProperty('sendTaskEvents');
+    expect(config.worker).not.toHaveProperty('heartbeatIntervalSeconds');
+    expect(problemsOf({ sendSentEvent: 'yes' as never, worker: { sendTaskEvents: 1 as never, heartbeatIntervalSeconds: 0 } })).toEqual([
+      'sendSentEvent must be true or false, got "yes"',
+      'worker.heartbeatIntervalSeconds must be a positive number, got 0',
+      'worker.sendTaskEvents must be true or false, got 1',
+    ]);
+  });
 });
