@@ -85,7 +85,8 @@ export interface WorkerModuleOptions {
   etaParkThresholdSeconds?: number;
   /**
    * Type of the delay queues (Celery 5.5: `broker_native_delayed_delivery_queue_type`): 'quorum'
-   * or 'classic'. Every worker sharing the broker, Python ones too, must use the same. Default 'quorum'.
+   * or 'classic'. Every worker sharing the broker, Python ones too, must use the same. Default 'classic'
+   * (Celery 5.5's default is 'quorum': set it when Celery 5.5 workers with quorum queues share the broker).
    */
   delayedDeliveryQueueType?: DelayedDeliveryQueueType;
   /** Start consuming at application bootstrap. false: call `CeleryWorker.start()` yourself. Default true. */

@@ -39,7 +39,9 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   shutdownTimeoutMs: 30_000,
   maxMessageBytes: 10 * 1024 * 1024,
   etaParkThresholdSeconds: 60,
-  delayedDeliveryQueueType: 'quorum',
+  // Classic: a parked task whose queue was deleted is dropped when it comes back. Quorum queues
+  // dead-letter at least once and keep retrying it forever, blocking every task parked after it.
+  delayedDeliveryQueueType: 'classic',
 };
 
 /** Expands Celery's node-name placeholders: `%h` host name, `%n` short host, `%d` domain. */

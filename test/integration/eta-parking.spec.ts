@@ -4,7 +4,7 @@ import { CeleryClient, CeleryTask, CeleryWorker, currentTask } from '../../lib';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { celeryDatabaseUrl } from '../support/python-celery';
 import { PythonWorker, startPythonWorker } from '../support/python-worker';
-import { RABBITMQ_URL } from '../support/rabbitmq';
+import { deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
 import { queueCounts } from '../support/rabbitmq-inspection';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
@@ -64,6 +64,9 @@ describe('ETA parking on RabbitMQ', () => {
   let worker: CeleryWorker;
 
   beforeAll(async () => {
+    // Delay queues left by an earlier run may be of the other type (or, as quorum queues, hold
+    // tasks whose queue is gone): start from none; only this file parks tasks in the parallel run.
+    await deleteQueues(...Array.from({ length: 28 }, (_, level) => `celery_delayed_${level}`));
     env = await createTestEnvironment('it-eta-park');
     app = await startCeleryApp(
       { broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: { concurrency: 1, etaParkThresholdSeconds: 1 } },

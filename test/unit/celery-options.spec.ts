@@ -62,10 +62,10 @@ describe('CeleryModule options', () => {
   });
 
   it('parks far-ETA tasks after 60 s in quorum delay queues by default, and checks both settings', () => {
-    expect(resolveCeleryConfig({}).worker).toMatchObject({ etaParkThresholdSeconds: 60, delayedDeliveryQueueType: 'quorum' });
-    expect(resolveCeleryConfig({ worker: { etaParkThresholdSeconds: 0, delayedDeliveryQueueType: 'classic' } }).worker).toMatchObject({
+    expect(resolveCeleryConfig({}).worker).toMatchObject({ etaParkThresholdSeconds: 60, delayedDeliveryQueueType: 'classic' });
+    expect(resolveCeleryConfig({ worker: { etaParkThresholdSeconds: 0, delayedDeliveryQueueType: 'quorum' } }).worker).toMatchObject({
       etaParkThresholdSeconds: 0,
-      delayedDeliveryQueueType: 'classic',
+      delayedDeliveryQueueType: 'quorum',
     });
     expect(problemsOf({ worker: { etaParkThresholdSeconds: -1, delayedDeliveryQueueType: 'stream' } })).toEqual([
       'worker.etaParkThresholdSeconds must be a non-negative number, got -1',
