@@ -2,7 +2,6 @@ import { Broker, Consumer, DeliveredMessage, DeliveryInfo, QueueDeclaration } fr
 import { ResultBackend } from '../backend/result-backend.interface';
 import { hostname as osHostname } from 'node:os';
 import { ResultEncodeError } from '../errors/result-encode.error';
-import { RetryRequested } from '../errors/retry-requested';
 import { InvalidTaskMessageError } from '../errors/invalid-task-message.error';
 import { NotRegisteredError } from '../errors/not-registered.error';
 import { decodeTaskMessage } from '../protocol/decode-task-message';
@@ -14,15 +13,17 @@ import { ResultRecorder } from './result-recorder';
 import { TaskThrottle } from './task-throttle';
 import { WorkerMonitor } from './worker-monitor';
 import { WorkflowSteps } from './workflow-steps';
-import { TaskEvent, TaskEventName, TaskHooks } from './task-hooks';
+import { TaskHooks } from './task-hooks';
+import { Outcome, TaskRun } from './task-run';
+import { WorkerObservers } from './worker-observers';
+import { createTaskContext } from './create-task-context';
 import { TaskState } from '../protocol/task-states';
-import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../errors/time-limit.errors';
 import { RevokeReason, TaskRevokedError } from '../errors/task-revoked.error';
 import { RevokedTaskStore, RevokedTasks } from './revoked-tasks';
 import { retryMessage } from './retry-message';
 import { planRetry } from './retry-policy';
 import { TaskDefinition, TaskOptions } from './task-definition';
-import { runInTaskContext, TaskContext } from './task-context';
+import { TaskContext } from './task-context';
 import { TaskRegistry } from './task-registry';
 import { expandHostname, WorkerOptions } from './worker-options';
 
@@ -35,20 +36,8 @@ interface AcceptedTask {
   settings: ExecutionSettings;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-/** A task being executed now. */
-export interface ActiveTask {
-  message: TaskMessage;
-  startedAt: Date;
-  acknowledged: boolean;
-  abort: AbortController;
-  /**
-   * Ends the task now with `error` as its outcome (hard time limit, revoke with terminate): its
-   * AbortSignal fires and its slot is freed, whether or not its code stops.
-   */
-  interrupt(error: Error): void;
-}
+import type { ActiveTask } from './task-run';
+export type { ActiveTask };
 
 export interface WorkerDependencies {
   broker: Broker;
@@ -85,7 +74,7 @@ export class CeleryWorker {
   private consumer: Consumer | null = null;
   private readonly waiting: AcceptedTask[] = [];
   private readonly scheduled = new Map<AcceptedTask, NodeJS.Timeout>();
-  private readonly active = new Map<AcceptedTask, ActiveTask>();
+  private readonly active = new Map<AcceptedTask, TaskRun>();
   private readonly throttle = new TaskThrottle<AcceptedTask>((accepted) => {
     this.waiting.push(accepted);
     this.startWaitingTasks();
@@ -101,9 +90,11 @@ export class CeleryWorker {
   private readonly timeLimitOverrides = new Map<string, TimeLimitOverride>();
   private startedAt: Date | null = null;
   private idleWaiters: (() => void)[] = [];
+  private readonly observers: WorkerObservers;
 
   constructor(private readonly deps: WorkerDependencies) {
     this.hostname = expandHostname(deps.options.hostname);
+    this.observers = new WorkerObservers(deps.monitors, deps.hooks, deps.logger);
     this.recorder = new ResultRecorder(deps.backend, this.hostname);
     this.revoked = new RevokedTasks(deps.revokedStore);
     this.parking = new EtaParking(
@@ -170,7 +161,7 @@ export class CeleryWorker {
 
   /** Adds an observer after construction, as if it had been given in `monitors` (remote control uses it). */
   addMonitor(monitor: WorkerMonitor): void {
-    this.deps.monitors = [...(this.deps.monitors ?? []), monitor];
+    this.observers.add(monitor);
   }
 
   /** Tasks run since start, by name (Celery's `inspect stats` → `total`). */
@@ -227,7 +218,7 @@ export class CeleryWorker {
       prefetch: this.prefetch,
       onMessage: (delivery) => this.receive(delivery),
     });
-    this.notify('workerStarted');
+    this.observers.notify('workerStarted');
     logger.log(
       `Worker ${this.hostname} consuming ${options.queues.join(', ')} on ${broker.description} ` +
         `(concurrency ${options.concurrency}, tasks: ${this.deps.registry.names().join(', ') || 'none'})`,
@@ -258,7 +249,7 @@ export class CeleryWorker {
       }
     }
     this.consumer = null;
-    this.notify('workerStopped');
+    this.observers.notify('workerStopped');
     logger.log(`Worker ${this.hostname} stopped after ${this.processed} task(s)`);
   }
 
@@ -280,7 +271,7 @@ export class CeleryWorker {
       this.refuse(delivery, message, new NotRegisteredError(message.task));
       return;
     }
-    this.notify('taskReceived', message);
+    this.observers.notify('taskReceived', message);
     if (this.revoked.has(message.id)) {
       this.discardRevoked(delivery, message, 'revoked');
       return;
@@ -326,8 +317,8 @@ export class CeleryWorker {
     const label = message ? `${message.task ?? '?'}[${message.id}]` : '(task id unknown)';
     logger.error(`Rejected task message ${label} from queue ${delivery.deliveryInfo.queue}: ${error.message}`);
     delivery.reject(false);
-    if (message) this.notify('taskFailed', message, error, null);
-    this.notify('taskRejected', message, false);
+    if (message) this.observers.notify('taskFailed', message, error, null);
+    this.observers.notify('taskRejected', message, false);
     if (message) {
       this.recorder.failure(message, delivery.deliveryInfo.routingKey, error).catch((storeError: Error) => {
         logger.error(`Could not store the FAILURE of rejected task ${label}: ${storeError.message}`);
@@ -342,7 +333,7 @@ export class CeleryWorker {
   /** A revoked or expired task is not run: REVOKED is stored and the message acked, as Celery does. */
   private discardRevoked(delivery: DeliveredMessage, message: TaskMessage, reason: RevokeReason): void {
     this.deps.logger.log(`Discarding ${reason} task ${message.task}[${message.id}]`);
-    this.notify('taskRevoked', message, reason);
+    this.observers.notify('taskRevoked', message, reason);
     this.recorder
       .revoked(message, delivery.deliveryInfo.routingKey, reason)
       .then(() => delivery.ack())
@@ -392,33 +383,27 @@ export class CeleryWorker {
   private async execute(accepted: AcceptedTask): Promise<void> {
     const { delivery, message, settings } = accepted;
     const queue = delivery.deliveryInfo.routingKey;
-    const abort = new AbortController();
-    let interrupt!: (error: Error) => void;
-    const interrupted = new Promise<Outcome>((resolve) => {
-      interrupt = (error) => {
-        abort.abort(error);
-        resolve({ ok: false, error });
-      };
-    });
-    const activeTask: ActiveTask = { message, startedAt: new Date(), acknowledged: !settings.acksLate, abort, interrupt };
-    this.active.set(accepted, activeTask);
+    const run = new TaskRun(message, !settings.acksLate);
+    this.active.set(accepted, run);
     try {
       const unwanted = message.expires && message.expires.getTime() <= Date.now() ? 'expired' : this.revoked.has(message.id) ? 'revoked' : null;
       if (unwanted) {
-        this.notify('taskRevoked', message, unwanted);
+        this.observers.notify('taskRevoked', message, unwanted);
         await this.finish(accepted, () => this.recorder.revoked(message, queue, unwanted), unwanted);
         return;
       }
       if (!settings.acksLate) delivery.ack();
       if (settings.trackStarted) await this.recorder.started(message, queue).catch((error: Error) => this.logStoreError(message, error));
-      const context = this.contextFor(accepted, abort.signal);
-      this.notify('taskStarted', message);
-      await this.emit('prerun', context);
+      const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal);
+      this.observers.notify('taskStarted', message);
+      await this.observers.emit('prerun', context);
       const startedAt = performance.now();
-      const outcome = await this.runWithinLimits(accepted, context, activeTask, interrupted);
+      const outcome = await run.execute(accepted.call, context, settings, (seconds) =>
+        this.deps.logger.error(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed, slot freed`),
+      );
       const runtimeMs = performance.now() - startedAt;
       const state = await this.settle(accepted, outcome, context, runtimeMs);
-      await this.emit('postrun', context, { runtimeMs, state });
+      await this.observers.emit('postrun', context, { runtimeMs, state });
     } finally {
       this.active.delete(accepted);
       this.processed++;
@@ -438,29 +423,29 @@ export class CeleryWorker {
       if (settings.ignoreResult) await this.finish(accepted, async () => {}, 'succeeded');
       else await this.finish(accepted, () => this.recordSuccess(message, queue, outcome.value, next.children), 'succeeded');
       await this.afterStored(message, () => this.deps.workflow?.afterSuccess(message));
-      this.notify('taskSucceeded', message, outcome.value, runtimeMs / 1000);
-      await this.emit('success', context, { result: outcome.value, runtimeMs });
+      this.observers.notify('taskSucceeded', message, outcome.value, runtimeMs / 1000);
+      await this.observers.emit('success', context, { result: outcome.value, runtimeMs });
       return TaskState.SUCCESS;
     }
     if (outcome.error instanceof TaskRevokedError) {
       const reason = outcome.error.reason;
-      this.notify('taskRevoked', message, reason);
+      this.observers.notify('taskRevoked', message, reason);
       await this.finish(accepted, () => this.recorder.revoked(message, queue, reason), reason);
       return TaskState.REVOKED;
     }
     const plan = planRetry(message, accepted.task.options, outcome.error);
     if (plan.kind === 'retry') {
       await this.finish(accepted, () => this.retry(accepted, plan.eta, plan.cause, plan.queue), 'retried');
-      this.notify('taskRetried', message, plan.cause);
-      await this.emit('retry', context, { error: plan.cause, runtimeMs });
+      this.observers.notify('taskRetried', message, plan.cause);
+      await this.observers.emit('retry', context, { error: plan.cause, runtimeMs });
       return TaskState.RETRY;
     }
     const error = plan.kind === 'exhausted' ? plan.error : outcome.error;
     this.deps.logger.error(`Task ${message.task}[${message.id}] raised: ${error instanceof Error ? error.message : String(error)}`);
     await this.finish(accepted, () => this.recorder.failure(message, queue, error), 'failed');
     await this.afterStored(message, () => this.deps.workflow?.afterFailure(message, error));
-    this.notify('taskFailed', message, error, runtimeMs / 1000);
-    await this.emit('failure', context, { error, runtimeMs });
+    this.observers.notify('taskFailed', message, error, runtimeMs / 1000);
+    await this.observers.emit('failure', context, { error, runtimeMs });
     return TaskState.FAILURE;
   }
 
@@ -484,57 +469,6 @@ export class CeleryWorker {
     } catch (error) {
       this.deps.logger.error(`Workflow step after task ${message.task}[${message.id}] failed: ${(error as Error)?.message ?? String(error)}`);
     }
-  }
-
-  /** Tells the monitors; one that throws is logged and never disturbs the worker. */
-  private notify<K extends keyof WorkerMonitor>(method: K, ...args: Parameters<NonNullable<WorkerMonitor[K]>>): void {
-    const monitors = this.deps.monitors;
-    if (!monitors) return;
-    for (const monitor of monitors) {
-      try {
-        (monitor[method] as ((...parameters: unknown[]) => void) | undefined)?.apply(monitor, args);
-      } catch (error) {
-        this.deps.logger.error(`A worker monitor failed on ${method}: ${(error as Error)?.message ?? String(error)}`);
-      }
-    }
-  }
-
-  private emit(event: TaskEventName, task: TaskContext, details: Omit<TaskEvent, 'event' | 'task'> = {}): Promise<void> | undefined {
-    const hooks = this.deps.hooks;
-    return hooks?.has(event) ? hooks.emit({ event, task, ...details }) : undefined;
-  }
-
-  /**
-   * Runs the task with its time limits: at the soft limit its AbortSignal fires with
-   * SoftTimeLimitExceeded; at the hard limit it is failed with TimeLimitExceeded and its slot is
-   * freed. Code that ignores the signal keeps running in the background (Node.js cannot stop
-   * it); whatever it returns later is dropped.
-   */
-  private runWithinLimits(accepted: AcceptedTask, context: TaskContext, activeTask: ActiveTask, interrupted: Promise<Outcome>): Promise<Outcome> {
-    const { timeLimit, softTimeLimit } = accepted.settings;
-    const { abort } = activeTask;
-    const running = (async (): Promise<Outcome> => {
-      try {
-        return { ok: true, value: await runInTaskContext(context, accepted.call) };
-      } catch (error) {
-        // An API aborted by the task's signal rejects with a generic AbortError: report why it was aborted.
-        const aborted = abort.signal.aborted && error instanceof Error && error.name === 'AbortError';
-        return { ok: false, error: aborted ? abort.signal.reason : error };
-      }
-    })();
-    const soft = softTimeLimit === null ? null : setTimeout(() => abort.abort(new SoftTimeLimitExceeded(softTimeLimit)), softTimeLimit * 1000);
-    const hard =
-      timeLimit === null
-        ? null
-        : setTimeout(() => {
-            const { message } = accepted;
-            this.deps.logger.error(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${timeLimit} s: failed, slot freed`);
-            activeTask.interrupt(new TimeLimitExceeded(timeLimit));
-          }, timeLimit * 1000);
-    return Promise.race([running, interrupted]).finally(() => {
-      if (soft) clearTimeout(soft);
-      if (hard) clearTimeout(hard);
-    });
   }
 
   /**
@@ -585,31 +519,6 @@ export class CeleryWorker {
 
   private logStoreError(message: TaskMessage, error: Error): void {
     this.deps.logger.error(`Could not store the result of task ${message.task}[${message.id}]: ${error.message}`);
-  }
-
-  private contextFor(accepted: AcceptedTask, signal: AbortSignal): TaskContext {
-    const { message, delivery } = accepted;
-    return {
-      id: message.id,
-      name: message.task,
-      args: message.args,
-      kwargs: message.kwargs,
-      retries: message.retries,
-      rootId: message.rootId,
-      parentId: message.parentId,
-      groupId: message.group,
-      eta: message.eta,
-      expires: message.expires,
-      headers: message.customHeaders,
-      deliveryInfo: delivery.deliveryInfo,
-      replyTo: message.replyTo,
-      correlationId: message.correlationId,
-      hostname: this.hostname,
-      signal,
-      retry: (options = {}) => {
-        throw new RetryRequested(options);
-      },
-    };
   }
 
   private waitForIdle(timeoutMs: number): Promise<boolean> {
