@@ -2,9 +2,6 @@ import { Broker, Consumer, DeliveredMessage, DeliveryInfo, QueueDeclaration } fr
 import { ResultBackend } from '../backend/result-backend.interface';
 import { hostname as osHostname } from 'node:os';
 import { ResultEncodeError } from '../errors/result-encode.error';
-import { InvalidTaskMessageError } from '../errors/invalid-task-message.error';
-import { NotRegisteredError } from '../errors/not-registered.error';
-import { decodeTaskMessage } from '../protocol/decode-task-message';
 import { TaskMessage } from '../protocol/task-message';
 import { CeleryLogger } from '../utils/logger';
 import { EtaParking } from './eta-parking';
@@ -16,6 +13,7 @@ import { WorkflowSteps } from './workflow-steps';
 import { TaskHooks } from './task-hooks';
 import { Outcome, TaskRun } from './task-run';
 import { WorkerObservers } from './worker-observers';
+import { MessageAdmission } from './message-admission';
 import { createTaskContext } from './create-task-context';
 import { TaskState } from '../protocol/task-states';
 import { RevokeReason, TaskRevokedError } from '../errors/task-revoked.error';
@@ -91,12 +89,14 @@ export class CeleryWorker {
   private startedAt: Date | null = null;
   private idleWaiters: (() => void)[] = [];
   private readonly observers: WorkerObservers;
+  private readonly admission: MessageAdmission;
 
   constructor(private readonly deps: WorkerDependencies) {
     this.hostname = expandHostname(deps.options.hostname);
     this.observers = new WorkerObservers(deps.monitors, deps.hooks, deps.logger);
     this.recorder = new ResultRecorder(deps.backend, this.hostname);
     this.revoked = new RevokedTasks(deps.revokedStore);
+    this.admission = new MessageAdmission(deps.registry, deps.options.maxMessageBytes, this.recorder, this.observers, deps.logger);
     this.parking = new EtaParking(
       deps.broker,
       { thresholdSeconds: deps.options.etaParkThresholdSeconds, queueType: deps.options.delayedDeliveryQueueType },
@@ -258,31 +258,16 @@ export class CeleryWorker {
       delivery.reject(true);
       return;
     }
-    let message: TaskMessage;
-    try {
-      message = decodeTaskMessage(delivery.body, delivery.properties, { maxBytes: this.deps.options.maxMessageBytes });
-    } catch (error) {
-      const invalid = error as InvalidTaskMessageError;
-      this.refuse(delivery, invalid.taskId ? { id: invalid.taskId, task: invalid.taskName ?? undefined } : null, invalid);
-      return;
-    }
-    const task = this.deps.registry.get(message.task);
-    if (!task) {
-      this.refuse(delivery, message, new NotRegisteredError(message.task));
-      return;
-    }
+    const decoded = this.admission.decode(delivery);
+    if (!decoded) return;
+    const { message, task } = decoded;
     this.observers.notify('taskReceived', message);
     if (this.revoked.has(message.id)) {
       this.discardRevoked(delivery, message, 'revoked');
       return;
     }
-    let call: () => unknown;
-    try {
-      call = task.prepare(message.args, message.kwargs);
-    } catch (error) {
-      this.refuse(delivery, message, error as Error);
-      return;
-    }
+    const call = this.admission.bind(delivery, message, task);
+    if (!call) return;
     const accepted: AcceptedTask = {
       delivery,
       message,
@@ -306,24 +291,6 @@ export class CeleryWorker {
       if (this.stopping) accepted.delivery.reject(true);
       else this.schedule(accepted);
     });
-  }
-
-  /**
-   * Refuses a message: one log line with the reason, reject without requeue (a dead-letter
-   * exchange on the queue keeps it), and a FAILURE stored when the task id is known.
-   */
-  private refuse(delivery: DeliveredMessage, message: (Pick<TaskMessage, 'id'> & Partial<TaskMessage>) | null, error: Error): void {
-    const { logger } = this.deps;
-    const label = message ? `${message.task ?? '?'}[${message.id}]` : '(task id unknown)';
-    logger.error(`Rejected task message ${label} from queue ${delivery.deliveryInfo.queue}: ${error.message}`);
-    delivery.reject(false);
-    if (message) this.observers.notify('taskFailed', message, error, null);
-    this.observers.notify('taskRejected', message, false);
-    if (message) {
-      this.recorder.failure(message, delivery.deliveryInfo.routingKey, error).catch((storeError: Error) => {
-        logger.error(`Could not store the FAILURE of rejected task ${label}: ${storeError.message}`);
-      });
-    }
   }
 
   private get basePrefetch(): number {
