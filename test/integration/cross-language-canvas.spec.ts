@@ -3,7 +3,7 @@ import { CeleryClient, chain, chord, group, GroupResult } from '../../lib';
 import { MathTasks } from '../../sample-app/src/tasks/math.tasks';
 import { startCeleryApp } from '../support/celery-app';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
-import { deleteExchanges, deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+import { RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
 /**
@@ -20,6 +20,7 @@ describe('canvas across languages', () => {
 
   beforeAll(async () => {
     env = await createTestEnvironment('it-xl-canvas');
+    env.alsoRemove(pythonQueue);
     settings = { resultBackend: `db+${env.databaseUrl}`, defaultQueue: pythonQueue };
     app = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue }, [MathTasks]);
     celery = app.get(CeleryClient);
@@ -29,8 +30,6 @@ describe('canvas across languages', () => {
   afterAll(async () => {
     await python?.stop();
     await app?.close();
-    await deleteQueues(pythonQueue);
-    await deleteExchanges(pythonQueue);
     await env?.dispose();
   });
 

@@ -2,7 +2,7 @@ import { INestApplicationContext, Injectable } from '@nestjs/common';
 import { CeleryClient, CeleryTask, currentTask } from '../../lib';
 import { startCeleryApp } from '../support/celery-app';
 import { PythonWorker, startPythonWorker } from '../support/python-worker';
-import { deleteExchanges, deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+import { RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
 @Injectable()
@@ -28,6 +28,7 @@ describe('retries across languages', () => {
 
   beforeAll(async () => {
     env = await createTestEnvironment('it-xl-retry');
+    env.alsoRemove(pythonQueue);
     app = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue }, [BouncingTask]);
     python = await startPythonWorker({ queues: [pythonQueue], resultBackend: `db+${env.databaseUrl}` });
   });
@@ -35,8 +36,6 @@ describe('retries across languages', () => {
   afterAll(async () => {
     await python?.stop();
     await app?.close();
-    await deleteQueues(pythonQueue);
-    await deleteExchanges(pythonQueue);
     await env?.dispose();
   });
 

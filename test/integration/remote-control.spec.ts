@@ -8,7 +8,7 @@ import { eventually, startCeleryApp } from '../support/celery-app';
 import { celeryCli, celeryCliJson } from '../support/celery-cli';
 import { celeryDatabaseUrl } from '../support/python-celery';
 import { PythonWorker, startPythonWorker } from '../support/python-worker';
-import { deleteExchanges, deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
+import { RABBITMQ_URL } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
 @Injectable()
@@ -71,6 +71,7 @@ describe('remote control with Python Celery 5.2.6', () => {
   beforeAll(async () => {
     env = await createTestEnvironment('it-remote-control');
     pythonQueue = `${env.queue}-py`;
+    env.alsoRemove(pythonQueue);
     [app, python] = await Promise.all([
       startCeleryApp(
         {
@@ -92,8 +93,6 @@ describe('remote control with Python Celery 5.2.6', () => {
   afterAll(async () => {
     await python?.stop();
     await app?.close();
-    await deleteQueues(pythonQueue);
-    await deleteExchanges(pythonQueue);
     await env?.dispose();
   });
 

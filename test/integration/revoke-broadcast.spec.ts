@@ -5,7 +5,7 @@ import { CeleryClient, CeleryModuleOptions, CeleryTask, CeleryWorker, currentTas
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { celeryDatabaseUrl } from '../support/python-celery';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
-import { deleteExchanges, deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
+import { RABBITMQ_URL } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
 @Injectable()
@@ -61,6 +61,7 @@ describe('revoke broadcasts between Python Celery 5.2.6 and our worker', () => {
   beforeAll(async () => {
     env = await createTestEnvironment('it-revoke-broadcast');
     pythonQueue = `${env.queue}-py`;
+    env.alsoRemove(pythonQueue);
     options = {
       broker: RABBITMQ_URL,
       backend: env.databaseUrl,
@@ -75,8 +76,6 @@ describe('revoke broadcasts between Python Celery 5.2.6 and our worker', () => {
   afterAll(async () => {
     await python?.stop();
     await app?.close();
-    await deleteQueues(pythonQueue);
-    await deleteExchanges(pythonQueue);
     await env?.dispose();
   });
 
