@@ -28,9 +28,18 @@ export function parseCeleryDate(text: string): Date | null {
   if (!match) return null;
   const [, year, month, day, hour, minute, second = '0', fraction = '', offset] = match;
   const milliseconds = fraction ? Math.round(Number(`0.${fraction}`) * 1000) : 0;
-  const utc = Date.UTC(+year, +month - 1, +day, +hour, +minute, +second, milliseconds);
-  if (Number.isNaN(utc) || +month > 12 || +day > 31 || +hour > 23 || +minute > 59 || +second > 60) return null;
-  return new Date(utc - offsetMinutes(offset) * 60_000);
+  const date = new Date(Date.UTC(2000, 0, 1, +hour, +minute, +second, milliseconds));
+  date.setUTCFullYear(+year, +month - 1, +day); // not Date.UTC's year: it maps 0–99 to 1900–1999
+  // Date rolls impossible values over (Feb 30 → Mar 2); Python's datetime refuses them, and so do we.
+  const exists =
+    +year >= 1 &&
+    date.getUTCFullYear() === +year &&
+    date.getUTCMonth() === +month - 1 &&
+    date.getUTCDate() === +day &&
+    date.getUTCHours() === +hour &&
+    date.getUTCMinutes() === +minute &&
+    date.getUTCSeconds() === +second;
+  return exists ? new Date(date.getTime() - offsetMinutes(offset) * 60_000) : null;
 }
 
 function offsetMinutes(offset: string | undefined): number {

@@ -91,7 +91,7 @@ function fromV2(headers: Fields, payload: unknown[], properties: MessageProperti
   const [args, kwargs, embed] = payload;
   const customHeaders: Fields = {};
   for (const name of Object.keys(headers)) {
-    if (!KNOWN_HEADERS.has(name)) customHeaders[name] = headers[name];
+    if (!KNOWN_HEADERS.has(name)) setOwn(customHeaders, name, headers[name]);
   }
   return build(headers, { args, kwargs, embed }, customHeaders, properties, hint);
 }
@@ -104,7 +104,7 @@ function fromV1(headers: Fields, body: Fields, properties: MessageProperties): T
   const embed = { callbacks: body.callbacks ?? null, errbacks: body.errbacks ?? null, chain: null, chord: body.chord ?? null };
   const customHeaders: Fields = {};
   for (const name of Object.keys(headers)) {
-    if (!KNOWN_HEADERS.has(name)) customHeaders[name] = headers[name];
+    if (!KNOWN_HEADERS.has(name)) setOwn(customHeaders, name, headers[name]);
   }
   return build(merged, { args: body.args ?? [], kwargs: body.kwargs ?? {}, embed }, customHeaders, properties, hint);
 }
@@ -218,6 +218,11 @@ function signature(value: unknown, name: string, hint: Hint): SignatureDict {
     immutable: value.immutable === true,
     ...(value.chord_size !== undefined ? { chord_size: value.chord_size as number | null } : {}),
   };
+}
+
+/** Assigns as an own property: a header named `__proto__` stays a header, never a prototype. */
+function setOwn(target: Fields, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function isPlainObject(value: unknown): value is Fields {

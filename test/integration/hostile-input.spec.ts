@@ -364,12 +364,8 @@ describe('hostile input to the worker (fast-check, in-process broker)', () => {
     console.log(`hostile-input: ${tried} malformed messages tried across ${Object.keys(RUNS).length} properties, all refused with one line each; worker still serving`);
   });
 
-  // FOUND BY THIS SUITE (lib/protocol/celery-time.ts parseCeleryDate, not fixed here): Date.UTC
-  // normalises impossible calendar values instead of refusing them, so month 00, day 00, Feb 30,
-  // Apr 31 and year 0000 are accepted and silently become another date (2026-00-10 → 2025-12-10,
-  // 2026-02-30 → 2026-03-02, 0000-01-01 → 1900-01-01), and the task runs; Python's datetime refuses
-  // every one ("month must be in 1..12", "day is out of range for month"). Flip to it() once fixed.
-  it.failing('refuses eta / expires dates that do not exist on the calendar (known bug, see above)', async () => {
+  // Found by this suite: Date.UTC rolled impossible dates over (2026-02-30 → 2026-03-02); fixed in parseCeleryDate.
+  it('refuses eta / expires dates that do not exist on the calendar, as Python does', async () => {
     const before = { errors: errors.length, calls: calls.length };
     const impossible = ['2026-00-10T00:00:00', '2026-01-00T00:00:00', '2026-02-30T00:00:00+00:00', '2026-04-31T12:00:00Z', '0000-01-01T00:00:00'];
     for (const date of impossible) {
