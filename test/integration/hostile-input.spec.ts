@@ -237,7 +237,11 @@ const v1Wrong: Record<string, fc.Arbitrary<unknown>> = {
   chord: fc.oneof(scalarJson, fc.constant([]), fc.constant({ args: [] })),
 };
 delete v1Wrong.compression; // not a body field
-const v1WrongField = fc.constantFrom(...Object.keys(v1Wrong)).chain((name) => v1Wrong[name].map((value) => ({ [name]: value })));
+// A v1 body is JSON: NaN and ±Infinity become null there, which is a valid value, not a wrong one.
+const survivesJson = (value: unknown): boolean => JSON.parse(JSON.stringify({ value }) ?? '{}').value !== null;
+const v1WrongField = fc
+  .constantFrom(...Object.keys(v1Wrong))
+  .chain((name) => v1Wrong[name].filter(survivesJson).map((value) => ({ [name]: value })));
 const protocolMixes = fc.oneof(
   fc.constant(null).map(() => message(validBodyText(), undefined)), // v2 body without headers
   fc.constant(null).map(() => message(validBodyText(), {})),
