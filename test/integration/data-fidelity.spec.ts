@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CeleryClient } from '../../lib';
 import { AppModule } from '../../sample-app/src/app.module';
-import { celeryDatabaseUrl } from '../support/python-celery';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
 import { deleteExchanges, deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
+import { databaseChannel, RPC_CHANNEL } from '../support/result-channels';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
 /**
@@ -38,19 +38,9 @@ describe('data fidelity between Nest and Python Celery 5.2.6', () => {
     await env?.dispose();
   });
 
-  interface Channel {
-    /** Our `backend` option. */
-    ours: (env: TestEnvironment) => string;
-    /** Python's `result_backend`. */
-    theirs: (env: TestEnvironment) => string;
-  }
-
-  const database: Channel = { ours: (env) => env.databaseUrl, theirs: (env) => celeryDatabaseUrl(env.databaseUrl) };
-  const rpc: Channel = { ours: () => 'rpc://', theirs: () => 'rpc://' };
-
   describe.each([
-    ['the database tables', database],
-    ['rpc:// replies', rpc],
+    ['the database tables', databaseChannel()],
+    ['rpc:// replies', RPC_CHANNEL],
   ])('results through %s', (_label, channel) => {
     let app: INestApplicationContext;
     let celery: CeleryClient;

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { DatabaseResultBackend } from '../../lib/backend/database/database-result-backend';
 import { celeryResultEntities } from '../../lib/backend/database/entities';
@@ -8,7 +7,7 @@ import { pythonTuple } from '../../lib/protocol/pickle';
 import { TaskResultMeta } from '../../lib/protocol/result-meta';
 import { TaskState } from '../../lib/protocol/task-states';
 import { loadFixture } from '../support/fixtures';
-import { createTestDatabase, TestDatabase } from '../support/postgres';
+import { createTestDatabase, TestDatabase, querySql } from '../support/postgres';
 import { celeryDatabaseUrl, PYTHON } from '../support/python-celery';
 
 const SCRIPT = join(__dirname, 'python', 'celery_db_backend.py');
@@ -26,18 +25,9 @@ function pythonCelery(database: TestDatabase, extended: boolean, command: string
   });
 }
 
-async function runSql(url: string, sql: string, parameters: unknown[] = []): Promise<any[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql, parameters)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 async function columnsOf(url: string, table: string): Promise<string[]> {
-  const rows = await runSql(url, `SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`, [table]);
+  const rows = await querySql(url, `SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`, [table]);
   return rows.map((row) => row.column_name);
 }
 
@@ -172,7 +162,7 @@ describe('DatabaseResultBackend with Python Celery 5.2.6 on the same tables', ()
     expect(await pythonCelery(database, false, 'restore-group', { group_id: 'ts-group' })).toEqual({
       child_ids: ['ts-success', 'ts-failure'],
     });
-    const [row] = await runSql(database.url, `SELECT result FROM celery_tasksetmeta WHERE taskset_id = 'ts-group'`);
+    const [row] = await querySql(database.url, `SELECT result FROM celery_tasksetmeta WHERE taskset_id = 'ts-group'`);
     expect(row.result.toString('latin1')).not.toMatch(/postgres|127\.0\.0\.1/);
   });
 
@@ -199,7 +189,7 @@ describe('the migration on a table from a Celery without result_extended columns
     // Celery 5.2.6 always creates the extended columns (TaskExtended extends the shared table);
     // older deployments' tables lack them, which dropping them reproduces.
     await pythonCelery(database, false, 'store-success', { task_id: 'old-row', value: 5 });
-    await runSql(database.url, `ALTER TABLE celery_taskmeta ${EXTENDED_COLUMNS.map((column) => `DROP COLUMN ${column}`).join(', ')}`);
+    await querySql(database.url, `ALTER TABLE celery_taskmeta ${EXTENDED_COLUMNS.map((column) => `DROP COLUMN ${column}`).join(', ')}`);
     expect(await columnsOf(database.url, 'celery_taskmeta')).toEqual(['id', 'task_id', 'status', 'result', 'date_done', 'traceback']);
 
     const backend = new DatabaseResultBackend({ url: database.url });

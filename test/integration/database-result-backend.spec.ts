@@ -12,7 +12,7 @@ import { decodePickle, pythonTuple } from '../../lib/protocol/pickle';
 import { TaskResultMeta } from '../../lib/protocol/result-meta';
 import { TaskState } from '../../lib/protocol/task-states';
 import { loadFixture } from '../support/fixtures';
-import { createTestDatabase, TestDatabase } from '../support/postgres';
+import { createTestDatabase, TestDatabase, querySql } from '../support/postgres';
 
 const FAILURE_ROW = loadFixture('db_row_failure').row;
 
@@ -38,15 +38,6 @@ async function rawRow(url: string, taskId: string): Promise<Record<string, any> 
   }
 }
 
-async function runSql(url: string, sql: string, parameters: unknown[] = []): Promise<any[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql, parameters)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe('DatabaseResultBackend on PostgreSQL', () => {
   let database: TestDatabase;
@@ -101,11 +92,11 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
     expect(row!.args.toString('hex')).toBe('5b312c202278225d');
     expect(row!.kwargs.toString('hex')).toBe('7b226b223a207b226e223a205b312c20325d7d7d');
     expect(row!.date_done).toBeInstanceOf(Date);
-    expect((await runSql(database.url, `SELECT date_done::text AS d FROM celery_taskmeta WHERE task_id = $1`, [taskId]))[0].d).toBe(
+    expect((await querySql(database.url, `SELECT date_done::text AS d FROM celery_taskmeta WHERE task_id = $1`, [taskId]))[0].d).toBe(
       '2026-11-24 08:36:00.388',
     );
     // result_json: big integers keep every digit; queryable in SQL.
-    const [json] = await runSql(
+    const [json] = await querySql(
       database.url,
       `SELECT result_json->'nested'->'deep'->0->>'k' AS k, result_json->>'big' AS big FROM celery_taskmeta WHERE task_id = $1`,
       [taskId],
@@ -140,7 +131,7 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
 
   it('reads the FAILURE row Python wrote (fixture bytes) as an ExceptionInfo', async () => {
     const taskId = newTaskId('python-failure');
-    await runSql(
+    await querySql(
       database.url,
       `INSERT INTO celery_taskmeta (id, task_id, status, result, date_done, traceback)
        VALUES (nextval('task_id_sequence'), $1, 'FAILURE', $2, $3, $4)`,
@@ -182,7 +173,7 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
     await backend.storeResult(meta(taskId, { status: TaskState.STARTED, result: null, name: 'again' }));
     const second = await rawRow(database.url, taskId);
     expect(second).toMatchObject({ id: first!.id, status: 'STARTED', result: null, date_done: null, result_json: null, name: 'again' });
-    const [{ count }] = await runSql(database.url, 'SELECT count(*)::int AS count FROM celery_taskmeta WHERE task_id = $1', [taskId]);
+    const [{ count }] = await querySql(database.url, 'SELECT count(*)::int AS count FROM celery_taskmeta WHERE task_id = $1', [taskId]);
     expect(count).toBe(1);
   });
 
@@ -202,9 +193,9 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
   it('does not use a sequence value for updates, so Celery ids last', async () => {
     const taskId = newTaskId('sequence');
     await backend.storeResult(meta(taskId, { status: TaskState.STARTED }));
-    const [{ before }] = await runSql(database.url, `SELECT last_value AS before FROM task_id_sequence`);
+    const [{ before }] = await querySql(database.url, `SELECT last_value AS before FROM task_id_sequence`);
     await backend.storeResult(meta(taskId, { status: TaskState.SUCCESS, result: 2, dateDone: new Date() }));
-    const [{ after }] = await runSql(database.url, `SELECT last_value AS after FROM task_id_sequence`);
+    const [{ after }] = await querySql(database.url, `SELECT last_value AS after FROM task_id_sequence`);
     expect(after).toBe(before);
   });
 
@@ -213,7 +204,7 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, index) => backend.storeResult(meta(taskId, { status: TaskState.STARTED, result: index }))),
     );
-    const [{ count }] = await runSql(database.url, 'SELECT count(*)::int AS count FROM celery_taskmeta WHERE task_id = $1', [taskId]);
+    const [{ count }] = await querySql(database.url, 'SELECT count(*)::int AS count FROM celery_taskmeta WHERE task_id = $1', [taskId]);
     expect(count).toBe(1);
   });
 
@@ -226,7 +217,7 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
     await backend.storeResult(meta(taskId, { result: { ok: true }, dateDone: new Date() }));
     expect((await rawRow(database.url, taskId))!.result_json).toEqual({ ok: true });
     // What Python's UPDATE does: only Celery's columns (here `5`, pickled by Python).
-    await runSql(database.url, `UPDATE celery_taskmeta SET result = '\\x80054b052e'::bytea WHERE task_id = $1`, [taskId]);
+    await querySql(database.url, `UPDATE celery_taskmeta SET result = '\\x80054b052e'::bytea WHERE task_id = $1`, [taskId]);
     expect((await rawRow(database.url, taskId))!.result_json).toBeNull();
     expect((await backend.getResult(taskId))!.result).toBe(5);
   });
@@ -264,7 +255,7 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
   it('throws ResultDecodeError naming the task when a stored pickle is not readable', async () => {
     const taskId = newTaskId('undecodable');
     // A pickle naming os.system: a global that must never be resolved.
-    await runSql(
+    await querySql(
       database.url,
       `INSERT INTO celery_taskmeta (id, task_id, status, result) VALUES (nextval('task_id_sequence'), $1, 'SUCCESS', $2)`,
       [taskId, Buffer.concat([Buffer.from([0x80, 0x03]), Buffer.from('cos\nsystem\n.', 'latin1')])],
@@ -292,7 +283,7 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
     await backend.storeResult(meta(running, { status: TaskState.STARTED }));
     const groupId = newTaskId('old-group');
     await backend.saveGroup(groupId, ['a']);
-    await runSql(database.url, `UPDATE celery_tasksetmeta SET date_done = '2020-01-01' WHERE taskset_id = $1`, [groupId]);
+    await querySql(database.url, `UPDATE celery_tasksetmeta SET date_done = '2020-01-01' WHERE taskset_id = $1`, [groupId]);
 
     const deleted = await backend.deleteExpired(new Date('2021-01-01T00:00:00Z'));
 

@@ -4,9 +4,9 @@ import { connect } from 'amqplib';
 import { CeleryTask, CeleryWorker } from '../../lib';
 import { AppModule } from '../../sample-app/src/app.module';
 import { eventually, startCeleryApp } from '../support/celery-app';
-import { celeryDatabaseUrl } from '../support/python-celery';
 import { runInteropClient } from '../support/python-worker';
 import { deleteExchanges, deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
+import { databaseChannel, RPC_CHANNEL } from '../support/result-channels';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
 /**
@@ -35,19 +35,9 @@ describe('the sample-app worker and a Python Celery 5.2.6 client', () => {
     return queue;
   }
 
-  interface Channel {
-    /** Our `backend` option. */
-    ours: (env: TestEnvironment) => string;
-    /** Python's `result_backend`. */
-    theirs: (env: TestEnvironment) => string;
-  }
-
-  const database: Channel = { ours: (env) => env.databaseUrl, theirs: (env) => celeryDatabaseUrl(env.databaseUrl) };
-  const rpc: Channel = { ours: () => 'rpc://', theirs: () => 'rpc://' };
-
   describe.each([
-    ['the database tables', database],
-    ['rpc:// replies', rpc],
+    ['the database tables', databaseChannel()],
+    ['rpc:// replies', RPC_CHANNEL],
   ])('results through %s', (_label, channel) => {
     let app: INestApplicationContext;
     let queue: string;

@@ -1,9 +1,9 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { CeleryClient, TaskFailedError } from '../../lib';
 import { startCeleryApp } from '../support/celery-app';
-import { celeryDatabaseUrl } from '../support/python-celery';
 import { PythonWorker, startPythonWorker } from '../support/python-worker';
 import { deleteExchanges, deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
+import { databaseChannel, RPC_CHANNEL } from '../support/result-channels';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
 /**
@@ -25,28 +25,10 @@ describe('CeleryClient and a Python Celery 5.2.6 worker', () => {
     await env?.dispose();
   });
 
-  interface Channel {
-    /** Where results travel: Celery's database tables, or rpc:// reply messages. */
-    kind: 'database' | 'rpc';
-    /** Our `backend` option. */
-    ours: (env: TestEnvironment) => string;
-    /** Python's `result_backend`. */
-    theirs: (env: TestEnvironment) => string;
-    resultExtended: boolean;
-  }
-
-  const database = (resultExtended: boolean): Channel => ({
-    kind: 'database',
-    ours: (env) => env.databaseUrl,
-    theirs: (env) => celeryDatabaseUrl(env.databaseUrl),
-    resultExtended,
-  });
-  const rpc: Channel = { kind: 'rpc', ours: () => 'rpc://', theirs: () => 'rpc://', resultExtended: false };
-
   describe.each([
-    ['the database tables, result_extended off', database(false)],
-    ['the database tables, result_extended on', database(true)],
-    ['rpc:// replies', rpc],
+    ['the database tables, result_extended off', databaseChannel(false)],
+    ['the database tables, result_extended on', databaseChannel(true)],
+    ['rpc:// replies', RPC_CHANNEL],
   ])('through %s', (_label, channel) => {
     let app: INestApplicationContext;
     let celery: CeleryClient;

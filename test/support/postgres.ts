@@ -72,3 +72,14 @@ async function runOnServer(sql: string): Promise<void> {
     await client.end();
   }
 }
+
+/** Runs one SQL statement on its own short connection and returns the rows. */
+export async function querySql(url: string, sql: string, parameters: unknown[] = []): Promise<any[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql, parameters)).rows;
+  } finally {
+    await client.end();
+  }
+}
