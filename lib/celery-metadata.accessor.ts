@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { CELERY_TASK_EVENT_METADATA, CELERY_TASK_METADATA } from './celery.constants';
+import { CELERY_ALERT_METADATA, CELERY_TASK_EVENT_METADATA, CELERY_TASK_METADATA } from './celery.constants';
+import { CeleryAlertMetadata } from './decorators/on-celery-alert.decorator';
 import { CeleryTaskOptions } from './decorators/celery-task.decorator';
 import { TaskEventMetadata } from './decorators/on-task-event.decorator';
 
-/** Reads `@CeleryTask()` metadata: a thin wrapper over Nest's Reflector. */
+/** Reads `@CeleryTask()`, `@OnTaskEvent()` and `@OnCeleryAlert()` metadata: a thin wrapper over Nest's Reflector. */
 @Injectable()
 export class CeleryMetadataAccessor {
   constructor(private readonly reflector: Reflector) {}
@@ -15,5 +16,9 @@ export class CeleryMetadataAccessor {
 
   getTaskEvent(target: Function): TaskEventMetadata | undefined {
     return this.reflector.get<TaskEventMetadata | undefined>(CELERY_TASK_EVENT_METADATA, target);
+  }
+
+  getAlertListener(target: Function): CeleryAlertMetadata | undefined {
+    return this.reflector.get<CeleryAlertMetadata | undefined>(CELERY_ALERT_METADATA, target);
   }
 }

@@ -1,3 +1,4 @@
+import { alertOptionProblems } from './alerts/alert-options';
 import { InvalidCeleryOptionsError } from './errors/invalid-celery-options.error';
 import { CeleryModuleOptions } from './interfaces/celery-module-options.interface';
 import { maskUrl } from './utils/mask-secrets';
@@ -83,6 +84,11 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
     else if (metrics.prefix !== undefined && (typeof metrics.prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(metrics.prefix))) {
       problems.push(`metrics.prefix must be a Prometheus name prefix such as 'celery_' (letters, digits, _ and :), got ${describe(metrics.prefix)}`);
     }
+  }
+  const alerts = options.alerts;
+  if (alerts !== undefined && alerts !== false) {
+    if (typeof alerts !== 'object' || alerts === null) problems.push(`alerts must be false or an object of alert rules, got ${describe(alerts)}`);
+    else problems.push(...alertOptionProblems(alerts));
   }
   if (problems.length > 0) throw new InvalidCeleryOptionsError(problems);
   return options;

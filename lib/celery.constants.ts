@@ -6,3 +6,4 @@ export const CELERY_RESULT_BACKEND = Symbol('CELERY_RESULT_BACKEND');
 export const CELERY_TASK_METADATA = 'celery:task';
 export const CELERY_LOGGER_CONTEXT = 'Celery';
 export const CELERY_TASK_EVENT_METADATA = 'celery:task-event';
+export const CELERY_ALERT_METADATA = 'celery:alert';

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { AlertListeners } from './alerts/alert-listeners';
 import { CELERY_LOGGER_CONTEXT } from './celery.constants';
 import { CeleryMetadataAccessor } from './celery-metadata.accessor';
 import { MethodTask } from './worker/method-task';
@@ -8,7 +9,7 @@ import { TaskRegistry } from './worker/task-registry';
 import { TaskHooks } from './worker/task-hooks';
 
 /**
- * Finds `@CeleryTask()` and `@OnTaskEvent()` methods on every provider at module init (the way
+ * Finds `@CeleryTask()`, `@OnTaskEvent()` and `@OnCeleryAlert()` methods on every provider at module init (the way
  * @nestjs/bullmq and @nestjs/schedule find their handlers) and registers them, bound to their
  * DI-built instance.
  */
@@ -22,6 +23,7 @@ export class CeleryExplorer implements OnModuleInit {
     private readonly metadata: CeleryMetadataAccessor,
     private readonly registry: TaskRegistry,
     private readonly hooks: TaskHooks,
+    private readonly alertListeners: AlertListeners,
   ) {}
 
   onModuleInit(): void {
@@ -38,17 +40,20 @@ export class CeleryExplorer implements OnModuleInit {
       const method = prototype[methodName] as (...args: unknown[]) => unknown;
       const options = this.metadata.getTaskOptions(method);
       const event = this.metadata.getTaskEvent(method);
-      if (!options && !event) continue;
+      const alert = this.metadata.getAlertListener(method);
+      if (!options && !event && !alert) continue;
       const source = `${className}.${methodName}`;
       if (!wrapper.isDependencyTreeStatic() || !instance) {
+        const decorator = options ? '@CeleryTask()' : event ? '@OnTaskEvent()' : '@OnCeleryAlert()';
         this.logger.warn(
-          `${options ? '@CeleryTask()' : '@OnTaskEvent()'} on ${source} is ignored: the provider is request-scoped (or depends on one). ` +
+          `${decorator} on ${source} is ignored: the provider is request-scoped (or depends on one). ` +
             'Tasks run outside of any HTTP request; make the provider a singleton (default scope) or move the method to one.',
         );
         continue;
       }
       if (options) this.registry.register(new MethodTask(options.name ?? source, method, instance, options, source));
       if (event) this.hooks.on(event.event, (payload) => method.call(instance, payload), { tasks: event.tasks, source });
+      if (alert) this.alertListeners.add((payload) => method.call(instance, payload) as void | Promise<void>, { rules: alert.rules, source });
     }
   }
 }

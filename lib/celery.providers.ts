@@ -1,4 +1,5 @@
 import { Logger, Provider } from '@nestjs/common';
+import { AlertListeners } from './alerts/alert-listeners';
 import { ResultBackend } from './backend/result-backend.interface';
 import { Broker } from './broker/broker.interface';
 import { BrokerConnectionEvents } from './broker/broker-connection-events';
@@ -57,6 +58,8 @@ export const celeryProviders: Provider[] = [
   },
   { provide: TaskRegistry, useFactory: () => new TaskRegistry() },
   { provide: TaskHooks, useFactory: () => new TaskHooks(logger) },
+  /** The app's `@OnCeleryAlert()` methods, filled by the explorer. */
+  { provide: AlertListeners, useFactory: () => new AlertListeners() },
   /** Celery's `app.clock`: one per app, shared by the client and the worker's remote control. */
   { provide: LamportClock, useFactory: () => new LamportClock() },
   {

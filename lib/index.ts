@@ -3,6 +3,15 @@ export { CELERY_BROKER, CELERY_RESULT_BACKEND } from './celery.constants';
 export * from './interfaces/celery-module-options.interface';
 export * from './decorators/celery-task.decorator';
 export * from './decorators/on-task-event.decorator';
+export * from './decorators/on-celery-alert.decorator';
+export type { CeleryAlert, AlertRuleName } from './alerts/celery-alert';
+export type {
+  CeleryAlertsOptions,
+  TaskFailureAlertOptions,
+  FailureRateAlertOptions,
+  WorkerSilenceAlertOptions,
+  QueueBacklogAlertOptions,
+} from './alerts/alert-options';
 export { TaskHooks } from './worker/task-hooks';
 export type { TaskEvent, TaskEventName, TaskEventHandler } from './worker/task-hooks';
 export { CeleryClient } from './client/celery-client';

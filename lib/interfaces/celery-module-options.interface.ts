@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { CeleryQueueOptions } from '../broker/celery-queue';
 import type { DelayedDeliveryQueueType } from '../broker/delayed-delivery/delayed-delivery-topology';
 import type { TaskRoutes } from '../client/task-router';
+import type { CeleryAlertsOptions } from '../alerts/alert-options';
 import type { CeleryMetricsOptions } from '../metrics/celery-metrics-options';
 
 /** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
@@ -133,6 +134,12 @@ export interface CeleryModuleOptions {
    * registry with the `celery_` prefix, or `{ registry, prefix }`. Default false.
    */
   metrics?: boolean | CeleryMetricsOptions;
+  /**
+   * Alerts on the whole deployment, watched through Celery events (as Flower does): a task's
+   * failure, a failure rate over a threshold, a worker gone silent, a queue backlog; delivered to
+   * the app's `@OnCeleryAlert()` methods, `onAlert` and an optional webhook. Default off.
+   */
+  alerts?: false | CeleryAlertsOptions;
   /** Register the module globally. Default true. */
   isGlobal?: boolean;
 }
