@@ -30,6 +30,8 @@ export interface PythonWorkerOptions extends InteropSettings {
   concurrency?: number;
   /** How long start-up may take before the worker is killed and the test fails. Default 30000. */
   readyTimeoutMs?: number;
+  /** `-E` with heartbeats on: the worker sends task events and worker-online/heartbeat/offline, as monitors need. Default false. */
+  events?: boolean;
 }
 
 /** A real `celery worker` (Python Celery 5.2.6) running test/python/interop_tasks.py. */
@@ -104,7 +106,8 @@ function workerArguments(options: PythonWorkerOptions): string[] {
     '-n', `interop-${randomBytes(4).toString('hex')}@%h`,
     // Mingle waits a second for other workers' replies, gossip and heartbeats chat with them: a
     // test worker needs none of it, and starts faster without.
-    '--without-mingle', '--without-gossip', '--without-heartbeat',
+    '--without-mingle', '--without-gossip',
+    ...(options.events ? ['-E'] : ['--without-heartbeat']),
     '-l', 'info',
   ];
 }

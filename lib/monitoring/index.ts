@@ -1,0 +1,12 @@
+export { CeleryEventReceiver } from './celery-event-receiver';
+export type { CeleryEventReceiverDependencies, EventHandler } from './celery-event-receiver';
+export { ClusterMonitor } from './cluster-monitor';
+export type { ClusterMonitorOptions } from './cluster-monitor';
+export { ClusterState } from './cluster-state';
+export type { ClusterListener, ClusterStateOptions } from './cluster-state';
+export type { TaskSnapshot, TaskTimelineEntry } from './monitored-task';
+export type { WorkerSnapshot } from './monitored-worker';
+export { heartbeatExpires } from './monitored-worker';
+export type { ReceivedEvent } from './received-event';
+export { filterTasks, matchesFilter, taskRateSeries } from './task-query';
+export type { TaskFilter, TaskRatePoint } from './task-query';
