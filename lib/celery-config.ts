@@ -1,3 +1,4 @@
+import type { CeleryAlertsOptions } from './alerts/alert-options';
 import type { ResultBackendConfig } from './backend/create-result-backend';
 import type { CeleryQueueOptions } from './broker/celery-queue';
 import type { TaskRoutes } from './client/task-router';
@@ -23,6 +24,8 @@ export interface CeleryConfig {
   metrics: ResolvedMetricsOptions | null;
   /** One log line per finished task (the worker CLI's progress log). */
   logTasks: boolean;
+  /** null: no alerts. */
+  alerts: CeleryAlertsOptions | null;
 }
 
 /** The one place where module options become settings: defaults and the embedded fallback. */
@@ -52,6 +55,7 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
     },
     metrics: resolveMetricsOptions(options.metrics),
     logTasks: logTasks ?? false,
+    alerts: options.alerts || null,
   };
 }
 

@@ -3,7 +3,9 @@ import type { ResultBackend } from './backend/result-backend.interface';
 import type { Broker } from './broker/broker.interface';
 import type { CeleryConfig } from './celery-config';
 import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_RESULT_BACKEND } from './celery.constants';
+import { CeleryAlerts } from './alerts/celery-alerts';
 import { ControlServer } from './control/control-server';
+import { ClusterMonitor } from './monitoring/cluster-monitor';
 import { CeleryWorker } from './worker/celery-worker';
 import { TaskRegistry } from './worker/task-registry';
 
@@ -12,6 +14,7 @@ import { TaskRegistry } from './worker/task-registry';
  * every task is registered), stops and drains in beforeApplicationShutdown, and connections close
  * in onApplicationShutdown. Remember `app.enableShutdownHooks()` so SIGTERM triggers this.
  * Remote control follows the worker (it is attached to it); bootstrap and shutdown wait for it.
+ * The cluster monitor (alerts) runs in any app that asks for it, worker or not.
  */
 @Injectable()
 export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -24,9 +27,19 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     private readonly registry: TaskRegistry,
     private readonly worker: CeleryWorker,
     private readonly control: ControlServer,
+    // Explicit tokens: a `X | null` parameter type is emitted as Object.
+    @Inject(ClusterMonitor) private readonly monitor: ClusterMonitor | null,
+    @Inject(CeleryAlerts) private readonly alerts: CeleryAlerts | null,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Alerts listen before the receiver starts, so no event of the first moments is missed.
+    this.alerts?.start();
+    await this.monitor?.start();
+    await this.startWorker();
+  }
+
+  private async startWorker(): Promise<void> {
     if (!this.config.worker) return;
     if (this.registry.names().length === 0) {
       this.logger.log('No @CeleryTask() methods found: running as a producer only');
@@ -41,6 +54,8 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
   async beforeApplicationShutdown(): Promise<void> {
     await this.worker.stop();
     await this.control.stop();
+    await this.alerts?.stop();
+    await this.monitor?.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {

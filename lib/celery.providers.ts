@@ -1,5 +1,8 @@
 import { Logger, Provider } from '@nestjs/common';
 import { AlertListeners } from './alerts/alert-listeners';
+import { CeleryAlerts } from './alerts/celery-alerts';
+import { createCeleryAlerts } from './alerts/create-celery-alerts';
+import { ClusterMonitor } from './monitoring/cluster-monitor';
 import { ResultBackend } from './backend/result-backend.interface';
 import { Broker } from './broker/broker.interface';
 import { BrokerConnectionEvents } from './broker/broker-connection-events';
@@ -117,5 +120,22 @@ export const celeryProviders: Provider[] = [
     useFactory: (config: CeleryConfig, broker: Broker, worker: CeleryWorker, connectionEvents: BrokerConnectionEvents) =>
       attachCeleryMetrics(config, { broker, worker, connectionEvents, logger }),
     inject: [CELERY_CONFIG, CELERY_BROKER, CeleryWorker, BrokerConnectionEvents],
+  },
+  /**
+   * The deployment as its Celery events tell it (what Flower watches): one receiver per app, built
+   * only when something needs it; null otherwise.
+   */
+  {
+    provide: ClusterMonitor,
+    useFactory: (config: CeleryConfig, broker: Broker, clock: LamportClock, client: CeleryClient) =>
+      config.alerts ? new ClusterMonitor({ broker, clock, control: client.control, logger }) : null,
+    inject: [CELERY_CONFIG, CELERY_BROKER, LamportClock, CeleryClient],
+  },
+  /** null unless the `alerts` option is set. */
+  {
+    provide: CeleryAlerts,
+    useFactory: (config: CeleryConfig, broker: Broker, monitor: ClusterMonitor | null, listeners: AlertListeners) =>
+      config.alerts && monitor ? createCeleryAlerts(config.alerts, { broker, monitor, listeners, logger }) : null,
+    inject: [CELERY_CONFIG, CELERY_BROKER, ClusterMonitor, AlertListeners],
   },
 ];

@@ -1,8 +1,6 @@
 import type { CeleryAlert } from '../celery-alert';
+import { heartbeatExpires } from '../../monitoring/monitored-worker';
 import type { AlertRules } from '../alert-options';
-
-/** Celery's `HEARTBEAT_EXPIRE_WINDOW`: a worker is gone after twice its heartbeat interval. */
-const EXPIRE_WINDOW = 2;
 
 interface HeardWorker {
   lastHeardAt: number;
@@ -22,7 +20,8 @@ export class WorkerSilenceRule {
 
   /** A worker-online or worker-heartbeat, `at` = when it was received here, `freqSeconds` = its heartbeat interval. */
   heard(hostname: string, at: number, freqSeconds: number): CeleryAlert[] {
-    const expiresAfterMs = this.rule.afterMs ?? freqSeconds * EXPIRE_WINDOW * 1000;
+    // Celery's own expiry unless the app set one: what Flower and `celery status` go by.
+    const expiresAfterMs = this.rule.afterMs ?? heartbeatExpires(0, freqSeconds) * 1000;
     const known = this.workers.get(hostname);
     this.workers.set(hostname, { lastHeardAt: at, expiresAfterMs, silent: false });
     if (!known?.silent) return [];
