@@ -233,10 +233,10 @@
     if (!state.charts) {
       const options = { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero: true } } };
       state.charts = {
-        throughput: new Chart($('#chart-throughput'), { type: 'line', data: { labels, datasets: [
+        throughput: new Chart($('#chart-throughput'), { type: 'bar', data: { labels, datasets: [
           { label: 'Succeeded per 10 s', data: [], borderColor: '#2e8b57', backgroundColor: '#2e8b57' },
           { label: 'Failed per 10 s', data: [], borderColor: '#c0392b', backgroundColor: '#c0392b' },
-        ] }, options }),
+        ] }, options: { ...options, scales: { x: { stacked: true }, y: { beginAtZero: true, stacked: true } } } }),
         failureRate: new Chart($('#chart-failure-rate'), { type: 'line', data: { labels, datasets: [
           { label: 'Failure rate (%)', data: [], borderColor: '#8e44ad', backgroundColor: '#8e44ad' },
         ] }, options: { ...options, scales: { y: { beginAtZero: true, max: 100 } } } }),
