@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, ConflictException, Inject, Injectable, Logger, MessageEvent, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import { Observable, Subscriber } from 'rxjs';
 import { DatabaseResultBackend } from '../backend/database/database-result-backend';
 import type { ResultBackend } from '../backend/result-backend.interface';
 import type { Broker } from '../broker/broker.interface';
@@ -43,6 +43,8 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
   private readonly logger = new Logger('CeleryDashboard');
   private readonly store: TaskHistoryStore;
   private readonly writer: TaskHistoryWriter;
+  /** Open live streams, ended at shutdown so the HTTP server can close without waiting for browsers. */
+  private readonly streams = new Set<Subscriber<MessageEvent>>();
 
   constructor(
     @Inject(CELERY_DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,
@@ -68,6 +70,7 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    for (const stream of [...this.streams]) stream.complete();
     await this.monitor.stop();
     await this.writer.stop();
   }
@@ -124,7 +127,9 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
       });
       const timer = setInterval(() => subscriber.next({ type: 'workers', data: this.workers() }), WORKER_TICK_MS);
       subscriber.next({ type: 'workers', data: this.workers() });
+      this.streams.add(subscriber);
       return () => {
+        this.streams.delete(subscriber);
         clearInterval(timer);
         unsubscribe();
       };

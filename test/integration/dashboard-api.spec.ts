@@ -3,7 +3,7 @@ import { hostname as osHostname } from 'node:os';
 import { CeleryClient, CeleryDashboard } from '../../lib';
 import { celeryOptionsFromEnvironment } from '../../sample-app/src/celery-settings';
 import { eventually } from '../support/celery-app';
-import { dashboardRequest, startDashboardApp } from '../support/dashboard-app';
+import { DASHBOARD_AUTHORIZATION, dashboardRequest, startDashboardApp } from '../support/dashboard-app';
 import { querySql } from '../support/postgres';
 import { RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
@@ -108,6 +108,21 @@ describe('Dashboard JSON API on real RabbitMQ and PostgreSQL', () => {
     expect(succeeded).toBeGreaterThanOrEqual(2);
     expect(failed).toBeGreaterThanOrEqual(1);
     expect(points.some((point) => point.failureRate > 0)).toBe(true);
+  });
+
+  it('streams live updates over server-sent events, and an open stream does not hold up shutdown', async () => {
+    const response = await fetch(`${url}/api/stream`, { headers: { authorization: DASHBOARD_AUTHORIZATION } });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = response.body!.getReader();
+    const sent = await app!.get(CeleryClient).send('tasks.add', [7, 8]);
+    let text = '';
+    await eventually(async () => {
+      const { value } = await reader.read();
+      text += Buffer.from(value ?? new Uint8Array()).toString('utf8');
+      return text.includes('event: task') && text.includes(sent.id) && text.includes('"SUCCESS"') ? true : undefined;
+    }, 20_000, 'the task on the stream');
+    expect(text).toContain('event: workers');
+    // Left open on purpose: the restart below closes the app with this stream connected.
   });
 
   it('answers bad input with 400 and a message naming the field', async () => {
