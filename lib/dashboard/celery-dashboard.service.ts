@@ -105,10 +105,9 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
     return [...new Set(this.monitor.state.tasks().map((task) => task.name).filter((name): name is string => name !== null))].sort();
   }
 
-  task(uuid: string): TaskSnapshot {
-    const task = this.monitor.state.task(uuid);
-    if (!task) throw new NotFoundException(`No task ${uuid} in the dashboard's state or history.`);
-    return presentTask(task);
+  /** A task from memory, or from the history when it is older than the `maxTasks` kept in memory. */
+  async task(uuid: string): Promise<TaskSnapshot> {
+    return presentTask(await this.findTask(uuid));
   }
 
   series(options: { windowSeconds: number; bucketSeconds: number }): TaskRatePoint[] {
@@ -148,8 +147,7 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
    * read back from the event's reprs.
    */
   async retry(uuid: string): Promise<{ taskId: string; retryOf: string }> {
-    const task = this.monitor.state.task(uuid);
-    if (!task) throw new NotFoundException(`No task ${uuid} in the dashboard's state or history.`);
+    const task = await this.findTask(uuid);
     if (task.state !== TaskState.FAILURE && task.state !== TaskState.REVOKED) {
       throw new ConflictException(`Task ${uuid} is ${task.state}; only FAILURE or REVOKED tasks can be retried from the dashboard.`);
     }
@@ -169,6 +167,12 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
     if (!this.monitor.state.worker(hostname)) throw new NotFoundException(`No worker ${hostname} has been seen by the dashboard.`);
     await this.celery.control.shutdown({ destination: [hostname] });
     return { worker: hostname };
+  }
+
+  private async findTask(uuid: string): Promise<TaskSnapshot> {
+    const task = this.monitor.state.task(uuid) ?? (await this.store.load(uuid));
+    if (!task) throw new NotFoundException(`No task ${uuid} in the dashboard's state or history.`);
+    return task;
   }
 
   private async argumentsOf(task: TaskSnapshot): Promise<{ args: unknown[]; kwargs: Record<string, unknown> }> {

@@ -1,6 +1,6 @@
 import { INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CeleryDashboardModule, CeleryModule, CeleryModuleOptions } from '../../lib';
+import { CeleryDashboardModule, CeleryDashboardOptions, CeleryModule, CeleryModuleOptions } from '../../lib';
 import { DashboardAuthGuard } from '../../sample-app/src/http/dashboard-auth.guard';
 import { TasksModule } from '../../sample-app/src/tasks/tasks.module';
 
@@ -10,12 +10,12 @@ export const DASHBOARD_PASSWORD = 'dashboard-secret';
 export const DASHBOARD_AUTHORIZATION = `Basic ${Buffer.from(`${DASHBOARD_USER}:${DASHBOARD_PASSWORD}`).toString('base64')}`;
 
 /** An HTTP app with CeleryModule, the sample tasks (a worker) and the dashboard at /celery behind the sample's guard, listening on a free port. */
-export async function startDashboardApp(options: CeleryModuleOptions): Promise<{ app: INestApplication; url: string }> {
+export async function startDashboardApp(options: CeleryModuleOptions, dashboard: CeleryDashboardOptions = {}): Promise<{ app: INestApplication; url: string }> {
   @Module({
     imports: [
       CeleryModule.forRoot(options),
       TasksModule,
-      CeleryDashboardModule.register({ path: 'celery', guards: [new DashboardAuthGuard(DASHBOARD_USER, DASHBOARD_PASSWORD)] }),
+      CeleryDashboardModule.register({ path: 'celery', guards: [new DashboardAuthGuard(DASHBOARD_USER, DASHBOARD_PASSWORD)], ...dashboard }),
     ],
   })
   class DashboardTestModule {}

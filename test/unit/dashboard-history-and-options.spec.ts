@@ -29,6 +29,9 @@ class RecordingStore implements TaskHistoryStore {
   async loadRecent() {
     return [];
   }
+  async load() {
+    return undefined;
+  }
   async deleteOlderThan() {
     return 0;
   }

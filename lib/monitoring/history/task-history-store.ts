@@ -15,6 +15,8 @@ export interface TaskHistoryStore {
   save(tasks: readonly TaskSnapshot[]): Promise<void>;
   /** The `limit` most recently updated tasks, oldest first (the order to restore them in). */
   loadRecent(limit: number): Promise<TaskSnapshot[]>;
+  /** One task, or undefined when it was never stored (or has been deleted). */
+  load(uuid: string): Promise<TaskSnapshot | undefined>;
   /** Deletes tasks last updated before `date`; returns how many. */
   deleteOlderThan(date: Date): Promise<number>;
 }
@@ -70,6 +72,11 @@ export class PostgresTaskHistoryStore implements TaskHistoryStore {
     return rows.reverse().map(taskFromHistoryRow);
   }
 
+  async load(uuid: string): Promise<TaskSnapshot | undefined> {
+    const rows: TaskHistoryRow[] = await this.dataSource.query(`SELECT ${TASK_HISTORY_COLUMNS.join(', ')} FROM ${T.table} WHERE task_id = $1`, [uuid]);
+    return rows.length === 0 ? undefined : taskFromHistoryRow(rows[0]);
+  }
+
   async deleteOlderThan(date: Date): Promise<number> {
     const result: [unknown[], number] = await this.dataSource.query(`DELETE FROM ${T.table} WHERE updated_at < $1`, [date]);
     return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : 0;
@@ -83,6 +90,9 @@ export class MemoryTaskHistoryStore implements TaskHistoryStore {
   async save(): Promise<void> {}
   async loadRecent(): Promise<TaskSnapshot[]> {
     return [];
+  }
+  async load(): Promise<TaskSnapshot | undefined> {
+    return undefined;
   }
   async deleteOlderThan(): Promise<number> {
     return 0;
