@@ -1,7 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { CeleryModule } from '../../lib';
+import { CeleryDashboardModule, CeleryModule } from '../../lib';
 import { celeryOptionsFromEnvironment } from './celery-settings';
+import { dashboardGuardFromEnvironment } from './http/dashboard-auth.guard';
 import { HealthController } from './http/health.controller';
 import { MetricsController } from './http/metrics.controller';
 import { TasksController } from './http/tasks.controller';
@@ -25,6 +26,8 @@ export class AppModule {
         CeleryModule.forRoot({ ...celeryOptionsFromEnvironment(env, role), metrics: role.api }),
         ...(role.worker ? [TasksModule] : []),
         ...(role.api ? [TerminusModule] : []),
+        // The dashboard at /celery, off unless CELERY_DASHBOARD=true, behind HTTP Basic authentication.
+        ...(role.api && env.CELERY_DASHBOARD === 'true' ? [CeleryDashboardModule.register({ path: 'celery', guards: [dashboardGuardFromEnvironment(env)] })] : []),
       ],
       controllers: role.api ? [TasksController, HealthController, MetricsController] : [],
     };

@@ -300,6 +300,14 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
     await connected?.release();
   }
 
+  /**
+   * The connected DataSource, for extensions that keep tables of their own next to Celery's (the
+   * dashboard's task history). Throws when not connected.
+   */
+  get connectedDataSource(): DataSource {
+    return this.dataSource();
+  }
+
   private dataSource(): DataSource {
     if (!this.connected) {
       throw new ResultBackendConnectionError(

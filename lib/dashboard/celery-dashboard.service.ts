@@ -1,0 +1,192 @@
+import { BeforeApplicationShutdown, ConflictException, Inject, Injectable, Logger, MessageEvent, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
+import { Observable, Subscriber } from 'rxjs';
+import { DatabaseResultBackend } from '../backend/database/database-result-backend';
+import type { ResultBackend } from '../backend/result-backend.interface';
+import type { Broker } from '../broker/broker.interface';
+import { CELERY_BROKER, CELERY_RESULT_BACKEND } from '../celery.constants';
+import { CeleryClient } from '../client/celery-client';
+import type { ControlReply } from '../control/control-client';
+import { ClusterMonitor } from '../monitoring/cluster-monitor';
+import { MemoryTaskHistoryStore, PostgresTaskHistoryStore, TaskHistoryStore } from '../monitoring/history/task-history-store';
+import { TaskHistoryWriter } from '../monitoring/history/task-history-writer';
+import type { TaskSnapshot } from '../monitoring/monitored-task';
+import type { WorkerSnapshot } from '../monitoring/monitored-worker';
+import { filterTasks, TaskFilter, TaskRatePoint, taskRateSeries } from '../monitoring/task-query';
+import { parsePythonLiteral } from '../protocol/python-literal';
+import { TaskState } from '../protocol/task-states';
+import { maskSecretsInText } from '../utils/mask-secrets';
+import { CELERY_DASHBOARD_OPTIONS } from './dashboard.constants';
+import type { ResolvedDashboardOptions } from './dashboard-options';
+import { presentTask } from './present';
+
+/** How often the live stream re-sends the worker list, so heartbeat ages move without events. */
+const WORKER_TICK_MS = 2000;
+
+/** What the dashboard's header shows: where it is connected, secrets masked. */
+export interface DashboardOverview {
+  broker: string;
+  resultBackend: string;
+  history: string;
+  workers: { online: number; total: number };
+  tasks: number;
+  events: number;
+}
+
+/**
+ * The dashboard's core (Flower's application object): a ClusterMonitor fed by the `celeryev`
+ * exchange, its task history in PostgreSQL, and the actions Flower offers, sent through Celery's
+ * remote control and the client. Started at bootstrap; the controller only reads and calls it.
+ */
+@Injectable()
+export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly monitor: ClusterMonitor;
+  private readonly logger = new Logger('CeleryDashboard');
+  private readonly store: TaskHistoryStore;
+  private readonly writer: TaskHistoryWriter;
+  /** Open live streams, ended at shutdown so the HTTP server can close without waiting for browsers. */
+  private readonly streams = new Set<Subscriber<MessageEvent>>();
+
+  constructor(
+    @Inject(CELERY_DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,
+    @Inject(CELERY_BROKER) private readonly broker: Broker,
+    @Inject(CELERY_RESULT_BACKEND) private readonly backend: ResultBackend,
+    private readonly celery: CeleryClient,
+  ) {
+    this.monitor = new ClusterMonitor({ broker, control: celery.control, logger: this.logger, maxTasks: options.maxTasks });
+    this.store = options.history && backend instanceof DatabaseResultBackend ? new PostgresTaskHistoryStore(backend.connectedDataSource) : new MemoryTaskHistoryStore();
+    this.writer = new TaskHistoryWriter(this.monitor.state, this.store, { logger: this.logger });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.store instanceof MemoryTaskHistoryStore && this.options.history) {
+      this.logger.log(`Task history is kept in memory only: the result backend (${maskSecretsInText(this.backend.description)}) is not a PostgreSQL database.`);
+    }
+    await this.store.prepare();
+    await this.store.deleteOlderThan(new Date(Date.now() - this.options.historyRetentionSeconds * 1000));
+    this.monitor.state.restoreTasks(await this.store.loadRecent(this.options.maxTasks));
+    this.writer.start();
+    await this.monitor.start();
+    this.logger.log(`Dashboard mounted at /${this.options.path}, task history in ${this.store.description}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    for (const stream of [...this.streams]) stream.complete();
+    await this.monitor.stop();
+    await this.writer.stop();
+  }
+
+  /** Writes the pending history now (tests, and callers about to read the table). */
+  flushHistory(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  overview(): DashboardOverview {
+    const workers = this.monitor.state.workers();
+    return {
+      broker: maskSecretsInText(this.broker.description),
+      resultBackend: maskSecretsInText(this.backend.description),
+      history: this.store.description,
+      workers: { online: workers.filter((worker) => worker.online).length, total: workers.length },
+      tasks: this.monitor.state.taskCount,
+      events: this.monitor.state.eventCount,
+    };
+  }
+
+  workers(): WorkerSnapshot[] {
+    return this.monitor.state.workers().sort((a, b) => a.hostname.localeCompare(b.hostname));
+  }
+
+  tasks(filter: TaskFilter): TaskSnapshot[] {
+    return filterTasks(this.monitor.state.tasks(), filter).map(presentTask);
+  }
+
+  /** Task names seen, for the filter's suggestions. */
+  taskNames(): string[] {
+    return [...new Set(this.monitor.state.tasks().map((task) => task.name).filter((name): name is string => name !== null))].sort();
+  }
+
+  /** A task from memory, or from the history when it is older than the `maxTasks` kept in memory. */
+  async task(uuid: string): Promise<TaskSnapshot> {
+    return presentTask(await this.findTask(uuid));
+  }
+
+  series(options: { windowSeconds: number; bucketSeconds: number }): TaskRatePoint[] {
+    return taskRateSeries(this.monitor.state.tasks(), { now: Date.now() / 1000, ...options });
+  }
+
+  /**
+   * Live updates for the page (server-sent events): `task` and `worker` on each change, and the
+   * full `workers` list every 2 s so heartbeat ages and online flags stay current.
+   */
+  liveUpdates(): Observable<MessageEvent> {
+    return new Observable<MessageEvent>((subscriber) => {
+      const unsubscribe = this.monitor.state.subscribe({
+        taskChanged: (task) => subscriber.next({ type: 'task', data: presentTask(task) }),
+        workerChanged: (worker) => subscriber.next({ type: 'worker', data: worker }),
+      });
+      const timer = setInterval(() => subscriber.next({ type: 'workers', data: this.workers() }), WORKER_TICK_MS);
+      subscriber.next({ type: 'workers', data: this.workers() });
+      this.streams.add(subscriber);
+      return () => {
+        this.streams.delete(subscriber);
+        clearInterval(timer);
+        unsubscribe();
+      };
+    });
+  }
+
+  /** Celery's `revoke` (with `terminate`: stop it if running). Every worker refuses the id from now on. */
+  async revoke(uuid: string, terminate: boolean): Promise<{ taskId: string; terminate: boolean }> {
+    await this.celery.revoke(uuid, { terminate });
+    return { taskId: uuid, terminate };
+  }
+
+  /**
+   * Sends a failed (or revoked) task again under a new id, with the same name, args and kwargs:
+   * the exact values from the result backend when it kept them (`result_extended`), otherwise
+   * read back from the event's reprs.
+   */
+  async retry(uuid: string): Promise<{ taskId: string; retryOf: string }> {
+    const task = await this.findTask(uuid);
+    if (task.state !== TaskState.FAILURE && task.state !== TaskState.REVOKED) {
+      throw new ConflictException(`Task ${uuid} is ${task.state}; only FAILURE or REVOKED tasks can be retried from the dashboard.`);
+    }
+    if (!task.name) throw new ConflictException(`Task ${uuid} has no known name (its task-received event was not seen), so it cannot be sent again.`);
+    const { args, kwargs } = await this.argumentsOf(task);
+    const result = await this.celery.send(task.name, args, { kwargs });
+    return { taskId: result.id, retryOf: uuid };
+  }
+
+  /** Celery's `rate_limit` control command, to every worker or one; resolves with the replies. */
+  async setRateLimit(taskName: string, rateLimit: string | null, worker: string | undefined): Promise<ControlReply[]> {
+    return this.celery.control.rateLimit(taskName, rateLimit, { reply: true, timeout: 2000, destination: worker ? [worker] : undefined });
+  }
+
+  /** Celery's `shutdown` control command to one worker: a warm shutdown. */
+  async shutdownWorker(hostname: string): Promise<{ worker: string }> {
+    if (!this.monitor.state.worker(hostname)) throw new NotFoundException(`No worker ${hostname} has been seen by the dashboard.`);
+    await this.celery.control.shutdown({ destination: [hostname] });
+    return { worker: hostname };
+  }
+
+  private async findTask(uuid: string): Promise<TaskSnapshot> {
+    const task = this.monitor.state.task(uuid) ?? (await this.store.load(uuid));
+    if (!task) throw new NotFoundException(`No task ${uuid} in the dashboard's state or history.`);
+    return task;
+  }
+
+  private async argumentsOf(task: TaskSnapshot): Promise<{ args: unknown[]; kwargs: Record<string, unknown> }> {
+    const stored = await this.backend.getResult(task.uuid).catch(() => null);
+    if (stored && Array.isArray(stored.args)) return { args: stored.args, kwargs: stored.kwargs ?? {} };
+    try {
+      const args = parsePythonLiteral(task.args ?? '()');
+      const kwargs = parsePythonLiteral(task.kwargs ?? '{}');
+      if (Array.isArray(args) && typeof kwargs === 'object' && kwargs !== null && !Array.isArray(kwargs)) return { args, kwargs: kwargs as Record<string, unknown> };
+    } catch {
+      // Falls through to the conflict below.
+    }
+    throw new ConflictException(
+      `The arguments of task ${task.uuid} are not known exactly: the result backend did not keep them (result_extended) and the event's repr ${JSON.stringify(task.args)} is not a plain literal. Send it again from code.`,
+    );
+  }
+}
