@@ -14,7 +14,7 @@ import { TaskRegistry } from './worker/task-registry';
  * every task is registered), stops and drains in beforeApplicationShutdown, and connections close
  * in onApplicationShutdown. Remember `app.enableShutdownHooks()` so SIGTERM triggers this.
  * Remote control follows the worker (it is attached to it); bootstrap and shutdown wait for it.
- * The cluster monitor (alerts) runs in any app that asks for it, worker or not.
+ * The alerts (and the cluster monitor they watch) run in any app that has them, worker or not.
  */
 @Injectable()
 export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -27,15 +27,17 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     private readonly registry: TaskRegistry,
     private readonly worker: CeleryWorker,
     private readonly control: ControlServer,
-    // Explicit tokens: a `X | null` parameter type is emitted as Object.
-    @Inject(ClusterMonitor) private readonly monitor: ClusterMonitor | null,
+    private readonly monitor: ClusterMonitor,
+    // An explicit token: a `X | null` parameter type is emitted as Object.
     @Inject(CeleryAlerts) private readonly alerts: CeleryAlerts | null,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    // Alerts listen before the receiver starts, so no event of the first moments is missed.
-    this.alerts?.start();
-    await this.monitor?.start();
+    if (this.alerts) {
+      // Alerts listen before the receiver starts, so no event of the first moments is missed.
+      this.alerts.start();
+      await this.monitor.start();
+    }
     await this.startWorker();
   }
 
@@ -54,8 +56,10 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
   async beforeApplicationShutdown(): Promise<void> {
     await this.worker.stop();
     await this.control.stop();
-    await this.alerts?.stop();
-    await this.monitor?.stop();
+    if (this.alerts) {
+      await this.alerts.stop();
+      await this.monitor.stop();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

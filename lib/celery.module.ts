@@ -11,6 +11,7 @@ import { WorkerEventsMonitor } from './events/worker-events-monitor';
 import { CeleryModuleAsyncOptions, CeleryModuleOptions, CeleryOptionsFactory } from './interfaces/celery-module-options.interface';
 import { CeleryHealthIndicator } from './health/celery-health-indicator';
 import { CeleryMetrics } from './metrics/celery-metrics';
+import { ClusterMonitor } from './monitoring/cluster-monitor';
 import { CeleryWorker } from './worker/celery-worker';
 import { TaskRegistry } from './worker/task-registry';
 import { TaskHooks } from './worker/task-hooks';
@@ -24,6 +25,7 @@ const EXPORTS = [
   TaskHooks,
   CeleryMetrics,
   CeleryHealthIndicator,
+  ClusterMonitor,
   CELERY_BROKER,
   CELERY_RESULT_BACKEND,
 ];

@@ -122,20 +122,19 @@ export const celeryProviders: Provider[] = [
     inject: [CELERY_CONFIG, CELERY_BROKER, CeleryWorker, BrokerConnectionEvents],
   },
   /**
-   * The deployment as its Celery events tell it (what Flower watches): one receiver per app, built
-   * only when something needs it; null otherwise.
+   * The deployment as its Celery events tell it (what Flower watches): one per app, shared by the
+   * alerts and the dashboard. Idle (no queue, no I/O) until one of them starts it.
    */
   {
     provide: ClusterMonitor,
-    useFactory: (config: CeleryConfig, broker: Broker, clock: LamportClock, client: CeleryClient) =>
-      config.alerts ? new ClusterMonitor({ broker, clock, control: client.control, logger }) : null,
-    inject: [CELERY_CONFIG, CELERY_BROKER, LamportClock, CeleryClient],
+    useFactory: (broker: Broker, clock: LamportClock, client: CeleryClient) => new ClusterMonitor({ broker, clock, control: client.control, logger }),
+    inject: [CELERY_BROKER, LamportClock, CeleryClient],
   },
   /** null unless the `alerts` option is set. */
   {
     provide: CeleryAlerts,
-    useFactory: (config: CeleryConfig, broker: Broker, monitor: ClusterMonitor | null, listeners: AlertListeners) =>
-      config.alerts && monitor ? createCeleryAlerts(config.alerts, { broker, monitor, listeners, logger }) : null,
+    useFactory: (config: CeleryConfig, broker: Broker, monitor: ClusterMonitor, listeners: AlertListeners) =>
+      config.alerts ? createCeleryAlerts(config.alerts, { broker, monitor, listeners, logger }) : null,
     inject: [CELERY_CONFIG, CELERY_BROKER, ClusterMonitor, AlertListeners],
   },
 ];

@@ -33,13 +33,12 @@ export interface DashboardOverview {
 }
 
 /**
- * The dashboard's core (Flower's application object): a ClusterMonitor fed by the `celeryev`
- * exchange, its task history in PostgreSQL, and the actions Flower offers, sent through Celery's
+ * The dashboard's core (Flower's application object): the app's ClusterMonitor, fed by the
+ * `celeryev` exchange, its task history in PostgreSQL, and the actions Flower offers, sent through Celery's
  * remote control and the client. Started at bootstrap; the controller only reads and calls it.
  */
 @Injectable()
 export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  readonly monitor: ClusterMonitor;
   private readonly logger = new Logger('CeleryDashboard');
   private readonly store: TaskHistoryStore;
   private readonly writer: TaskHistoryWriter;
@@ -51,8 +50,10 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(CELERY_BROKER) private readonly broker: Broker,
     @Inject(CELERY_RESULT_BACKEND) private readonly backend: ResultBackend,
     private readonly celery: CeleryClient,
+    /** The app's monitor (CeleryModule's), shared with the alerts. */
+    readonly monitor: ClusterMonitor,
   ) {
-    this.monitor = new ClusterMonitor({ broker, control: celery.control, logger: this.logger, maxTasks: options.maxTasks });
+    monitor.state.keepAtLeast(options.maxTasks);
     this.store = options.history && backend instanceof DatabaseResultBackend ? new PostgresTaskHistoryStore(backend.connectedDataSource) : new MemoryTaskHistoryStore();
     this.writer = new TaskHistoryWriter(this.monitor.state, this.store, { logger: this.logger });
   }

@@ -41,7 +41,7 @@ export class ClusterState {
   /** Workers reported online, to notice when one expires. */
   private readonly reportedOnline = new Set<string>();
   private readonly driftWarned = new Set<string>();
-  private readonly maxTasks: number;
+  private maxTasks: number;
   private readonly now: () => number;
   private readonly logger: CeleryLogger;
   /** Events applied, as Celery's `event_count`. */
@@ -150,6 +150,14 @@ export class ClusterState {
       this.workersByName.set(hostname, worker);
     }
     return worker;
+  }
+
+  /**
+   * Keeps at least `count` tasks in memory from now on: the largest number any user of a shared
+   * state asked for wins (the dashboard's `maxTasks`).
+   */
+  keepAtLeast(count: number): void {
+    this.maxTasks = Math.max(this.maxTasks, count);
   }
 
   private store(task: TaskSnapshot): void {
