@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SampleProcess, startSampleProcess } from './built-app';
+import { ROOT, SampleProcess, startNodeProcess, startSampleProcess } from './built-app';
 import { querySql } from './postgres';
 
 /** The one-line count each scenario prints and asserts on. */
@@ -85,12 +85,14 @@ export interface DrillWorkerSettings {
   acksLate?: boolean;
   rejectOnWorkerLost?: boolean;
   trackStarted?: boolean;
+  /** Run it through the worker CLI (bin/nestjs-celery-worker: exit 0 after a warm shutdown) instead of main-worker.js. */
+  viaCli?: boolean;
   extra?: Record<string, string>;
 }
 
 /** Starts a sample worker process and waits until it consumes. */
 export async function startDrillWorker(settings: DrillWorkerSettings): Promise<SampleProcess> {
-  const worker = startSampleProcess('main-worker', {
+  const env = {
     CELERY_BROKER_URL: settings.broker,
     CELERY_RESULT_BACKEND: settings.backend,
     CELERY_QUEUES: settings.queue,
@@ -101,7 +103,9 @@ export async function startDrillWorker(settings: DrillWorkerSettings): Promise<S
     CELERY_TASK_TRACK_STARTED: String(settings.trackStarted ?? false),
     SAMPLE_FAULT_DRILL: settings.drillFile,
     ...settings.extra,
-  });
+  };
+  const cli = [join(ROOT, 'bin', 'nestjs-celery-worker'), '--module', join(ROOT, 'dist', 'sample-app', 'src', 'worker.module.js'), '--export', 'WorkerModule'];
+  const worker = settings.viaCli ? startNodeProcess(cli, env, `worker CLI ${settings.hostname}`) : startSampleProcess('main-worker', env);
   await worker.waitForOutput(/consuming/, 90_000);
   return worker;
 }

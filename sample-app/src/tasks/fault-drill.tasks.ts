@@ -24,10 +24,10 @@ export class FaultDrillTasks {
     return key;
   }
 
-  /** Throws every time: retried POISON_MAX_RETRIES times 0.1 s apart, then FAILURE. */
+  /** Appends "<key> <pid>" then throws, every time: retried POISON_MAX_RETRIES times 0.1 s apart, then FAILURE. */
   @CeleryTask({ name: 'drill.poison', autoretryFor: [Error], maxRetries: POISON_MAX_RETRIES, defaultRetryDelay: 0.1 })
   poison(key: string): never {
-    drillFile();
+    appendFileSync(drillFile(), `${key} ${process.pid}\n`);
     throw new Error(`poison task ${key} crashes every time`);
   }
 
