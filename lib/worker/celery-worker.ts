@@ -24,6 +24,8 @@ import { TaskDefinition, TaskOptions } from './task-definition';
 import { TaskContext } from './task-context';
 import { TaskRegistry } from './task-registry';
 import { expandHostname, WorkerOptions } from './worker-options';
+import { findLostRun } from './lost-run';
+import { WorkerLostError } from '../errors/worker-lost.error';
 
 /** A message accepted for execution: decoded, its task known and its arguments bound. */
 interface AcceptedTask {
@@ -359,6 +361,7 @@ export class CeleryWorker {
         await this.finish(accepted, () => this.recorder.revoked(message, queue, unwanted), unwanted);
         return;
       }
+      if (settings.acksLate && !settings.rejectOnWorkerLost && (await this.failIfWorkerLost(accepted))) return;
       if (!settings.acksLate) delivery.ack();
       if (settings.trackStarted) await this.recorder.started(message, queue).catch((error: Error) => this.logStoreError(message, error));
       const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal);
@@ -378,6 +381,25 @@ export class CeleryWorker {
       this.startWaitingTasks();
       if (this.active.size === 0) this.notifyIdle();
     }
+  }
+
+  /**
+   * rejectOnWorkerLost false (Celery's `reject_on_worker_lost`): a redelivered message whose run
+   * began on a worker that was lost is not run again: FAILURE (WorkerLostError) is stored and the
+   * message acked, as Celery does for a pool process that died. Returns true when it did so.
+   */
+  private async failIfWorkerLost(accepted: AcceptedTask): Promise<boolean> {
+    const { delivery, message } = accepted;
+    if (!delivery.deliveryInfo.redelivered) return false;
+    // Redelivered after a connection loss while this very worker still runs it: not lost.
+    if ([...this.active.keys()].some((other) => other !== accepted && other.message.id === message.id)) return false;
+    const lost = await findLostRun(this.deps.backend, message.id, this.deps.logger);
+    if (!lost) return false;
+    const error = new WorkerLostError(lost.worker);
+    this.deps.logger.error(`Task ${message.task}[${message.id}] failed: ${error.message}`);
+    await this.finish(accepted, () => this.recorder.failure(message, delivery.deliveryInfo.routingKey, error), 'failed');
+    this.observers.notify('taskFailed', message, error, null);
+    return true;
   }
 
   /** Stores the outcome (SUCCESS, REVOKED, RETRY or FAILURE), acks, and tells the hooks; returns the state. */
