@@ -8,6 +8,8 @@ import { startPrivateRabbitMq, PrivateRabbitMq } from '../support/private-rabbit
 
 const TASKS = 5_000;
 const OUTAGE_MS = 5_000;
+/** Long enough that the workers have tasks running and prefetched when the broker stops. */
+const TASK_SECONDS = 0.02;
 /** Short, so that sends made during the outage are reported within the test's time. */
 const PUBLISH_TIMEOUT_MS = 3_000;
 
@@ -52,14 +54,21 @@ describe('fault: RabbitMQ stopped and started while 5,000 tasks are sent and con
     const confirmed = new Map<string, string>();
     const reported: Error[] = [];
     let outage: Promise<void> | undefined;
+    let inFlightAtStop = { ready: 0, unacked: 0 };
+    const queueDepth = async () => {
+      const line = (await rabbit.ctl(['-q', '--no-table-headers', 'list_queues', 'name', 'messages_ready', 'messages_unacknowledged'])).split('\n').find((row) => row.startsWith(`${queue}\t`));
+      const [, ready, unacked] = (line ?? '').split('\t');
+      return { ready: Number(ready ?? 0), unacked: Number(unacked ?? 0) };
+    };
     for (let start = 0; start < TASKS; start += 100) {
       if (!outage && confirmed.size >= 1_500) {
         // Down before the next batch goes out, so sends are made during the outage; back up meanwhile.
+        inFlightAtStop = await queueDepth();
         await rabbit.stopApp();
         outage = new Promise((resolve) => setTimeout(resolve, OUTAGE_MS)).then(() => rabbit.startApp());
       }
       const keys = Array.from({ length: Math.min(100, TASKS - start) }, (_, index) => `t${start + index}`);
-      const sends = await Promise.allSettled(keys.map((key) => celery.send('drill.record_run', [key], { taskId: `rabbit-${key}` })));
+      const sends = await Promise.allSettled(keys.map((key) => celery.send('drill.record_run', [key, TASK_SECONDS], { taskId: `rabbit-${key}` })));
       sends.forEach((send, index) => {
         if (send.status === 'fulfilled') confirmed.set(send.value.id, keys[index]);
         else reported.push(send.reason as Error);
@@ -82,7 +91,8 @@ describe('fault: RabbitMQ stopped and started while 5,000 tasks are sent and con
     // A send reported as failed may still have reached the queue (at-least-once): say how many ran.
     const runs = readRuns(drill.path);
     const reportedButRan = Array.from({ length: TASKS }, (_, index) => `t${index}`).filter((key) => !confirmed.has(`rabbit-${key}`) && runs.has(key)).length;
-    reportCounts(`RabbitMQ stop_app ${OUTAGE_MS / 1000} s / start_app (acksLate, 2 workers)`, counts, `confirmed ${confirmed.size}, unconfirmed and reported to the caller ${reported.length} (${reportedButRan} of them ran anyway)`);
+    reportCounts(`RabbitMQ stop_app ${OUTAGE_MS / 1000} s / start_app (acksLate, 2 workers)`, counts, `confirmed ${confirmed.size}, unconfirmed and reported to the caller ${reported.length} (${reportedButRan} of them ran anyway), queued at the stop ${inFlightAtStop.ready} + ${inFlightAtStop.unacked} unacked`);
+    expect(inFlightAtStop.unacked).toBeGreaterThan(0); // the workers had tasks in hand when it stopped
 
     expect(counts.lost).toBe(0);
     expect(counts.stored).toBe(confirmed.size);
