@@ -8,8 +8,8 @@ import { startPrivateRabbitMq, PrivateRabbitMq } from '../support/private-rabbit
 
 const TASKS = 5_000;
 const OUTAGE_MS = 5_000;
-/** Long enough that the workers have tasks running and prefetched when the broker stops. */
-const TASK_SECONDS = 0.02;
+/** Slower than the producer sends (2 workers × 10 at a time: at most 200 tasks/s), so the workers have tasks in hand when the broker stops. */
+const TASK_SECONDS = 0.1;
 /** Short, so that sends made during the outage are reported within the test's time. */
 const PUBLISH_TIMEOUT_MS = 3_000;
 
