@@ -42,6 +42,7 @@ function celeryConf(config: CeleryConfig, worker: CeleryWorker): Record<string, 
     worker_concurrency: options.concurrency,
     worker_prefetch_multiplier: options.prefetchMultiplier,
     task_acks_late: options.acksLate,
+    task_reject_on_worker_lost: options.rejectOnWorkerLost,
     task_track_started: options.trackStarted,
     task_ignore_result: options.ignoreResult,
   };

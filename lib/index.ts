@@ -58,6 +58,7 @@ export { DuplicateTaskNameError } from './errors/duplicate-task-name.error';
 export { ResultBackendDisabledError } from './errors/result-backend-disabled.error';
 export { ResultTimeoutError } from './errors/result-timeout.error';
 export { ResultStoreError } from './errors/result-store.error';
+export { WorkerLostError } from './errors/worker-lost.error';
 export { PublishError } from './errors/publish.error';
 export { PublishTimeoutError } from './errors/publish-timeout.error';
 export { QueueDeclarationError } from './errors/queue-declaration.error';

@@ -69,6 +69,15 @@ export interface WorkerModuleOptions {
   hostname?: string;
   /** Ack after the result is stored, for every task that does not say otherwise (Celery: `task_acks_late`). Default false. */
   acksLate?: boolean;
+  /**
+   * What happens to an acksLate task whose worker was lost while running it (killed, crashed, out
+   * of memory), once RabbitMQ hands its unacknowledged message to the next worker (Celery:
+   * `task_reject_on_worker_lost`). true: it runs again. false: FAILURE with WorkerLostError is
+   * stored and the message acked, so a task that crashes its worker cannot do so forever; the
+   * worker then records STARTED for acksLate tasks (as with trackStarted), which is how the next
+   * worker knows the run began. Default true (see the README's Reliability section for why).
+   */
+  rejectOnWorkerLost?: boolean;
   /** Store STARTED (Celery: `task_track_started`). Default false. */
   trackStarted?: boolean;
   /** Store no SUCCESS results (Celery: `task_ignore_result`). Default false. */

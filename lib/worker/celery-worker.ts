@@ -24,6 +24,8 @@ import { TaskDefinition, TaskOptions } from './task-definition';
 import { TaskContext } from './task-context';
 import { TaskRegistry } from './task-registry';
 import { expandHostname, WorkerOptions } from './worker-options';
+import { previousDelivery } from './previous-delivery';
+import { WorkerLostError } from '../errors/worker-lost.error';
 
 /** A message accepted for execution: decoded, its task known and its arguments bound. */
 interface AcceptedTask {
@@ -73,6 +75,8 @@ export class CeleryWorker {
   private readonly waiting: AcceptedTask[] = [];
   private readonly scheduled = new Map<AcceptedTask, NodeJS.Timeout>();
   private readonly active = new Map<AcceptedTask, TaskRun>();
+  /** Each started task's whole handling, until settled: a redelivered copy waits for it. */
+  private readonly runs = new Map<AcceptedTask, Promise<void>>();
   private readonly throttle = new TaskThrottle<AcceptedTask>((accepted) => {
     this.waiting.push(accepted);
     this.startWaitingTasks();
@@ -343,7 +347,9 @@ export class CeleryWorker {
 
   private startWaitingTasks(): void {
     while (this.active.size < this.deps.options.concurrency && this.waiting.length > 0 && !this.stopping) {
-      void this.execute(this.waiting.shift()!);
+      const accepted = this.waiting.shift()!;
+      const run = this.execute(accepted).finally(() => this.runs.delete(accepted));
+      this.runs.set(accepted, run);
     }
   }
 
@@ -359,6 +365,7 @@ export class CeleryWorker {
         await this.finish(accepted, () => this.recorder.revoked(message, queue, unwanted), unwanted);
         return;
       }
+      if (settings.acksLate && delivery.deliveryInfo.redelivered && (await this.settledByEarlierDelivery(accepted))) return;
       if (!settings.acksLate) delivery.ack();
       if (settings.trackStarted) await this.recorder.started(message, queue).catch((error: Error) => this.logStoreError(message, error));
       const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal);
@@ -378,6 +385,33 @@ export class CeleryWorker {
       this.startWaitingTasks();
       if (this.active.size === 0) this.notifyIdle();
     }
+  }
+
+  /**
+   * A redelivered acksLate message may have been handled already (previous-delivery.ts). Done
+   * (its outcome stored, only the ack lost with its channel): acked without running it twice.
+   * Begun on a worker that was lost, with rejectOnWorkerLost false (Celery's
+   * `reject_on_worker_lost`): FAILURE (WorkerLostError) stored and acked, as Celery does for a pool
+   * process that died. Returns true when the message was settled here and must not run.
+   */
+  private async settledByEarlierDelivery(accepted: AcceptedTask): Promise<boolean> {
+    const { delivery, message, settings } = accepted;
+    // Redelivered after a connection loss while this very worker still runs it: wait for that run
+    // to settle (its outcome stored, or its message handed back), then see what it left.
+    const earlier = [...this.runs].find(([other]) => other !== accepted && other.message.id === message.id);
+    if (earlier) await earlier[1].catch(() => undefined);
+    const previous = await previousDelivery(this.deps.backend, message, this.deps.logger);
+    if (previous.kind === 'done') {
+      this.deps.logger.log(`Task ${message.task}[${message.id}] redelivered after it was done (${previous.state} stored, its ack lost): acked, not run again`);
+      delivery.ack();
+      return true;
+    }
+    if (previous.kind !== 'lost' || settings.rejectOnWorkerLost) return false;
+    const error = new WorkerLostError(previous.worker);
+    this.deps.logger.error(`Task ${message.task}[${message.id}] failed: ${error.message}`);
+    await this.finish(accepted, () => this.recorder.failure(message, delivery.deliveryInfo.routingKey, error), 'failed');
+    this.observers.notify('taskFailed', message, error, null);
+    return true;
   }
 
   /** Stores the outcome (SUCCESS, REVOKED, RETRY or FAILURE), acks, and tells the hooks; returns the state. */

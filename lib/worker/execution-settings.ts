@@ -5,6 +5,11 @@ import { WorkerOptions } from './worker-options';
 /** How one task message is executed, decided in this one place: message > run-time override > task > worker. */
 export interface ExecutionSettings {
   acksLate: boolean;
+  /**
+   * acksLate only: a redelivered message whose task is stored STARTED was being run by a worker
+   * that was lost. true runs it again; false stores FAILURE (WorkerLostError) and acks it.
+   */
+  rejectOnWorkerLost: boolean;
   trackStarted: boolean;
   /** Skip storing SUCCESS (failures are stored anyway, as Celery does). */
   ignoreResult: boolean;
@@ -21,9 +26,13 @@ export interface TimeLimitOverride {
 
 export function resolveExecutionSettings(message: TaskMessage, task: TaskOptions, worker: WorkerOptions, override?: TimeLimitOverride): ExecutionSettings {
   const limits = override ?? { timeLimit: task.timeLimit ?? null, softTimeLimit: task.softTimeLimit ?? null };
+  const acksLate = task.acksLate ?? worker.acksLate;
+  const rejectOnWorkerLost = task.rejectOnWorkerLost ?? worker.rejectOnWorkerLost;
   return {
-    acksLate: task.acksLate ?? worker.acksLate,
-    trackStarted: task.trackStarted ?? worker.trackStarted,
+    acksLate,
+    rejectOnWorkerLost,
+    // Failing lost runs needs to know a run began: STARTED is that record.
+    trackStarted: (task.trackStarted ?? worker.trackStarted) || (acksLate && !rejectOnWorkerLost),
     ignoreResult: message.ignoreResult || (task.ignoreResult ?? worker.ignoreResult),
     timeLimit: message.timeLimit[0] ?? limits.timeLimit,
     softTimeLimit: message.timeLimit[1] ?? limits.softTimeLimit,

@@ -9,6 +9,8 @@ export interface TaskOptions {
   queue?: string;
   /** Ack after the result is stored instead of before running (Celery: `acks_late`). */
   acksLate?: boolean;
+  /** Run again (true) or fail with WorkerLostError (false) when its worker was lost mid-run; acksLate only (Celery: `reject_on_worker_lost`). */
+  rejectOnWorkerLost?: boolean;
   /** Store nothing on success (Celery: `ignore_result`). Failures are still stored. */
   ignoreResult?: boolean;
   /** Store STARTED when the task begins (Celery: `track_started`). */

@@ -13,6 +13,8 @@ export interface WorkerOptions {
   hostname: string;
   /** Worker-wide defaults of the task options (Celery's `task_acks_late`, `task_track_started`, `task_ignore_result`). */
   acksLate: boolean;
+  /** What an acksLate task whose worker was lost does when its message comes back (Celery's `task_reject_on_worker_lost`); see execution-settings.ts. */
+  rejectOnWorkerLost: boolean;
   trackStarted: boolean;
   ignoreResult: boolean;
   /** How long shutdown waits for running tasks before aborting them (ms). */
@@ -34,6 +36,10 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   prefetchMultiplier: 1,
   hostname: 'celery@%h',
   acksLate: false,
+  // Celery's default is false, but there it concerns a pool process dying under a living worker.
+  // A Node.js worker is one process: when it dies RabbitMQ requeues its unacked messages and the
+  // next worker runs them, which is also what Celery does when a whole worker is killed.
+  rejectOnWorkerLost: true,
   trackStarted: false,
   ignoreResult: false,
   shutdownTimeoutMs: 30_000,

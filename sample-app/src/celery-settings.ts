@@ -17,6 +17,7 @@ export function celeryOptionsFromEnvironment(env: NodeJS.ProcessEnv, role: { wor
           concurrency: env.CELERY_CONCURRENCY ? Number(env.CELERY_CONCURRENCY) : undefined,
           hostname: env.CELERY_HOSTNAME || undefined,
           acksLate: flag(env.CELERY_TASK_ACKS_LATE),
+          rejectOnWorkerLost: flag(env.CELERY_TASK_REJECT_ON_WORKER_LOST),
           trackStarted: flag(env.CELERY_TASK_TRACK_STARTED),
           sendTaskEvents: flag(env.CELERY_WORKER_SEND_TASK_EVENTS),
           // Set by the worker CLI (nestjs-celery-worker) for --loglevel info and debug.

@@ -1,0 +1,80 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { CeleryClient, TaskFailedError } from '../../lib';
+import { SampleProcess } from '../support/built-app';
+import { eventually, startCeleryApp } from '../support/celery-app';
+import { countRecordedRuns, createDrillFile, reportCounts, startDrillWorker, storedStates } from '../support/fault-drill';
+import { RABBITMQ_URL } from '../support/rabbitmq';
+import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+
+const GOOD_TASKS = 100;
+
+/**
+ * Fault: a poison message that kills its worker process every time (as an out-of-memory kill or
+ * a native crash would), with acksLate. RabbitMQ hands its unacked message to the next worker
+ * each time. With rejectOnWorkerLost true that worker runs it and dies too (the loop Celery warns
+ * about); with false the next worker sees the run was lost, stores FAILURE (WorkerLostError),
+ * acks the message and carries on with the other tasks.
+ */
+describe('fault: a task that kills its worker every time (acksLate)', () => {
+  let env: TestEnvironment;
+  let producer: INestApplicationContext;
+  const drill = createDrillFile('killer');
+  const workers: SampleProcess[] = [];
+
+  beforeAll(async () => {
+    env = await createTestEnvironment('faults-killer');
+    producer = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: false });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const worker of workers) worker.child.kill('SIGKILL');
+    await Promise.all(workers.map((worker) => worker.exited));
+    await producer?.close();
+    await env?.dispose();
+    drill.remove();
+  }, 60_000);
+
+  const startWorker = async (hostname: string, rejectOnWorkerLost: boolean) => {
+    const worker = await startDrillWorker({
+      broker: RABBITMQ_URL,
+      backend: env.databaseUrl,
+      queue: env.queue,
+      drillFile: drill.path,
+      hostname,
+      rejectOnWorkerLost,
+      trackStarted: true,
+    });
+    workers.push(worker);
+    return worker;
+  };
+
+  it('loops with rejectOnWorkerLost true; with false it ends in FAILURE (WorkerLostError) and the worker carries on', async () => {
+    const celery = producer.get(CeleryClient);
+    const killer = await celery.send('drill.kill_worker');
+
+    // rejectOnWorkerLost true: each worker that receives it runs it again and dies.
+    for (const hostname of ['first@%h', 'second@%h']) {
+      const worker = await startWorker(hostname, true);
+      expect(await worker.exited).toBe('SIGKILL');
+    }
+    expect(await killer.state()).toBe('STARTED');
+
+    // rejectOnWorkerLost false: the lost run is failed, not run again.
+    const survivor = await startWorker('survivor@%h', false);
+    await expect(killer.get({ timeout: 60_000 })).rejects.toThrow(TaskFailedError);
+    const failure = (await killer.info())!;
+    expect(failure.result).toMatchObject({ exc_type: 'WorkerLostError', exc_module: 'billiard.exceptions' });
+    expect(survivor.output()).toMatch(/drill\.kill_worker\[.*\] failed: Worker exited prematurely: second@\S+ was running this task/);
+
+    const keysById = new Map<string, string>();
+    const results = await Promise.all(Array.from({ length: GOOD_TASKS }, (_, index) => celery.send('drill.record_run', [`good${index}`])));
+    results.forEach((result, index) => keysById.set(result.id, `good${index}`));
+    const ids = [...keysById.keys()];
+    await eventually(async () => ([...(await storedStates(env.databaseUrl, ids)).values()].filter((state) => state === 'SUCCESS').length === GOOD_TASKS ? true : undefined), 60_000, 'the other tasks');
+    const counts = await countRecordedRuns(env.databaseUrl, drill.path, keysById);
+    reportCounts('worker-killing task (acksLate; rejectOnWorkerLost true, true, then false)', counts, 'killed 2 workers, then FAILURE WorkerLostError');
+    expect(counts.lost).toBe(0);
+    expect(counts.duplicates).toBe(0);
+    expect(survivor.child.exitCode).toBeNull(); // still running
+  }, 240_000);
+});
