@@ -17,7 +17,8 @@ export interface TestSigner {
  */
 export interface TestPki {
   dir: string;
-  signer(name: string, options?: { bits?: number; days?: number; subject?: string }): TestSigner;
+  /** A key and its self-signed certificate; `expired` gives one that ended yesterday. */
+  signer(name: string, options?: { bits?: number; subject?: string; expired?: boolean }): TestSigner;
   remove(): void;
 }
 
@@ -28,12 +29,16 @@ export function createTestPki(): TestPki {
     signer(name, options = {}) {
       const keyPath = join(dir, `${name}.key`);
       const certificatePath = join(dir, `${name}.pem`);
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', `rsa:${options.bits ?? 2048}`, '-nodes', '-utf8', '-keyout', keyPath, '-out', certificatePath,
-          '-days', String(options.days ?? 2), '-subj', options.subject ?? `/C=XX/O=NestjsCeleryTest/CN=${name}`],
-        { stdio: 'pipe' },
-      );
+      const subject = options.subject ?? `/C=XX/O=NestjsCeleryTest/CN=${name}`;
+      const newKey = ['-newkey', `rsa:${options.bits ?? 2048}`, '-nodes', '-utf8', '-keyout', keyPath, '-subj', subject];
+      if (options.expired) {
+        // `req -x509` refuses negative days; `x509 -req` signs a request with them.
+        const request = join(dir, `${name}.csr`);
+        execFileSync('openssl', ['req', '-new', ...newKey, '-out', request], { stdio: 'pipe' });
+        execFileSync('openssl', ['x509', '-req', '-in', request, '-signkey', keyPath, '-days', '-1', '-out', certificatePath], { stdio: 'pipe' });
+      } else {
+        execFileSync('openssl', ['req', '-x509', ...newKey, '-days', '2', '-out', certificatePath], { stdio: 'pipe' });
+      }
       return { keyPath, certificatePath, keyPem: readFileSync(keyPath, 'utf8'), certificatePem: readFileSync(certificatePath, 'utf8') };
     },
     remove() {
