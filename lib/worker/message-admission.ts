@@ -61,7 +61,8 @@ export class MessageAdmission {
   }
 
   private refuseUntrusted(delivery: DeliveredMessage, error: MessageSecurityError): void {
-    this.logger.error(`Rejected task message from queue ${delivery.deliveryInfo.queue}: ${error.message}`);
+    const label = `${error.taskName ?? '?'}[${error.taskId ?? 'task id unknown'}]`;
+    this.logger.error(`Rejected task message ${label} from queue ${delivery.deliveryInfo.queue}: ${error.reason}`);
     delivery.reject(false);
     this.observers.notify('taskRejected', null, false);
   }
