@@ -21,7 +21,7 @@ const PEM = /-----BEGIN [A-Z0-9 ]+-----/;
 
 /**
  * Loads the key and certificates of the `security` option, as Celery's `app.setup_security()`
- * does, and checks them at start-up: the key must be RSA and belong to the certificate, the store
+ * does (but each part alone works too: a key for a producer, a store for a worker), and checks them at start-up: the key must be RSA and belong to the certificate, the store
  * must hold at least one certificate, none expired or twice. Every problem is reported at once;
  * no key material ever appears in a message.
  */
@@ -29,17 +29,21 @@ export function loadMessageSecurity(options: SecurityOptions | undefined): Messa
   if (!options) return NO_MESSAGE_SECURITY;
   const problems: string[] = [];
   const digest: SecurityDigest = options.digest ?? 'sha256';
-  const signer = loadSigner(options, digest, problems);
-  const certificates = options.certStore === undefined ? null : loadStore(options.certStore, problems);
-  const required = options.required ?? certificates !== null;
-  if (required && certificates === null) {
+  const own = loadSigner(options, digest, problems);
+  const store = options.certStore === undefined ? null : loadStore(options.certStore, problems);
+  const required = options.required ?? store !== null;
+  if (required && store === null) {
     problems.push('security.required needs security.certStore: the certificates trusted to sign the tasks this worker runs');
   }
   if (problems.length > 0) throw new InvalidCeleryOptionsError(problems);
-  return { signer, signatures: { verifier: certificates ? { certificates, digest } : null, required } };
+  // The worker always trusts the app's own certificate, so the retries and workflow steps it
+  // signs itself are never refused (Celery would refuse them unless the store held it).
+  const certificates = new Map(store);
+  if (own) certificates.set(own.signer.signerId, own.certificate);
+  return { signer: own?.signer ?? null, signatures: { verifier: certificates.size > 0 ? { certificates, digest } : null, required } };
 }
 
-function loadSigner(options: SecurityOptions, digest: SecurityDigest, problems: string[]): MessageSigner | null {
+function loadSigner(options: SecurityOptions, digest: SecurityDigest, problems: string[]): { signer: MessageSigner; certificate: X509Certificate } | null {
   if (options.key === undefined && options.certificate === undefined) return null;
   if (options.key === undefined || options.certificate === undefined) {
     problems.push('security.key and security.certificate go together: the private key that signs and its certificate, which names the signer');
@@ -63,7 +67,7 @@ function loadSigner(options: SecurityOptions, digest: SecurityDigest, problems: 
     problems.push(`security.key does not belong to security.certificate (${certificateId(certificate)}); give the key the certificate was issued for`);
     return null;
   }
-  return { key, signerId: certificateId(certificate), digest };
+  return { signer: { key, signerId: certificateId(certificate), digest }, certificate };
 }
 
 /** Celery's FSCertStore: certificates by id; an expired or duplicate certificate fails the start. */
