@@ -35,7 +35,8 @@ export function decodeTaskMessage(
   const signed = contentType === AUTH_CONTENT_TYPE && signatures.verifier !== null;
   if (contentType !== JSON_CONTENT_TYPE && !signed) {
     if (contentType === AUTH_CONTENT_TYPE) {
-      throw refused(hint, 'it is signed (Celery\'s auth serializer) but this worker trusts no certificate; configure security.certStore to accept signed messages');
+      // Like any content type not accepted (signing is not configured): an invalid message.
+      throw invalid(hint, `content type "${AUTH_CONTENT_TYPE}" is not accepted: the message is signed (Celery's auth serializer) and this worker trusts no certificate; configure security.certStore to accept signed messages`);
     }
     throw new InvalidTaskMessageError(
       `content type "${contentType || '(none)'}" is not accepted; only ${JSON_CONTENT_TYPE} is (pickle and YAML are never deserialised). Send the task with Celery's json serializer.`,

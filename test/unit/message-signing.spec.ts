@@ -176,8 +176,8 @@ describe('task messages and signatures', () => {
     expect(required).toBeInstanceOf(MessageSecurityError);
     expect(required.message).toMatch(/not signed, and this worker accepts signed messages only/);
     const untrusted = rejection(() => decodeTaskMessage(signed.body, signed.properties));
-    expect(untrusted).toBeInstanceOf(MessageSecurityError);
-    expect(untrusted.message).toMatch(/trusts no certificate/);
+    expect(untrusted).toBeInstanceOf(InvalidTaskMessageError);
+    expect(untrusted.message).toMatch(/content type "application\/data" is not accepted: the message is signed .* trusts no certificate/);
     // Signatures optional: both pass.
     expect(decodeTaskMessage(unsigned.body, unsigned.properties, {}, { verifier: verifierOf(alice), required: false }).id).toBe(captured().headers.id);
     expect(decodeTaskMessage(signed.body, signed.properties, {}, { verifier: verifierOf(alice), required: false }).id).toBe(captured().headers.id);
