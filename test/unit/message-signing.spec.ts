@@ -8,6 +8,11 @@ import { encodeTaskMessage } from '../../lib/protocol/encode-task-message';
 import { capturedBody, capturedProperties, loadFixture } from '../support/fixtures';
 import { runPython } from '../support/python-celery';
 import { createTestPki, TestPki, TestSigner } from '../support/test-pki';
+import { DeliveredMessage } from '../../lib/broker/broker.interface';
+import { MessageAdmission } from '../../lib/worker/message-admission';
+import { ResultRecorder } from '../../lib/worker/result-recorder';
+import { TaskRegistry } from '../../lib/worker/task-registry';
+import { WorkerObservers } from '../../lib/worker/worker-observers';
 
 const SEPARATOR = Buffer.from([0, 1]);
 
@@ -191,5 +196,34 @@ describe('task messages and signatures', () => {
     const inner = rejection(() => decodeTaskMessage(signedPickle, { contentType: AUTH_CONTENT_TYPE, headers: { id: 'p', task: 't' } }, {}, policy));
     expect(inner).toBeInstanceOf(InvalidTaskMessageError);
     expect(inner.message).toMatch(/signed payload holds content type "application\/x-python-serialize"/);
+  });
+});
+
+describe('the worker door with signatures required', () => {
+  let pki: TestPki;
+  let alice: TestSigner;
+  beforeAll(() => {
+    pki = createTestPki();
+    alice = pki.signer('alice');
+  });
+  afterAll(() => pki.remove());
+
+  it('refuses an unsigned message with one log line and a reject without requeue, and stores nothing', () => {
+    const lines: string[] = [];
+    const failures: unknown[] = [];
+    const logger = { log: () => undefined, warn: () => undefined, error: (line: string) => lines.push(line) };
+    const recorder = { failure: async (...args: unknown[]) => void failures.push(args) } as unknown as ResultRecorder;
+    const rejected: boolean[] = [];
+    const admission = new MessageAdmission(new TaskRegistry(), 1_000_000, recorder, new WorkerObservers([], undefined, logger), logger, {
+      verifier: verifierOf(alice),
+      required: true,
+    });
+    const { properties, body } = encodeTaskMessage(decodeTaskMessage(capturedBody(loadFixture('task_v2_delay_minimal').message), capturedProperties(loadFixture('task_v2_delay_minimal').message)));
+    const delivery = { body, properties, deliveryInfo: { queue: 'celery', exchange: '', routingKey: 'celery', redelivered: false }, ack: () => undefined, reject: (requeue: boolean) => rejected.push(requeue) } as unknown as DeliveredMessage;
+
+    expect(admission.decode(delivery)).toBeNull();
+    expect(rejected).toEqual([false]);
+    expect(failures).toEqual([]);
+    expect(lines).toEqual([expect.stringMatching(/^Rejected task message \S+\[\S+\] from queue celery: it is not signed, and this worker accepts signed messages only/)]);
   });
 });
