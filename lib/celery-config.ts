@@ -5,6 +5,7 @@ import type { TaskRoutes } from './client/task-router';
 import { DEFAULT_EVENT_OPTIONS, EventOptions } from './events/event-options';
 import { BrokerOptions, CeleryModuleOptions } from './interfaces/celery-module-options.interface';
 import { ResolvedMetricsOptions, resolveMetricsOptions } from './metrics/celery-metrics-options';
+import { loadMessageSecurity, MessageSecurity } from './security/load-message-security';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from './worker/worker-options';
 
 /** The module's options with every default applied: what the providers are built from. */
@@ -26,6 +27,8 @@ export interface CeleryConfig {
   logTasks: boolean;
   /** null: no alerts. */
   alerts: CeleryAlertsOptions | null;
+  /** Who signs the tasks sent, which signed tasks the worker accepts (Celery's `auth` serializer). */
+  security: MessageSecurity;
 }
 
 /** The one place where module options become settings: defaults and the embedded fallback. */
@@ -56,6 +59,7 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
     metrics: resolveMetricsOptions(options.metrics),
     logTasks: logTasks ?? false,
     alerts: options.alerts || null,
+    security: loadMessageSecurity(options.security),
   };
 }
 

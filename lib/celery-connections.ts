@@ -11,7 +11,14 @@ import { CeleryLogger } from './utils/logger';
 export async function connectBroker(config: CeleryConfig, logger: CeleryLogger, events?: BrokerEvents): Promise<Broker> {
   const { url, ...options } = config.broker ?? { url: undefined };
   const broker = createBroker(url, { connectionName: `nestjs-celery ${hostname()}:${process.pid}`, ...options, logger, events });
-  await broker.connect();
+  try {
+    await broker.connect();
+  } catch (error) {
+    // Nobody else holds this broker: left open, it would retry (a refused TLS certificate, an
+    // unreachable host) for as long as the process lives.
+    await broker.close().catch(() => undefined);
+    throw error;
+  }
   return broker;
 }
 

@@ -1,6 +1,7 @@
 import { alertOptionProblems } from './alerts/alert-options';
 import { InvalidCeleryOptionsError } from './errors/invalid-celery-options.error';
 import { CeleryModuleOptions } from './interfaces/celery-module-options.interface';
+import { SECURITY_DIGESTS } from './protocol/auth-serializer';
 import { maskUrl } from './utils/mask-secrets';
 
 /**
@@ -90,8 +91,30 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
     if (typeof alerts !== 'object' || alerts === null) problems.push(`alerts must be false or an object of alert rules, got ${describe(alerts)}`);
     else problems.push(...alertOptionProblems(alerts));
   }
+  checkSecurity(problems, options.security);
   if (problems.length > 0) throw new InvalidCeleryOptionsError(problems);
   return options;
+}
+
+/** The shape of `security`; loadMessageSecurity() then checks the keys and certificates themselves. */
+function checkSecurity(problems: string[], security: CeleryModuleOptions['security']): void {
+  if (security === undefined) return;
+  if (typeof security !== 'object' || security === null || Array.isArray(security)) {
+    problems.push(`security must be { key?, certificate?, certStore?, digest?, required? }, got ${describe(security)}`);
+    return;
+  }
+  for (const key of ['key', 'certificate'] as const) {
+    // Never the value: it may be a private key.
+    if (security[key] !== undefined && (typeof security[key] !== 'string' || security[key].length === 0)) problems.push(`security.${key} must be a PEM string or a file path`);
+  }
+  const store = security.certStore;
+  if (store !== undefined && !(typeof store === 'string' || (Array.isArray(store) && store.length > 0 && store.every((item) => typeof item === 'string')))) {
+    problems.push('security.certStore must be a PEM string, a file, a directory or a glob, or a non-empty list of those');
+  }
+  if (security.digest !== undefined && !(SECURITY_DIGESTS as readonly unknown[]).includes(security.digest)) {
+    problems.push(`security.digest must be one of ${SECURITY_DIGESTS.join(', ')} (Celery: security_digest), got ${describe(security.digest)}`);
+  }
+  if (security.required !== undefined && typeof security.required !== 'boolean') problems.push(`security.required must be true or false, got ${describe(security.required)}`);
 }
 
 function checkUrl(problems: string[], name: string, url: unknown): void {

@@ -76,6 +76,7 @@ export const celeryProviders: Provider[] = [
         router: new TaskRouter(config.taskRoutes),
         registry,
         clock,
+        signer: config.security.signer,
         sentEvents: config.events.sendSentEvent ? new TaskSentEvents({ broker, clock, logger }) : undefined,
       }),
     inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry, LamportClock],
@@ -97,6 +98,7 @@ export const celeryProviders: Provider[] = [
         revokedStore: isRevokedTaskStore(backend) ? backend : undefined,
         monitors: config.logTasks ? [new TaskProgressLog(logger)] : undefined,
         workflow: new CanvasWorkflowSteps(client, logger),
+        security: config.security,
       });
     },
     inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry, TaskHooks, CeleryClient],

@@ -63,6 +63,7 @@ export { PublishError } from './errors/publish.error';
 export { PublishTimeoutError } from './errors/publish-timeout.error';
 export { QueueDeclarationError } from './errors/queue-declaration.error';
 export { BrokerConnectionError } from './errors/broker-connection.error';
+export { MessageSecurityError } from './errors/message-security.error';
 export { CeleryServer } from './microservice/celery.server';
 export { CeleryClientProxy } from './microservice/celery.client-proxy';
 export type { CeleryProxyPayload } from './microservice/celery.client-proxy';

@@ -9,6 +9,7 @@ import { InvalidSendOptionsError } from '../errors/invalid-send-options.error';
 import type { TaskSentEvents } from '../events/task-sent-events';
 import { parseCeleryDate } from '../protocol/celery-time';
 import type { LamportClock } from '../protocol/lamport-clock';
+import type { MessageSigner } from '../protocol/auth-serializer';
 import { encodeTaskMessage } from '../protocol/encode-task-message';
 import { EMPTY_EMBED, SignatureLike, TaskEmbed, toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
@@ -34,6 +35,8 @@ export interface CeleryClientDependencies {
   sentEvents?: TaskSentEvents;
   /** The app's Lamport clock (Celery's `app.clock`), for remote control; a client of its own gets a new one. */
   clock?: LamportClock;
+  /** Signs every task sent (Celery's `task_serializer='auth'`); unsigned JSON when omitted. */
+  signer?: MessageSigner | null;
 }
 
 /**
@@ -85,7 +88,7 @@ export class CeleryClient {
     const name = typeof task === 'string' ? task : task.name;
     const destination = this.route(name, args, options);
     const message = this.buildMessage(name, args, { ...options, priority: destination.priority });
-    const { properties, body } = encodeTaskMessage(message);
+    const { properties, body } = encodeTaskMessage(message, this.deps.signer ?? null);
     await this.declareOnce(destination.queue);
     await this.deps.broker.publish({ exchange: destination.exchange, routingKey: destination.routingKey, properties, body });
     this.deps.sentEvents?.taskSent(properties.headers!, destination);

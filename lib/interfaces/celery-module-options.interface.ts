@@ -5,6 +5,7 @@ import type { DelayedDeliveryQueueType } from '../broker/delayed-delivery/delaye
 import type { TaskRoutes } from '../client/task-router';
 import type { CeleryAlertsOptions } from '../alerts/alert-options';
 import type { CeleryMetricsOptions } from '../metrics/celery-metrics-options';
+import type { SecurityDigest } from '../protocol/auth-serializer';
 
 /** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
 export interface BrokerOptions {
@@ -56,6 +57,30 @@ export interface EmbeddedBackendOptions {
 }
 
 export type ResultBackendOption = string | false | PostgresBackendOptions | EmbeddedBackendOptions;
+
+/**
+ * Message signing with Celery's `auth` serializer (Celery: the `security_*` settings and
+ * `app.setup_security()`, what `celery[auth]` installs). Keys and certificates are PEM strings or
+ * paths of PEM files. See SECURITY.md for what signing does and does not protect.
+ */
+export interface SecurityOptions {
+  /** RSA private key that signs every task this app sends (Celery: `security_key`). Needs `certificate`. */
+  key?: string;
+  /** The certificate of that key (Celery: `security_certificate`); its issuer and serial name the signer. */
+  certificate?: string;
+  /**
+   * Certificates trusted to sign the tasks this worker runs (Celery: `security_cert_store`): PEM
+   * strings, files, a directory or a glob such as `certs/*.pem`, or a list of those.
+   */
+  certStore?: string | string[];
+  /** Celery's `security_digest`: 'sha256' (default), 'sha384', 'sha512' or 'sha224'. Every party must use the same. */
+  digest?: SecurityDigest;
+  /**
+   * Run signed messages only; unsigned ones are rejected (Celery: `accept_content = ['auth']`).
+   * false also accepts plain JSON, for a rolling switch to signing. Default true when `certStore` is set.
+   */
+  required?: boolean;
+}
 
 /** The worker part of the module (`celery worker` options). */
 export interface WorkerModuleOptions {
@@ -149,6 +174,8 @@ export interface CeleryModuleOptions {
    * the app's `@OnCeleryAlert()` methods, `onAlert` and an optional webhook. Default off.
    */
   alerts?: false | CeleryAlertsOptions;
+  /** Message signing (Celery's `auth` serializer); default: none, tasks are plain JSON. */
+  security?: SecurityOptions;
   /** Register the module globally. Default true. */
   isGlobal?: boolean;
 }

@@ -38,6 +38,7 @@ export class CeleryClientProxy extends ClientProxy {
         queues: new QueueCatalog(config.queues),
         defaultQueue: config.defaultQueue,
         router: new TaskRouter(config.taskRoutes),
+        signer: config.security.signer,
       });
       return { broker, backend, client };
     })();

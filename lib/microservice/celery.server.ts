@@ -53,6 +53,7 @@ export class CeleryServer extends Server implements CustomTransportStrategy {
         options: config.worker ?? { ...DEFAULT_WORKER_OPTIONS, queues: [config.defaultQueue] },
         declareQueue: (name) => queues.declaration(name),
         revokedStore: isRevokedTaskStore(backend) ? backend : undefined,
+        security: config.security,
       });
       const clock = new LamportClock();
       const { sendTaskEvents, heartbeatIntervalSeconds } = config.events;

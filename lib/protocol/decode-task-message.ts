@@ -1,6 +1,8 @@
 import { inflateSync } from 'node:zlib';
 import { MessageProperties } from '../broker/broker.interface';
 import { InvalidTaskMessageError } from '../errors/invalid-task-message.error';
+import { MessageSecurityError } from '../errors/message-security.error';
+import { AUTH_CONTENT_TYPE, MessageVerifier, SignatureRejection, verifyPayload } from './auth-serializer';
 import { parseCeleryDate } from './celery-time';
 import { parseCeleryJson } from './celery-json';
 import { SignatureDict, TaskEmbed } from './signature-dict';
@@ -14,23 +16,39 @@ type Fields = Record<string, unknown>;
 /**
  * Decodes a task message of protocol v2 (headers + `[args, kwargs, embed]`) or v1 (everything in
  * a body dict, what celery-php and old clients send; celery-protocol.md §3). Only JSON is
- * accepted: pickle, YAML and anything else are refused before any parsing.
- * Throws InvalidTaskMessageError with a reason a person understands.
+ * accepted, plain or signed with Celery's `auth` serializer (§10) when `signatures` has trusted
+ * certificates: pickle, YAML and anything else are refused before any parsing.
+ * Throws InvalidTaskMessageError with a reason a person understands, or MessageSecurityError when
+ * the message is unsigned although signatures are required, or its signature does not verify.
  */
-export function decodeTaskMessage(body: Buffer, properties: MessageProperties, limits: DecodeLimits = {}): TaskMessage {
+export function decodeTaskMessage(
+  body: Buffer,
+  properties: MessageProperties,
+  limits: DecodeLimits = {},
+  signatures: SignaturePolicy = UNSIGNED_ONLY,
+): TaskMessage {
   const headers = (properties.headers ?? {}) as Fields;
   const hint = { id: stringOrNull(headers.id), task: stringOrNull(headers.task) };
   const maxBytes = limits.maxBytes ?? Infinity;
   if (body.length > maxBytes) throw tooLarge(hint, body.length, maxBytes);
   const contentType = properties.contentType ?? '';
-  if (contentType !== JSON_CONTENT_TYPE) {
+  const signed = contentType === AUTH_CONTENT_TYPE && signatures.verifier !== null;
+  if (contentType !== JSON_CONTENT_TYPE && !signed) {
+    if (contentType === AUTH_CONTENT_TYPE) {
+      // Like any content type not accepted (signing is not configured): an invalid message.
+      throw invalid(hint, `content type "${AUTH_CONTENT_TYPE}" is not accepted: the message is signed (Celery's auth serializer) and this worker trusts no certificate; configure security.certStore to accept signed messages`);
+    }
     throw new InvalidTaskMessageError(
       `content type "${contentType || '(none)'}" is not accepted; only ${JSON_CONTENT_TYPE} is (pickle and YAML are never deserialised). Send the task with Celery's json serializer.`,
       hint.id,
       hint.task,
     );
   }
-  const payload = parseJson(decompress(body, headers, hint, maxBytes), hint);
+  if (!signed && signatures.required) {
+    throw refused(hint, 'it is not signed, and this worker accepts signed messages only (security.required); send it with Celery\'s auth serializer');
+  }
+  const serialized = decompress(body, headers, hint, maxBytes);
+  const payload = parseJson(signed ? unwrapSigned(serialized, signatures.verifier!, hint) : serialized, hint);
   if (Array.isArray(payload)) {
     if (typeof headers.task !== 'string') {
       throw invalid(hint, 'the body is a protocol v2 array but the "task" header is missing');
@@ -39,6 +57,38 @@ export function decodeTaskMessage(body: Buffer, properties: MessageProperties, l
   }
   if (isPlainObject(payload)) return fromV1(headers, payload, properties);
   throw invalid(hint, `the body must be a JSON array [args, kwargs, embed] (protocol v2) or an object (protocol v1), not ${describe(payload)}`);
+}
+
+/**
+ * Which signed messages a worker accepts (Celery's `accept_content` with `auth`, and the
+ * `security_cert_store`): with a verifier, signed ones whose signer it trusts; with `required`,
+ * only those.
+ */
+export interface SignaturePolicy {
+  verifier: MessageVerifier | null;
+  required: boolean;
+}
+
+/** Celery's default `accept_content = ['json']`: plain JSON only, signed messages refused. */
+export const UNSIGNED_ONLY: SignaturePolicy = { verifier: null, required: false };
+
+/** The JSON a signed payload wraps, once its signature is verified. */
+function unwrapSigned(payload: Buffer, verifier: MessageVerifier, hint: Hint): Buffer {
+  let verified;
+  try {
+    verified = verifyPayload(payload, verifier);
+  } catch (error) {
+    if (error instanceof SignatureRejection) throw refused(hint, error.message);
+    throw error;
+  }
+  if (verified.contentType !== JSON_CONTENT_TYPE) {
+    throw invalid(hint, `the signed payload holds content type "${verified.contentType}"; only ${JSON_CONTENT_TYPE} is accepted inside a signature`);
+  }
+  return verified.body;
+}
+
+function refused(hint: Hint, reason: string): MessageSecurityError {
+  return new MessageSecurityError(reason, hint.id, hint.task);
 }
 
 /** Bounds on what a message may cost to decode. */

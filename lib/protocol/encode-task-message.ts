@@ -1,4 +1,5 @@
 import { MessageProperties } from '../broker/broker.interface';
+import { AUTH_CONTENT_ENCODING, AUTH_CONTENT_TYPE, MessageSigner, signPayload } from './auth-serializer';
 import { formatCeleryDate } from './celery-time';
 import { toPythonJson } from './python-json';
 import { argsRepr, kwargsRepr } from './python-repr';
@@ -12,9 +13,11 @@ export interface EncodedTaskMessage {
 
 /**
  * Encodes Celery message protocol v2 (celery-protocol.md §2), byte-identical in its body to what
- * Celery 5.2.6 publishes: `[args, kwargs, {"callbacks", "errbacks", "chain", "chord"}]`.
+ * Celery 5.2.6 publishes: `[args, kwargs, {"callbacks", "errbacks", "chain", "chord"}]`. With a
+ * signer, the body is that JSON signed with Celery's `auth` serializer (`task_serializer='auth'`,
+ * celery-protocol.md §10); the headers are never signed, in Celery either.
  */
-export function encodeTaskMessage(message: TaskMessage): EncodedTaskMessage {
+export function encodeTaskMessage(message: TaskMessage, signer: MessageSigner | null = null): EncodedTaskMessage {
   const headers: Record<string, unknown> = {
     lang: 'js',
     task: message.task,
@@ -35,10 +38,10 @@ export function encodeTaskMessage(message: TaskMessage): EncodedTaskMessage {
     ...message.customHeaders,
   };
   const { callbacks, errbacks, chain, chord } = message.embed;
-  const body = toPythonJson([message.args, message.kwargs, { callbacks, errbacks, chain, chord }]);
+  const json = Buffer.from(toPythonJson([message.args, message.kwargs, { callbacks, errbacks, chain, chord }]), 'utf8');
   const properties: MessageProperties = {
-    contentType: JSON_CONTENT_TYPE,
-    contentEncoding: UTF8_ENCODING,
+    contentType: signer ? AUTH_CONTENT_TYPE : JSON_CONTENT_TYPE,
+    contentEncoding: signer ? AUTH_CONTENT_ENCODING : UTF8_ENCODING,
     deliveryMode: 2,
     correlationId: message.correlationId ?? message.id,
     headers,
@@ -46,5 +49,5 @@ export function encodeTaskMessage(message: TaskMessage): EncodedTaskMessage {
   if (message.priority !== null) properties.priority = message.priority;
   if (message.replyTo) properties.replyTo = message.replyTo;
   if (message.expires) properties.expiration = String(Math.max(0, message.expires.getTime() - Date.now()));
-  return { properties, body: Buffer.from(body, 'utf8') };
+  return { properties, body: signer ? signPayload(json, JSON_CONTENT_TYPE, UTF8_ENCODING, signer) : json };
 }

@@ -26,6 +26,7 @@ import { TaskRegistry } from './task-registry';
 import { expandHostname, WorkerOptions } from './worker-options';
 import { previousDelivery } from './previous-delivery';
 import { WorkerLostError } from '../errors/worker-lost.error';
+import { MessageSecurity, NO_MESSAGE_SECURITY } from '../security/load-message-security';
 
 /** A message accepted for execution: decoded, its task known and its arguments bound. */
 interface AcceptedTask {
@@ -55,6 +56,8 @@ export interface WorkerDependencies {
   monitors?: WorkerMonitor[];
   /** Chains, callbacks, errbacks and chord joins of the tasks run here (the canvas); none when omitted. */
   workflow?: WorkflowSteps;
+  /** Which signed messages are accepted, and the signer of retries (Celery's `auth` serializer); plain JSON when omitted. */
+  security?: MessageSecurity;
 }
 
 // setTimeout takes at most 2^31-1 ms; longer ETAs are re-armed.
@@ -100,7 +103,8 @@ export class CeleryWorker {
     this.observers = new WorkerObservers(deps.monitors, deps.hooks, deps.logger);
     this.recorder = new ResultRecorder(deps.backend, this.hostname);
     this.revoked = new RevokedTasks(deps.revokedStore);
-    this.admission = new MessageAdmission(deps.registry, deps.options.maxMessageBytes, this.recorder, this.observers, deps.logger);
+    const security = deps.security ?? NO_MESSAGE_SECURITY;
+    this.admission = new MessageAdmission(deps.registry, deps.options.maxMessageBytes, this.recorder, this.observers, deps.logger, security.signatures);
     this.parking = new EtaParking(
       deps.broker,
       { thresholdSeconds: deps.options.etaParkThresholdSeconds, queueType: deps.options.delayedDeliveryQueueType },
@@ -481,7 +485,7 @@ export class CeleryWorker {
     const queue = delivery.deliveryInfo.routingKey;
     const ignoreResult = task.options.ignoreResult ?? this.deps.options.ignoreResult;
     try {
-      await this.deps.broker.publish(retryMessage(message, delivery.deliveryInfo, eta, this.origin, ignoreResult, nextQueue));
+      await this.deps.broker.publish(retryMessage(message, delivery.deliveryInfo, eta, this.origin, ignoreResult, nextQueue, this.deps.security?.signer ?? null));
     } catch (error) {
       this.deps.logger.error(`Could not republish task ${message.task}[${message.id}] for a retry: ${(error as Error).message}`);
       await this.recorder.failure(message, queue, error);

@@ -1,7 +1,8 @@
 import { DeliveredMessage } from '../broker/broker.interface';
 import { InvalidTaskMessageError } from '../errors/invalid-task-message.error';
 import { NotRegisteredError } from '../errors/not-registered.error';
-import { decodeTaskMessage } from '../protocol/decode-task-message';
+import { MessageSecurityError } from '../errors/message-security.error';
+import { decodeTaskMessage, SignaturePolicy, UNSIGNED_ONLY } from '../protocol/decode-task-message';
 import { TaskMessage } from '../protocol/task-message';
 import { CeleryLogger } from '../utils/logger';
 import { ResultRecorder } from './result-recorder';
@@ -14,6 +15,8 @@ import { WorkerObservers } from './worker-observers';
  * The worker's door: decodes a delivery, finds its task and binds its arguments, and refuses
  * what does not pass — one log line with the reason, reject without requeue (a dead-letter
  * exchange on the queue keeps it), and a FAILURE stored when the task id is known, as Celery does.
+ * A message refused for its signature gets no FAILURE: its task id is in headers nobody signed,
+ * and storing under it would let anyone with broker access overwrite other tasks' results.
  */
 export class MessageAdmission {
   constructor(
@@ -22,14 +25,19 @@ export class MessageAdmission {
     private readonly recorder: ResultRecorder,
     private readonly observers: WorkerObservers,
     private readonly logger: CeleryLogger,
+    private readonly signatures: SignaturePolicy = UNSIGNED_ONLY,
   ) {}
 
   /** The message and its task, or null when the message was refused (invalid or unknown task). */
   decode(delivery: DeliveredMessage): { message: TaskMessage; task: TaskDefinition } | null {
     let message: TaskMessage;
     try {
-      message = decodeTaskMessage(delivery.body, delivery.properties, { maxBytes: this.maxMessageBytes });
+      message = decodeTaskMessage(delivery.body, delivery.properties, { maxBytes: this.maxMessageBytes }, this.signatures);
     } catch (error) {
+      if (error instanceof MessageSecurityError) {
+        this.refuseUntrusted(delivery, error);
+        return null;
+      }
       const invalid = error as InvalidTaskMessageError;
       this.refuse(delivery, invalid.taskId ? { id: invalid.taskId, task: invalid.taskName ?? undefined } : null, invalid);
       return null;
@@ -50,6 +58,13 @@ export class MessageAdmission {
       this.refuse(delivery, message, error as Error);
       return null;
     }
+  }
+
+  private refuseUntrusted(delivery: DeliveredMessage, error: MessageSecurityError): void {
+    const label = `${error.taskName ?? '?'}[${error.taskId ?? 'task id unknown'}]`;
+    this.logger.error(`Rejected task message ${label} from queue ${delivery.deliveryInfo.queue}: ${error.reason}`);
+    delivery.reject(false);
+    this.observers.notify('taskRejected', null, false);
   }
 
   private refuse(delivery: DeliveredMessage, message: PartialTaskMessage | null, error: Error): void {

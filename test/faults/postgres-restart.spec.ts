@@ -21,7 +21,7 @@ describe('fault: PostgreSQL restarted while results are written', () => {
   const workers: SampleProcess[] = [];
 
   beforeAll(async () => {
-    postgres = await startPrivatePostgres('faults');
+    postgres = await startPrivatePostgres({ label: 'faults' });
     // The producer only sends: it must not depend on the database being fault-tested.
     producer = await startCeleryApp({ broker: RABBITMQ_URL, backend: false, worker: false });
   }, 120_000);

@@ -121,3 +121,20 @@ def bounce(self, python_queue, nest_queue, hops):
     # Not 0: Celery stores RETRY only after publishing the retry, so a retry that runs (and stores
     # SUCCESS) at once elsewhere can be overwritten by this RETRY — the same race exists Python to Python.
     raise self.retry(queue=nest_queue, countdown=0.5)
+
+
+# Message signing (celery.security, what celery[auth] installs), when INTEROP_SECURITY_KEY,
+# INTEROP_SECURITY_CERTIFICATE and INTEROP_SECURITY_CERT_STORE are set: tasks are sent with the
+# auth serializer and only signed ones are accepted. Results stay JSON (result_serializer), so
+# result_accept_content must still allow JSON, or AsyncResult.get() would refuse them.
+if os.environ.get("INTEROP_SECURITY_CERT_STORE"):
+    app.conf.update(
+        security_key=os.environ["INTEROP_SECURITY_KEY"],
+        security_certificate=os.environ["INTEROP_SECURITY_CERTIFICATE"],
+        security_cert_store=os.environ["INTEROP_SECURITY_CERT_STORE"],
+        security_digest="sha256",
+        task_serializer="auth",
+        accept_content=["auth"],
+        result_accept_content=["json"],
+    )
+    app.setup_security()

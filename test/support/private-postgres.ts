@@ -1,10 +1,10 @@
 /**
  * A PostgreSQL cluster of the test's own (initdb in a temporary directory, on a free port), for
- * tests that stop or restart the database: the shared server on 5432 serves other test files at
- * the same time and must never be touched.
+ * tests that stop or restart the database, or need it configured otherwise (TLS): the shared
+ * server on 5432 serves other test files at the same time and must never be touched.
  */
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +21,11 @@ export interface PrivatePostgres {
   /** postgresql://postgres@127.0.0.1:<port>/postgres (trust auth) */
   url: string;
   port: number;
+  /**
+   * The same database by the name `localhost` (what a test certificate names, for
+   * `sslmode=verify-full`), with a query such as `sslmode=require` and a password (ignored by trust auth).
+   */
+  urlWith(query?: string, password?: string): string;
   /** `pg_ctl stop -m fast`: every connection is closed, new ones are refused. */
   stopServer(): Promise<void>;
   /** `pg_ctl start`, waiting until it accepts connections. */
@@ -31,22 +36,40 @@ export interface PrivatePostgres {
   stop(): Promise<void>;
 }
 
+export interface PrivatePostgresOptions {
+  /** Names the temporary directory. */
+  label?: string;
+  /** Serve TLS (`ssl = on`) with this certificate and key (PEM files). */
+  tls?: { certificatePath: string; keyPath: string };
+}
+
 /** initdb (about 1 s, fsync off: the data is thrown away) and start. */
-export async function startPrivatePostgres(label = 'faults'): Promise<PrivatePostgres> {
-  const dir = mkdtempSync(join(tmpdir(), `private-postgres-${label}-`));
+export async function startPrivatePostgres(options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
+  const dir = mkdtempSync(join(tmpdir(), `private-postgres-${options.label ?? 'test'}-`));
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'postgres.log');
   const port = await freePort();
+  const owned = [dir];
+  let tlsOptions = '';
+  if (options.tls) {
+    // PostgreSQL insists that its key is private to the user it runs as.
+    copyFileSync(options.tls.certificatePath, join(dir, 'server.crt'));
+    copyFileSync(options.tls.keyPath, join(dir, 'server.key'));
+    chmodSync(join(dir, 'server.key'), 0o600);
+    owned.push(join(dir, 'server.crt'), join(dir, 'server.key'));
+    tlsOptions = ` -c ssl=on -c ssl_cert_file=${join(dir, 'server.crt')} -c ssl_key_file=${join(dir, 'server.key')}`;
+  }
   if (userInfo().uid === 0) {
     const { uid, gid } = lookupUser(POSTGRES_USER);
-    chownSync(dir, uid, gid);
+    for (const path of owned) chownSync(path, uid, gid);
   }
-  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200${tlsOptions}`;
   const pgCtl = (args: string[]) => asPostgres('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '120', ...args]);
   let removed = false;
   const database: PrivatePostgres = {
     url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
     port,
+    urlWith: (query = '', password) => `postgresql://postgres${password ? `:${password}` : ''}@localhost:${port}/postgres${query ? `?${query}` : ''}`,
     stopServer: async () => void (await pgCtl(['-m', 'fast', 'stop'])),
     startServer: async () => void (await pgCtl(['-o', serverOptions, 'start'])),
     restart: async () => void (await pgCtl(['-m', 'fast', '-o', serverOptions, 'restart'])),
