@@ -5,6 +5,7 @@ import { DEFAULT_EVENT_OPTIONS, EventOptions } from './events/event-options';
 import { BrokerOptions, CeleryModuleOptions } from './interfaces/celery-module-options.interface';
 import { ResolvedMetricsOptions, resolveMetricsOptions } from './metrics/celery-metrics-options';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from './worker/worker-options';
+import { ResolvedOutboxOptions, resolveOutboxOptions } from './outbox/outbox-options';
 
 /** The module's options with every default applied: what the providers are built from. */
 export interface CeleryConfig {
@@ -23,6 +24,8 @@ export interface CeleryConfig {
   metrics: ResolvedMetricsOptions | null;
   /** One log line per finished task (the worker CLI's progress log). */
   logTasks: boolean;
+  /** null: no transactional outbox. */
+  outbox: ResolvedOutboxOptions | null;
 }
 
 /** The one place where module options become settings: defaults and the embedded fallback. */
@@ -52,6 +55,7 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
     },
     metrics: resolveMetricsOptions(options.metrics),
     logTasks: logTasks ?? false,
+    outbox: resolveOutboxOptions(options.outbox),
   };
 }
 

@@ -84,8 +84,28 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
       problems.push(`metrics.prefix must be a Prometheus name prefix such as 'celery_' (letters, digits, _ and :), got ${describe(metrics.prefix)}`);
     }
   }
+  if (options.outbox !== undefined) checkOutbox(problems, options.outbox);
   if (problems.length > 0) throw new InvalidCeleryOptionsError(problems);
   return options;
+}
+
+/** The transactional outbox: a database to relay from (and create the table in) unless both are off. */
+function checkOutbox(problems: string[], outbox: NonNullable<CeleryModuleOptions['outbox']>): void {
+  if (typeof outbox !== 'object' || outbox === null) {
+    problems.push(`outbox must be an object such as { dataSource } or { url }, got ${describe(outbox)}`);
+    return;
+  }
+  if (outbox.url !== undefined) checkUrl(problems, 'outbox.url', outbox.url);
+  if (outbox.url !== undefined && outbox.dataSource !== undefined) problems.push('outbox takes a url or a dataSource, not both');
+  const needsDatabase = outbox.relay !== false || outbox.migrationsRun !== false;
+  if (needsDatabase && outbox.url === undefined && outbox.dataSource === undefined) {
+    problems.push('outbox needs a dataSource (the TypeORM DataSource your transactions use) or a PostgreSQL url, unless relay and migrationsRun are both false');
+  }
+  for (const key of ['relay', 'migrationsRun'] as const) {
+    if (outbox[key] !== undefined && typeof outbox[key] !== 'boolean') problems.push(`outbox.${key} must be true or false, got ${describe(outbox[key])}`);
+  }
+  checkPositive(problems, 'outbox.pollIntervalMs', outbox.pollIntervalMs, true);
+  checkInteger(problems, 'outbox.batchSize', outbox.batchSize);
 }
 
 function checkUrl(problems: string[], name: string, url: unknown): void {

@@ -4,6 +4,7 @@ import type { Broker } from './broker/broker.interface';
 import type { CeleryConfig } from './celery-config';
 import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_RESULT_BACKEND } from './celery.constants';
 import { ControlServer } from './control/control-server';
+import { CeleryOutbox } from './outbox/celery-outbox';
 import { CeleryWorker } from './worker/celery-worker';
 import { TaskRegistry } from './worker/task-registry';
 
@@ -24,9 +25,12 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     private readonly registry: TaskRegistry,
     private readonly worker: CeleryWorker,
     private readonly control: ControlServer,
+    private readonly outbox: CeleryOutbox,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // The outbox relay runs in producer-only apps too.
+    await this.outbox.start();
     if (!this.config.worker) return;
     if (this.registry.names().length === 0) {
       this.logger.log('No @CeleryTask() methods found: running as a producer only');
@@ -41,6 +45,7 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
   async beforeApplicationShutdown(): Promise<void> {
     await this.worker.stop();
     await this.control.stop();
+    await this.outbox.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {

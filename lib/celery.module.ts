@@ -12,11 +12,13 @@ import { CeleryModuleAsyncOptions, CeleryModuleOptions, CeleryOptionsFactory } f
 import { CeleryHealthIndicator } from './health/celery-health-indicator';
 import { CeleryMetrics } from './metrics/celery-metrics';
 import { CeleryWorker } from './worker/celery-worker';
+import { CeleryOutbox } from './outbox/celery-outbox';
 import { TaskRegistry } from './worker/task-registry';
 import { TaskHooks } from './worker/task-hooks';
 
 const EXPORTS = [
   CeleryClient,
+  CeleryOutbox,
   CeleryWorker,
   ControlServer,
   WorkerEventsMonitor,

@@ -4,6 +4,7 @@ import type { CeleryQueueOptions } from '../broker/celery-queue';
 import type { DelayedDeliveryQueueType } from '../broker/delayed-delivery/delayed-delivery-topology';
 import type { TaskRoutes } from '../client/task-router';
 import type { CeleryMetricsOptions } from '../metrics/celery-metrics-options';
+import type { OutboxModuleOptions } from '../outbox/outbox-options';
 
 /** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
 export interface BrokerOptions {
@@ -133,6 +134,11 @@ export interface CeleryModuleOptions {
    * registry with the `celery_` prefix, or `{ registry, prefix }`. Default false.
    */
   metrics?: boolean | CeleryMetricsOptions;
+  /**
+   * The transactional outbox (`CeleryOutbox.enqueue(manager, …)`): `{ dataSource }` or `{ url }`
+   * of the PostgreSQL database the app's transactions run on. Omitted: no outbox.
+   */
+  outbox?: OutboxModuleOptions;
   /** Register the module globally. Default true. */
   isGlobal?: boolean;
 }
