@@ -13,6 +13,7 @@ export { CeleryOutboxEntity } from './outbox/celery-outbox.entity';
 export { celeryOutboxMigrations, CreateCeleryOutbox1766000000000 } from './outbox/create-celery-outbox.migration';
 export { OutboxNotConfiguredError } from './errors/outbox-not-configured.error';
 export { OutboxConnectionError } from './errors/outbox-connection.error';
+export { DuplicateGuardUnavailableError } from './errors/duplicate-guard-unavailable.error';
 export { AsyncResult } from './client/async-result';
 export { Signature, signature } from './canvas/signature';
 export type { ApplyOptions, SubtaskType } from './canvas/signature';
