@@ -118,11 +118,13 @@ export class OutboxRelay {
 
   /**
    * LISTEN on a connection of its own (node-postgres only; other drivers, such as the embedded
-   * PGlite, are polled). A lost listener falls back to the poll and is re-made on the next drain.
+   * PGlite, are polled every pollIntervalMs). A lost listener falls back to the poll and is re-made on the next drain.
    */
   private async listen(): Promise<void> {
     const driver = this.deps.dataSource.driver as unknown as { obtainMasterConnection?: () => Promise<[ListeningClient, (error?: Error) => void]> };
-    if (this.deps.dataSource.options.type !== 'postgres' || !driver.obtainMasterConnection) return;
+    // A driver given to TypeORM (typeorm-pglite for the embedded database) is not node-postgres: poll only.
+    const options = this.deps.dataSource.options as { type: string; driver?: unknown };
+    if (options.type !== 'postgres' || options.driver !== undefined || !driver.obtainMasterConnection) return;
     try {
       const [client, release] = await driver.obtainMasterConnection();
       const lost = (error?: Error) => this.dropListener(error);
