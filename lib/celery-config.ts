@@ -7,6 +7,7 @@ import { BrokerOptions, CeleryModuleOptions } from './interfaces/celery-module-o
 import { ResolvedMetricsOptions, resolveMetricsOptions } from './metrics/celery-metrics-options';
 import { loadMessageSecurity, MessageSecurity } from './security/load-message-security';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from './worker/worker-options';
+import { ResolvedOutboxOptions, resolveOutboxOptions } from './outbox/outbox-options';
 
 /** The module's options with every default applied: what the providers are built from. */
 export interface CeleryConfig {
@@ -29,6 +30,8 @@ export interface CeleryConfig {
   alerts: CeleryAlertsOptions | null;
   /** Who signs the tasks sent, which signed tasks the worker accepts (Celery's `auth` serializer). */
   security: MessageSecurity;
+  /** null: no transactional outbox. */
+  outbox: ResolvedOutboxOptions | null;
 }
 
 /** The one place where module options become settings: defaults and the embedded fallback. */
@@ -60,6 +63,7 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
     logTasks: logTasks ?? false,
     alerts: options.alerts || null,
     security: loadMessageSecurity(options.security),
+    outbox: resolveOutboxOptions(options.outbox),
   };
 }
 

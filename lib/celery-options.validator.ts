@@ -92,6 +92,7 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
     else problems.push(...alertOptionProblems(alerts));
   }
   checkSecurity(problems, options.security);
+  if (options.outbox !== undefined) checkOutbox(problems, options.outbox);
   if (problems.length > 0) throw new InvalidCeleryOptionsError(problems);
   return options;
 }
@@ -115,6 +116,25 @@ function checkSecurity(problems: string[], security: CeleryModuleOptions['securi
     problems.push(`security.digest must be one of ${SECURITY_DIGESTS.join(', ')} (Celery: security_digest), got ${describe(security.digest)}`);
   }
   if (security.required !== undefined && typeof security.required !== 'boolean') problems.push(`security.required must be true or false, got ${describe(security.required)}`);
+}
+
+/** The transactional outbox: a database to relay from (and create the table in) unless both are off. */
+function checkOutbox(problems: string[], outbox: NonNullable<CeleryModuleOptions['outbox']>): void {
+  if (typeof outbox !== 'object' || outbox === null) {
+    problems.push(`outbox must be an object such as { dataSource } or { url }, got ${describe(outbox)}`);
+    return;
+  }
+  if (outbox.url !== undefined) checkUrl(problems, 'outbox.url', outbox.url);
+  if (outbox.url !== undefined && outbox.dataSource !== undefined) problems.push('outbox takes a url or a dataSource, not both');
+  const needsDatabase = outbox.relay !== false || outbox.migrationsRun !== false;
+  if (needsDatabase && outbox.url === undefined && outbox.dataSource === undefined) {
+    problems.push('outbox needs a dataSource (the TypeORM DataSource your transactions use) or a PostgreSQL url, unless relay and migrationsRun are both false');
+  }
+  for (const key of ['relay', 'migrationsRun'] as const) {
+    if (outbox[key] !== undefined && typeof outbox[key] !== 'boolean') problems.push(`outbox.${key} must be true or false, got ${describe(outbox[key])}`);
+  }
+  checkPositive(problems, 'outbox.pollIntervalMs', outbox.pollIntervalMs, true);
+  checkInteger(problems, 'outbox.batchSize', outbox.batchSize);
 }
 
 function checkUrl(problems: string[], name: string, url: unknown): void {

@@ -6,6 +6,7 @@ import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_RESULT_BACK
 import { CeleryAlerts } from './alerts/celery-alerts';
 import { ControlServer } from './control/control-server';
 import { ClusterMonitor } from './monitoring/cluster-monitor';
+import { CeleryOutbox } from './outbox/celery-outbox';
 import { CeleryWorker } from './worker/celery-worker';
 import { TaskRegistry } from './worker/task-registry';
 
@@ -30,9 +31,12 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     private readonly monitor: ClusterMonitor,
     // An explicit token: a `X | null` parameter type is emitted as Object.
     @Inject(CeleryAlerts) private readonly alerts: CeleryAlerts | null,
+    private readonly outbox: CeleryOutbox,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // The outbox relay runs in producer-only apps too.
+    await this.outbox.start();
     if (this.alerts) {
       // Alerts listen before the receiver starts, so no event of the first moments is missed.
       this.alerts.start();
@@ -56,6 +60,7 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
   async beforeApplicationShutdown(): Promise<void> {
     await this.worker.stop();
     await this.control.stop();
+    await this.outbox.stop();
     if (this.alerts) {
       await this.alerts.stop();
       await this.monitor.stop();

@@ -13,11 +13,13 @@ import { CeleryHealthIndicator } from './health/celery-health-indicator';
 import { CeleryMetrics } from './metrics/celery-metrics';
 import { ClusterMonitor } from './monitoring/cluster-monitor';
 import { CeleryWorker } from './worker/celery-worker';
+import { CeleryOutbox } from './outbox/celery-outbox';
 import { TaskRegistry } from './worker/task-registry';
 import { TaskHooks } from './worker/task-hooks';
 
 const EXPORTS = [
   CeleryClient,
+  CeleryOutbox,
   CeleryWorker,
   ControlServer,
   WorkerEventsMonitor,

@@ -30,6 +30,7 @@ import { TaskRegistry } from './worker/task-registry';
 import { TaskHooks } from './worker/task-hooks';
 import { isRevokedTaskStore } from './worker/revoked-tasks';
 import { TaskProgressLog } from './worker/task-progress-log';
+import { CeleryOutbox } from './outbox/celery-outbox';
 
 const logger = new Logger(CELERY_LOGGER_CONTEXT);
 
@@ -80,6 +81,12 @@ export const celeryProviders: Provider[] = [
         sentEvents: config.events.sendSentEvent ? new TaskSentEvents({ broker, clock, logger }) : undefined,
       }),
     inject: [CELERY_CONFIG, CELERY_BROKER, CELERY_RESULT_BACKEND, QueueCatalog, TaskRegistry, LamportClock],
+  },
+  {
+    /** The transactional outbox; its relay starts at application bootstrap (CeleryLifecycle). */
+    provide: CeleryOutbox,
+    useFactory: (config: CeleryConfig, client: CeleryClient) => new CeleryOutbox(client, config.outbox, logger),
+    inject: [CELERY_CONFIG, CeleryClient],
   },
   {
     provide: CeleryWorker,

@@ -15,6 +15,14 @@ export type {
 export { TaskHooks } from './worker/task-hooks';
 export type { TaskEvent, TaskEventName, TaskEventHandler } from './worker/task-hooks';
 export { CeleryClient } from './client/celery-client';
+export type { PreparedTask } from './client/celery-client';
+export { CeleryOutbox } from './outbox/celery-outbox';
+export type { OutboxModuleOptions } from './outbox/outbox-options';
+export { CeleryOutboxEntity } from './outbox/celery-outbox.entity';
+export { celeryOutboxMigrations, CreateCeleryOutbox1766000000000 } from './outbox/create-celery-outbox.migration';
+export { OutboxNotConfiguredError } from './errors/outbox-not-configured.error';
+export { OutboxConnectionError } from './errors/outbox-connection.error';
+export { DuplicateGuardUnavailableError } from './errors/duplicate-guard-unavailable.error';
 export { AsyncResult } from './client/async-result';
 export { Signature, signature } from './canvas/signature';
 export type { ApplyOptions, SubtaskType } from './canvas/signature';

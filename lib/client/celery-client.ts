@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Broker } from '../broker/broker.interface';
+import { Broker, OutgoingMessage } from '../broker/broker.interface';
 import { QueueCatalog } from '../broker/queue-catalog';
 import { ResultBackend } from '../backend/result-backend.interface';
 import { ControlClient, ControlReply, RevokeOptions } from '../control/control-client';
@@ -20,6 +20,14 @@ import { SendTaskOptions } from './send-task-options';
 import { TaskRef } from './task-ref';
 import { TaskRouter } from './task-router';
 import type { TaskRegistry } from '../worker/task-registry';
+
+/** A task call routed and encoded, ready to publish: `CeleryClient.prepare()` makes it, `publishPrepared()` sends it. */
+export interface PreparedTask {
+  taskId: string;
+  /** The queue it is routed to, declared before publishing (as Celery declares it on send). */
+  queue: string;
+  message: OutgoingMessage;
+}
 
 export interface CeleryClientDependencies {
   broker: Broker;
@@ -85,14 +93,33 @@ export class CeleryClient {
   send<TArgs extends unknown[], TResult>(task: TaskRef<TArgs, TResult>, args: TArgs, options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
   send<TResult = unknown>(task: string, args?: unknown[], options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
   async send(task: string | TaskRef<unknown[], unknown>, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
+    const prepared = this.prepare(task, args, options);
+    await this.publishPrepared(prepared);
+    return new AsyncResult(prepared.taskId, this.deps.backend);
+  }
+
+  /**
+   * Routes and encodes a task call without publishing it (the first half of `send`): what the
+   * transactional outbox stores, so a relayed message is byte for byte what `send` publishes.
+   * Throws InvalidSendOptionsError as `send` does.
+   */
+  prepare(task: string | TaskRef<unknown[], unknown>, args: unknown[] = [], options: SendTaskOptions = {}): PreparedTask {
     const name = typeof task === 'string' ? task : task.name;
     const destination = this.route(name, args, options);
     const message = this.buildMessage(name, args, { ...options, priority: destination.priority });
     const { properties, body } = encodeTaskMessage(message, this.deps.signer ?? null);
-    await this.declareOnce(destination.queue);
-    await this.deps.broker.publish({ exchange: destination.exchange, routingKey: destination.routingKey, properties, body });
-    this.deps.sentEvents?.taskSent(properties.headers!, destination);
-    return new AsyncResult(message.id, this.deps.backend);
+    return { taskId: message.id, queue: destination.queue, message: { exchange: destination.exchange, routingKey: destination.routingKey, properties, body } };
+  }
+
+  /**
+   * Publishes a prepared task (the second half of `send`): declares its queue once, waits for the
+   * broker's confirm, then sends the task-sent event when those are on.
+   */
+  async publishPrepared(prepared: PreparedTask): Promise<void> {
+    const { message, queue } = prepared;
+    await this.declareOnce(queue);
+    await this.deps.broker.publish(message);
+    this.deps.sentEvents?.taskSent(message.properties.headers!, { queue, exchange: message.exchange, routingKey: message.routingKey });
   }
 
   /**

@@ -6,6 +6,7 @@ import type { TaskRoutes } from '../client/task-router';
 import type { CeleryAlertsOptions } from '../alerts/alert-options';
 import type { CeleryMetricsOptions } from '../metrics/celery-metrics-options';
 import type { SecurityDigest } from '../protocol/auth-serializer';
+import type { OutboxModuleOptions } from '../outbox/outbox-options';
 
 /** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
 export interface BrokerOptions {
@@ -176,6 +177,11 @@ export interface CeleryModuleOptions {
   alerts?: false | CeleryAlertsOptions;
   /** Message signing (Celery's `auth` serializer); default: none, tasks are plain JSON. */
   security?: SecurityOptions;
+  /**
+   * The transactional outbox (`CeleryOutbox.enqueue(manager, …)`): `{ dataSource }` or `{ url }`
+   * of the PostgreSQL database the app's transactions run on. Omitted: no outbox.
+   */
+  outbox?: OutboxModuleOptions;
   /** Register the module globally. Default true. */
   isGlobal?: boolean;
 }

@@ -14,6 +14,7 @@ import { TaskHooks } from './task-hooks';
 import { Outcome, TaskRun } from './task-run';
 import { WorkerObservers } from './worker-observers';
 import { MessageAdmission } from './message-admission';
+import { DuplicateGuard } from './duplicate-guard';
 import { createTaskContext } from './create-task-context';
 import { TaskState } from '../protocol/task-states';
 import { RevokeReason, TaskRevokedError } from '../errors/task-revoked.error';
@@ -97,6 +98,7 @@ export class CeleryWorker {
   private idleWaiters: (() => void)[] = [];
   private readonly observers: WorkerObservers;
   private readonly admission: MessageAdmission;
+  private readonly duplicates: DuplicateGuard;
 
   constructor(private readonly deps: WorkerDependencies) {
     this.hostname = expandHostname(deps.options.hostname);
@@ -105,6 +107,7 @@ export class CeleryWorker {
     this.revoked = new RevokedTasks(deps.revokedStore);
     const security = deps.security ?? NO_MESSAGE_SECURITY;
     this.admission = new MessageAdmission(deps.registry, deps.options.maxMessageBytes, this.recorder, this.observers, deps.logger, security.signatures);
+    this.duplicates = new DuplicateGuard(deps.backend, deps.logger);
     this.parking = new EtaParking(
       deps.broker,
       { thresholdSeconds: deps.options.etaParkThresholdSeconds, queueType: deps.options.delayedDeliveryQueueType },
@@ -216,6 +219,7 @@ export class CeleryWorker {
     if (this.consumer) return;
     const { options, broker, logger } = this.deps;
     this.stopping = false;
+    this.duplicates.assertUsable(this.deps.registry);
     await this.revoked.load();
     this.startedAt = new Date();
     this.prefetch = this.basePrefetch;
@@ -268,7 +272,25 @@ export class CeleryWorker {
     }
     const decoded = this.admission.decode(delivery);
     if (!decoded) return;
-    const { message, task } = decoded;
+    const settings = resolveExecutionSettings(decoded.message, decoded.task.options, this.deps.options, this.timeLimitOverrides.get(decoded.task.name));
+    if (settings.skipIfSucceeded) void this.acceptUnlessSucceeded(delivery, decoded.message, decoded.task, settings);
+    else this.accept(delivery, decoded.message, decoded.task, settings);
+  }
+
+  /**
+   * The duplicate-delivery guard (`skipIfSucceeded`): a task whose SUCCESS is already stored is
+   * acked without running, with one log line and no task event (it was not received as new work).
+   */
+  private async acceptUnlessSucceeded(delivery: DeliveredMessage, message: TaskMessage, task: TaskDefinition, settings: ExecutionSettings): Promise<void> {
+    const succeeded = await this.duplicates.alreadySucceeded(message);
+    if (this.stopping) return delivery.reject(true);
+    if (!succeeded) return this.accept(delivery, message, task, settings);
+    const copy = delivery.deliveryInfo.redelivered ? 'redelivered message' : 'duplicate message';
+    this.deps.logger.log(`Task ${message.task}[${message.id}] already succeeded: ${copy} acked without running it (skipIfSucceeded)`);
+    delivery.ack();
+  }
+
+  private accept(delivery: DeliveredMessage, message: TaskMessage, task: TaskDefinition, settings: ExecutionSettings): void {
     this.observers.notify('taskReceived', message);
     if (this.revoked.has(message.id)) {
       this.discardRevoked(delivery, message, 'revoked');
@@ -276,13 +298,7 @@ export class CeleryWorker {
     }
     const call = this.admission.bind(delivery, message, task);
     if (!call) return;
-    const accepted: AcceptedTask = {
-      delivery,
-      message,
-      task,
-      call,
-      settings: resolveExecutionSettings(message, task.options, this.deps.options, this.timeLimitOverrides.get(task.name)),
-    };
+    const accepted: AcceptedTask = { delivery, message, task, call, settings };
     if (message.eta && message.eta.getTime() > Date.now()) this.parkOrSchedule(accepted);
     else this.enqueue(accepted);
   }

@@ -13,6 +13,8 @@ export interface ExecutionSettings {
   trackStarted: boolean;
   /** Skip storing SUCCESS (failures are stored anyway, as Celery does). */
   ignoreResult: boolean;
+  /** Look the task id up before running and ack without running when SUCCESS is stored (per task; off by default). */
+  skipIfSucceeded: boolean;
   /** Seconds, or null for none: the message's `timelimit` header wins over the task's options. */
   timeLimit: number | null;
   softTimeLimit: number | null;
@@ -34,6 +36,7 @@ export function resolveExecutionSettings(message: TaskMessage, task: TaskOptions
     // Failing lost runs needs to know a run began: STARTED is that record.
     trackStarted: (task.trackStarted ?? worker.trackStarted) || (acksLate && !rejectOnWorkerLost),
     ignoreResult: message.ignoreResult || (task.ignoreResult ?? worker.ignoreResult),
+    skipIfSucceeded: task.skipIfSucceeded ?? false,
     timeLimit: message.timeLimit[0] ?? limits.timeLimit,
     softTimeLimit: message.timeLimit[1] ?? limits.softTimeLimit,
   };

@@ -15,6 +15,13 @@ export interface TaskOptions {
   ignoreResult?: boolean;
   /** Store STARTED when the task begins (Celery: `track_started`). */
   trackStarted?: boolean;
+  /**
+   * Duplicate-delivery guard (Celery has no such option): before running a delivery, look its task
+   * id up in the result backend and, when SUCCESS is stored, ack it without running it. Absorbs
+   * the redelivery of an acksLate task whose worker died after storing the result but before the
+   * ack, and the second copy an outbox relay may publish. Needs the database result backend.
+   */
+  skipIfSucceeded?: boolean;
   /** Most runs per worker: "10/s", "100/m", "1000/h" or a number per second (Celery: `rate_limit`). */
   rateLimit?: string | number;
   /** Seconds after which the task is failed with TimeLimitExceeded and its slot freed (Celery: `time_limit`). */

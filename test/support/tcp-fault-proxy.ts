@@ -8,6 +8,8 @@ import { AddressInfo, createConnection, createServer, Server, Socket } from 'nod
 export class TcpFaultProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  /** Each client socket and the connection to the server it is forwarded to. */
+  private readonly upstreams = new Map<Socket, Socket>();
   private listenPort = 0;
 
   constructor(
@@ -39,8 +41,24 @@ export class TcpFaultProxy {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /**
+   * Stops forwarding what the clients of the open connections send, while the server's side still
+   * reaches them: whatever a client writes from now on (an ack, a heartbeat) is lost, as on a link
+   * that died in one direction. Closing the client still closes its server connection.
+   */
+  holdClientBytes(): void {
+    for (const [client, upstream] of this.upstreams) {
+      client.unpipe(upstream);
+      // Still read (and drop) so that the client's close is seen and closes the server side too.
+      client.on('data', () => undefined);
+      client.resume(); // unpipe() left it paused
+    }
+  }
+
   private forward(client: Socket): void {
     const upstream = createConnection(this.targetPort, this.targetHost);
+    this.upstreams.set(client, upstream);
+    client.on('close', () => this.upstreams.delete(client));
     for (const socket of [client, upstream]) {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

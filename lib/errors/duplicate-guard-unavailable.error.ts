@@ -1,0 +1,15 @@
+import { CeleryError } from './celery.error';
+
+/** A task asks for `skipIfSucceeded` while the worker's result backend cannot tell it what already succeeded. */
+export class DuplicateGuardUnavailableError extends CeleryError {
+  constructor(
+    readonly taskNames: readonly string[],
+    backendDescription: string,
+  ) {
+    super(
+      `Task(s) ${taskNames.join(', ')} use skipIfSucceeded, which looks each task id up in the result backend before running it, ` +
+        `but the result backend (${backendDescription}) cannot be read back by a worker. Use the database backend ` +
+        "(backend: 'postgresql://…' or the embedded default), or remove skipIfSucceeded from these tasks.",
+    );
+  }
+}

@@ -1,0 +1,110 @@
+import { DataSource, EntityManager } from 'typeorm';
+import { describeDatabaseError } from '../backend/database/postgres-errors';
+import { toNodePostgresUrl } from '../backend/database/postgres-url';
+import { AsyncResult } from '../client/async-result';
+import type { CeleryClient } from '../client/celery-client';
+import type { SendTaskOptions } from '../client/send-task-options';
+import type { TaskRef } from '../client/task-ref';
+import { OutboxConnectionError } from '../errors/outbox-connection.error';
+import { OutboxNotConfiguredError } from '../errors/outbox-not-configured.error';
+import { CeleryLogger } from '../utils/logger';
+import { maskUrl } from '../utils/mask-secrets';
+import { CreateCeleryOutbox1766000000000 } from './create-celery-outbox.migration';
+import { ResolvedOutboxOptions } from './outbox-options';
+import { OutboxRelay } from './outbox-relay';
+import { INSERT_OUTBOX_ROW_SQL, toOutboxParameters } from './outbox-row';
+import { OutboxTableNames } from './outbox-table';
+
+/**
+ * Sends tasks inside the caller's database transaction (the transactional-outbox pattern; Celery
+ * has none, Django users approximate it with `transaction.on_commit`). `enqueue` writes the fully
+ * encoded message into `celery_outbox` through the caller's EntityManager: rolled back, no task
+ * is ever published; committed, the relay publishes it with a confirm, even after a crash.
+ * Injectable in Nest as `CeleryOutbox`.
+ */
+export class CeleryOutbox {
+  private relay: OutboxRelay | null = null;
+  private ownDataSource: DataSource | null = null;
+
+  constructor(
+    private readonly client: CeleryClient,
+    private readonly options: ResolvedOutboxOptions | null,
+    private readonly logger: CeleryLogger,
+  ) {}
+
+  /**
+   * Writes a task message into the outbox in `manager`'s transaction and returns its AsyncResult
+   * at once (the task id is fixed now). Arguments and options are those of `CeleryClient.send`;
+   * invalid ones throw InvalidSendOptionsError before anything is written.
+   */
+  enqueue<TArgs extends unknown[], TResult>(manager: EntityManager, task: TaskRef<TArgs, TResult>, args: TArgs, options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
+  enqueue<TResult = unknown>(manager: EntityManager, task: string, args?: unknown[], options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
+  async enqueue(manager: EntityManager, task: string | TaskRef<unknown[], unknown>, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
+    if (!this.options) throw new OutboxNotConfiguredError();
+    const prepared = this.client.prepare(task, args, options);
+    await manager.query(INSERT_OUTBOX_ROW_SQL, toOutboxParameters(prepared));
+    return this.client.asyncResult(prepared.taskId);
+  }
+
+  /** Creates the table when asked and starts this process's relay (application bootstrap). */
+  async start(): Promise<void> {
+    const options = this.options;
+    if (!options || (!options.relay && !options.migrationsRun)) return;
+    const dataSource = await this.openDataSource(options);
+    if (options.migrationsRun) await this.createTable(dataSource);
+    if (!options.relay) return;
+    this.relay = new OutboxRelay({
+      dataSource,
+      publish: (prepared) => this.client.publishPrepared(prepared),
+      logger: this.logger,
+      pollIntervalMs: options.pollIntervalMs,
+      batchSize: options.batchSize,
+    });
+    await this.relay.start();
+  }
+
+  /** Stops the relay after the batch in progress, and closes the connection it opened from a URL. */
+  async stop(): Promise<void> {
+    await this.relay?.stop();
+    this.relay = null;
+    await this.ownDataSource?.destroy();
+    this.ownDataSource = null;
+  }
+
+  private async openDataSource(options: ResolvedOutboxOptions): Promise<DataSource> {
+    if (options.dataSource) {
+      if (!options.dataSource.isInitialized) await options.dataSource.initialize();
+      return options.dataSource;
+    }
+    const url = options.url!;
+    const dataSource = new DataSource({ type: 'postgres', url: toNodePostgresUrl(url), applicationName: 'nestjs-celery outbox relay' });
+    try {
+      await dataSource.initialize();
+    } catch (error) {
+      throw new OutboxConnectionError(
+        `Could not connect to the outbox database at ${maskUrl(url)}: ${describeDatabaseError(error)}. Expected a reachable PostgreSQL server; check the outbox url.`,
+        { cause: error },
+      );
+    }
+    this.ownDataSource = dataSource;
+    return dataSource;
+  }
+
+  private async createTable(dataSource: DataSource): Promise<void> {
+    const queryRunner = dataSource.createQueryRunner();
+    try {
+      await queryRunner.startTransaction();
+      await new CreateCeleryOutbox1766000000000().up(queryRunner);
+      await queryRunner.commitTransaction();
+    } catch (error) {
+      if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
+      throw new OutboxConnectionError(
+        `Could not create the ${OutboxTableNames.table} table: ${describeDatabaseError(error)}. Expected a user allowed to create tables and triggers; ` +
+          'or add celeryOutboxMigrations to your own migrations and set outbox.migrationsRun to false.',
+        { cause: error },
+      );
+    } finally {
+      await queryRunner.release();
+    }
+  }
+}

@@ -1,0 +1,159 @@
+import type { DataSource } from 'typeorm';
+import type { PreparedTask } from '../client/celery-client';
+import { CeleryLogger } from '../utils/logger';
+import { CLAIM_OUTBOX_ROWS_SQL, DELETE_OUTBOX_ROWS_SQL, fromOutboxRow, OutboxRow } from './outbox-row';
+import { OutboxTableNames } from './outbox-table';
+
+export interface OutboxRelayDependencies {
+  dataSource: DataSource;
+  /** Publishes with a confirm: `CeleryClient.publishPrepared`, the code path of every send. */
+  publish(prepared: PreparedTask): Promise<void>;
+  logger: CeleryLogger;
+  /** Longest wait between two looks at the table; LISTEN/NOTIFY usually wakes the relay first. */
+  pollIntervalMs: number;
+  /** Rows claimed, published and deleted per transaction. */
+  batchSize: number;
+}
+
+/** node-postgres' client, as much of it as LISTEN needs. */
+interface ListeningClient {
+  query(sql: string): Promise<unknown>;
+  on(event: string, listener: (error?: Error) => void): void;
+  off(event: string, listener: (error?: Error) => void): void;
+}
+
+interface Listener {
+  client: ListeningClient;
+  release: (error?: Error) => void;
+  handlers: [string, (error?: Error) => void][];
+}
+
+/**
+ * Publishes the committed rows of `celery_outbox` to the broker and deletes each once the broker
+ * confirmed it (the relay of the transactional-outbox pattern; Celery has no equivalent). Rows
+ * are claimed with `FOR UPDATE SKIP LOCKED`, so several relays may run at once. A relay that dies
+ * after publishing and before its DELETE commits leaves the rows to be published again: delivery
+ * is at least once, with the same task id, which `skipIfSucceeded` absorbs on the worker.
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | null = null;
+  private draining: Promise<void> | null = null;
+  private wakeAgain = false;
+  private stopped = true;
+  private listener: Listener | null = null;
+
+  constructor(private readonly deps: OutboxRelayDependencies) {}
+
+  /** Starts listening and relays what is already waiting. */
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    await this.listen();
+    this.wake();
+  }
+
+  /** Stops waking up and waits for the batch being relayed, so no confirmed row is left undeleted. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.draining;
+    await this.unlisten();
+  }
+
+  /** Relays now (or right after the batch in progress): the NOTIFY handler and the poll call this. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.draining) {
+      this.wakeAgain = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.stopped) return;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      } else this.timer = setTimeout(() => this.wake(), this.deps.pollIntervalMs);
+    });
+  }
+
+  /** Batches until the table is empty or a publish fails (then the poll tries again later). */
+  private async drain(): Promise<void> {
+    try {
+      if (!this.listener) await this.listen();
+      while (!this.stopped) {
+        const { claimed, failed } = await this.relayBatch();
+        if (failed > 0 || claimed < this.deps.batchSize) return;
+      }
+    } catch (error) {
+      this.deps.logger.warn(`Outbox relay could not read ${OutboxTableNames.table}: ${(error as Error).message}; trying again in ${this.deps.pollIntervalMs} ms`);
+    }
+  }
+
+  /**
+   * One transaction: claim rows, publish them all with confirms, delete the confirmed ones. Rows
+   * whose publish failed stay, and so does every row when the process dies before the commit.
+   */
+  private relayBatch(): Promise<{ claimed: number; failed: number }> {
+    return this.deps.dataSource.transaction(async (manager) => {
+      const rows: OutboxRow[] = await manager.query(CLAIM_OUTBOX_ROWS_SQL, [this.deps.batchSize]);
+      if (rows.length === 0) return { claimed: 0, failed: 0 };
+      const outcomes = await Promise.allSettled(rows.map((row) => this.deps.publish(fromOutboxRow(row))));
+      const published = rows.filter((_, index) => outcomes[index].status === 'fulfilled').map((row) => row.id);
+      if (published.length > 0) await manager.query(DELETE_OUTBOX_ROWS_SQL, [published]);
+      const failures = outcomes.flatMap((outcome, index) => (outcome.status === 'rejected' ? [{ row: rows[index], reason: outcome.reason as Error }] : []));
+      if (failures.length > 0) {
+        const first = failures[0];
+        this.deps.logger.warn(
+          `Outbox relay could not publish ${failures.length} of ${rows.length} task(s), kept for the next try; ` +
+            `first: task ${first.row.task_id}: ${first.reason?.message ?? String(first.reason)}`,
+        );
+      }
+      return { claimed: rows.length, failed: failures.length };
+    });
+  }
+
+  /**
+   * LISTEN on a connection of its own (node-postgres only; other drivers, such as the embedded
+   * PGlite, are polled every pollIntervalMs). A lost listener falls back to the poll and is re-made on the next drain.
+   */
+  private async listen(): Promise<void> {
+    const driver = this.deps.dataSource.driver as unknown as { obtainMasterConnection?: () => Promise<[ListeningClient, (error?: Error) => void]> };
+    // A driver given to TypeORM (typeorm-pglite for the embedded database) is not node-postgres: poll only.
+    const options = this.deps.dataSource.options as { type: string; driver?: unknown };
+    if (options.type !== 'postgres' || options.driver !== undefined || !driver.obtainMasterConnection) return;
+    try {
+      const [client, release] = await driver.obtainMasterConnection();
+      const lost = (error?: Error) => this.dropListener(error);
+      const listener: Listener = { client, release, handlers: [['notification', () => this.wake()], ['error', lost], ['end', lost]] };
+      for (const [event, handler] of listener.handlers) client.on(event, handler);
+      this.listener = listener;
+      await client.query(`LISTEN ${OutboxTableNames.channel}`);
+    } catch (error) {
+      this.dropListener(error as Error);
+    }
+  }
+
+  private dropListener(error?: Error): void {
+    if (!this.listener) return;
+    if (!this.stopped) this.deps.logger.warn(`Outbox relay lost its LISTEN connection${error ? `: ${error.message}` : ''}; polling every ${this.deps.pollIntervalMs} ms`);
+    void this.unlisten(error ?? new Error('connection ended'));
+  }
+
+  /** Gives the connection back to the pool; a broken one with its error, so the pool discards it. */
+  private async unlisten(error?: Error): Promise<void> {
+    const listener = this.listener;
+    this.listener = null;
+    if (!listener) return;
+    for (const [event, handler] of listener.handlers) listener.client.off(event, handler);
+    if (error) {
+      listener.client.on('error', () => undefined); // a late error of the discarded connection must not crash the process
+      return listener.release(error);
+    }
+    await listener.client.query(`UNLISTEN ${OutboxTableNames.channel}`).catch(() => undefined);
+    listener.release();
+  }
+}

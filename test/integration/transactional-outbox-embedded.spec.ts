@@ -1,0 +1,46 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { PGliteDriver } from 'typeorm-pglite';
+import { CeleryClient, CeleryOutbox } from '../../lib';
+import { TasksModule } from '../../sample-app/src/tasks/tasks.module';
+import { startCeleryApp } from '../support/celery-app';
+
+/**
+ * The outbox on the embedded default (PGlite and the in-process broker, no server): the app's own
+ * DataSource on the same PGlite, no LISTEN there, so the relay's poll carries committed tasks.
+ */
+describe('transactional outbox on the embedded database (PGlite)', () => {
+  let dataSource: DataSource;
+  let app: INestApplicationContext;
+
+  beforeAll(async () => {
+    dataSource = new DataSource({ type: 'postgres', driver: new PGliteDriver().driver });
+    await dataSource.initialize();
+    await dataSource.query('CREATE TABLE orders (id serial PRIMARY KEY, sku text NOT NULL)');
+    app = await startCeleryApp({ outbox: { dataSource, pollIntervalMs: 50 } }, [], [TasksModule]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await dataSource?.destroy();
+  });
+
+  it('runs the task of a committed transaction and publishes nothing for a rolled-back one', async () => {
+    const outbox = app.get(CeleryOutbox);
+    let rolledBackId: string | undefined;
+    await expect(
+      dataSource.transaction(async (manager) => {
+        await manager.query('INSERT INTO orders (sku) VALUES ($1)', ['refused']);
+        rolledBackId = (await outbox.enqueue(manager, 'tasks.add', [1, 1])).id;
+        throw new Error('order refused');
+      }),
+    ).rejects.toThrow('order refused');
+    const committed = await dataSource.transaction(async (manager) => {
+      await manager.query('INSERT INTO orders (sku) VALUES ($1)', ['accepted']);
+      return outbox.enqueue(manager, 'tasks.add', [2, 2]);
+    });
+    expect(await committed.get({ timeout: 20_000 })).toBe(4);
+    expect(await app.get(CeleryClient).asyncResult(rolledBackId!).state()).toBe('PENDING');
+    expect(await dataSource.query('SELECT count(*)::int AS n FROM celery_outbox')).toEqual([{ n: 0 }]);
+  }, 60_000);
+});
