@@ -10,7 +10,8 @@ import { TaskRegistry } from './task-registry';
  * The duplicate-delivery guard of tasks with `skipIfSucceeded` (Celery has no such option): is
  * SUCCESS already stored for this task id? Every delivery of such a task is checked, not only
  * those RabbitMQ flags as redelivered: the second copy an outbox relay publishes after a crash,
- * or a producer's own retry, arrives as a fresh message with the same task id.
+ * or a producer's own retry, arrives as a fresh message with the same task id. (Redelivered
+ * acksLate messages are read back for every task, guarded or not: previous-delivery.ts.)
  */
 export class DuplicateGuard {
   constructor(

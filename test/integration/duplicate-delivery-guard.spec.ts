@@ -31,8 +31,9 @@ class GuardedTasks {
  * The duplicate-delivery guard (`skipIfSucceeded`) on real RabbitMQ and PostgreSQL. A worker
  * process (acksLate) stores SUCCESS, then its ack is lost (its broker link stops carrying what it
  * sends) and it is SIGKILLed: RabbitMQ redelivers the message. A new worker acks it without
- * running the guarded task, and runs the unguarded one again (the control that shows the window
- * was hit).
+ * running the task. For acksLate tasks every worker does that for redelivered messages
+ * (previous-delivery.ts); the guard adds fresh duplicates (an outbox relay's second copy, a
+ * producer's resend), which RabbitMQ does not flag as redelivered: without it they run again.
  */
 describe('duplicate-delivery guard (skipIfSucceeded)', () => {
   let env: TestEnvironment;
@@ -148,12 +149,13 @@ describe('duplicate-delivery guard (skipIfSucceeded)', () => {
     }
   }, 180_000);
 
-  it('control: without the guard the same redelivery runs the task a second time', async () => {
-    const { id } = await succeedThenDieBeforeTheAck('guard.sleep');
+  it('without the guard too, an acksLate redelivery whose outcome is stored is not run again (the worker reads what the lost delivery left)', async () => {
+    const { id, stored } = await succeedThenDieBeforeTheAck('guard.sleep');
     const survivor = await startSurvivor(id);
     try {
-      await eventually(() => (survivor.runs() === 1 ? true : undefined), 30_000, 'the unguarded task to run again');
       await queueSettled();
+      expect(survivor.runs()).toBe(0);
+      expect(await storedRow(id)).toEqual(stored);
     } finally {
       await survivor.app.close();
     }
@@ -168,6 +170,19 @@ describe('duplicate-delivery guard (skipIfSucceeded)', () => {
       await celery.send('guard.sleep_once', [0], { taskId });
       await queueSettled();
       expect(worker.runs()).toBe(1);
+    } finally {
+      await worker.app.close();
+    }
+  }, 60_000);
+
+  it('control: without the guard the duplicate copy runs the task a second time', async () => {
+    const taskId = uniqueName('dup-unguarded');
+    const worker = await startSurvivor(taskId);
+    try {
+      expect(await (await celery.send('guard.sleep', [0], { taskId })).get({ timeout: 20_000 })).toBe(0);
+      await celery.send('guard.sleep', [0], { taskId });
+      await eventually(() => (worker.runs() === 2 ? true : undefined), 20_000, 'the unguarded duplicate to run');
+      await queueSettled();
     } finally {
       await worker.app.close();
     }
