@@ -59,7 +59,9 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
     if (options.resultExpiresSeconds === undefined) this.expiresSeconds = 86_400;
     this.extended = options.extended ?? false;
     this.logger = options.logger ?? SILENT_LOGGER;
-    const settings = { ...url.connection, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (attempt: number) => Math.min(100 * 2 ** attempt, 5_000) };
+    // Named like the broker's connections, so `CLIENT LIST` shows whose they are.
+    const connectionName = `nestjs-celery-results-${process.pid}`;
+    const settings = { ...url.connection, connectionName, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (attempt: number) => Math.min(100 * 2 ** attempt, 5_000) };
     this.client = new Redis(settings);
     this.subscriber = new Redis(settings);
     for (const connection of [this.client, this.subscriber]) {
