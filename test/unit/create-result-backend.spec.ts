@@ -1,6 +1,7 @@
 import { createResultBackend } from '../../lib/backend/create-result-backend';
 import { DatabaseResultBackend } from '../../lib/backend/database/database-result-backend';
 import { toNodePostgresUrl } from '../../lib/backend/database/postgres-url';
+import { RedisResultBackend } from '../../lib/backend/redis/redis-result-backend';
 import { ResultBackendConfigurationError } from '../../lib/errors/result-backend-configuration.error';
 import { UnsupportedResultBackendError } from '../../lib/errors/unsupported-result-backend.error';
 
@@ -23,7 +24,15 @@ describe('createResultBackend', () => {
     expect(createResultBackend({ url: 'embedded:///var/lib/results' }).description).toBe('PGlite in /var/lib/results');
   });
 
-  it.each(['redis://:secret@localhost:6379/0', 'rediss://host/0'])('says %s is not yet supported', (url) => {
+  it.each(['redis://:secret@localhost:6379/0', 'rediss://:secret@host/0?ssl_cert_reqs=none'])('uses Redis for %s, the password masked', async (url) => {
+    const backend = createResultBackend({ url });
+    expect(backend).toBeInstanceOf(RedisResultBackend);
+    expect(backend.description).toContain(':***@');
+    expect(backend.description).not.toContain('secret');
+    await backend.close();
+  });
+
+  it.each(['sentinel://:secret@localhost:26379/0'])('says %s is not yet supported', (url) => {
     const error = (() => {
       try {
         createResultBackend({ url });

@@ -465,17 +465,17 @@ describe('createBroker', () => {
   });
 
   it('names unsupported schemes, masked, and lists the supported ones', () => {
-    const redis = (() => {
+    const sentinel = (() => {
       try {
-        createBroker('redis://:hunter2@cache:6379/0');
+        createBroker('sentinel://:hunter2@cache:26379/0');
       } catch (error) {
         return error as Error;
       }
     })();
-    expect(redis).toBeInstanceOf(UnsupportedBrokerUrlError);
-    expect(redis?.message).toContain('"redis://" is not yet supported');
-    expect(redis?.message).toContain('amqp://, amqps://, pyamqp://, memory://');
-    expect(redis?.message).not.toContain('hunter2');
+    expect(sentinel).toBeInstanceOf(UnsupportedBrokerUrlError);
+    expect(sentinel?.message).toContain('"sentinel://" is not yet supported');
+    expect(sentinel?.message).toContain('amqp://, amqps://, pyamqp://, redis://, rediss://, memory://');
+    expect(sentinel?.message).not.toContain('hunter2');
     expect(() => createBroker('sqs://key:secret@region')).toThrow(/scheme "sqs:\/\/" is not a known transport/);
     expect(() => createBroker('localhost:5672')).toThrow(/it has no scheme/);
   });

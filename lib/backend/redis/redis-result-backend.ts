@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { ResultStoreError } from '../../errors/result-store.error';
 import { TaskResultMeta } from '../../protocol/result-meta';
 import { TaskState } from '../../protocol/task-states';
+import { closeConnection, redisConnectionOptions } from '../../broker/redis/redis-connection';
 import { parseRedisUrl } from '../../broker/redis/redis-url';
 import { CeleryLogger, SILENT_LOGGER } from '../../utils/logger';
 import { maskSecretsInText } from '../../utils/mask-secrets';
@@ -61,7 +62,7 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
     this.logger = options.logger ?? SILENT_LOGGER;
     // Named like the broker's connections, so `CLIENT LIST` shows whose they are.
     const connectionName = `nestjs-celery-results-${process.pid}`;
-    const settings = { ...url.connection, connectionName, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (attempt: number) => Math.min(100 * 2 ** attempt, 5_000) };
+    const settings = redisConnectionOptions(url, connectionName);
     this.client = new Redis(settings);
     this.subscriber = new Redis(settings);
     for (const connection of [this.client, this.subscriber]) {
@@ -171,7 +172,7 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
 
   async close(): Promise<void> {
     await this.channels.close();
-    await Promise.all([this.client, this.subscriber].map((connection) => connection.quit().catch(() => connection.disconnect())));
+    await Promise.all([this.client, this.subscriber].map(closeConnection));
   }
 
   /** Celery's `RedisBackend._set`: SETEX with `result_expires` (SET when 0) and PUBLISH on the key's channel, in one MULTI. */
@@ -182,3 +183,4 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
     await transaction.publish(key, value).exec();
   }
 }
+

@@ -11,6 +11,7 @@ import { encodeKombuEnvelope, serializeKombuEnvelope } from './kombu-envelope';
 import { bindingSetKey, decodeBinding, DEFAULT_VISIBILITY_TIMEOUT_SECONDS, encodeBinding, fanoutChannel, priorityBand, priorityList, priorityLists } from './kombu-redis-keys';
 import { type FanoutSubscription, RedisFanoutConsumer } from './redis-fanout-consumer';
 import { RedisListConsumer } from './redis-list-consumer';
+import { closeConnection, redisConnectionOptions } from './redis-connection';
 import { parseRedisUrl, type RedisUrl } from './redis-url';
 import { UnackedMessages } from './unacked-messages';
 
@@ -73,14 +74,7 @@ export class RedisBroker implements Broker {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.publishTimeoutMs = options.publishTimeoutMs ?? 30_000;
     this.logger = options.logger ?? consoleBrokerLogger;
-    this.client = new Redis({
-      ...this.url.connection,
-      connectionName: options.connectionName?.replace(/\s+/g, '-'),
-      lazyConnect: true,
-      // Commands wait through reconnects instead of failing after 20 retries; our own timeouts bound them.
-      maxRetriesPerRequest: null,
-      retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5_000),
-    });
+    this.client = new Redis(redisConnectionOptions(this.url, options.connectionName));
     const events = options.events ?? {};
     this.client.on('ready', () => events.connected?.());
     this.client.on('close', () => {
@@ -252,7 +246,7 @@ export class RedisBroker implements Broker {
 
   private async disconnect(connection: Redis): Promise<void> {
     this.otherConnections.delete(connection);
-    await connection.quit().catch(() => connection.disconnect());
+    await closeConnection(connection);
   }
 
   private withTimeout<T>(work: Promise<T>, timeoutMs: number, error: () => Error): Promise<T> {

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { BrokerLogger } from '../broker-logger';
 import type { Consumer, DeliveredMessage } from '../broker.interface';
 import { parseKombuEnvelope } from './kombu-envelope';
+import { closeConnection } from './redis-connection';
 import { fanoutChannel } from './kombu-redis-keys';
 import { RedisDeliveredMessage } from './redis-delivered-message';
 
@@ -51,7 +52,7 @@ export class RedisFanoutConsumer implements Consumer {
   }
 
   async cancel(): Promise<void> {
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+    await closeConnection(this.subscriber);
   }
 
   async setPrefetch(): Promise<void> {
