@@ -6,7 +6,7 @@ import { AMQP_URL_SCHEMES, urlScheme } from './amqp/amqp-url';
 import type { Broker } from './broker.interface';
 import { MemoryBroker } from './memory/memory-broker';
 import { sharedMemoryVirtualHost } from './memory/shared-virtual-hosts';
-import { RedisBroker } from './redis/redis-broker';
+import { RedisBroker, type RedisBrokerOptions } from './redis/redis-broker';
 import { REDIS_URL_SCHEMES } from './redis/redis-url';
 
 /** Every scheme createBroker() accepts. */
@@ -16,7 +16,7 @@ export const SUPPORTED_BROKER_SCHEMES = [...AMQP_URL_SCHEMES, ...REDIS_URL_SCHEM
 const NOT_YET_SUPPORTED_SCHEMES = ['sentinel'] as const;
 
 /** Broker settings besides the URL (the AMQP ones; Redis uses the timeouts, name, logger and events; the in-process broker only `logger`). */
-export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'>;
+export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'> & Pick<RedisBrokerOptions, 'visibilityTimeoutSeconds'>;
 
 /**
  * The broker a URL names, like Celery's `broker_url`: amqp://, amqps:// or pyamqp:// → RabbitMQ;
@@ -29,8 +29,8 @@ export function createBroker(url: string | undefined, settings: BrokerSettings =
   const scheme = urlScheme(url) ?? '';
   if ((AMQP_URL_SCHEMES as readonly string[]).includes(scheme)) return new AmqpBroker({ ...settings, url });
   if ((REDIS_URL_SCHEMES as readonly string[]).includes(scheme)) {
-    const { connectTimeoutMs, publishTimeoutMs, connectionName, logger, events } = settings;
-    return new RedisBroker({ url, connectTimeoutMs, publishTimeoutMs, connectionName, logger, events });
+    const { connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds } = settings;
+    return new RedisBroker({ url, connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds });
   }
   if (scheme === 'memory') return new MemoryBroker({ virtualHost: sharedMemoryVirtualHost(url), logger: settings.logger });
   throw new UnsupportedBrokerUrlError(maskUrl(url), scheme, SUPPORTED_BROKER_SCHEMES, NOT_YET_SUPPORTED_SCHEMES);

@@ -43,6 +43,8 @@ describe('Redis broker and result backend with Python Celery 5.2.6', () => {
     await app?.close();
     if (redis) {
       for (const queue of [ourQueue, pythonQueue]) await redis.del(queue, `_kombu.binding.${queue}`);
+      // Reply queues `celery inspect` left bound (kombu never unbinds them); this database is ours.
+      await redis.del('_kombu.binding.reply.celery.pidbox');
       redis.disconnect();
     }
   });

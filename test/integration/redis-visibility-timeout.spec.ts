@@ -22,6 +22,7 @@ const VISIBILITY_TIMEOUT_SECONDS = 3;
  */
 describe('a worker killed mid-task on the Redis broker', () => {
   const url = redisUrl(DB, `?visibility_timeout=${VISIBILITY_TIMEOUT_SECONDS}`);
+  const plainUrl = redisUrl(DB);
   const queue = uniqueName('it-redis-vt');
   let redis: Redis;
   let producer: INestApplicationContext;
@@ -54,7 +55,9 @@ describe('a worker killed mid-task on the Redis broker', () => {
     expect(await redis.llen(queue)).toBe(0);
 
     const killedAt = Date.now();
-    const survivor = await startCeleryApp(celeryOptionsFromEnvironment(env, { worker: true }), [], [TasksModule]);
+    // The survivor restores it: its timeout comes from the option (the dead worker's came from the URL).
+    const survivorOptions = { ...celeryOptionsFromEnvironment(env, { worker: true }), broker: { url: plainUrl, visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS } };
+    const survivor = await startCeleryApp(survivorOptions, [], [TasksModule]);
     try {
       expect(await result.get({ timeout: 30_000 })).toBe(2);
       expect(Date.now() - killedAt).toBeGreaterThanOrEqual(VISIBILITY_TIMEOUT_SECONDS * 1000 - 1000);

@@ -64,6 +64,8 @@ export class RedisBroker implements Broker {
   /** Queues bound to fanout exchanges: consumed by subscription, not from lists. */
   private readonly fanoutQueues = new Map<string, FanoutSubscription>();
   private readonly listConsumers = new Set<RedisListConsumer>();
+  /** Auto-delete queues we declared (reply and broadcast queues): their bindings and lists go on close. */
+  private readonly autoDeleteQueues = new Map<string, QueueDeclaration>();
   private readonly otherConnections = new Set<Redis>();
   private closed = false;
 
@@ -111,6 +113,7 @@ export class RedisBroker implements Broker {
    * (x-max-priority, x-expires…) have no meaning here: every queue has kombu's four bands.
    */
   async declareQueue(queue: QueueDeclaration): Promise<void> {
+    if (queue.autoDelete) this.autoDeleteQueues.set(queue.name, queue);
     if (!queue.exchange) return;
     const type = this.effectiveType(queue.exchange);
     this.exchangeTypes.set(queue.exchange.name, type);
@@ -213,9 +216,26 @@ export class RedisBroker implements Broker {
       await consumer.cancel().catch(() => undefined);
       for (const tag of consumer.unsettledTags) await this.unacked.restore(tag).catch(() => undefined);
     }
+    await this.deleteAutoDeleteQueues().catch((error: Error) => this.logger.warn(`Could not delete auto-delete queues from Redis: ${error.message}`));
     this.closed = true;
     await Promise.all([...this.otherConnections].map((connection) => this.disconnect(connection)));
     await this.disconnect(this.client);
+  }
+
+  /**
+   * What RabbitMQ does to an auto-delete queue when its consumer goes: its binding and lists are
+   * removed (kombu's `_delete`), so reply and broadcast queues of closed apps do not pile up in
+   * the binding sets. kombu itself does it only for fanout queues.
+   */
+  private async deleteAutoDeleteQueues(): Promise<void> {
+    if (this.autoDeleteQueues.size === 0 || this.client.status !== 'ready') return;
+    const transaction = this.client.multi();
+    for (const queue of this.autoDeleteQueues.values()) {
+      if (queue.exchange) transaction.srem(bindingSetKey(queue.exchange.name), encodeBinding(bindingFor(this.effectiveType(queue.exchange), queue.routingKey ?? '', queue.name)));
+      transaction.del(...priorityLists(queue.name));
+    }
+    this.autoDeleteQueues.clear();
+    await transaction.exec();
   }
 
   /** The queues a message to (exchange, routing key) reaches (kombu `_lookup`). */
