@@ -144,6 +144,31 @@ print(json.dumps(seen))
     expect(replies).toEqual([{ [python.nodename]: { ok: 'pong' } }]);
   }, 60_000);
 
+  it("broadcasts our worker's events on Redis the way Celery does (fanout pub/sub), so Python's event receiver gets them", async () => {
+    const ours = app.get(CeleryWorker).hostname;
+    const seen = await runInteropClient<string[]>(
+      `
+import json, socket
+from interop_tasks import app
+seen = []
+def on_event(event):
+    if event.get("hostname") == ${JSON.stringify(ours)}:
+        seen.append(event["type"])
+        if "worker-heartbeat" in seen:
+            receiver.should_stop = True
+with app.connection() as conn:
+    receiver = app.events.Receiver(conn, handlers={"*": on_event})
+    try:
+        receiver.capture(limit=None, timeout=20, wakeup=False)
+    except socket.timeout:
+        pass
+print(json.dumps(seen))
+`,
+      settings,
+    );
+    expect(seen).toContain('worker-heartbeat');
+  }, 60_000);
+
   it('keeps working after Redis closed all our connections (CLIENT KILL): publish, consume, results, remote control', async () => {
     const killed = await killRedisConnections(redis, 'nestjs-celery');
     // Broker commands, the worker's BRPOP, pidbox subscription, results and their subscription.
