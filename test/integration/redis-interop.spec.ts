@@ -2,14 +2,18 @@ import { INestApplicationContext } from '@nestjs/common';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { CeleryClient, CeleryWorker, chord, TaskFailedError } from '../../lib';
+import { randomUUID } from 'node:crypto';
+import { CeleryClient, CeleryWorker, chord, group, GroupResult, TaskFailedError } from '../../lib';
 import { celeryOptionsFromEnvironment } from '../../sample-app/src/celery-settings';
 import { TasksModule } from '../../sample-app/src/tasks/tasks.module';
+import { createBroker } from '../../lib/broker/create-broker';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { PYTHON } from '../support/python-celery';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
 import { uniqueName } from '../support/rabbitmq';
 import { killRedisConnections, redisClient, redisUrl } from '../support/redis';
+
+const SILENT = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** This file's database on the test Redis: kombu's unacked hash is per database, so no other spec shares it. */
 const DB = 8;
@@ -80,11 +84,43 @@ print(json.dumps({"sum": r.get(timeout=30), "state": r.state, "later": later.get
     expect(await redis.ttl(`celery-task-meta-${result.id}`)).toBeGreaterThan(86_000);
   }, 60_000);
 
+  it('is woken by the pub/sub message of a result Python stores, while subscribed to its channel', async () => {
+    const id = randomUUID();
+    const channel = `celery-task-meta-${id}`;
+    const waiting = celery.asyncResult(id).get({ timeout: 30_000 });
+    await eventually(async () => ((await redis.pubsub('NUMSUB', channel))[1] === 1 ? true : undefined), 10_000, 'our get() to subscribe');
+    await runInteropClient(`from interop_tasks import app\napp.backend.store_result(${JSON.stringify(id)}, {"from": "python"}, "SUCCESS")\nprint("null")`, settings);
+    expect(await waiting).toEqual({ from: 'python' });
+  }, 60_000);
+
+  it('saves a group that Python restores, and restores one Python saved', async () => {
+    const result = await group([celery.signature('tasks.add', [1, 1], {}, { queue: ourQueue }), celery.signature('tasks.add', [2, 2], {}, { queue: pythonQueue })]).applyAsync();
+    expect(await result.get({ timeout: 20_000 })).toEqual([2, 4]);
+    await result.save();
+    const restored = await runInteropClient<{ ours: number[]; theirs: string }>(
+      `
+import json
+from celery import group
+from celery.result import GroupResult
+from interop_tasks import app, add
+r = group(add.s(i, i).set(queue=${JSON.stringify(ourQueue)}) for i in range(3))()
+r.save()
+r.join(timeout=10)
+print(json.dumps({"ours": GroupResult.restore(${JSON.stringify(result.id)}, app=app).join(timeout=10), "theirs": r.id}))
+`,
+      settings,
+    );
+    expect(restored.ours).toEqual([2, 4]);
+    expect(await (await GroupResult.restore<number>(restored.theirs, celery))!.get({ timeout: 5_000 })).toEqual([0, 2, 4]);
+  }, 60_000);
+
   it('joins a Nest chord whose header runs on both workers and whose body runs on Python', async () => {
     const py = (task: string, args: unknown[]) => celery.signature(task, args, {}, { queue: pythonQueue });
     const nest = (task: string, args: unknown[]) => celery.signature(task, args, {}, { queue: ourQueue });
     const result = await chord([nest('tasks.add', [1, 1]), py('tasks.add', [2, 2]), nest('tasks.add', [3, 3])], py('tasks.xsum', [])).applyAsync();
     expect(await result.get({ timeout: 30_000 })).toBe(12);
+    // Joined with Celery's .s/.j/.t keys, deleted by whoever sent the body.
+    await eventually(async () => ((await redis.keys('celery-taskset-meta-*.?')).length === 0 ? true : undefined), 10_000, 'the chord keys to go');
   }, 60_000);
 
   it('joins a Python chord whose header runs on both workers and whose body runs on the Nest worker', async () => {
@@ -105,9 +141,26 @@ print(json.dumps({"value": value, "leftover": keys}))
     expect(output).toEqual({ value: 12, leftover: [] });
   }, 60_000);
 
-  it('honours priorities: kombu bands, 0 first and 9 last', async () => {
+  it('honours priorities: kombu bands, 0 first and 9 last, for Python consumers and ours', async () => {
     const queue = uniqueName('it-redis-prio');
     try {
+      const broker = createBroker(url, { logger: SILENT });
+      await broker.connect();
+      for (const priority of [9, 6, 3, 0]) await celery.send('tasks.add', [priority, 0], { queue, priority });
+      const received: number[] = [];
+      const consumer = await broker.consume({
+        queues: [{ name: queue, durable: true, exclusive: false, autoDelete: false, arguments: {} }],
+        prefetch: 1,
+        onMessage: (message) => {
+          received.push(JSON.parse(message.body.toString('utf8'))[0][0]);
+          message.ack();
+        },
+      });
+      await eventually(() => (received.length === 4 ? true : undefined), 10_000, 'our consumer to read the four');
+      await consumer.cancel();
+      await broker.close();
+      expect(received).toEqual([0, 3, 6, 9]);
+
       for (const priority of [9, 6, 3, 0]) await celery.send('tasks.add', [priority, 0], { queue, priority });
       expect(await redis.llen(queue)).toBe(1);
       expect(await redis.llen(`${queue}\x06\x169`)).toBe(1);
