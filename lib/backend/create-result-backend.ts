@@ -12,7 +12,7 @@ import type { Broker } from '../broker/broker.interface';
  * (in-process PGlite) database.
  */
 export interface ResultBackendConfig extends DatabaseBackendOptions {
-  /** Celery's `result_backend`: `postgresql://…`, `postgres://…`, `db+postgresql://…`, `embedded://`, `rpc://`, `redis://`, `rediss://`. */
+  /** Celery's `result_backend`: `postgresql://…`, `postgres://…`, `db+postgresql://…`, `embedded://`, `rpc://`, `redis://`, `rediss://`, `sentinel://`. */
   url?: string;
   /** The app's broker: the rpc:// backend sends and receives results through it. */
   broker?: Broker;
@@ -45,9 +45,10 @@ const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map([
   ['rpc:', createRpcResultBackend],
   ['redis:', redis],
   ['rediss:', redis],
+  ['sentinel:', redis],
 ]);
 
-const PLANNED_SCHEMES: readonly string[] = ['sentinel:'];
+const PLANNED_SCHEMES: readonly string[] = [];
 
 /**
  * Creates the result backend a Celery `result_backend` URL names (not connected yet). Throws

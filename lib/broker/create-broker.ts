@@ -12,8 +12,8 @@ import { REDIS_URL_SCHEMES } from './redis/redis-url';
 /** Every scheme createBroker() accepts. */
 export const SUPPORTED_BROKER_SCHEMES = [...AMQP_URL_SCHEMES, ...REDIS_URL_SCHEMES, 'memory'] as const;
 
-/** Schemes Celery supports that will come later. */
-const NOT_YET_SUPPORTED_SCHEMES = ['sentinel'] as const;
+/** Schemes Celery supports that will come later (none at the moment; `socket://` and the cloud transports are not planned). */
+const NOT_YET_SUPPORTED_SCHEMES: readonly string[] = [];
 
 /** Broker settings besides the URL (the AMQP ones; Redis uses the timeouts, name, logger and events; the in-process broker only `logger`). */
 export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'> & Pick<RedisBrokerOptions, 'visibilityTimeoutSeconds'>;
@@ -21,7 +21,7 @@ export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'> & Pick<RedisBrokerOp
 /**
  * The broker a URL names, like Celery's `broker_url`: amqp://, amqps:// or pyamqp:// → RabbitMQ;
  * no URL or memory:// → the in-process broker (kombu's memory transport; brokers created from the
- * same memory:// URL share their queues, as in kombu); redis:// or rediss:// → Redis, as kombu's
+ * same memory:// URL share their queues, as in kombu); redis://, rediss:// or sentinel:// → Redis, as kombu's
  * Redis transport. Anything else → UnsupportedBrokerUrlError.
  */
 export function createBroker(url: string | undefined, settings: BrokerSettings = {}): Broker {

@@ -95,7 +95,14 @@ describe('Redis URLs', () => {
     expect(parseRedisUrl('redis://host/0').connection.tls).toBeUndefined();
   });
 
-  it.each(['redis://:hunter2@host/abc', 'rediss://:hunter2@host/0?ssl_cert_reqs=maybe', 'redis://:hunter2@host/0?visibility_timeout=0'])('refuses %s without showing the password', (text) => {
+  it("reads Celery's sentinel:// form: every Sentinel, the master's name, password and db", () => {
+    const url = parseRedisUrl('sentinel://:hunter2@s1:26379/3;sentinel://:hunter2@s2:26380/3?master_name=main');
+    expect(url.connection).toMatchObject({ sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }], name: 'main', db: 3, password: 'hunter2' });
+    expect(url.db).toBe(3);
+    expect(url.description).toBe('sentinel://:***@s1:26379/3;sentinel://:***@s2:26380/3?master_name=main');
+  });
+
+  it.each(['sentinel://:hunter2@s1:26379/0', 'redis://:hunter2@host/abc', 'rediss://:hunter2@host/0?ssl_cert_reqs=maybe', 'redis://:hunter2@host/0?visibility_timeout=0'])('refuses %s without showing the password', (text) => {
     const error = (() => {
       try {
         parseRedisUrl(text);

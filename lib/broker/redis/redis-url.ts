@@ -3,8 +3,8 @@ import type { RedisOptions } from 'ioredis';
 import { InvalidRedisUrlError } from '../../errors/invalid-redis-url.error';
 import { maskUrl } from '../../utils/mask-secrets';
 
-/** The schemes Celery accepts for Redis, as broker and as result backend (`socket://` and `sentinel://` are not supported here). */
-export const REDIS_URL_SCHEMES = ['redis', 'rediss'] as const;
+/** The schemes Celery accepts for Redis, as broker and as result backend (`socket://` is not supported here). */
+export const REDIS_URL_SCHEMES = ['redis', 'rediss', 'sentinel'] as const;
 
 /** What a Redis URL says: where to connect, and the query settings Celery reads from it. */
 export interface RedisUrl {
@@ -25,6 +25,7 @@ export interface RedisUrl {
  * and `ssl_ca_certs`, `ssl_certfile`, `ssl_keyfile` paths. Throws InvalidRedisUrlError.
  */
 export function parseRedisUrl(url: string): RedisUrl {
+  if (/^sentinel:/i.test(url)) return parseSentinelUrl(url);
   const description = maskUrl(url);
   let parsed: URL;
   try {
@@ -74,4 +75,33 @@ function tlsOptions(query: URLSearchParams, description: string): NonNullable<Re
     return path ? readFileSync(path) : undefined;
   };
   return { rejectUnauthorized, ca: file('ssl_ca_certs'), cert: file('ssl_certfile'), key: file('ssl_keyfile') };
+}
+
+/**
+ * Celery's Sentinel form, `sentinel://[:password@]host:port[/db];sentinel://host2:port…` (kombu's
+ * `SentinelChannel`): each part names a Sentinel; the password and db are the master's. The master
+ * name, which Celery takes from `broker_transport_options = {'master_name': …}`, is given as
+ * `?master_name=` on any part. ioredis asks the Sentinels for the master and follows failovers.
+ */
+function parseSentinelUrl(url: string): RedisUrl {
+  const parts = url.split(';').filter((part) => part.trim() !== '');
+  const description = parts.map(maskUrl).join(';');
+  const parsed = parts.map((part) => parseRedisUrl(part.trim().replace(/^sentinel:/i, 'redis:')));
+  const masterName = parts.map((part) => /[?&]master_name=([^&;]+)/.exec(part)?.[1]).find((name) => name !== undefined);
+  if (!masterName) {
+    throw new InvalidRedisUrlError(description, "a sentinel:// URL needs the master's name: add ?master_name=<name> (Celery: broker_transport_options={'master_name': …})");
+  }
+  const first = parsed[0];
+  return {
+    connection: {
+      sentinels: parsed.map(({ connection }) => ({ host: connection.host!, port: connection.port! })),
+      name: decodeURIComponent(masterName),
+      db: first.db,
+      ...(first.connection.username ? { username: first.connection.username } : {}),
+      ...(first.connection.password ? { password: first.connection.password } : {}),
+    },
+    db: first.db,
+    visibilityTimeoutSeconds: parsed.find((part) => part.visibilityTimeoutSeconds !== undefined)?.visibilityTimeoutSeconds,
+    description,
+  };
 }
