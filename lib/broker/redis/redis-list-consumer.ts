@@ -85,26 +85,36 @@ export class RedisListConsumer implements Consumer {
         await new Promise((resolve) => setTimeout(resolve, READ_RETRY_DELAY_MS));
         continue;
       }
-      if (popped) await this.handle(popped[0], popped[1]);
+      if (popped) await this.handle(popped[0], popped[1]).catch((error: Error) => this.logger.error(`Handling a message of "${popped[0]}" failed: ${error.message}`));
     }
   }
 
   private async handle(list: string, raw: string): Promise<void> {
     if (this.cancelled) {
       // Read after cancel: put it back where it was read from, at the head.
-      await this.client.rpush(list, raw);
+      await this.client.rpush(list, raw).catch((error: Error) => this.logger.error(`Lost a message of "${list}" read while cancelling: ${error.message}`));
       return;
     }
     const queue = queueOfList(list);
     this.rotate(queue);
     let message: RedisDeliveredMessage;
+    let exchange: string;
+    let routingKey: string;
     try {
       const envelope = parseKombuEnvelope(raw);
       message = new RedisDeliveredMessage(envelope, queue, { ack: (tag) => this.settle(tag, false), reject: (tag, requeue) => this.settle(tag, requeue) });
-      const info = envelope.properties.delivery_info ?? { exchange: '', routing_key: queue };
-      await this.unacked.record(message.tag, raw, info.exchange ?? '', info.routing_key ?? queue);
+      exchange = envelope.properties.delivery_info?.exchange ?? '';
+      routingKey = envelope.properties.delivery_info?.routing_key ?? queue;
     } catch (error) {
       this.logger.error(`Dropped an unreadable entry of Redis list "${list}": ${(error as Error).message}`);
+      return;
+    }
+    try {
+      await this.unacked.record(message.tag, raw, exchange, routingKey);
+    } catch (error) {
+      // Not recorded, so nothing would ever restore it: give it back at the head of its list instead.
+      this.logger.warn(`Could not record message ${message.tag} as unacked (${(error as Error).message}); putting it back in "${list}"`);
+      await this.client.rpush(list, raw).catch((pushError: Error) => this.logger.error(`Lost message ${message.tag} of "${list}": ${pushError.message}`));
       return;
     }
     this.inFlight.add(message.tag);
