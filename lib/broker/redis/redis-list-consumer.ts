@@ -31,10 +31,13 @@ export interface RedisListConsumerOptions {
 export class RedisListConsumer implements Consumer {
   private readonly cycle: string[];
   private readonly inFlight = new Set<string>();
+  /** Messages popped and still being recorded as unacked: they count against the prefetch window too. */
+  private recording = 0;
   private prefetch: number;
   private cancelled = false;
   private slotWaiter: (() => void) | null = null;
   private readonly loop: Promise<void>;
+  private readonly pending = new Set<Promise<void>>();
   private readonly restoreTimer: NodeJS.Timeout;
 
   constructor(
@@ -63,6 +66,7 @@ export class RedisListConsumer implements Consumer {
     clearInterval(this.restoreTimer);
     this.releaseSlot();
     await this.loop;
+    await Promise.all([...this.pending]);
   }
 
   async setPrefetch(count: number): Promise<void> {
@@ -72,7 +76,7 @@ export class RedisListConsumer implements Consumer {
 
   private async run(): Promise<void> {
     while (!this.cancelled) {
-      if (this.prefetch > 0 && this.inFlight.size >= this.prefetch) {
+      if (this.prefetch > 0 && this.inFlight.size + this.recording >= this.prefetch) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         continue;
       }
@@ -85,7 +89,18 @@ export class RedisListConsumer implements Consumer {
         await new Promise((resolve) => setTimeout(resolve, READ_RETRY_DELAY_MS));
         continue;
       }
-      if (popped) await this.handle(popped[0], popped[1]).catch((error: Error) => this.logger.error(`Handling a message of "${popped[0]}" failed: ${error.message}`));
+      if (!popped) continue;
+      // Recorded while the next BRPOP is already waiting (another connection): the two round trips overlap.
+      this.recording += 1;
+      const [list, raw] = popped;
+      const handled: Promise<void> = this.handle(list, raw)
+        .catch((error: Error) => this.logger.error(`Handling a message of "${list}" failed: ${error.message}`))
+        .finally(() => {
+          this.recording -= 1;
+          this.pending.delete(handled);
+          this.releaseSlot();
+        });
+      this.pending.add(handled);
     }
   }
 
