@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import { ResultStoreError } from '../../errors/result-store.error';
 import { TaskResultMeta } from '../../protocol/result-meta';
 import { TaskState } from '../../protocol/task-states';
-import { closeConnection, redisConnectionOptions } from '../../broker/redis/redis-connection';
+import { closeConnection, connectWithin, redisConnectionOptions } from '../../broker/redis/redis-connection';
+import { ResultBackendConnectionError } from '../../errors/result-backend-connection.error';
 import { parseRedisUrl } from '../../broker/redis/redis-url';
 import { CeleryLogger, SILENT_LOGGER } from '../../utils/logger';
 import { maskSecretsInText } from '../../utils/mask-secrets';
@@ -30,6 +31,8 @@ export interface RedisResultBackendOptions {
   resultExpiresSeconds?: number | null;
   /** Also write name, args, kwargs, worker, retries and queue (Celery `result_extended`, default false). */
   extended?: boolean;
+  /** How long connect() waits for Redis. Default 30000. */
+  connectTimeoutMs?: number;
   logger?: CeleryLogger;
 }
 
@@ -52,8 +55,10 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
   private readonly expiresSeconds: number;
   private readonly extended: boolean;
   private readonly logger: CeleryLogger;
+  private readonly connectTimeoutMs: number;
 
   constructor(options: RedisResultBackendOptions) {
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     const url = parseRedisUrl(options.url);
     this.description = url.description;
     this.expiresSeconds = options.resultExpiresSeconds ?? 0;
@@ -72,7 +77,12 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
   }
 
   async connect(): Promise<void> {
-    await Promise.all([this.client.connect(), this.subscriber.connect()]);
+    const failure = (lastError: string | undefined) =>
+      new ResultBackendConnectionError(
+        `Could not connect to the Redis result backend at ${this.description} within ${this.connectTimeoutMs} ms ` +
+          `(${lastError ? `last error: ${lastError}` : 'no answer yet'}). Expected a reachable Redis: check the host, port, password and database number (and TLS for rediss://).`,
+      );
+    await Promise.all([connectWithin(this.client, this.connectTimeoutMs, failure), connectWithin(this.subscriber, this.connectTimeoutMs, failure)]);
   }
 
   /**

@@ -11,7 +11,7 @@ import { encodeKombuEnvelope, serializeKombuEnvelope } from './kombu-envelope';
 import { bindingSetKey, decodeBinding, DEFAULT_VISIBILITY_TIMEOUT_SECONDS, encodeBinding, fanoutChannel, priorityBand, priorityList, priorityLists } from './kombu-redis-keys';
 import { type FanoutSubscription, RedisFanoutConsumer } from './redis-fanout-consumer';
 import { RedisListConsumer } from './redis-list-consumer';
-import { closeConnection, redisConnectionOptions } from './redis-connection';
+import { closeConnection, connectWithin, redisConnectionOptions } from './redis-connection';
 import { parseRedisUrl, type RedisUrl } from './redis-url';
 import { UnackedMessages } from './unacked-messages';
 
@@ -93,9 +93,14 @@ export class RedisBroker implements Broker {
   }
 
   async connect(): Promise<void> {
-    if (this.client.status === 'wait') void this.client.connect().catch(() => undefined);
-    await this.withTimeout(this.client.ping(), this.connectTimeoutMs, () =>
-      BrokerConnectionError.timedOut(this.description, this.connectTimeoutMs, `Redis did not answer PING (status ${this.client.status})`),
+    await connectWithin(this.client, this.connectTimeoutMs, (lastError) =>
+      new BrokerConnectionError(
+        this.description,
+        lastError,
+        `Could not connect to Redis at ${this.description} within ${this.connectTimeoutMs} ms (${lastError ? `last error: ${lastError}` : 'no answer yet'}). ` +
+          'Expected a reachable Redis: check that it is running, the host, port, password and database number (and TLS for rediss://), ' +
+          'or raise connectTimeoutMs. Reconnection attempts continue until close() is called.',
+      ),
     );
   }
 

@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
+import { maskSecretsInText } from '../../utils/mask-secrets';
 import type { RedisUrl } from './redis-url';
 
 /**
@@ -24,4 +25,31 @@ export async function closeConnection(connection: Redis): Promise<void> {
     return;
   }
   await connection.quit().catch(() => connection.disconnect());
+}
+
+/**
+ * Opens a lazy connection and resolves once Redis answers PING; rejects with `failure(lastError)`
+ * after `timeoutMs` (ioredis keeps retrying meanwhile: a wrong password or an unreachable host
+ * shows up as the last error, masked). The connection keeps reconnecting after a timeout.
+ */
+export async function connectWithin(connection: Redis, timeoutMs: number, failure: (lastError: string | undefined) => Error): Promise<void> {
+  let lastError: string | undefined;
+  const onError = (error: Error) => (lastError = maskSecretsInText(error.message));
+  connection.on('error', onError);
+  if (connection.status === 'wait') void connection.connect().catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      // A refusal (wrong password, unknown database) answers the PING itself: reported at once.
+      connection.ping().catch((error: Error) => {
+        throw failure(maskSecretsInText(error.message));
+      }),
+      new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(failure(lastError)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    connection.off('error', onError);
+  }
 }
