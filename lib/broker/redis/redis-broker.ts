@@ -108,7 +108,7 @@ export class RedisBroker implements Broker {
     this.exchangeTypes.set(exchange.name, this.effectiveType(exchange));
   }
 
-  async bindExchange(destination: string, source: string): Promise<void> {
+  async bindExchange(destination: string, source: string, _routingKey: string): Promise<void> {
     throw new UnsupportedOnRedisError(`Binding exchange "${destination}" to exchange "${source}"`, 'Bind queues to the exchange instead.');
   }
 
