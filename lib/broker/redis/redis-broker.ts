@@ -129,8 +129,9 @@ export class RedisBroker implements Broker {
 
   /**
    * Writes the message where kombu would: LPUSH to the priority list of each queue the exchange
-   * routes it to, or PUBLISH on the exchange's channel for fanout. Resolves when Redis answered
-   * (Redis's only "confirm"; with default persistence a crash can still lose the last second).
+   * routes it to, or PUBLISH on the exchange's channel for fanout. Resolves when Redis answered,
+   * Redis's only "confirm": whether the message survives a Redis crash depends on its persistence
+   * settings (RDB snapshots, AOF fsync policy), not on us.
    */
   async publish(message: OutgoingMessage): Promise<void> {
     if (this.closed) throw PublishError.brokerClosed(message.exchange, message.routingKey, this.description);
