@@ -10,11 +10,7 @@ import { TasksModule } from '../../sample-app/src/tasks/tasks.module';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { runInteropClient } from '../support/python-worker';
 import { uniqueName } from '../support/rabbitmq';
-
-/** A port for a server of this test's own, away from the shared services. */
-function freePortGuess(): number {
-  return 20_000 + Math.floor(Math.random() * 20_000);
-}
+import { freeLocalPort } from '../support/redis';
 
 /**
  * Celery's `sentinel://` URLs, against a Redis and a Sentinel this test starts for itself (with
@@ -25,13 +21,17 @@ function freePortGuess(): number {
 describe('Redis through Sentinel (sentinel://)', () => {
   const directory = mkdtempSync(join(tmpdir(), 'nestjs-celery-sentinel-'));
   const processes: ChildProcess[] = [];
-  const redisPort = freePortGuess();
-  const sentinelPort = redisPort + 1;
-  const url = `sentinel://127.0.0.1:${sentinelPort}/0?master_name=testmaster`;
+  let redisPort: number;
+  let sentinelPort: number;
+  let url: string;
   let app: INestApplicationContext;
   const queue = uniqueName('it-sentinel');
 
   beforeAll(async () => {
+    redisPort = await freeLocalPort();
+    do sentinelPort = await freeLocalPort();
+    while (sentinelPort === redisPort);
+    url = `sentinel://127.0.0.1:${sentinelPort}/0?master_name=testmaster`;
     let spawnError: Error | undefined;
     const start = (args: string[]) => {
       const child = spawn('redis-server', args, { cwd: directory, stdio: 'ignore' });

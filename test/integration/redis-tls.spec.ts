@@ -11,6 +11,7 @@ import { TasksModule } from '../../sample-app/src/tasks/tasks.module';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { runInteropClient } from '../support/python-worker';
 import { uniqueName } from '../support/rabbitmq';
+import { freeLocalPort } from '../support/redis';
 
 const PASSWORD = 'p@ss:w0rd';
 const SILENT = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -23,13 +24,15 @@ const SILENT = { log: () => undefined, warn: () => undefined, error: () => undef
 describe('Redis over TLS with a password (rediss://)', () => {
   const directory = mkdtempSync(join(tmpdir(), 'nestjs-celery-tls-'));
   let server: ChildProcess | undefined;
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  let port: number;
   const ca = join(directory, 'ca.crt');
-  const url = `rediss://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/3?ssl_cert_reqs=required&ssl_ca_certs=${encodeURIComponent(ca)}`;
+  let url: string;
   const queue = uniqueName('it-tls');
   let app: INestApplicationContext;
 
   beforeAll(async () => {
+    port = await freeLocalPort();
+    url = `rediss://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/3?ssl_cert_reqs=required&ssl_ca_certs=${encodeURIComponent(ca)}`;
     const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: directory, stdio: 'ignore' });
     openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=nestjs-celery test CA');
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');

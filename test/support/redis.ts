@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { type AddressInfo, createServer } from 'node:net';
 
 /** The test Redis (`REDIS_URL` overrides); each spec uses a database number of its own. */
 export const REDIS_HOST_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -25,4 +26,16 @@ export async function killRedisConnections(client: Redis, namePrefix: string): P
     .map((fields) => fields.id);
   for (const id of ids) await client.client('KILL', 'ID', id);
   return ids.length;
+}
+
+/** A TCP port free right now on 127.0.0.1 (the OS picks it), for a server a test starts itself. */
+export function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
