@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 export interface BenchConfig {
   quick: boolean;
   rabbitmqUrl: string;
+  /** The Redis database of the Redis rows (BENCH_REDIS_URL); the scenario removes the keys it wrote. */
+  redisUrl: string;
   postgresUrl: string;
   python: string;
   /** False when /usr/bin/python3 (or CELERY_PYTHON) has no Celery: the Python columns are skipped. */
@@ -47,6 +49,7 @@ export function loadConfig(): BenchConfig {
   return {
     quick,
     rabbitmqUrl: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/10',
     postgresUrl: process.env.POSTGRES_URL ?? 'postgresql://root@127.0.0.1:5432/test',
     python,
     pythonCelery: process.env.BENCH_SKIP_PYTHON === '1' ? false : hasPythonCelery(python),

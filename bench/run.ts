@@ -12,6 +12,7 @@ import { drainPostgresScenario } from './scenarios/drain-postgres';
 import { drainRpcScenario } from './scenarios/drain-rpc';
 import { memoryScenario } from './scenarios/memory';
 import { publishScenario } from './scenarios/publish';
+import { redisScenario } from './scenarios/redis';
 import { roundTripScenario } from './scenarios/round-trip';
 import { scaleScenario } from './scenarios/scale';
 import { Bench } from './support/bench-context';
@@ -28,6 +29,7 @@ const SCENARIOS: [string, (bench: Bench) => Promise<void>][] = [
   ['round-trip', roundTripScenario],
   ['memory', memoryScenario],
   ['scale', scaleScenario],
+  ['redis', redisScenario],
 ];
 
 /** Where results go: bench/results in the sources, whether run from dist/ or not. */

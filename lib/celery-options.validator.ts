@@ -19,7 +19,7 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
     const url = typeof broker === 'string' ? broker : broker?.url;
     checkUrl(problems, typeof broker === 'string' ? 'broker' : 'broker.url', url);
     if (typeof broker === 'object' && broker !== null) {
-      for (const key of ['heartbeatSeconds', 'reconnectDelayMs', 'maxReconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'closeTimeoutMs'] as const) {
+      for (const key of ['heartbeatSeconds', 'reconnectDelayMs', 'maxReconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'closeTimeoutMs', 'visibilityTimeoutSeconds'] as const) {
         checkPositive(problems, `broker.${key}`, broker[key], true);
       }
     }
@@ -28,13 +28,14 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
   const backend = options.backend;
   if (typeof backend === 'string') checkUrl(problems, 'backend', backend);
   else if (backend !== undefined && backend !== false) {
-    if (typeof backend !== 'object' || backend === null || (backend.type !== 'postgres' && backend.type !== 'embedded')) {
-      problems.push(`backend must be a URL, false, { type: 'postgres', … } or { type: 'embedded', … }, got ${describe(backend)}`);
+    if (typeof backend !== 'object' || backend === null || (backend.type !== 'postgres' && backend.type !== 'embedded' && backend.type !== 'redis')) {
+      problems.push(`backend must be a URL, false, { type: 'postgres', … }, { type: 'embedded', … } or { type: 'redis', url }, got ${describe(backend)}`);
     } else {
       if (backend.type === 'postgres') {
         if (backend.url === undefined && backend.dataSource === undefined) problems.push(`backend of type 'postgres' needs a url or a dataSource`);
         if (backend.url !== undefined) checkUrl(problems, 'backend.url', backend.url);
       }
+      if (backend.type === 'redis') checkUrl(problems, 'backend.url', backend.url);
       checkPositive(problems, 'backend.resultExpiresSeconds', backend.resultExpiresSeconds, false);
     }
   }

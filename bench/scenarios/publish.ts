@@ -7,7 +7,7 @@ import { summarize } from '../support/stats';
 import { toPublishOptions } from '../../lib/broker/amqp/message-properties';
 
 /** Sends in flight at once, for our client and raw amqplib alike. */
-const WINDOW = 1000;
+export const WINDOW = 1000;
 
 /**
  * 1. Publish: our client's send() with publisher confirms, beside raw amqplib publishing messages
@@ -66,7 +66,7 @@ export async function publishScenario(bench: Bench): Promise<void> {
 }
 
 /** Runs `count` operations with at most `window` in flight; returns operations per second. */
-async function timeRate(count: number, window: number, operation: () => Promise<void>): Promise<number> {
+export async function timeRate(count: number, window: number, operation: () => Promise<void>): Promise<number> {
   let started = 0;
   const startedAt = performance.now();
   const lane = async () => {

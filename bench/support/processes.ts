@@ -27,12 +27,14 @@ export interface NodeWorkerSettings {
   backend: false | string;
   ignoreResult: boolean;
   acksLate?: boolean;
+  /** Default: the benchmark's RabbitMQ. */
+  brokerUrl?: string;
 }
 
 /** Our worker in its own Node.js process, as `npm run start:worker` would run it. */
 export async function startNodeWorker(config: BenchConfig, settings: NodeWorkerSettings, nodeArguments: string[] = []): Promise<WorkerProcess> {
   const child = fork(join(__dirname, '..', 'worker-process.js'), [], {
-    env: { ...process.env, BENCH_WORKER: JSON.stringify({ ...settings, brokerUrl: config.rabbitmqUrl }) },
+    env: { ...process.env, BENCH_WORKER: JSON.stringify({ brokerUrl: config.rabbitmqUrl, ...settings }) },
     execArgv: nodeArguments,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
@@ -61,14 +63,14 @@ export type PythonPool = 'prefork' | 'solo';
 /** A Python Celery 5.2.6 worker (`celery -A bench_tasks worker`) in its own process group. */
 export async function startPythonWorker(
   config: BenchConfig,
-  settings: { queue: string; pool: PythonPool; concurrency?: number; resultBackend: string; ignoreResult: boolean },
+  settings: { queue: string; pool: PythonPool; concurrency?: number; resultBackend: string; ignoreResult: boolean; brokerUrl?: string },
 ): Promise<WorkerProcess> {
   const args = ['-m', 'celery', '-A', 'bench_tasks', 'worker', '-P', settings.pool];
   if (settings.pool === 'prefork') args.push('-c', String(settings.concurrency ?? 2));
   args.push('-Q', settings.queue, '-n', `${settings.queue}@%h`, '--without-mingle', '--without-gossip', '--without-heartbeat', '-l', 'warning');
   const child = spawn(config.python, args, {
     cwd: PYTHON_DIR,
-    env: { ...process.env, ...pythonEnvironment(config, settings.resultBackend, settings.ignoreResult) },
+    env: { ...process.env, ...pythonEnvironment(config, settings.resultBackend, settings.ignoreResult, settings.brokerUrl) },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -82,9 +84,9 @@ export async function startPythonWorker(
   });
 }
 
-export function pythonEnvironment(config: BenchConfig, resultBackend: string, ignoreResult: boolean): Record<string, string> {
+export function pythonEnvironment(config: BenchConfig, resultBackend: string, ignoreResult: boolean, brokerUrl = config.rabbitmqUrl): Record<string, string> {
   return {
-    BENCH_BROKER_URL: config.rabbitmqUrl,
+    BENCH_BROKER_URL: brokerUrl,
     BENCH_RESULT_BACKEND: resultBackend,
     BENCH_IGNORE_RESULT: ignoreResult ? '1' : '0',
     BENCH_PARENT_PID: String(process.pid),

@@ -13,8 +13,10 @@ export interface ChordCounterStore {
    * Counts one finished header task, once per task id (a redelivered task is not counted twice).
    * Returns the header ids, in order, to the one call that completed the chord; null otherwise,
    * and for a chord this store does not count (one joined by `celery.chord_unlock`).
+   * `groupIndex` is the task's position in the header (its `group_index`), for stores that
+   * order parts by it (Celery's Redis backend).
    */
-  countChordPart(groupId: string, taskId: string): Promise<string[] | null>;
+  countChordPart(groupId: string, taskId: string, groupIndex?: number | null): Promise<string[] | null>;
   /** Forgets a completed chord's counter. */
   deleteChordCounter(groupId: string): Promise<void>;
   /** The stored results of many tasks in one read, in the order of `taskIds` (null: PENDING). */

@@ -3,6 +3,7 @@ import { DatabaseBackendOptions } from './database/database-backend-options';
 import { DatabaseResultBackend } from './database/database-result-backend';
 import { ResultBackend } from './result-backend.interface';
 import { createRpcResultBackend } from './rpc/create-rpc-result-backend';
+import { RedisResultBackend } from './redis/redis-result-backend';
 import type { Broker } from '../broker/broker.interface';
 
 /**
@@ -11,7 +12,7 @@ import type { Broker } from '../broker/broker.interface';
  * (in-process PGlite) database.
  */
 export interface ResultBackendConfig extends DatabaseBackendOptions {
-  /** Celery's `result_backend`: `postgresql://…`, `postgres://…`, `db+postgresql://…`, `embedded://`, `rpc://`. */
+  /** Celery's `result_backend`: `postgresql://…`, `postgres://…`, `db+postgresql://…`, `embedded://`, `rpc://`, `redis://`, `rediss://`, `sentinel://`. */
   url?: string;
   /** The app's broker: the rpc:// backend sends and receives results through it. */
   broker?: Broker;
@@ -20,6 +21,10 @@ export interface ResultBackendConfig extends DatabaseBackendOptions {
 type BackendFactory = (config: ResultBackendConfig) => ResultBackend;
 
 const database: BackendFactory = (config) => new DatabaseResultBackend(config);
+
+/** Celery's defaults for Redis: `result_expires` one day, `result_extended` off (unlike our database default). */
+const redis: BackendFactory = ({ url, resultExpiresSeconds, extended, logger }) =>
+  new RedisResultBackend({ url: url!, resultExpiresSeconds, extended: extended ?? false, logger });
 
 /** `embedded://` may carry a directory: `embedded:///var/lib/app/results` persists there. */
 const embedded: BackendFactory = ({ url, ...config }) => {
@@ -38,9 +43,12 @@ const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map([
   ['db+postgres:', database],
   ['embedded:', embedded],
   ['rpc:', createRpcResultBackend],
+  ['redis:', redis],
+  ['rediss:', redis],
+  ['sentinel:', redis],
 ]);
 
-const PLANNED_SCHEMES: readonly string[] = ['redis:', 'rediss:'];
+const PLANNED_SCHEMES: readonly string[] = [];
 
 /**
  * Creates the result backend a Celery `result_backend` URL names (not connected yet). Throws

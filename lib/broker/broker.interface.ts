@@ -131,6 +131,11 @@ export interface Broker {
    */
   readonly isConnected: boolean;
   /**
+   * False for brokers without delay queues (Redis): the worker then holds tasks with an ETA in
+   * memory until due, as Celery does there, instead of parking them. Undefined means true.
+   */
+  readonly supportsDelayedDelivery?: boolean;
+  /**
    * Messages ready in the queue, not counting those delivered and unacknowledged, by a passive
    * declare (kombu's `queue_declare(passive=True)`); null when the queue does not exist. For
    * metrics: it never creates the queue.

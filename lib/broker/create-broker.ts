@@ -6,25 +6,32 @@ import { AMQP_URL_SCHEMES, urlScheme } from './amqp/amqp-url';
 import type { Broker } from './broker.interface';
 import { MemoryBroker } from './memory/memory-broker';
 import { sharedMemoryVirtualHost } from './memory/shared-virtual-hosts';
+import { RedisBroker, type RedisBrokerOptions } from './redis/redis-broker';
+import { REDIS_URL_SCHEMES } from './redis/redis-url';
 
 /** Every scheme createBroker() accepts. */
-export const SUPPORTED_BROKER_SCHEMES = [...AMQP_URL_SCHEMES, 'memory'] as const;
+export const SUPPORTED_BROKER_SCHEMES = [...AMQP_URL_SCHEMES, ...REDIS_URL_SCHEMES, 'memory'] as const;
 
-/** Schemes Celery supports that will come later. */
-const NOT_YET_SUPPORTED_SCHEMES = ['redis', 'rediss'] as const;
+/** Schemes Celery supports that will come later (none at the moment; `socket://` and the cloud transports are not planned). */
+const NOT_YET_SUPPORTED_SCHEMES: readonly string[] = [];
 
-/** Broker settings besides the URL (the AMQP ones; the in-process broker only uses `logger`). */
-export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'>;
+/** Broker settings besides the URL (the AMQP ones; Redis uses the timeouts, name, logger and events; the in-process broker only `logger`). */
+export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'> & Pick<RedisBrokerOptions, 'visibilityTimeoutSeconds'>;
 
 /**
  * The broker a URL names, like Celery's `broker_url`: amqp://, amqps:// or pyamqp:// → RabbitMQ;
  * no URL or memory:// → the in-process broker (kombu's memory transport; brokers created from the
- * same memory:// URL share their queues, as in kombu). Anything else → UnsupportedBrokerUrlError.
+ * same memory:// URL share their queues, as in kombu); redis://, rediss:// or sentinel:// → Redis, as kombu's
+ * Redis transport. Anything else → UnsupportedBrokerUrlError.
  */
 export function createBroker(url: string | undefined, settings: BrokerSettings = {}): Broker {
   if (url === undefined) return new MemoryBroker({ virtualHost: sharedMemoryVirtualHost('memory://'), logger: settings.logger });
   const scheme = urlScheme(url) ?? '';
   if ((AMQP_URL_SCHEMES as readonly string[]).includes(scheme)) return new AmqpBroker({ ...settings, url });
+  if ((REDIS_URL_SCHEMES as readonly string[]).includes(scheme)) {
+    const { connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds } = settings;
+    return new RedisBroker({ url, connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds });
+  }
   if (scheme === 'memory') return new MemoryBroker({ virtualHost: sharedMemoryVirtualHost(url), logger: settings.logger });
   throw new UnsupportedBrokerUrlError(maskUrl(url), scheme, SUPPORTED_BROKER_SCHEMES, NOT_YET_SUPPORTED_SCHEMES);
 }

@@ -52,19 +52,19 @@ export class CanvasWorkflowSteps implements WorkflowSteps {
   }
 
   async afterSuccess(message: TaskMessage): Promise<void> {
-    if (message.group && message.embed.chord) await this.countChordPart(message.group, message.id, message.embed.chord, message);
+    if (message.group && message.embed.chord) await this.countChordPart(message.group, message.id, message.embed.chord, message, message.groupIndex);
   }
 
   async afterFailure(message: TaskMessage, error: unknown): Promise<void> {
     const info = toExceptionInfo(error);
     const traceback = error instanceof Error && error.stack ? error.stack : null;
-    if (message.group && message.embed.chord) await this.countChordPart(message.group, message.id, message.embed.chord, message);
+    if (message.group && message.embed.chord) await this.countChordPart(message.group, message.id, message.embed.chord, message, message.groupIndex);
     for (const step of message.embed.chain ?? []) {
       const stepId = step.options.task_id as string | undefined;
       if (stepId === undefined) continue;
       await this.storeFailure(stepId, info, traceback, step.options.group_id as string | undefined);
       const stepChord = step.options.chord as SignatureDict | undefined;
-      if (stepChord && typeof step.options.group_id === 'string') await this.countChordPart(step.options.group_id, stepId, stepChord, message);
+      if (stepChord && typeof step.options.group_id === 'string') await this.countChordPart(step.options.group_id, stepId, stepChord, message, step.options.group_index as number | undefined);
     }
     if (message.embed.errbacks?.length) await this.sendErrbacks(message.embed.errbacks, message.id, workflowOptions(message));
   }
@@ -74,10 +74,10 @@ export class CanvasWorkflowSteps implements WorkflowSteps {
    * header's results and sends the body. A chord joined by `celery.chord_unlock` has no counter
    * and is left to that task.
    */
-  private async countChordPart(groupId: string, taskId: string, body: SignatureDict, message: TaskMessage): Promise<void> {
+  private async countChordPart(groupId: string, taskId: string, body: SignatureDict, message: TaskMessage, groupIndex?: number | null): Promise<void> {
     const store = this.counterStore();
     if (!store) return;
-    const headerIds = await store.countChordPart(groupId, taskId);
+    const headerIds = await store.countChordPart(groupId, taskId, groupIndex);
     if (!headerIds) return;
     await joinChord(this.publisher, store, headerIds, body, workflowOptions(message), this.client);
     await store.deleteChordCounter(groupId);

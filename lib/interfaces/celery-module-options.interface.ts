@@ -10,7 +10,7 @@ import type { OutboxModuleOptions } from '../outbox/outbox-options';
 
 /** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
 export interface BrokerOptions {
-  /** `amqp://user:password@host:5672/vhost`, `amqps://…`, or `memory://` for the in-process broker. */
+  /** `amqp://user:password@host:5672/vhost`, `amqps://…`, `redis://:password@host:6379/0`, `rediss://…`, or `memory://` for the in-process broker. */
   url: string;
   /** AMQP heartbeat in seconds (Celery: `broker_heartbeat`). Default 60. */
   heartbeatSeconds?: number;
@@ -28,6 +28,12 @@ export interface BrokerOptions {
   connectionName?: string;
   /** TLS material for amqps:// (ca, cert, key, passphrase, servername), passed to amqplib. */
   socketOptions?: Record<string, unknown>;
+  /**
+   * Redis only: seconds a delivered message may stay unacked before it is given back to its queue
+   * (Celery: `broker_transport_options = {'visibility_timeout': …}`). Default 3600, or the URL's
+   * `?visibility_timeout=`. Must exceed your longest task and farthest ETA/countdown.
+   */
+  visibilityTimeoutSeconds?: number;
 }
 
 /** PostgreSQL result backend in Celery's own tables (Celery: `db+postgresql://…`). */
@@ -57,7 +63,18 @@ export interface EmbeddedBackendOptions {
   resultExpiresSeconds?: number;
 }
 
-export type ResultBackendOption = string | false | PostgresBackendOptions | EmbeddedBackendOptions;
+/** Redis result backend, Celery's keys (Celery: `redis://…`); a plain URL string works too. */
+export interface RedisBackendOptions {
+  type: 'redis';
+  /** `redis://:password@host:6379/0` or `rediss://…?ssl_cert_reqs=required`. */
+  url: string;
+  /** Seconds each result key lives (Celery: `result_expires`). Default 86400; 0 keeps them forever. */
+  resultExpiresSeconds?: number;
+  /** Write name, args, kwargs, worker, retries, queue (Celery: `result_extended`). Default false, as Celery. */
+  extended?: boolean;
+}
+
+export type ResultBackendOption = string | false | PostgresBackendOptions | EmbeddedBackendOptions | RedisBackendOptions;
 
 /**
  * Message signing with Celery's `auth` serializer (Celery: the `security_*` settings and

@@ -42,7 +42,7 @@ export class EtaParking {
    */
   async prepare(queues: readonly QueueDeclaration[]): Promise<void> {
     this.queues.clear();
-    if (this.options.thresholdSeconds <= 0) return;
+    if (this.options.thresholdSeconds <= 0 || this.broker.supportsDelayedDelivery === false) return;
     try {
       await declareDelayedDeliveryTopology(this.broker, this.options.queueType);
       for (const queue of queues) await bindQueueToDelayedDelivery(this.broker, queue);

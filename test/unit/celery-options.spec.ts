@@ -47,6 +47,15 @@ describe('CeleryModule options', () => {
     expect(problemsOf({ broker: { url: 'amqps://host', publishTimeoutMs: 5000 }, backend: false, worker: false })).toEqual([]);
   });
 
+  it('accepts Redis for both, with a visibility timeout and result options, and checks them', () => {
+    expect(problemsOf({ broker: { url: 'redis://:pw@localhost:6379/0', visibilityTimeoutSeconds: 7200 }, backend: { type: 'redis', url: 'rediss://:pw@host/1', resultExpiresSeconds: 60 } })).toEqual([]);
+    expect(problemsOf({ broker: { url: 'redis://localhost/0', visibilityTimeoutSeconds: 0 }, backend: { type: 'redis' } })).toEqual([
+      'broker.visibilityTimeoutSeconds must be a positive number, got 0',
+      'backend.url must be a URL such as amqp://user:password@host:5672// or postgresql://user@host/db, got undefined',
+    ]);
+    expect(resolveCeleryConfig({ broker: 'redis://h/0', backend: { type: 'redis', url: 'redis://h/0', resultExpiresSeconds: 60 } }).backend).toEqual({ url: 'redis://h/0', resultExpiresSeconds: 60 });
+  });
+
   it('falls back to the embedded default only when nothing is configured', () => {
     expect(resolveCeleryConfig({}).backend).toEqual({ embedded: {} });
     expect(resolveCeleryConfig({ broker: 'amqp://localhost' }).backend).toBeNull();

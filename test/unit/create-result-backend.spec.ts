@@ -1,6 +1,7 @@
 import { createResultBackend } from '../../lib/backend/create-result-backend';
 import { DatabaseResultBackend } from '../../lib/backend/database/database-result-backend';
 import { toNodePostgresUrl } from '../../lib/backend/database/postgres-url';
+import { RedisResultBackend } from '../../lib/backend/redis/redis-result-backend';
 import { ResultBackendConfigurationError } from '../../lib/errors/result-backend-configuration.error';
 import { UnsupportedResultBackendError } from '../../lib/errors/unsupported-result-backend.error';
 
@@ -23,20 +24,16 @@ describe('createResultBackend', () => {
     expect(createResultBackend({ url: 'embedded:///var/lib/results' }).description).toBe('PGlite in /var/lib/results');
   });
 
-  it.each(['redis://:secret@localhost:6379/0', 'rediss://host/0'])('says %s is not yet supported', (url) => {
-    const error = (() => {
-      try {
-        createResultBackend({ url });
-      } catch (caught) {
-        return caught as Error;
-      }
-    })();
-    expect(error).toBeInstanceOf(UnsupportedResultBackendError);
-    expect(error!.message).toMatch(/result backend is not yet supported. Expected one of: postgresql:\/\//);
-    expect(error!.message).not.toContain('secret');
+  it.each(['redis://:secret@localhost:6379/0', 'rediss://:secret@host/0?ssl_cert_reqs=none', 'sentinel://:secret@s1:26379/0;sentinel://s2:26379/0?master_name=main'])('uses Redis for %s, the password masked', async (url) => {
+    const backend = createResultBackend({ url });
+    expect(backend).toBeInstanceOf(RedisResultBackend);
+    expect(backend.description).toContain(':***@');
+    expect(backend.description).not.toContain('secret');
+    await backend.close();
   });
 
   it('names unknown schemes and URLs without one', () => {
+    expect(() => createResultBackend({ url: 'db+mysql://u:p@h/db' })).toThrow(UnsupportedResultBackendError);
     expect(() => createResultBackend({ url: 'db+mysql://u:p@h/db' })).toThrow('No result backend is known for the scheme "db+mysql://"');
     expect(() => createResultBackend({ url: 'localhost:5432' })).toThrow('has no scheme');
   });

@@ -465,17 +465,17 @@ describe('createBroker', () => {
   });
 
   it('names unsupported schemes, masked, and lists the supported ones', () => {
-    const redis = (() => {
+    const kafka = (() => {
       try {
-        createBroker('redis://:hunter2@cache:6379/0');
+        createBroker('kafka://:hunter2@cache:9092/0');
       } catch (error) {
         return error as Error;
       }
     })();
-    expect(redis).toBeInstanceOf(UnsupportedBrokerUrlError);
-    expect(redis?.message).toContain('"redis://" is not yet supported');
-    expect(redis?.message).toContain('amqp://, amqps://, pyamqp://, memory://');
-    expect(redis?.message).not.toContain('hunter2');
+    expect(kafka).toBeInstanceOf(UnsupportedBrokerUrlError);
+    expect(kafka?.message).toContain('scheme "kafka://" is not a known transport');
+    expect(kafka?.message).toContain('amqp://, amqps://, pyamqp://, redis://, rediss://, sentinel://, memory://');
+    expect(kafka?.message).not.toContain('hunter2');
     expect(() => createBroker('sqs://key:secret@region')).toThrow(/scheme "sqs:\/\/" is not a known transport/);
     expect(() => createBroker('localhost:5672')).toThrow(/it has no scheme/);
   });

@@ -1,0 +1,196 @@
+import { Redis } from 'ioredis';
+import { ResultStoreError } from '../../errors/result-store.error';
+import { TaskResultMeta } from '../../protocol/result-meta';
+import { TaskState } from '../../protocol/task-states';
+import { closeConnection, connectWithin, redisConnectionOptions } from '../../broker/redis/redis-connection';
+import { ResultBackendConnectionError } from '../../errors/result-backend-connection.error';
+import { parseRedisUrl } from '../../broker/redis/redis-url';
+import { CeleryLogger, SILENT_LOGGER } from '../../utils/logger';
+import { maskSecretsInText } from '../../utils/mask-secrets';
+import { ChordCounterStore } from '../chord-counter-store.interface';
+import { GroupResultStore, SavedGroup } from '../group-result-store.interface';
+import { ResultBackend, WaitOptions } from '../result-backend.interface';
+import { waitForReadyResult } from '../wait-for-ready-result';
+import { RedisResultChannels } from './redis-result-channels';
+import {
+  chordPartTaskId,
+  decodeRedisResultMeta,
+  decodeSavedGroup,
+  encodeChordPart,
+  encodeRedisResultMeta,
+  encodeSavedGroup,
+  groupKey,
+  taskKey,
+} from './redis-result-meta';
+
+/** Options of the Redis result backend (Celery `result_backend = 'redis://…'`). */
+export interface RedisResultBackendOptions {
+  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://…?ssl_cert_reqs=required`. */
+  url: string;
+  /** Keys expire this long after each write (Celery `result_expires`, default 1 day); 0 or null: never. */
+  resultExpiresSeconds?: number | null;
+  /** Also write name, args, kwargs, worker, retries and queue (Celery `result_extended`, default false). */
+  extended?: boolean;
+  /** How long connect() waits for Redis. Default 30000. */
+  connectTimeoutMs?: number;
+  logger?: CeleryLogger;
+}
+
+/** Waits are pushed by pub/sub; a read now and then is only a safety net for a lost message. */
+const WAIT_BACKOFF = { initialDelayMs: 2, maxDelayMs: 1_000 };
+
+/**
+ * Celery's Redis result backend (`celery.backends.redis.RedisBackend`, celery-protocol.md §4.2):
+ * each state is the JSON meta under `celery-task-meta-<id>`, written with SETEX `result_expires`
+ * and PUBLISHed on a channel of the same name in one MULTI, so `get()` (ours or Python's) is
+ * woken, not polling. Groups are saved under `celery-taskset-meta-<id>`, and chords are joined
+ * with Celery's own keys (`.s` size, `.j` sorted parts, `.t` added parts), so a chord's header
+ * may run on Python and Nest workers alike and whichever finishes last sends the body.
+ */
+export class RedisResultBackend implements ResultBackend, GroupResultStore, ChordCounterStore {
+  readonly description: string;
+  private readonly client: Redis;
+  private readonly subscriber: Redis;
+  private readonly channels: RedisResultChannels;
+  private readonly expiresSeconds: number;
+  private readonly extended: boolean;
+  private readonly logger: CeleryLogger;
+  private readonly connectTimeoutMs: number;
+
+  constructor(options: RedisResultBackendOptions) {
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
+    const url = parseRedisUrl(options.url);
+    this.description = url.description;
+    this.expiresSeconds = options.resultExpiresSeconds ?? 0;
+    if (options.resultExpiresSeconds === undefined) this.expiresSeconds = 86_400;
+    this.extended = options.extended ?? false;
+    this.logger = options.logger ?? SILENT_LOGGER;
+    // Named like the broker's connections, so `CLIENT LIST` shows whose they are.
+    const connectionName = `nestjs-celery-results-${process.pid}`;
+    const settings = redisConnectionOptions(url, connectionName);
+    this.client = new Redis(settings);
+    this.subscriber = new Redis(settings);
+    for (const connection of [this.client, this.subscriber]) {
+      connection.on('error', (error: Error) => this.logger.warn(`Redis result backend ${this.description}: ${maskSecretsInText(error.message)}`));
+    }
+    this.channels = new RedisResultChannels(this.subscriber);
+  }
+
+  async connect(): Promise<void> {
+    const failure = (lastError: string | undefined) =>
+      new ResultBackendConnectionError(
+        `Could not connect to the Redis result backend at ${this.description} within ${this.connectTimeoutMs} ms ` +
+          `(${lastError ? `last error: ${lastError}` : 'no answer yet'}). Expected a reachable Redis: check the host, port, password and database number (and TLS for rediss://).`,
+      );
+    await Promise.all([connectWithin(this.client, this.connectTimeoutMs, failure), connectWithin(this.subscriber, this.connectTimeoutMs, failure)]);
+  }
+
+  /**
+   * Stores one state as Celery does: unless SUCCESS is already stored (Celery's guard against a
+   * redelivered task overwriting its result), SETEX (or SET) and PUBLISH in one MULTI.
+   */
+  async storeResult(meta: TaskResultMeta): Promise<void> {
+    const key = taskKey(meta.taskId);
+    try {
+      const current = await this.client.get(key);
+      if (current !== null && decodeRedisResultMeta(meta.taskId, current).status === TaskState.SUCCESS) return;
+      await this.set(key, encodeRedisResultMeta(meta, this.extended));
+    } catch (error) {
+      throw new ResultStoreError(
+        `Could not store the ${meta.status} state of task ${meta.taskId} in Redis at ${this.description}: ` +
+          `${maskSecretsInText((error as Error).message)}. The state was not stored. Check that Redis is reachable and not out of memory.`,
+        { cause: error },
+      );
+    }
+  }
+
+  async getResult(taskId: string): Promise<TaskResultMeta | null> {
+    const text = await this.client.get(taskKey(taskId));
+    return text === null ? null : decodeRedisResultMeta(taskId, text);
+  }
+
+  waitForResult(taskId: string, options?: WaitOptions): Promise<TaskResultMeta> {
+    return waitForReadyResult(taskId, (id) => this.getResult(id), this.channels, WAIT_BACKOFF, options);
+  }
+
+  async forget(taskId: string): Promise<void> {
+    await this.client.del(taskKey(taskId));
+  }
+
+  /** Redis expires results itself (every key has its TTL), as Celery's backend relies on: nothing to delete. */
+  async deleteExpired(): Promise<number> {
+    return 0;
+  }
+
+  async saveGroup(groupId: string, childIds: readonly string[]): Promise<void> {
+    await this.set(groupKey(groupId), encodeSavedGroup(groupId, childIds));
+  }
+
+  async getGroup(groupId: string): Promise<SavedGroup | null> {
+    const text = await this.client.get(groupKey(groupId));
+    return text === null ? null : { groupId, childIds: decodeSavedGroup(text), dateDone: null };
+  }
+
+  async forgetGroup(groupId: string): Promise<void> {
+    await this.client.del(groupKey(groupId));
+  }
+
+  /** Celery's `set_chord_size`: the header's size under `<group>.s`, written by the client before the header. */
+  async createChordCounter(groupId: string, headerIds: readonly string[]): Promise<void> {
+    await this.set(groupKey(groupId, '.s'), String(headerIds.length));
+  }
+
+  /**
+   * Celery's `on_chord_part_return`: adds `[1, id, state, result]` to `<group>.j` scored by the
+   * task's `group_index`, and compares the parts counted with `.s` + `.t`. The call that makes
+   * them equal gets the header ids in header order (the set's order); the stored state comes
+   * from the task's own key, stored just before. A chord without `.s` is not ours to count.
+   */
+  async countChordPart(groupId: string, taskId: string, groupIndex?: number | null): Promise<string[] | null> {
+    const meta = (await this.getResult(taskId)) ?? { taskId, status: TaskState.SUCCESS, result: null };
+    const parts = groupKey(groupId, '.j');
+    const added = groupKey(groupId, '.t');
+    const size = groupKey(groupId, '.s');
+    const transaction = this.client
+      .multi()
+      .zadd(parts, groupIndex ?? '+inf', encodeChordPart(meta))
+      .zcount(parts, '-inf', '+inf')
+      .get(added)
+      .get(size);
+    if (this.expiresSeconds > 0) transaction.expire(parts, this.expiresSeconds).expire(added, this.expiresSeconds).expire(size, this.expiresSeconds);
+    const replies = (await transaction.exec()) ?? [];
+    const [, [, readyCount], [, addedCount], [, chordSize]] = replies;
+    if (chordSize === null || chordSize === undefined) return null;
+    if (Number(readyCount) !== Number(chordSize) + Number(addedCount ?? 0)) return null;
+    const members = await this.client.zrange(parts, 0, -1);
+    return members.map(chordPartTaskId);
+  }
+
+  async deleteChordCounter(groupId: string): Promise<void> {
+    await this.client.del(groupKey(groupId, '.j'), groupKey(groupId, '.t'), groupKey(groupId, '.s'));
+  }
+
+  async getResults(taskIds: readonly string[]): Promise<(TaskResultMeta | null)[]> {
+    if (taskIds.length === 0) return [];
+    const texts = await this.client.mget(...taskIds.map(taskKey));
+    return texts.map((text, index) => (text === null ? null : decodeRedisResultMeta(taskIds[index], text)));
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.channels.close();
+    await Promise.all([this.client, this.subscriber].map(closeConnection));
+  }
+
+  /** Celery's `RedisBackend._set`: SETEX with `result_expires` (SET when 0) and PUBLISH on the key's channel, in one MULTI. */
+  private async set(key: string, value: string): Promise<void> {
+    const transaction = this.client.multi();
+    if (this.expiresSeconds > 0) transaction.setex(key, this.expiresSeconds, value);
+    else transaction.set(key, value);
+    await transaction.publish(key, value).exec();
+  }
+}
+

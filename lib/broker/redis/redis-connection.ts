@@ -1,0 +1,55 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import { maskSecretsInText } from '../../utils/mask-secrets';
+import type { RedisUrl } from './redis-url';
+
+/**
+ * ioredis settings shared by the broker and the result backend: connect on demand, reconnect
+ * forever with a backoff capped at 5 s (ioredis re-subscribes and resends what was in flight), and
+ * let commands wait through reconnects instead of failing after 20 retries; the callers' own
+ * timeouts bound them. Spaces are not allowed in Redis connection names.
+ */
+export function redisConnectionOptions(url: RedisUrl, connectionName?: string): RedisOptions {
+  return {
+    ...url.connection,
+    connectionName: connectionName?.replace(/\s+/g, '-'),
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5_000),
+  };
+}
+
+/** QUIT when connected (replies in flight arrive first); a connection never opened, or reconnecting, is just dropped. */
+export async function closeConnection(connection: Redis): Promise<void> {
+  if (connection.status !== 'ready') {
+    connection.disconnect();
+    return;
+  }
+  await connection.quit().catch(() => connection.disconnect());
+}
+
+/**
+ * Opens a lazy connection and resolves once Redis answers PING; rejects with `failure(lastError)`
+ * after `timeoutMs` (ioredis keeps retrying meanwhile: a wrong password or an unreachable host
+ * shows up as the last error, masked). The connection keeps reconnecting after a timeout.
+ */
+export async function connectWithin(connection: Redis, timeoutMs: number, failure: (lastError: string | undefined) => Error): Promise<void> {
+  let lastError: string | undefined;
+  const onError = (error: Error) => (lastError = maskSecretsInText(error.message));
+  connection.on('error', onError);
+  if (connection.status === 'wait') void connection.connect().catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      // A refusal (wrong password, unknown database) answers the PING itself: reported at once.
+      connection.ping().catch((error: Error) => {
+        throw failure(maskSecretsInText(error.message));
+      }),
+      new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(failure(lastError)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    connection.off('error', onError);
+  }
+}

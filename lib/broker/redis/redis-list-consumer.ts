@@ -1,0 +1,175 @@
+import type { Redis } from 'ioredis';
+import type { BrokerLogger } from '../broker-logger';
+import type { Consumer, DeliveredMessage } from '../broker.interface';
+import { parseKombuEnvelope } from './kombu-envelope';
+import { priorityLists, queueOfList } from './kombu-redis-keys';
+import { RedisDeliveredMessage } from './redis-delivered-message';
+import type { UnackedMessages } from './unacked-messages';
+
+/** BRPOP's timeout: how long a cancel waits at most for the pending read to return. */
+const BRPOP_TIMEOUT_SECONDS = 1;
+/** kombu restores visible messages every 10 s (`Transport.register_with_event_loop`). */
+const MAX_RESTORE_INTERVAL_MS = 10_000;
+/** Pause after a failed read, while ioredis reconnects. */
+const READ_RETRY_DELAY_MS = 500;
+
+export interface RedisListConsumerOptions {
+  queues: string[];
+  prefetch: number;
+  visibilityTimeoutSeconds: number;
+  onMessage(message: DeliveredMessage): void;
+}
+
+/**
+ * Consumes queues kept as Redis lists, the way kombu's Redis channel does: one BRPOP over every
+ * priority list of every queue, highest band first (`_brpop_start`), on a connection of its own
+ * (BRPOP blocks it); the queue just read moves to the end of the cycle so a busy queue does not
+ * starve the others; each message is recorded in the unacked hash before it is handed over; no
+ * read while `prefetch` messages are unsettled. Every consumer also restores messages left
+ * unacked beyond the visibility timeout (by a worker that died), as kombu's do.
+ */
+export class RedisListConsumer implements Consumer {
+  private readonly cycle: string[];
+  private readonly inFlight = new Set<string>();
+  /** Messages popped and still being recorded as unacked: they count against the prefetch window too. */
+  private recording = 0;
+  private prefetch: number;
+  private cancelled = false;
+  private slotWaiter: (() => void) | null = null;
+  private readonly loop: Promise<void>;
+  private readonly pending = new Set<Promise<void>>();
+  private readonly restoreTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly reader: Redis,
+    private readonly client: Redis,
+    private readonly unacked: UnackedMessages,
+    private readonly options: RedisListConsumerOptions,
+    private readonly logger: BrokerLogger,
+  ) {
+    this.cycle = [...options.queues];
+    this.prefetch = options.prefetch;
+    const intervalMs = Math.min(MAX_RESTORE_INTERVAL_MS, options.visibilityTimeoutSeconds * 1000);
+    this.restoreTimer = setInterval(() => void this.restoreVisible(), intervalMs);
+    this.restoreTimer.unref();
+    void this.restoreVisible();
+    this.loop = this.run();
+  }
+
+  /** Tags of the messages delivered and not yet settled (given back on close, as kombu's `restore_at_shutdown`). */
+  get unsettledTags(): string[] {
+    return [...this.inFlight];
+  }
+
+  async cancel(): Promise<void> {
+    this.cancelled = true;
+    clearInterval(this.restoreTimer);
+    this.releaseSlot();
+    await this.loop;
+    await Promise.all([...this.pending]);
+  }
+
+  async setPrefetch(count: number): Promise<void> {
+    this.prefetch = count;
+    this.releaseSlot();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.cancelled) {
+      if (this.prefetch > 0 && this.inFlight.size + this.recording >= this.prefetch) {
+        await new Promise<void>((resolve) => (this.slotWaiter = resolve));
+        continue;
+      }
+      let popped: [string, string] | null;
+      try {
+        popped = await this.reader.brpop(this.cycle.flatMap(priorityLists), BRPOP_TIMEOUT_SECONDS);
+      } catch (error) {
+        if (this.cancelled) break;
+        this.logger.warn(`Reading queues ${this.cycle.join(', ')} from Redis failed (${(error as Error).message}); retrying`);
+        await new Promise((resolve) => setTimeout(resolve, READ_RETRY_DELAY_MS));
+        continue;
+      }
+      if (!popped) continue;
+      // Recorded while the next BRPOP is already waiting (another connection): the two round trips overlap.
+      this.recording += 1;
+      const [list, raw] = popped;
+      const handled: Promise<void> = this.handle(list, raw)
+        .catch((error: Error) => this.logger.error(`Handling a message of "${list}" failed: ${error.message}`))
+        .finally(() => {
+          this.recording -= 1;
+          this.pending.delete(handled);
+          this.releaseSlot();
+        });
+      this.pending.add(handled);
+    }
+  }
+
+  private async handle(list: string, raw: string): Promise<void> {
+    if (this.cancelled) {
+      // Read after cancel: put it back where it was read from, at the head.
+      await this.client.rpush(list, raw).catch((error: Error) => this.logger.error(`Lost a message of "${list}" read while cancelling: ${error.message}`));
+      return;
+    }
+    const queue = queueOfList(list);
+    this.rotate(queue);
+    let message: RedisDeliveredMessage;
+    let exchange: string;
+    let routingKey: string;
+    try {
+      const envelope = parseKombuEnvelope(raw);
+      message = new RedisDeliveredMessage(envelope, queue, { ack: (tag) => this.settle(tag, false), reject: (tag, requeue) => this.settle(tag, requeue) });
+      exchange = envelope.properties.delivery_info?.exchange ?? '';
+      routingKey = envelope.properties.delivery_info?.routing_key ?? queue;
+    } catch (error) {
+      this.logger.error(`Dropped an unreadable entry of Redis list "${list}": ${(error as Error).message}`);
+      return;
+    }
+    try {
+      await this.unacked.record(message.tag, raw, exchange, routingKey);
+    } catch (error) {
+      // Not recorded, so nothing would ever restore it: give it back at the head of its list instead.
+      this.logger.warn(`Could not record message ${message.tag} as unacked (${(error as Error).message}); putting it back in "${list}"`);
+      await this.client.rpush(list, raw).catch((pushError: Error) => this.logger.error(`Lost message ${message.tag} of "${list}": ${pushError.message}`));
+      return;
+    }
+    this.inFlight.add(message.tag);
+    try {
+      this.options.onMessage(message);
+    } catch (error) {
+      this.logger.error(`The message handler of queue "${queue}" threw: ${(error as Error).message}`);
+    }
+  }
+
+  private settle(tag: string, requeue: boolean): void {
+    const done = requeue ? this.unacked.restore(tag, true).then(() => this.unacked.ack(tag)) : this.unacked.ack(tag);
+    done
+      .catch((error: Error) => this.logger.warn(`Could not ${requeue ? 'requeue' : 'ack'} message ${tag} in Redis: ${error.message}; it returns after the visibility timeout`))
+      .finally(() => {
+        this.inFlight.delete(tag);
+        this.releaseSlot();
+      });
+  }
+
+  /** kombu `_queue_cycle.rotate`: the queue just read goes last. */
+  private rotate(queue: string): void {
+    const index = this.cycle.indexOf(queue);
+    if (index < 0 || this.cycle.length < 2) return;
+    this.cycle.splice(index, 1);
+    this.cycle.push(queue);
+  }
+
+  private releaseSlot(): void {
+    const waiter = this.slotWaiter;
+    this.slotWaiter = null;
+    waiter?.();
+  }
+
+  private async restoreVisible(): Promise<void> {
+    try {
+      const restored = await this.unacked.restoreVisible(this.options.visibilityTimeoutSeconds);
+      if (restored > 0) this.logger.warn(`Restored ${restored} message(s) unacked for more than ${this.options.visibilityTimeoutSeconds} s to their queues`);
+    } catch (error) {
+      if (!this.cancelled) this.logger.warn(`Could not restore unacked messages: ${(error as Error).message}`);
+    }
+  }
+}

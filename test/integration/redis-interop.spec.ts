@@ -1,0 +1,237 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { CeleryClient, CeleryWorker, chord, group, GroupResult, TaskFailedError } from '../../lib';
+import { celeryOptionsFromEnvironment } from '../../sample-app/src/celery-settings';
+import { TasksModule } from '../../sample-app/src/tasks/tasks.module';
+import { createBroker } from '../../lib/broker/create-broker';
+import { eventually, startCeleryApp } from '../support/celery-app';
+import { PYTHON } from '../support/python-celery';
+import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
+import { uniqueName } from '../support/rabbitmq';
+import { killRedisConnections, redisClient, redisUrl } from '../support/redis';
+
+const SILENT = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** This file's database on the test Redis: kombu's unacked hash is per database, so no other spec shares it. */
+const DB = 8;
+
+/**
+ * Redis as broker and result backend, against real Redis and a real Python Celery 5.2.6
+ * (python3-redis): tasks and results both ways, a chord across languages, remote control, and
+ * reconnecting after Redis dropped our connections.
+ */
+describe('Redis broker and result backend with Python Celery 5.2.6', () => {
+  const url = redisUrl(DB);
+  let redis: Redis;
+  let app: INestApplicationContext;
+  let celery: CeleryClient;
+  let python: PythonWorker;
+  const ourQueue = uniqueName('it-redis-nest');
+  const pythonQueue = uniqueName('it-redis-py');
+  const settings = { brokerUrl: url, resultBackend: url };
+
+  beforeAll(async () => {
+    redis = await redisClient(DB);
+    [app, python] = await Promise.all([
+      startCeleryApp(celeryOptionsFromEnvironment({ CELERY_BROKER_URL: url, CELERY_RESULT_BACKEND: url, CELERY_QUEUES: ourQueue }, { worker: true }), [], [TasksModule]),
+      startPythonWorker({ queues: [pythonQueue], ...settings }),
+    ]);
+    celery = app.get(CeleryClient);
+  }, 60_000);
+
+  afterAll(async () => {
+    await python?.stop();
+    await app?.close();
+    if (redis) {
+      for (const queue of [ourQueue, pythonQueue]) await redis.del(queue, `_kombu.binding.${queue}`);
+      // Reply queues `celery inspect` left bound (kombu never unbinds them); this database is ours.
+      await redis.del('_kombu.binding.reply.celery.pidbox');
+      redis.disconnect();
+    }
+  });
+
+  it('runs tasks a Python producer sends on redis:// (also with a countdown), and Python reads the results from the Redis backend', async () => {
+    const output = await runInteropClient<Record<string, unknown>>(
+      `
+import json, time
+from interop_tasks import add, fail
+started = time.monotonic()
+r = add.apply_async((20, 22), queue=${JSON.stringify(ourQueue)})
+later = add.apply_async((1, 2), queue=${JSON.stringify(ourQueue)}, countdown=1.5)
+f = fail.apply_async(("from python",), queue=${JSON.stringify(ourQueue)})
+try:
+    f.get(timeout=30)
+    failure = "no error"
+except Exception as error:
+    failure = [type(error).__name__, str(error)]
+print(json.dumps({"sum": r.get(timeout=30), "state": r.state, "later": later.get(timeout=30), "held": time.monotonic() - started >= 1.5, "failure": failure}))
+`,
+      settings,
+    );
+    // Our worker stores a JS Error as exc_type "Error"; Python re-raises a synthetic class of that name.
+    expect(output).toEqual({ sum: 42, state: 'SUCCESS', later: 3, held: true, failure: ['Error', 'from python'] });
+  }, 60_000);
+
+  it('sends tasks only the Python worker has, and gets their results and failures', async () => {
+    const result = await celery.send('py.upper', ['redis'], { queue: pythonQueue });
+    expect(await result.get({ timeout: 20_000 })).toBe('REDIS');
+    const failure = await (await celery.send('py.divide', [1, 0], { queue: pythonQueue })).get({ timeout: 20_000 }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TaskFailedError);
+    expect(failure).toMatchObject({ excType: 'ZeroDivisionError', excMessage: ['division by zero'] });
+    expect(await redis.ttl(`celery-task-meta-${result.id}`)).toBeGreaterThan(86_000);
+  }, 60_000);
+
+  it('is woken by the pub/sub message of a result Python stores, while subscribed to its channel', async () => {
+    const id = randomUUID();
+    const channel = `celery-task-meta-${id}`;
+    const waiting = celery.asyncResult(id).get({ timeout: 30_000 });
+    await eventually(async () => ((await redis.pubsub('NUMSUB', channel))[1] === 1 ? true : undefined), 10_000, 'our get() to subscribe');
+    await runInteropClient(`from interop_tasks import app\napp.backend.store_result(${JSON.stringify(id)}, {"from": "python"}, "SUCCESS")\nprint("null")`, settings);
+    expect(await waiting).toEqual({ from: 'python' });
+  }, 60_000);
+
+  it('saves a group that Python restores, and restores one Python saved', async () => {
+    const result = await group([celery.signature('tasks.add', [1, 1], {}, { queue: ourQueue }), celery.signature('tasks.add', [2, 2], {}, { queue: pythonQueue })]).applyAsync();
+    expect(await result.get({ timeout: 20_000 })).toEqual([2, 4]);
+    await result.save();
+    const restored = await runInteropClient<{ ours: number[]; theirs: string }>(
+      `
+import json
+from celery import group
+from celery.result import GroupResult
+from interop_tasks import app, add
+r = group(add.s(i, i).set(queue=${JSON.stringify(ourQueue)}) for i in range(3))()
+r.save()
+r.join(timeout=10)
+print(json.dumps({"ours": GroupResult.restore(${JSON.stringify(result.id)}, app=app).join(timeout=10), "theirs": r.id}))
+`,
+      settings,
+    );
+    expect(restored.ours).toEqual([2, 4]);
+    expect(await (await GroupResult.restore<number>(restored.theirs, celery))!.get({ timeout: 5_000 })).toEqual([0, 2, 4]);
+  }, 60_000);
+
+  it('joins a Nest chord whose header runs on both workers and whose body runs on Python', async () => {
+    const py = (task: string, args: unknown[]) => celery.signature(task, args, {}, { queue: pythonQueue });
+    const nest = (task: string, args: unknown[]) => celery.signature(task, args, {}, { queue: ourQueue });
+    const result = await chord([nest('tasks.add', [1, 1]), py('tasks.add', [2, 2]), nest('tasks.add', [3, 3])], py('tasks.xsum', [])).applyAsync();
+    expect(await result.get({ timeout: 30_000 })).toBe(12);
+    // Joined with Celery's .s/.j/.t keys, deleted by whoever sent the body.
+    await eventually(async () => ((await redis.keys('celery-taskset-meta-*.?')).length === 0 ? true : undefined), 10_000, 'the chord keys to go');
+  }, 60_000);
+
+  it('joins a Python chord whose header runs on both workers and whose body runs on the Nest worker', async () => {
+    const output = await runInteropClient<{ value: number; leftover: string[] }>(
+      `
+import json, redis
+from celery import chord
+from interop_tasks import add, xsum, app
+r = chord([add.s(1, 1).set(queue=${JSON.stringify(ourQueue)}), add.s(2, 2).set(queue=${JSON.stringify(pythonQueue)}), add.s(3, 3).set(queue=${JSON.stringify(ourQueue)})],
+          xsum.s().set(queue=${JSON.stringify(ourQueue)}))()
+value = r.get(timeout=30)
+gid = r.parent.id
+keys = [k.decode() for k in redis.Redis.from_url(${JSON.stringify(url)}).keys("celery-taskset-meta-" + gid + "*")]
+print(json.dumps({"value": value, "leftover": keys}))
+`,
+      settings,
+    );
+    expect(output).toEqual({ value: 12, leftover: [] });
+  }, 60_000);
+
+  it('honours priorities: kombu bands, 0 first and 9 last, for Python consumers and ours', async () => {
+    const queue = uniqueName('it-redis-prio');
+    try {
+      const broker = createBroker(url, { logger: SILENT });
+      await broker.connect();
+      for (const priority of [9, 6, 3, 0]) await celery.send('tasks.add', [priority, 0], { queue, priority });
+      const received: number[] = [];
+      const consumer = await broker.consume({
+        queues: [{ name: queue, durable: true, exclusive: false, autoDelete: false, arguments: {} }],
+        prefetch: 1,
+        onMessage: (message) => {
+          received.push(JSON.parse(message.body.toString('utf8'))[0][0]);
+          message.ack();
+        },
+      });
+      await eventually(() => (received.length === 4 ? true : undefined), 10_000, 'our consumer to read the four');
+      await consumer.cancel();
+      await broker.close();
+      expect(received).toEqual([0, 3, 6, 9]);
+
+      for (const priority of [9, 6, 3, 0]) await celery.send('tasks.add', [priority, 0], { queue, priority });
+      expect(await redis.llen(queue)).toBe(1);
+      expect(await redis.llen(`${queue}\x06\x169`)).toBe(1);
+      const order = await runInteropClient<number[]>(
+        `
+import json
+from interop_tasks import app
+with app.connection_for_read() as conn:
+    q = conn.SimpleQueue(${JSON.stringify(queue)}, no_ack=True)
+    seen = [q.get(timeout=5).payload[0][0] for _ in range(4)]
+print(json.dumps(seen))
+`,
+        settings,
+      );
+      expect(order).toEqual([0, 3, 6, 9]);
+    } finally {
+      await redis.del(queue, `${queue}\x06\x163`, `${queue}\x06\x166`, `${queue}\x06\x169`, `_kombu.binding.${queue}`);
+    }
+  }, 60_000);
+
+  /** `celery inspect ping` of Python Celery 5.2.6 on our Redis: the replies by node. */
+  function inspectPing(...nodes: string[]): Promise<unknown> {
+    return new Promise((resolve, reject) =>
+      execFile(PYTHON, ['-m', 'celery', '-b', url, 'inspect', 'ping', '-d', nodes.join(','), '-t', '5', '--json'], { timeout: 60_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stdout}${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!)),
+      ),
+    );
+  }
+
+  it('is pinged by `celery inspect ping` over Redis, and pings the Python worker', async () => {
+    const ours = app.get(CeleryWorker).hostname;
+    expect(await inspectPing(ours, python.nodename)).toEqual({ [ours]: { ok: 'pong' }, [python.nodename]: { ok: 'pong' } });
+    const replies = await celery.control.ping({ destination: [python.nodename], timeout: 5_000 });
+    expect(replies).toEqual([{ [python.nodename]: { ok: 'pong' } }]);
+  }, 60_000);
+
+  it("broadcasts our worker's events on Redis the way Celery does (fanout pub/sub), so Python's event receiver gets them", async () => {
+    const ours = app.get(CeleryWorker).hostname;
+    const seen = await runInteropClient<string[]>(
+      `
+import json, socket
+from interop_tasks import app
+seen = []
+def on_event(event):
+    if event.get("hostname") == ${JSON.stringify(ours)}:
+        seen.append(event["type"])
+        if "worker-heartbeat" in seen:
+            receiver.should_stop = True
+with app.connection() as conn:
+    receiver = app.events.Receiver(conn, handlers={"*": on_event})
+    try:
+        receiver.capture(limit=None, timeout=20, wakeup=False)
+    except socket.timeout:
+        pass
+print(json.dumps(seen))
+`,
+      settings,
+    );
+    expect(seen).toContain('worker-heartbeat');
+  }, 60_000);
+
+  it('keeps working after Redis closed all our connections (CLIENT KILL): publish, consume, results, remote control', async () => {
+    const killed = await killRedisConnections(redis, 'nestjs-celery');
+    // Broker commands, the worker's BRPOP, pidbox subscription, results and their subscription.
+    expect(killed).toBeGreaterThanOrEqual(5);
+    const result = await eventually(async () => celery.send('tasks.add', [5, 5], { queue: ourQueue }).catch(() => undefined), 20_000, 'a publish after the kill');
+    expect(await result.get({ timeout: 20_000 })).toBe(10);
+    const ours = app.get(CeleryWorker).hostname;
+    await eventually(async () => {
+      const pings = (await inspectPing(ours).catch(() => undefined)) as Record<string, unknown> | undefined;
+      return pings?.[ours] ? pings : undefined;
+    }, 30_000, 'our worker to answer a ping after re-subscribing');
+  }, 90_000);
+});
