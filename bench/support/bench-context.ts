@@ -7,10 +7,3 @@ export interface Bench extends ScenarioContext {
   config: BenchConfig;
   tools: RabbitTools;
 }
-
-/** Runs `run` `times` times and returns each run's value. */
-export async function repeat(times: number, run: (index: number) => Promise<number>): Promise<number[]> {
-  const values: number[] = [];
-  for (let index = 0; index < times; index++) values.push(await run(index));
-  return values;
-}
