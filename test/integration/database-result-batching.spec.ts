@@ -81,6 +81,26 @@ describe('PostgreSQL result writes in batches, and get() woken by NOTIFY', () =>
     expect(await querySql(env.databaseUrl, 'SELECT 1 FROM celery_taskmeta WHERE task_id = $1', [refused])).toHaveLength(0);
   });
 
+  it('notifies every ready id of a large batch, in payloads PostgreSQL accepts, and none of the unready', async () => {
+    const listener = new Client({ connectionString: env.databaseUrl });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (message) => heard.push(...(JSON.parse(message.payload ?? '[]') as string[])));
+    try {
+      await listener.query('LISTEN nestjs_celery_result_ready');
+      const ready = Array.from({ length: 400 }, () => newTaskId(`ready-${'x'.repeat(100)}`));
+      const started = newTaskId('started');
+      await Promise.all([
+        ...ready.map((id) => backend.storeResult(meta(id))),
+        backend.storeResult(meta(started, { status: TaskState.STARTED, dateDone: null })),
+      ]);
+      await eventually(() => (heard.length >= ready.length ? true : undefined), 10_000, 'the notifications');
+      expect(new Set(heard)).toEqual(new Set(ready));
+    } finally {
+      await listener.end();
+    }
+  });
+
   it('wakes a waiting get() as soon as the result is committed, long before its next poll', async () => {
     const taskId = newTaskId('woken');
     const waiting = backend.waitForResult(taskId, { timeout: 30_000 });

@@ -36,7 +36,7 @@ const EXPIRY_BATCH_SIZE = 5_000;
 /** First pause of `waitForResult`: a result written a moment later is seen a moment later. */
 const WAIT_INITIAL_DELAY_MS = 2;
 
-/** Most states written in one statement: 14 parameters each, far below PostgreSQL's 65535. */
+/** Most states written in one statement: 13 parameters each, far below PostgreSQL's 65535. */
 const MAX_STORE_BATCH = 200;
 
 /** A state waiting for its batch, its parameters already encoded. */
