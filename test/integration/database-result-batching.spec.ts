@@ -1,7 +1,9 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import { CeleryClient, CeleryTask } from '../../lib';
 import { DatabaseResultBackend } from '../../lib/backend/database/database-result-backend';
+import { celeryResultEntities } from '../../lib/backend/database/entities';
 import { ResultStoreError } from '../../lib/errors/result-store.error';
 import { TaskResultMeta } from '../../lib/protocol/result-meta';
 import { TaskState } from '../../lib/protocol/task-states';
@@ -136,6 +138,25 @@ describe('PostgreSQL result writes in batches, and get() woken by NOTIFY', () =>
     await backend.storeResult(meta(taskId));
     expect(await waiting).toMatchObject({ status: 'SUCCESS' });
     expect(Date.now() - storedAt).toBeLessThan(1_500);
+  });
+
+  it("also wakes get() on the application's own DataSource", async () => {
+    const appDataSource = new DataSource({ type: 'postgres', url: env.databaseUrl, entities: [...celeryResultEntities] });
+    await appDataSource.initialize();
+    const shared = new DatabaseResultBackend({ dataSource: appDataSource, pollIntervalMs: 60_000, resultExpiresSeconds: 0 });
+    await shared.connect();
+    try {
+      const taskId = newTaskId('app-data-source');
+      const waiting = shared.waitForResult(taskId, { timeout: 30_000 });
+      await sleep(4_500);
+      const storedAt = Date.now();
+      await backend.storeResult(meta(taskId));
+      expect(await waiting).toMatchObject({ status: 'SUCCESS' });
+      expect(Date.now() - storedAt).toBeLessThan(1_500);
+    } finally {
+      await shared.close();
+      await appDataSource.destroy();
+    }
   });
 
   describe('with acksLate', () => {

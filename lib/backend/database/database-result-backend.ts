@@ -27,7 +27,7 @@ import { CHORD_COUNTER_SQL } from './chord-counter-sql';
 import { REVOKED_TASK_SQL } from './revoked-task-sql';
 import { openUrlDataSource } from './url-data-source';
 import { PostgresResultListener } from './postgres-result-listener';
-import { isPostgresUrl, toNodePostgresUrl } from './postgres-url';
+import { listenConnectionFor } from './listen-connection';
 import { assertCeleryEntitiesRegistered, verifyCeleryTables } from './verify-celery-tables';
 
 /** Rows deleted per expiry statement: short row locks, few round trips. */
@@ -69,7 +69,7 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
   private readonly sql: ResultTableSql;
   private readonly logger: CeleryLogger;
   private readonly expiry: ResultExpiryScheduler;
-  /** `waitForResult` asks it when to read again: LISTEN/NOTIFY for a URL we connect to, else polling. */
+  /** `waitForResult` asks it when to read again: LISTEN/NOTIFY on a PostgreSQL server, polling on PGlite. */
   private readonly changes: ResultChangeSource;
   private readonly listener: PostgresResultListener | null;
   private connected: ConnectedDataSource | null = null;
@@ -91,8 +91,8 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
     this.sql = buildResultTableSql();
     this.logger = options.logger ?? SILENT_LOGGER;
     this.description = describeSource(options);
-    // A URL that is not PostgreSQL's fails in connect(), with the advice there.
-    this.listener = options.url === undefined || !isPostgresUrl(options.url) ? null : new PostgresResultListener(toNodePostgresUrl(options.url), this.description, this.logger);
+    const listen = listenConnectionFor(options);
+    this.listener = listen === null ? null : new PostgresResultListener(listen, this.description, this.logger);
     this.changes = this.listener ?? POLLING_CHANGE_SOURCE;
     this.expiry = new ResultExpiryScheduler(this, this.settings.resultExpiresSeconds, this.settings.cleanupIntervalMs, this.logger);
   }

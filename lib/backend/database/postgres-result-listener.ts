@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, ClientConfig } from 'pg';
 import { ReconnectBackoff } from '../../broker/amqp/reconnect-backoff';
 import { CeleryLogger } from '../../utils/logger';
 import { ResultChangeSource, sleep } from '../result-change-source';
@@ -31,7 +31,7 @@ export class PostgresResultListener implements ResultChangeSource {
   private readonly backoff = new ReconnectBackoff(100, 5_000);
 
   constructor(
-    private readonly connectionString: string,
+    private readonly connection: ClientConfig,
     private readonly description: string,
     private readonly logger: CeleryLogger,
   ) {}
@@ -69,7 +69,7 @@ export class PostgresResultListener implements ResultChangeSource {
   }
 
   private async connect(): Promise<void> {
-    const client = new Client({ connectionString: this.connectionString, application_name: 'nestjs-celery result listener' });
+    const client = new Client({ ...this.connection, application_name: 'nestjs-celery result listener' });
     client.on('notification', (message) => this.onNotification(message.payload));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
