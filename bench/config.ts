@@ -24,6 +24,8 @@ export interface BenchConfig {
   pythonRoundTrips: number;
   memoryTasks: number;
   scaleRows: number;
+  /** Extra node flags for our worker processes (BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"), to profile them. */
+  workerNodeArguments: string[];
 }
 
 function numberFromEnv(name: string, full: number, quick: number, isQuick: boolean): number {
@@ -63,5 +65,6 @@ export function loadConfig(): BenchConfig {
     pythonRoundTrips: numberFromEnv('BENCH_PYTHON_ROUND_TRIPS', 40, 20, quick),
     memoryTasks: numberFromEnv('BENCH_MEMORY_TASKS', 100_000, 10_000, quick),
     scaleRows: numberFromEnv('BENCH_SCALE_ROWS', 1_000_000, 50_000, quick),
+    workerNodeArguments: (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((flag) => flag !== ''),
   };
 }

@@ -1,5 +1,5 @@
 import { Bench } from '../support/bench-context';
-import { drainRuns, DrainSubject } from '../support/drain';
+import { DrainSubject, interleavedDrainRuns } from '../support/drain';
 import { startNodeWorker, startPythonWorker, startRawConsumer } from '../support/processes';
 import { addRow } from '../support/report';
 import { summarize } from '../support/stats';
@@ -46,8 +46,9 @@ export async function drainNoResultScenario(bench: Bench): Promise<void> {
       },
     );
   }
-  for (const subject of subjects) {
-    const rates = await drainRuns(tools, config.repeats, subject, 'drain');
+  const allRates = await interleavedDrainRuns(tools, config.repeats, subjects, 'drain');
+  for (const [index, subject] of subjects.entries()) {
+    const rates = allRates[index];
     addRow(bench, { key: subject.key, scenario: SCENARIO, subject: subject.subject, unit: 'tasks/s', summary: summarize(rates), note: `${subject.total} tasks` });
   }
 }

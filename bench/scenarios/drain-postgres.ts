@@ -1,5 +1,5 @@
 import { Bench } from '../support/bench-context';
-import { drainRuns, DrainSubject } from '../support/drain';
+import { DrainSubject, interleavedDrainRuns } from '../support/drain';
 import { createDatabase, lastResultId, successesAfter } from '../support/postgres';
 import { startNodeWorker, startPythonWorker } from '../support/processes';
 import { addRow } from '../support/report';
@@ -41,8 +41,9 @@ export async function drainPostgresScenario(bench: Bench): Promise<void> {
       },
     });
   }
-  for (const subject of subjects) {
-    const rates = await drainRuns(tools, config.repeats, subject, 'drainpg');
+  const allRates = await interleavedDrainRuns(tools, config.repeats, subjects, 'drainpg');
+  for (const [index, subject] of subjects.entries()) {
+    const rates = allRates[index];
     addRow(bench, { key: subject.key, scenario: SCENARIO, subject: subject.subject, unit: 'tasks/s', summary: summarize(rates), note: `${subject.total} tasks` });
   }
 }

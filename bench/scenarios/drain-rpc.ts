@@ -1,6 +1,6 @@
 import { Bench } from '../support/bench-context';
 import { onCleanup } from '../support/cleanup';
-import { drainRuns, DrainSubject } from '../support/drain';
+import { DrainSubject, interleavedDrainRuns } from '../support/drain';
 import { startNodeWorker, startPythonWorker, WorkerProcess } from '../support/processes';
 import { addRow } from '../support/report';
 import { summarize } from '../support/stats';
@@ -31,8 +31,9 @@ export async function drainRpcScenario(bench: Bench): Promise<void> {
       ),
     );
   }
-  for (const item of subjects) {
-    const rates = await drainRuns(tools, config.repeats, item, 'drainrpc');
+  const allRates = await interleavedDrainRuns(tools, config.repeats, subjects, 'drainrpc');
+  for (const [index, item] of subjects.entries()) {
+    const rates = allRates[index];
     addRow(bench, { key: item.key, scenario: SCENARIO, subject: item.subject, unit: 'tasks/s', summary: summarize(rates), note: `${item.total} tasks` });
   }
 }

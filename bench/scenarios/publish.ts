@@ -1,5 +1,5 @@
 import { NOOP_TASK, noopMessage } from '../support/rabbit';
-import { Bench, repeat } from '../support/bench-context';
+import { Bench } from '../support/bench-context';
 import { startProducer } from '../support/producer-app';
 import { runPythonScript, pythonEnvironment } from '../support/processes';
 import { addRow } from '../support/report';
@@ -20,25 +20,38 @@ export async function publishScenario(bench: Bench): Promise<void> {
 
   const producer = await startProducer(config.rabbitmqUrl, false);
   await producer.client.send(NOOP_TASK, [], { queue, ignoreResult: true }); // declarations and connection out of the timing
-  const ours = await repeat(config.repeats, async () => {
-    await tools.purge(queue);
-    return timeRate(count, WINDOW, () => producer.client.send(NOOP_TASK, [], { queue }).then(() => undefined));
-  });
-  addRow(bench, { key: 'publish.ours', scenario: '1. Publish (confirms)', subject: 'nestjs-celery send()', unit: 'tasks/s', summary: summarize(ours) });
-  await producer.close();
-
   const sample = noopMessage(queue);
   const options = toPublishOptions(sample);
   const channel = await tools.confirmChannel();
-  const raw = await repeat(config.repeats, async () => {
+  const ours: number[] = [];
+  const raw: number[] = [];
+  const python: number[] = [];
+  // Subjects take turns run by run, so a drift in the machine's load hits each of them alike.
+  for (let run = 0; run < config.repeats; run++) {
     await tools.purge(queue);
-    return timeRate(count, WINDOW, () =>
-      new Promise<void>((resolve, reject) => {
-        channel.publish('', queue, sample.body, options, (error: unknown) => (error ? reject(error) : resolve()));
-      }),
+    ours.push(await timeRate(count, WINDOW, () => producer.client.send(NOOP_TASK, [], { queue }).then(() => undefined)));
+    await tools.purge(queue);
+    raw.push(
+      await timeRate(count, WINDOW, () =>
+        new Promise<void>((resolve, reject) => {
+          channel.publish('', queue, sample.body, options, (error: unknown) => (error ? reject(error) : resolve()));
+        }),
+      ),
     );
-  });
+    if (!config.pythonCelery) continue;
+    await tools.purge(queue);
+    const { seconds, count: sent } = await runPythonScript<{ seconds: number; count: number }>(
+      config,
+      'bench_publish.py',
+      [queue, String(config.pythonPublishTasks)],
+      pythonEnvironment(config, '', true),
+      300_000,
+    );
+    python.push(sent / seconds);
+  }
+  await producer.close();
   await channel.close();
+  addRow(bench, { key: 'publish.ours', scenario: '1. Publish (confirms)', subject: 'nestjs-celery send()', unit: 'tasks/s', summary: summarize(ours) });
   addRow(bench, {
     key: 'publish.raw',
     scenario: '1. Publish (confirms)',
@@ -47,19 +60,7 @@ export async function publishScenario(bench: Bench): Promise<void> {
     summary: summarize(raw),
     note: `${sample.body.length} B body + same headers`,
   });
-
   if (config.pythonCelery) {
-    const python = await repeat(config.repeats, async () => {
-      await tools.purge(queue);
-      const { seconds, count: sent } = await runPythonScript<{ seconds: number; count: number }>(
-        config,
-        'bench_publish.py',
-        [queue, String(config.pythonPublishTasks)],
-        pythonEnvironment(config, '', true),
-        300_000,
-      );
-      return sent / seconds;
-    });
     addRow(bench, { key: 'publish.python', scenario: '1. Publish (confirms)', subject: 'Celery apply_async (confirm_publish)', unit: 'tasks/s', summary: summarize(python) });
   }
   await tools.purge(queue);

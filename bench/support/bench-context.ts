@@ -8,7 +8,7 @@ export interface Bench extends ScenarioContext {
   tools: RabbitTools;
 }
 
-/** Runs `run` `times` times and returns each run's value. */
+/** Runs `run` `times` times in a row and collects its figures (for a subject with no counterpart to alternate with). */
 export async function repeat(times: number, run: (index: number) => Promise<number>): Promise<number[]> {
   const values: number[] = [];
   for (let index = 0; index < times; index++) values.push(await run(index));

@@ -77,3 +77,16 @@ export async function drainRuns(tools: RabbitTools, repeats: number, subject: Dr
   }
   return rates;
 }
+
+/**
+ * Runs every subject `repeats` times, taking turns (A, B, C, A, B, C…) rather than all runs of one
+ * subject then all of the next: on a machine whose load drifts, each subject sees the same
+ * conditions, so the ratios between them stay fair. Returns tasks/s of each run, in subject order.
+ */
+export async function interleavedDrainRuns(tools: RabbitTools, repeats: number, subjects: DrainSubject[], prefix: string): Promise<number[][]> {
+  const rates = subjects.map(() => [] as number[]);
+  for (let run = 0; run < repeats; run++) {
+    for (const [index, subject] of subjects.entries()) rates[index].push(...(await drainRuns(tools, 1, subject, prefix)));
+  }
+  return rates;
+}

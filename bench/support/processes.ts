@@ -35,7 +35,7 @@ export interface NodeWorkerSettings {
 export async function startNodeWorker(config: BenchConfig, settings: NodeWorkerSettings, nodeArguments: string[] = []): Promise<WorkerProcess> {
   const child = fork(join(__dirname, '..', 'worker-process.js'), [], {
     env: { ...process.env, BENCH_WORKER: JSON.stringify({ brokerUrl: config.rabbitmqUrl, ...settings }) },
-    execArgv: nodeArguments,
+    execArgv: [...nodeArguments, ...config.workerNodeArguments],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   return track(child, 'our worker', (resolve) =>

@@ -13,6 +13,9 @@ import { ResultBackend, WaitOptions } from '../result-backend.interface';
 import { POLLING_CHANGE_SOURCE, ResultChangeSource } from '../result-change-source';
 import { ResultExpiryScheduler } from '../result-expiry-scheduler';
 import { retryWhileUnavailable } from '../retry-while-unavailable';
+import { GroupCommit } from '../group-commit';
+import { READY_STATES } from '../../protocol/task-states';
+import { buildStoreResultsSql, notifyChunks } from './store-results-sql';
 import { waitForReadyResult } from '../wait-for-ready-result';
 import { DatabaseBackendOptions, resolveDatabaseBackendOptions, ResolvedDatabaseBackendOptions } from './database-backend-options';
 import { acquireEmbeddedDataSource, describeDataDir } from './embedded-data-source';
@@ -23,6 +26,8 @@ import { asBuffer, fromTaskResultRow, TaskResultRow, toStoreParameters } from '.
 import { CHORD_COUNTER_SQL } from './chord-counter-sql';
 import { REVOKED_TASK_SQL } from './revoked-task-sql';
 import { openUrlDataSource } from './url-data-source';
+import { PostgresResultListener } from './postgres-result-listener';
+import { listenConnectionFor } from './listen-connection';
 import { assertCeleryEntitiesRegistered, verifyCeleryTables } from './verify-celery-tables';
 
 /** Rows deleted per expiry statement: short row locks, few round trips. */
@@ -30,6 +35,15 @@ const EXPIRY_BATCH_SIZE = 5_000;
 
 /** First pause of `waitForResult`: a result written a moment later is seen a moment later. */
 const WAIT_INITIAL_DELAY_MS = 2;
+
+/** Most states written in one statement: 13 parameters each, far below PostgreSQL's 65535. */
+const MAX_STORE_BATCH = 200;
+
+/** A state waiting for its batch, its parameters already encoded. */
+interface PendingStore {
+  meta: TaskResultMeta;
+  parameters: unknown[];
+}
 
 /** The DataSource in use and how to let go of it on close. */
 interface ConnectedDataSource {
@@ -55,12 +69,15 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
   private readonly sql: ResultTableSql;
   private readonly logger: CeleryLogger;
   private readonly expiry: ResultExpiryScheduler;
-  /** Where a LISTEN/NOTIFY upgrade plugs in: `waitForResult` asks it when to read again. */
-  private readonly changes: ResultChangeSource = POLLING_CHANGE_SOURCE;
+  /** `waitForResult` asks it when to read again: LISTEN/NOTIFY on a PostgreSQL server, polling on PGlite. */
+  private readonly changes: ResultChangeSource;
+  private readonly listener: PostgresResultListener | null;
   private connected: ConnectedDataSource | null = null;
   private connecting: Promise<void> | null = null;
   /** Stores still running (possibly retrying); `close()` waits for them so none is cut off. */
   private readonly pendingStores = new Set<Promise<void>>();
+  private readonly writes = new GroupCommit<PendingStore>((batch) => this.writeBatch(batch), MAX_STORE_BATCH);
+  private readonly storeSqlBySize = new Map<number, string>();
 
   constructor(private readonly options: DatabaseBackendOptions = {}) {
     const sources = [options.url, options.dataSource, options.embedded].filter((source) => source !== undefined);
@@ -71,9 +88,12 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
       );
     }
     this.settings = resolveDatabaseBackendOptions(options);
-    this.sql = buildResultTableSql(this.settings.extended);
+    this.sql = buildResultTableSql();
     this.logger = options.logger ?? SILENT_LOGGER;
     this.description = describeSource(options);
+    const listen = listenConnectionFor(options);
+    this.listener = listen === null ? null : new PostgresResultListener(listen, this.description, this.logger);
+    this.changes = this.listener ?? POLLING_CHANGE_SOURCE;
     this.expiry = new ResultExpiryScheduler(this, this.settings.resultExpiresSeconds, this.settings.cleanupIntervalMs, this.logger);
   }
 
@@ -115,34 +135,74 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
   }
 
   /**
-   * Writes one state of a task in one statement, overwriting the previous one as Celery does (no
-   * guard against overwriting SUCCESS). Retries while PostgreSQL is unreachable, for at most
+   * Writes one state of a task, overwriting the previous one as Celery does (no guard against
+   * overwriting SUCCESS). States stored at about the same time share one statement and one commit
+   * (GroupCommit); the promise resolves once this state is committed, so an acksLate ack that
+   * follows it never precedes the row. Retries while PostgreSQL is unreachable, for at most
    * `storeRetryTimeoutMs`; then throws ResultStoreError: a result is never dropped silently.
    */
   storeResult(meta: TaskResultMeta): Promise<void> {
-    const store = this.store(meta);
+    let pending: PendingStore;
+    try {
+      this.dataSource();
+      pending = { meta, parameters: toStoreParameters(meta, this.settings.extended) };
+    } catch (error) {
+      return Promise.reject(error); // not connected, or a value that cannot be encoded: this caller only
+    }
+    const store = this.writes.add(pending);
     this.pendingStores.add(store);
     const forget = () => this.pendingStores.delete(store);
     store.then(forget, forget);
     return store;
   }
 
-  private async store(meta: TaskResultMeta): Promise<void> {
-    const parameters = toStoreParameters(meta, this.settings.extended);
-    try {
-      await retryWhileUnavailable(() => this.dataSource().query(this.sql.storeResult, parameters), {
-        timeoutMs: this.settings.storeRetryTimeoutMs,
-        isTransient: isTransientPostgresError,
-        onRetry: (error, attempt, delayMs) =>
-          this.logger.warn(
-            `Storing the ${meta.status} state of task ${meta.taskId} failed (${describeDatabaseError(error)}); ` +
-              `retry ${attempt} in ${delayMs} ms`,
-          ),
-      });
-    } catch (error) {
-      if (error instanceof ResultBackendConnectionError) throw error; // not connected: its own advice
-      throw this.storeError(meta, error);
+  /** One GroupCommit batch: one statement for all, or, if the database refuses it, one per state. */
+  private async writeBatch(batch: PendingStore[]): Promise<(unknown | undefined)[]> {
+    // A task stored twice in one batch (STARTED then SUCCESS): only its latest state is written.
+    const latest = new Map<string, PendingStore>();
+    for (const pending of batch) latest.set(pending.meta.taskId, pending);
+    const unique = [...latest.values()];
+    let failure = await this.storeMany(unique).then(() => undefined, (error: unknown) => error ?? new Error('store failed'));
+    const failures = new Map<string, unknown>();
+    if (failure !== undefined && unique.length > 1 && !isTransientPostgresError(failure) && !(failure instanceof ResultBackendConnectionError)) {
+      // One bad value must not fail its neighbours: each state alone, each with its own error.
+      for (const pending of unique) {
+        const error = await this.storeMany([pending]).then(() => undefined, (caught: unknown) => caught ?? new Error('store failed'));
+        if (error !== undefined) failures.set(pending.meta.taskId, error);
+      }
+      failure = undefined;
     }
+    return batch.map((pending) => {
+      const error = failure ?? failures.get(pending.meta.taskId);
+      if (error === undefined) return undefined;
+      return error instanceof ResultBackendConnectionError ? error : this.storeError(pending.meta, error);
+    });
+  }
+
+  private async storeMany(stores: PendingStore[]): Promise<void> {
+    const parameters: unknown[] = [];
+    const chunks = notifyChunks(
+      stores.map((pending) => pending.meta.taskId),
+      stores.map((pending) => READY_STATES.has(pending.meta.status)),
+    );
+    stores.forEach((pending, index) => parameters.push(...pending.parameters, chunks[index]));
+    const sql = this.storeResultsSql(stores.length);
+    await retryWhileUnavailable(() => this.dataSource().query(sql, parameters), {
+      timeoutMs: this.settings.storeRetryTimeoutMs,
+      isTransient: isTransientPostgresError,
+      onRetry: (error, attempt, delayMs) =>
+        this.logger.warn(`Storing ${describeStates(stores)} failed (${describeDatabaseError(error)}); retry ${attempt} in ${delayMs} ms`),
+    });
+  }
+
+  /** The statement for this many rows, built once per size. */
+  private storeResultsSql(rowCount: number): string {
+    let sql = this.storeSqlBySize.get(rowCount);
+    if (sql === undefined) {
+      sql = buildStoreResultsSql(this.settings.extended, rowCount);
+      this.storeSqlBySize.set(rowCount, sql);
+    }
+    return sql;
   }
 
   private storeError(meta: TaskResultMeta, error: unknown): ResultStoreError {
@@ -294,6 +354,7 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
   async close(): Promise<void> {
     await this.connecting?.catch(() => undefined);
     await this.expiry.stop();
+    await this.listener?.close();
     await Promise.allSettled([...this.pendingStores]);
     const connected = this.connected;
     this.connected = null;
@@ -336,6 +397,14 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
       );
     }
   }
+}
+
+/** For logs: the one state, or how many and the first task. */
+function describeStates(stores: PendingStore[]): string {
+  const [first] = stores;
+  return stores.length === 1
+    ? `the ${first.meta.status} state of task ${first.meta.taskId}`
+    : `${stores.length} task states (task ${first.meta.taskId} and others)`;
 }
 
 function describeSource(options: DatabaseBackendOptions): string {

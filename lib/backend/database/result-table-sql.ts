@@ -27,8 +27,6 @@ const READY_STATE_LIST = [...READY_STATES].map((state) => `'${state}'`).join(', 
 
 /** The SQL the database backend runs, built once per backend; every value is a parameter. */
 export interface ResultTableSql {
-  /** Params: task_id, then the base columns, then (extended) the extended columns. */
-  storeResult: string;
   /** Params: task_id. */
   selectResult: string;
   /** Params: task ids (varchar[]). Rows carry `task_id`; missing tasks have none. */
@@ -47,25 +45,15 @@ export interface ResultTableSql {
   deleteGroup: string;
 }
 
-/** Builds the statements for a backend that writes (or not) the extended columns. */
-export function buildResultTableSql(extended: boolean): ResultTableSql {
-  const columns = extended ? [...BASE_COLUMNS, ...EXTENDED_COLUMNS] : [...BASE_COLUMNS];
-  const values = columns.map((column, index) => `$${index + 2}::${column.cast}`);
-  const assignments = columns.map((column, index) => `${column.name} = ${values[index]}`).join(', ');
-  const names = columns.map((column) => column.name).join(', ');
-  const fromExcluded = columns.map((column) => `${column.name} = EXCLUDED.${column.name}`).join(', ');
+/** The columns a store writes after `task_id`, in parameter order. */
+export function storedColumns(extended: boolean): { name: string; cast: string }[] {
+  return extended ? [...BASE_COLUMNS, ...EXTENDED_COLUMNS] : [...BASE_COLUMNS];
+}
+
+/** Builds the statements the backend runs besides stores (reads, deletes, groups). */
+export function buildResultTableSql(): ResultTableSql {
   return {
-    // One statement. A plain INSERT … ON CONFLICT would call nextval() on every store (three or
-    // more per task) and exhaust Celery's 32-bit id sooner; here the UPDATE serves existing rows
-    // and nextval() runs only when a row is inserted. ON CONFLICT covers a concurrent first insert.
-    storeResult: `
-      WITH updated AS (
-        UPDATE ${T.taskTable} SET ${assignments} WHERE task_id = $1::varchar RETURNING 1
-      )
-      INSERT INTO ${T.taskTable} (id, task_id, ${names})
-      SELECT nextval('${T.taskSequence}'), $1::varchar, ${values.join(', ')}
-      WHERE NOT EXISTS (SELECT 1 FROM updated)
-      ON CONFLICT (task_id) DO UPDATE SET ${fromExcluded}`,
+    // Stores: store-results-sql.ts (many states in one statement).
     selectResult: `
       SELECT status, result, ${DATE_DONE_TEXT}, traceback, name, args, kwargs, worker, retries, queue
       FROM ${T.taskTable} WHERE task_id = $1::varchar`,

@@ -21,7 +21,7 @@ export interface TaskResultRow {
 }
 
 /**
- * The parameters of `storeResult` for one meta, in the column order of `buildResultTableSql`.
+ * The parameters of one row of the store statement (store-results-sql.ts) for one meta: task id, then the columns of `storedColumns`.
  * Only what Celery's table holds is kept: `children`, `group_id` and `parent_id` have no column,
  * and Celery's database backend drops them too.
  */

@@ -1,3 +1,4 @@
+import { coalesceSocketWrites } from './coalesce-socket-writes';
 import { connect as createConnectionManager, type AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ChannelModel } from 'amqplib';
 import { BrokerConnectionError } from '../../errors/broker-connection.error';
@@ -143,6 +144,7 @@ export class ReconnectingConnection {
     this.lastError = undefined;
     this.warnedAboutFirstConnect = false;
     this.backoff.reset();
+    coalesceSocketWrites(connection); // one writev per multiplexer pass instead of one write per frame
     this.options.logger.log(`${wasReconnecting ? 'Reconnected' : 'Connected'} to RabbitMQ at ${this.description}`);
     for (const waiter of [...this.waiters]) waiter.resolve(connection);
     for (const listener of [...this.connectedListeners]) listener(connection);
