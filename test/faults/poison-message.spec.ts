@@ -1,13 +1,10 @@
-import { INestApplicationContext } from '@nestjs/common';
 import { connect } from 'amqplib';
 import { CeleryClient } from '../../lib';
 import { POISON_MAX_RETRIES } from '../../sample-app/src/tasks/fault-drill.tasks';
-import { SampleProcess } from '../support/built-app';
-import { eventually, startCeleryApp } from '../support/celery-app';
-import { createDrillFile, readRuns, reportCounts, startDrillWorker, storedStates } from '../support/fault-drill';
+import { eventually } from '../support/celery-app';
+import { readRuns, reportCounts, storedStates, useFaultDrill } from '../support/fault-drill';
 import { querySql } from '../support/postgres';
 import { RABBITMQ_URL } from '../support/rabbitmq';
-import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
 const GOOD_TASKS = 500;
 const POISON_TASKS = 5;
@@ -19,27 +16,11 @@ const POISON_TASKS = 5;
  * exchange gets it). Neither loops, and the 500 ordinary tasks all complete meanwhile.
  */
 describe('fault: poison messages among 500 ordinary tasks', () => {
-  let env: TestEnvironment;
-  let producer: INestApplicationContext;
-  const drill = createDrillFile('poison');
-  const workers: SampleProcess[] = [];
-
-  beforeAll(async () => {
-    env = await createTestEnvironment('faults-poison');
-    producer = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: false });
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const worker of workers) worker.child.kill('SIGKILL');
-    await Promise.all(workers.map((worker) => worker.exited));
-    await producer?.close();
-    await env?.dispose();
-    drill.remove();
-  }, 60_000);
+  const fault = useFaultDrill('poison');
 
   it('ends in FAILURE after the retry policy, never loops, and does not starve the other tasks', async () => {
-    workers.push(await startDrillWorker({ broker: RABBITMQ_URL, backend: env.databaseUrl, queue: env.queue, drillFile: drill.path, hostname: 'poisoned@%h', concurrency: 4 }));
-    const celery = producer.get(CeleryClient);
+    const worker = await fault.startWorker('poisoned@%h', { concurrency: 4 });
+    const celery = fault.producer.get(CeleryClient);
     const good = new Map<string, string>();
     const poison = new Map<string, string>();
     for (let index = 0; index < GOOD_TASKS; index++) {
@@ -54,7 +35,7 @@ describe('fault: poison messages among 500 ordinary tasks', () => {
     const connection = await connect(RABBITMQ_URL);
     try {
       const channel = await connection.createConfirmChannel();
-      channel.publish('', env.queue, Buffer.from('{not json'), {
+      channel.publish('', fault.env.queue, Buffer.from('{not json'), {
         contentType: 'application/json',
         contentEncoding: 'utf-8',
         headers: { lang: 'py', task: 'drill.record_run', id: undecodableId, retries: 0, argsrepr: '()', kwargsrepr: '{}' },
@@ -68,14 +49,14 @@ describe('fault: poison messages among 500 ordinary tasks', () => {
 
     const ids = [...good.keys(), ...poison.keys(), undecodableId];
     const isReady = (state: string | undefined) => state === 'SUCCESS' || state === 'FAILURE';
-    await eventually(async () => ([...(await storedStates(env.databaseUrl, ids)).values()].filter(isReady).length === ids.length ? true : undefined), 120_000, 'every task ready');
-    const states = await storedStates(env.databaseUrl, ids);
-    const poisonRows = await querySql(env.databaseUrl, 'SELECT task_id, retries FROM celery_taskmeta WHERE task_id = ANY($1)', [[...poison.keys()]]);
+    await eventually(async () => ([...(await storedStates(fault.env.databaseUrl, ids)).values()].filter(isReady).length === ids.length ? true : undefined), 120_000, 'every task ready');
+    const states = await storedStates(fault.env.databaseUrl, ids);
+    const poisonRows = await querySql(fault.env.databaseUrl, 'SELECT task_id, retries FROM celery_taskmeta WHERE task_id = ANY($1)', [[...poison.keys()]]);
 
     // Nothing runs again afterwards: the poison run counts stay put.
-    const runsWhenReady = readRuns(drill.path);
+    const runsWhenReady = readRuns(fault.drillFile);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const runs = readRuns(drill.path);
+    const runs = readRuns(fault.drillFile);
     const goodStored = [...good.keys()].filter((id) => states.get(id) === 'SUCCESS').length;
     const poisonRuns = [...poison.values()].map((key) => runs.get(key)?.length ?? 0);
     reportCounts(
@@ -91,10 +72,10 @@ describe('fault: poison messages among 500 ordinary tasks', () => {
     for (const [key, pids] of runsWhenReady) expect(runs.get(key)).toEqual(pids);
     expect(states.get(undecodableId)).toBe('FAILURE');
     // Refused once, not requeued: the queue is empty and the worker said why, once.
-    expect(workers[0].output().match(new RegExp(`Rejected task message [^\\n]*${undecodableId}`, 'g'))?.length).toBe(1);
+    expect(worker.output().match(new RegExp(`Rejected task message [^\\n]*${undecodableId}`, 'g'))?.length).toBe(1);
     const check = await connect(RABBITMQ_URL);
     try {
-      expect((await (await check.createChannel()).checkQueue(env.queue)).messageCount).toBe(0);
+      expect((await (await check.createChannel()).checkQueue(fault.env.queue)).messageCount).toBe(0);
     } finally {
       await check.close();
     }

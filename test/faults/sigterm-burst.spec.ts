@@ -1,10 +1,6 @@
-import { INestApplicationContext } from '@nestjs/common';
 import { CeleryClient } from '../../lib';
-import { SampleProcess } from '../support/built-app';
-import { eventually, startCeleryApp } from '../support/celery-app';
-import { countRecordedRuns, createDrillFile, readRuns, reportCounts, startDrillWorker, storedStates } from '../support/fault-drill';
-import { RABBITMQ_URL } from '../support/rabbitmq';
-import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { eventually } from '../support/celery-app';
+import { countRecordedRuns, readRuns, reportCounts, storedStates, useFaultDrill } from '../support/fault-drill';
 
 const TASKS = 200;
 const TASK_SECONDS = 0.5;
@@ -18,35 +14,18 @@ const SHUTDOWN_TIMEOUT_MS = 30_000;
  * running tasks are already acked, so finishing them is the only way they are not lost.
  */
 describe.each([true, false])('fault: SIGTERM during a burst (acksLate %s)', (acksLate) => {
-  let env: TestEnvironment;
-  let producer: INestApplicationContext;
-  const drill = createDrillFile('sigterm');
-  const workers: SampleProcess[] = [];
-
-  beforeAll(async () => {
-    env = await createTestEnvironment('faults-sigterm');
-    producer = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: false });
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const worker of workers) worker.child.kill('SIGKILL');
-    await Promise.all(workers.map((worker) => worker.exited));
-    await producer?.close();
-    await env?.dispose();
-    drill.remove();
-  }, 60_000);
+  const fault = useFaultDrill('sigterm');
 
   it('running tasks finish, nothing in flight is lost, the process exits 0 within the shutdown timeout', async () => {
-    const settings = { broker: RABBITMQ_URL, backend: env.databaseUrl, queue: env.queue, drillFile: drill.path, acksLate, viaCli: true };
-    const first = await startDrillWorker({ ...settings, hostname: 'first@%h' });
-    workers.push(first);
-    const celery = producer.get(CeleryClient);
+    const settings = { acksLate, viaCli: true };
+    const first = await fault.startWorker('first@%h', settings);
+    const celery = fault.producer.get(CeleryClient);
     const keysById = new Map<string, string>();
     const results = await Promise.all(Array.from({ length: TASKS }, (_, index) => celery.send('drill.record_run', [`k${index}`, TASK_SECONDS])));
     results.forEach((result, index) => keysById.set(result.id, `k${index}`));
 
     const pid = first.child.pid!;
-    const runsBy = (wanted: number) => [...readRuns(drill.path).values()].filter((pids) => pids.includes(wanted)).length;
+    const runsBy = (wanted: number) => [...readRuns(fault.drillFile).values()].filter((pids) => pids.includes(wanted)).length;
     await eventually(() => (runsBy(pid) >= 25 ? true : undefined), 60_000, 'the first worker to finish 25 tasks');
     const signalledAt = Date.now();
     const finishedAtSignal = runsBy(pid);
@@ -58,10 +37,10 @@ describe.each([true, false])('fault: SIGTERM during a burst (acksLate %s)', (ack
     const finishedByFirst = runsBy(pid);
     expect(finishedByFirst).toBeGreaterThan(finishedAtSignal); // the tasks running at the signal finished there
 
-    workers.push(await startDrillWorker({ ...settings, hostname: 'second@%h' }));
+    await fault.startWorker('second@%h', settings);
     const ids = [...keysById.keys()];
-    await eventually(async () => ([...(await storedStates(env.databaseUrl, ids)).values()].filter((state) => state === 'SUCCESS').length === TASKS ? true : undefined), 120_000, 'every result stored');
-    const counts = await countRecordedRuns(env.databaseUrl, drill.path, keysById);
+    await eventually(async () => ([...(await storedStates(fault.env.databaseUrl, ids)).values()].filter((state) => state === 'SUCCESS').length === TASKS ? true : undefined), 120_000, 'every result stored');
+    const counts = await countRecordedRuns(fault.env.databaseUrl, fault.drillFile, keysById);
     reportCounts(`SIGTERM during a burst (acksLate ${acksLate}, concurrency 10, ${TASK_SECONDS} s tasks)`, counts, `finished by the stopped worker ${finishedByFirst}, exit 0 after ${shutdownMs} ms`);
     expect(counts.lost).toBe(0);
     expect(counts.duplicates).toBe(0); // the tasks running at SIGTERM finished there and were not run again

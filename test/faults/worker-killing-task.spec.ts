@@ -1,10 +1,6 @@
-import { INestApplicationContext } from '@nestjs/common';
 import { CeleryClient, TaskFailedError } from '../../lib';
-import { SampleProcess } from '../support/built-app';
-import { eventually, startCeleryApp } from '../support/celery-app';
-import { countRecordedRuns, createDrillFile, reportCounts, startDrillWorker, storedStates } from '../support/fault-drill';
-import { RABBITMQ_URL } from '../support/rabbitmq';
-import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { eventually } from '../support/celery-app';
+import { countRecordedRuns, reportCounts, storedStates, useFaultDrill } from '../support/fault-drill';
 
 const GOOD_TASKS = 100;
 
@@ -16,40 +12,12 @@ const GOOD_TASKS = 100;
  * acks the message and carries on with the other tasks.
  */
 describe('fault: a task that kills its worker every time (acksLate)', () => {
-  let env: TestEnvironment;
-  let producer: INestApplicationContext;
-  const drill = createDrillFile('killer');
-  const workers: SampleProcess[] = [];
+  const fault = useFaultDrill('killer');
 
-  beforeAll(async () => {
-    env = await createTestEnvironment('faults-killer');
-    producer = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: false });
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const worker of workers) worker.child.kill('SIGKILL');
-    await Promise.all(workers.map((worker) => worker.exited));
-    await producer?.close();
-    await env?.dispose();
-    drill.remove();
-  }, 60_000);
-
-  const startWorker = async (hostname: string, rejectOnWorkerLost: boolean) => {
-    const worker = await startDrillWorker({
-      broker: RABBITMQ_URL,
-      backend: env.databaseUrl,
-      queue: env.queue,
-      drillFile: drill.path,
-      hostname,
-      rejectOnWorkerLost,
-      trackStarted: true,
-    });
-    workers.push(worker);
-    return worker;
-  };
+  const startWorker = (hostname: string, rejectOnWorkerLost: boolean) => fault.startWorker(hostname, { rejectOnWorkerLost, trackStarted: true });
 
   it('loops with rejectOnWorkerLost true; with false it ends in FAILURE (WorkerLostError) and the worker carries on', async () => {
-    const celery = producer.get(CeleryClient);
+    const celery = fault.producer.get(CeleryClient);
     const killer = await celery.send('drill.kill_worker');
 
     // rejectOnWorkerLost true: each worker that receives it runs it again and dies.
@@ -70,8 +38,8 @@ describe('fault: a task that kills its worker every time (acksLate)', () => {
     const results = await Promise.all(Array.from({ length: GOOD_TASKS }, (_, index) => celery.send('drill.record_run', [`good${index}`])));
     results.forEach((result, index) => keysById.set(result.id, `good${index}`));
     const ids = [...keysById.keys()];
-    await eventually(async () => ([...(await storedStates(env.databaseUrl, ids)).values()].filter((state) => state === 'SUCCESS').length === GOOD_TASKS ? true : undefined), 60_000, 'the other tasks');
-    const counts = await countRecordedRuns(env.databaseUrl, drill.path, keysById);
+    await eventually(async () => ([...(await storedStates(fault.env.databaseUrl, ids)).values()].filter((state) => state === 'SUCCESS').length === GOOD_TASKS ? true : undefined), 60_000, 'the other tasks');
+    const counts = await countRecordedRuns(fault.env.databaseUrl, fault.drillFile, keysById);
     reportCounts('worker-killing task (acksLate; rejectOnWorkerLost true, true, then false)', counts, 'killed 2 workers, then FAILURE WorkerLostError');
     expect(counts.lost).toBe(0);
     expect(counts.duplicates).toBe(0);

@@ -1,10 +1,6 @@
-import { INestApplicationContext } from '@nestjs/common';
 import { CeleryClient } from '../../lib';
-import { SampleProcess } from '../support/built-app';
-import { eventually, startCeleryApp } from '../support/celery-app';
-import { countRecordedRuns, createDrillFile, readRuns, reportCounts, startDrillWorker, storedStates } from '../support/fault-drill';
-import { RABBITMQ_URL } from '../support/rabbitmq';
-import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { eventually } from '../support/celery-app';
+import { countRecordedRuns, readRuns, reportCounts, storedStates, useFaultDrill } from '../support/fault-drill';
 
 const TASKS = 1_000;
 
@@ -14,34 +10,12 @@ const TASKS = 1_000;
  * A task may run twice only if the killed worker had finished it but not yet acked it.
  */
 describe('fault: a worker killed with SIGKILL during 1,000 acksLate tasks', () => {
-  let env: TestEnvironment;
-  let producer: INestApplicationContext;
-  const drill = createDrillFile('sigkill');
-  const workers: SampleProcess[] = [];
-
-  beforeAll(async () => {
-    env = await createTestEnvironment('faults-sigkill');
-    producer = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: false });
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const worker of workers) worker.child.kill('SIGKILL');
-    await Promise.all(workers.map((worker) => worker.exited));
-    await producer?.close();
-    await env?.dispose();
-    drill.remove();
-  }, 60_000);
-
-  const startWorker = async (hostname: string) => {
-    const worker = await startDrillWorker({ broker: RABBITMQ_URL, backend: env.databaseUrl, queue: env.queue, drillFile: drill.path, hostname });
-    workers.push(worker);
-    return worker;
-  };
+  const fault = useFaultDrill('sigkill');
 
   it('every task completes on the surviving or restarted worker, duplicates only from the killed one', async () => {
-    const [victim] = await Promise.all([startWorker('victim@%h'), startWorker('survivor@%h')]);
+    const [victim] = await Promise.all([fault.startWorker('victim@%h'), fault.startWorker('survivor@%h')]);
     const victimPid = victim.child.pid!;
-    const celery = producer.get(CeleryClient);
+    const celery = fault.producer.get(CeleryClient);
     const keysById = new Map<string, string>();
     for (let start = 0; start < TASKS; start += 100) {
       const batch = Array.from({ length: Math.min(100, TASKS - start) }, (_, index) => `t${start + index}`);
@@ -50,20 +24,20 @@ describe('fault: a worker killed with SIGKILL during 1,000 acksLate tasks', () =
     }
 
     // Kill the victim once it has finished a good part of its share, with tasks of its own in flight.
-    await eventually(() => ([...readRuns(drill.path).values()].filter((pids) => pids.includes(victimPid)).length >= 150 ? true : undefined), 120_000, 'the victim to run 150 tasks');
+    await eventually(() => ([...readRuns(fault.drillFile).values()].filter((pids) => pids.includes(victimPid)).length >= 150 ? true : undefined), 120_000, 'the victim to run 150 tasks');
     victim.child.kill('SIGKILL');
     expect(await victim.exited).toBe('SIGKILL');
-    await startWorker('restarted@%h');
+    await fault.startWorker('restarted@%h');
 
     const ids = [...keysById.keys()];
-    await eventually(async () => ([...(await storedStates(env.databaseUrl, ids)).values()].filter((state) => state === 'SUCCESS').length === TASKS ? true : undefined), 180_000, 'every result stored');
-    const counts = await countRecordedRuns(env.databaseUrl, drill.path, keysById);
+    await eventually(async () => ([...(await storedStates(fault.env.databaseUrl, ids)).values()].filter((state) => state === 'SUCCESS').length === TASKS ? true : undefined), 180_000, 'every result stored');
+    const counts = await countRecordedRuns(fault.env.databaseUrl, fault.drillFile, keysById);
     reportCounts('worker SIGKILL (acksLate, 2 workers + 1 restarted, concurrency 10)', counts);
 
     expect(counts.lost).toBe(0);
     expect(counts.completed).toBe(TASKS);
     // A duplicate is a run the victim finished but could not ack: at most its prefetch (10), each with a victim run.
-    const runs = readRuns(drill.path);
+    const runs = readRuns(fault.drillFile);
     const duplicated = [...runs.entries()].filter(([, pids]) => pids.length > 1);
     for (const [, pids] of duplicated) expect(pids).toContain(victimPid);
     expect(counts.duplicates).toBeLessThanOrEqual(10);

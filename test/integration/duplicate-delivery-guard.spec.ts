@@ -137,20 +137,11 @@ describe('duplicate-delivery guard (skipIfSucceeded)', () => {
     );
   }
 
-  it('acks a redelivered message whose SUCCESS is stored without running the task again', async () => {
-    const { id, stored } = await succeedThenDieBeforeTheAck('guard.sleep_once');
-    const survivor = await startSurvivor(id);
-    try {
-      await queueSettled();
-      expect(survivor.runs()).toBe(0);
-      expect(await storedRow(id)).toEqual(stored);
-    } finally {
-      await survivor.app.close();
-    }
-  }, 180_000);
-
-  it('without the guard too, an acksLate redelivery whose outcome is stored is not run again (the worker reads what the lost delivery left)', async () => {
-    const { id, stored } = await succeedThenDieBeforeTheAck('guard.sleep');
+  it.each([
+    { task: 'guard.sleep_once', title: 'acks a redelivered message whose SUCCESS is stored without running the task again' },
+    { task: 'guard.sleep', title: 'without the guard too, an acksLate redelivery whose outcome is stored is not run again (the worker reads what the lost delivery left)' },
+  ])('$title', async ({ task }) => {
+    const { id, stored } = await succeedThenDieBeforeTheAck(task);
     const survivor = await startSurvivor(id);
     try {
       await queueSettled();

@@ -3,11 +3,15 @@
  * `dist/sample-app/src/main-worker.js` processes with the fault drill tasks on, so they can be
  * killed for real. See docs/RELIABILITY.md.
  */
+import { INestApplicationContext } from '@nestjs/common';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, SampleProcess, startNodeProcess, startSampleProcess } from './built-app';
+import { startCeleryApp } from './celery-app';
 import { querySql } from './postgres';
+import { RABBITMQ_URL } from './rabbitmq';
+import { createTestEnvironment, TestEnvironment } from './test-environment';
 
 /** The one-line count each scenario prints and asserts on. */
 export interface FaultCounts {
@@ -108,4 +112,56 @@ export async function startDrillWorker(settings: DrillWorkerSettings): Promise<S
   const worker = settings.viaCli ? startNodeProcess(cli, env, `worker CLI ${settings.hostname}`) : startSampleProcess('main-worker', env);
   await worker.waitForOutput(/consuming/, 90_000);
   return worker;
+}
+
+/** One scenario's fixture on the shared RabbitMQ and PostgreSQL; `env` and `producer` are set by its beforeAll. */
+export interface FaultDrill {
+  env: TestEnvironment;
+  /** A send-only app (no worker) whose default queue is `env.queue`. */
+  producer: INestApplicationContext;
+  drillFile: string;
+  /** Every worker started through startWorker; SIGKILLed by the afterAll. */
+  workers: SampleProcess[];
+  /** Starts a drill worker on `env` (settings override the defaults of startDrillWorker) and keeps it for the teardown. */
+  startWorker(hostname: string, settings?: Partial<DrillWorkerSettings>): Promise<SampleProcess>;
+}
+
+/**
+ * Registers the beforeAll/afterAll of a fault scenario that uses the shared services: a queue and
+ * database of its own, a producer, a drill file, and the workers it starts, all removed afterwards.
+ * Call it inside the scenario's describe; `label` names the queue, database and drill file.
+ */
+export function useFaultDrill(label: string): FaultDrill {
+  const drill = createDrillFile(label);
+  const fault = new SharedServicesDrill(drill.path);
+
+  beforeAll(async () => {
+    fault.env = await createTestEnvironment(`faults-${label}`);
+    fault.producer = await startCeleryApp({ broker: RABBITMQ_URL, backend: fault.env.databaseUrl, defaultQueue: fault.env.queue, worker: false });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const worker of fault.workers) worker.child.kill('SIGKILL');
+    await Promise.all(fault.workers.map((worker) => worker.exited));
+    await fault.producer?.close();
+    await fault.env?.dispose();
+    drill.remove();
+  }, 60_000);
+
+  return fault;
+}
+
+class SharedServicesDrill implements FaultDrill {
+  // Definite: assigned by useFaultDrill's beforeAll, before any test reads them.
+  env!: TestEnvironment;
+  producer!: INestApplicationContext;
+  readonly workers: SampleProcess[] = [];
+
+  constructor(readonly drillFile: string) {}
+
+  async startWorker(hostname: string, settings: Partial<DrillWorkerSettings> = {}): Promise<SampleProcess> {
+    const worker = await startDrillWorker({ broker: RABBITMQ_URL, backend: this.env.databaseUrl, queue: this.env.queue, drillFile: this.drillFile, hostname, ...settings });
+    this.workers.push(worker);
+    return worker;
+  }
 }

@@ -48,11 +48,19 @@ sys.stdout.write(${use})
 `);
 }
 
-describe('certificate ids (Celery Certificate.get_id)', () => {
-  let pki: TestPki;
-  beforeAll(() => (pki = createTestPki()));
-  afterAll(() => pki.remove());
+// One throwaway PKI for the whole file (openssl key generation is slow): alice is the trusted
+// signer of every describe below, mallory a signer no verifier here trusts.
+let pki: TestPki;
+let alice: TestSigner;
+let mallory: TestSigner;
+beforeAll(() => {
+  pki = createTestPki();
+  alice = pki.signer('alice');
+  mallory = pki.signer('mallory');
+});
+afterAll(() => pki?.remove());
 
+describe('certificate ids (Celery Certificate.get_id)', () => {
   it.each([
     ['a plain subject', '/C=XX/O=NestjsCeleryTest/CN=plain'],
     ['RFC 2253 specials, leading space and UTF-8', '/C=XX/O=Capture\\+ "T" <a>;b=c#, x/CN= céle ry\\\\x'],
@@ -66,16 +74,6 @@ describe('certificate ids (Celery Certificate.get_id)', () => {
 });
 
 describe("Celery's auth serializer", () => {
-  let pki: TestPki;
-  let alice: TestSigner;
-  let mallory: TestSigner;
-  beforeAll(() => {
-    pki = createTestPki();
-    alice = pki.signer('alice');
-    mallory = pki.signer('mallory');
-  });
-  afterAll(() => pki.remove());
-
   it('lays out a payload exactly as the captured Celery 5.2.6 one, apart from signer and signature', () => {
     const captured = loadFixture('task_v2_auth_signed');
     const inner = Buffer.from(captured.decoded.inner_body, 'utf8');
@@ -156,14 +154,6 @@ describe("Celery's auth serializer", () => {
 });
 
 describe('task messages and signatures', () => {
-  let pki: TestPki;
-  let alice: TestSigner;
-  beforeAll(() => {
-    pki = createTestPki();
-    alice = pki.signer('alice');
-  });
-  afterAll(() => pki.remove());
-
   const captured = () => loadFixture('task_v2_apply_async_args_kwargs').message;
 
   it('encodes a signed message that decodes to the same task, with the auth content type', () => {
@@ -200,14 +190,6 @@ describe('task messages and signatures', () => {
 });
 
 describe('the worker door with signatures required', () => {
-  let pki: TestPki;
-  let alice: TestSigner;
-  beforeAll(() => {
-    pki = createTestPki();
-    alice = pki.signer('alice');
-  });
-  afterAll(() => pki.remove());
-
   it('refuses an unsigned message with one log line and a reject without requeue, and stores nothing', () => {
     const lines: string[] = [];
     const failures: unknown[] = [];
