@@ -95,6 +95,8 @@ export class CeleryWorker {
   /** Time limits set at run time (Celery's `control time_limit`), over the tasks' own. */
   private readonly timeLimitOverrides = new Map<string, TimeLimitOverride>();
   private startedAt: Date | null = null;
+  /** Results of tasks that gave their slot back and are still being stored (see execute()). */
+  private storing = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly observers: WorkerObservers;
   private readonly admission: MessageAdmission;
@@ -252,8 +254,8 @@ export class CeleryWorker {
     }
     this.scheduled.clear();
     for (const accepted of [...this.waiting.splice(0), ...this.throttle.drain()]) accepted.delivery.reject(true);
-    if (this.active.size > 0) {
-      logger.log(`Worker ${this.hostname} waiting up to ${options.shutdownTimeoutMs} ms for ${this.active.size} running task(s)`);
+    if (!this.idle) {
+      logger.log(`Worker ${this.hostname} waiting up to ${options.shutdownTimeoutMs} ms for ${this.active.size} running task(s) and ${this.storing} result(s) being stored`);
       if (!(await this.waitForIdle(options.shutdownTimeoutMs))) {
         logger.warn(`Worker ${this.hostname} aborting ${this.active.size} task(s) still running after the shutdown timeout`);
         for (const task of this.active.values()) task.abort.abort(new Error('worker shutdown'));
@@ -378,6 +380,16 @@ export class CeleryWorker {
     const queue = delivery.deliveryInfo.routingKey;
     const run = new TaskRun(message, !settings.acksLate);
     this.active.set(accepted, run);
+    let slotHeld = true;
+    const freeSlot = () => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      this.active.delete(accepted);
+      this.processed++;
+      this.processedByName.set(message.task, (this.processedByName.get(message.task) ?? 0) + 1);
+      this.startWaitingTasks();
+      this.notifyIdleWhenIdle();
+    };
     try {
       const unwanted = message.expires && message.expires.getTime() <= Date.now() ? 'expired' : this.revoked.has(message.id) ? 'revoked' : null;
       if (unwanted) {
@@ -396,14 +408,27 @@ export class CeleryWorker {
         this.deps.logger.error(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed, slot freed`),
       );
       const runtimeMs = performance.now() - startedAt;
-      const state = await this.settle(accepted, outcome, context, runtimeMs);
-      await this.observers.emit('postrun', context, { runtimeMs, state });
+      // A task acked before it ran gives its slot back once its code has returned, and the next one
+      // starts while its result is stored (batched with others, group-commit.ts): the slot waits on
+      // the task, not on PostgreSQL. At most `concurrency` stores wait so, bounding what is held in
+      // memory. An acksLate task keeps its slot: its message stays unacked until the store, and the
+      // prefetch window lets no new one in before that anyway.
+      const storeInBackground = !settings.acksLate && this.storing < this.deps.options.concurrency;
+      if (storeInBackground) {
+        this.storing++;
+        freeSlot();
+      }
+      try {
+        const state = await this.settle(accepted, outcome, context, runtimeMs);
+        await this.observers.emit('postrun', context, { runtimeMs, state });
+      } finally {
+        if (storeInBackground) {
+          this.storing--;
+          this.notifyIdleWhenIdle();
+        }
+      }
     } finally {
-      this.active.delete(accepted);
-      this.processed++;
-      this.processedByName.set(message.task, (this.processedByName.get(message.task) ?? 0) + 1);
-      this.startWaitingTasks();
-      if (this.active.size === 0) this.notifyIdle();
+      freeSlot();
     }
   }
 
@@ -542,8 +567,13 @@ export class CeleryWorker {
     this.deps.logger.error(`Could not store the result of task ${message.task}[${message.id}]: ${error.message}`);
   }
 
+  /** Idle: no task running and no result of a finished one still being stored. */
+  private get idle(): boolean {
+    return this.active.size === 0 && this.storing === 0;
+  }
+
   private waitForIdle(timeoutMs: number): Promise<boolean> {
-    if (this.active.size === 0) return Promise.resolve(true);
+    if (this.idle) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
       this.idleWaiters.push(() => {
@@ -553,7 +583,8 @@ export class CeleryWorker {
     });
   }
 
-  private notifyIdle(): void {
+  private notifyIdleWhenIdle(): void {
+    if (!this.idle) return;
     for (const waiter of this.idleWaiters.splice(0)) waiter();
   }
 }

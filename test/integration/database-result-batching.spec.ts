@@ -38,6 +38,41 @@ class LateTasks {
   }
 }
 
+/** One slot (concurrency 1), so whether a task waiting on its store holds it shows in the runs. */
+@Injectable()
+class OneSlotTasks {
+  runs = 0;
+
+  @CeleryTask({ name: 'slot.early' })
+  early(value: number): number {
+    this.runs += 1;
+    return value;
+  }
+
+  @CeleryTask({ name: 'slot.late', acksLate: true })
+  late(value: number): number {
+    this.runs += 1;
+    return value;
+  }
+}
+
+/** A transaction holding EXCLUSIVE on the result table: reads go on, every write waits for it. */
+async function lockResultTable(databaseUrl: string): Promise<{ release(): Promise<void> }> {
+  const locker = new Client({ connectionString: databaseUrl });
+  await locker.connect();
+  await locker.query('BEGIN');
+  await locker.query('LOCK TABLE celery_taskmeta IN EXCLUSIVE MODE');
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      await locker.query('COMMIT').catch(() => undefined);
+      await locker.end();
+    },
+  };
+}
+
 describe('PostgreSQL result writes in batches, and get() woken by NOTIFY', () => {
   let env: TestEnvironment;
   let backend: DatabaseResultBackend;
@@ -198,6 +233,80 @@ describe('PostgreSQL result writes in batches, and get() woken by NOTIFY', () =>
       } finally {
         await locker.query('ROLLBACK').catch(() => undefined);
         await locker.end();
+      }
+    });
+  });
+
+  describe('a slot is given back when the task returns, not when its result is stored (acked before running)', () => {
+    let app: INestApplicationContext | undefined;
+
+    beforeEach(async () => {
+      app = await startCeleryApp(
+        { broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: { concurrency: 1 } },
+        [OneSlotTasks],
+      );
+      // Warm: the table exists and the first write went through.
+      expect(await (await app.get(CeleryClient).send('slot.early', [0])).get({ timeout: 10_000 })).toBe(0);
+    });
+
+    afterEach(async () => {
+      await app?.close();
+    });
+
+    it('runs the next task while the last one is stored, with at most `concurrency` stores waiting', async () => {
+      const tasks = app!.get(OneSlotTasks);
+      const celery = app!.get(CeleryClient);
+      const before = tasks.runs;
+      const lock = await lockResultTable(env.databaseUrl);
+      try {
+        const results = [await celery.send('slot.early', [1]), await celery.send('slot.early', [2]), await celery.send('slot.early', [3])];
+        // The first gives its slot back and waits for its store; the second finds the one allowed
+        // background store taken, so it keeps its slot; the third waits.
+        await eventually(() => (tasks.runs === before + 2 ? true : undefined), 10_000, 'two tasks to run while the first result waits');
+        await sleep(1_000);
+        expect(tasks.runs).toBe(before + 2);
+        expect(await Promise.all(results.map((result) => result.state()))).toEqual(['PENDING', 'PENDING', 'PENDING']);
+        await lock.release();
+        expect(await Promise.all(results.map((result) => result.get({ timeout: 10_000 })))).toEqual([1, 2, 3]);
+      } finally {
+        await lock.release();
+      }
+    });
+
+    it('keeps the slot of an acksLate task until its result is stored', async () => {
+      const tasks = app!.get(OneSlotTasks);
+      const celery = app!.get(CeleryClient);
+      const before = tasks.runs;
+      const lock = await lockResultTable(env.databaseUrl);
+      try {
+        const results = [await celery.send('slot.late', [1]), await celery.send('slot.late', [2])];
+        await eventually(() => (tasks.runs === before + 1 ? true : undefined), 10_000, 'the first task to run');
+        await sleep(1_000);
+        expect(tasks.runs).toBe(before + 1);
+        await lock.release();
+        expect(await Promise.all(results.map((result) => result.get({ timeout: 10_000 })))).toEqual([1, 2]);
+      } finally {
+        await lock.release();
+      }
+    });
+
+    it('shuts down only once the results being stored are stored', async () => {
+      const celery = app!.get(CeleryClient);
+      const lock = await lockResultTable(env.databaseUrl);
+      try {
+        const result = await celery.send('slot.early', [7]);
+        await eventually(() => (app!.get(OneSlotTasks).runs >= 2 ? true : undefined), 10_000, 'the task to run');
+        let closed = false;
+        const closing = app!.close().then(() => (closed = true));
+        app = undefined;
+        await sleep(1_000);
+        expect(closed).toBe(false);
+        await lock.release();
+        await closing;
+        const [row] = await querySql(env.databaseUrl, 'SELECT status FROM celery_taskmeta WHERE task_id = $1', [result.id]);
+        expect(row).toEqual({ status: 'SUCCESS' });
+      } finally {
+        await lock.release();
       }
     });
   });
