@@ -80,7 +80,9 @@ function supervise(command, count, log) {
     prefixLines(child.stdout, process.stdout, prefix);
     prefixLines(child.stderr, process.stderr, prefix);
     child.on('message', (message) => {
-      if (message && message.ready) slot.everReady = true;
+      if (!message || !message.ready) return;
+      slot.everReady = true;
+      log(`worker process ${slot.index} (pid ${child.pid}) ready as ${hostname}`);
     });
     child.on('error', (error) => log(`worker process ${slot.index}: ${error.message}`));
     child.on('exit', (code, signal) => {
