@@ -33,6 +33,32 @@ describe('nestjs-celery-worker --processes', () => {
     expect(cli.output()).toContain('could not start');
   });
 
+  it('takes a Ctrl-C that reaches the supervisor and its children at once as one warm shutdown', async () => {
+    const env = await createTestEnvironment('it-procs-int');
+    const producer = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: false });
+    const name = `procs-${env.queue}`;
+    const cli = startNodeProcess([CLI, ...SAMPLE_WORKER, '-Q', env.queue, '-n', `${name}@%h`, '-P', '2'], {
+      CELERY_BROKER_URL: RABBITMQ_URL,
+      CELERY_RESULT_BACKEND: env.databaseUrl,
+      CELERY_TASK_TRACK_STARTED: 'true',
+    });
+    try {
+      for (const index of [1, 2]) await cli.waitForOutput(new RegExp(`Worker ${name}-${index}@\\S+ consuming`), 60_000);
+      const celery = producer.get(CeleryClient);
+      const results = await Promise.all(Array.from({ length: 4 }, () => celery.send('tasks.sleep', [2])));
+      for (const result of results) await eventually(async () => ((await result.info())?.status === 'STARTED' ? true : undefined), 30_000, 'the task to start');
+      // What a terminal does on Ctrl-C (and systemd with KillMode=control-group): every process gets the signal.
+      for (const pid of [cli.child.pid!, childPids(cli, 1)[0], childPids(cli, 2)[0]]) process.kill(pid, 'SIGINT');
+      expect(await cli.exited).toBe(0);
+      expect(cli.output()).not.toContain('cold shutdown');
+      for (const result of results) expect(await result.get({ timeout: 10_000 })).toBe(2);
+    } finally {
+      cli.child.kill('SIGKILL');
+      await producer.close();
+      await env.dispose();
+    }
+  });
+
   describe('with two processes', () => {
     let env: TestEnvironment;
     let producer: INestApplicationContext;
