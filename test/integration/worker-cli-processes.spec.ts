@@ -1,5 +1,5 @@
 import { INestApplicationContext } from '@nestjs/common';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { CeleryClient } from '../../lib';
 import { ROOT, SampleProcess, startNodeProcess } from '../support/built-app';
@@ -31,6 +31,13 @@ describe('nestjs-celery-worker --processes', () => {
     expect(await cli.exited).toBe(1);
     expect(cli.output()).toMatch(/^\[1:\d+\] nestjs-celery-worker: cannot start: Unsupported broker URL/m);
     expect(cli.output()).toContain('could not start');
+
+    // auto (and 0): one per core, as os.availableParallelism() counts them.
+    const cores = availableParallelism();
+    const auto = startNodeProcess([CLI, ...SAMPLE_WORKER, '--processes', 'auto'], { CELERY_BROKER_URL: 'sqs://127.0.0.1:6379' });
+    expect(await auto.exited).toBe(1);
+    if (cores > 1) expect(auto.output()).toContain(`starting ${cores} worker processes`);
+    else expect(auto.output()).not.toContain('worker processes');
   });
 
   it('takes a Ctrl-C that reaches the supervisor and its children at once as one warm shutdown', async () => {
@@ -47,8 +54,12 @@ describe('nestjs-celery-worker --processes', () => {
       const celery = producer.get(CeleryClient);
       const results = await Promise.all(Array.from({ length: 4 }, () => celery.send('tasks.sleep', [2])));
       for (const result of results) await eventually(async () => ((await result.info())?.status === 'STARTED' ? true : undefined), 30_000, 'the task to start');
-      // What a terminal does on Ctrl-C (and systemd with KillMode=control-group): every process gets the signal.
-      for (const pid of [cli.child.pid!, childPids(cli, 1)[0], childPids(cli, 2)[0]]) process.kill(pid, 'SIGINT');
+      // What a terminal does on Ctrl-C (and systemd with KillMode=control-group): every process gets the
+      // signal. Here the supervisor's request arrives first, the harder order: the children's own
+      // signal then comes while they are already stopping, and must not count as a second one.
+      cli.child.kill('SIGINT');
+      for (const index of [1, 2]) await cli.waitForOutput(new RegExp(`^\\[${index}:\\d+\\] .*supervisor asked for a warm shutdown`, 'm'));
+      for (const index of [1, 2]) process.kill(childPids(cli, index)[0], 'SIGINT');
       expect(await cli.exited).toBe(0);
       expect(cli.output()).not.toContain('cold shutdown');
       for (const result of results) expect(await result.get({ timeout: 10_000 })).toBe(2);
