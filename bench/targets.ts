@@ -11,6 +11,14 @@ export function checkTargets(rows: BenchRow[], config: BenchConfig): TargetCheck
     const value = top / bottom;
     return { target, measured: `${format(top)} / ${format(bottom)} = ${value >= 10 ? value.toFixed(1) : value.toFixed(2)}×`, met: value >= atLeast };
   };
+  /** ratio() of the best of several of our subjects (their medians) to one of Celery's. */
+  const bestOf = (target: string, numerators: string[], denominator: string, atLeast: number): TargetCheck => {
+    const measured = numerators.filter((key) => median(key) !== undefined);
+    if (measured.length === 0) return ratio(target, numerators[0], denominator, atLeast);
+    const best = measured.reduce((top, key) => (median(key)! > median(top)! ? key : top));
+    const check = ratio(target, best, denominator, atLeast);
+    return { ...check, measured: `${check.measured} (${best})` };
+  };
   const atMost = (target: string, key: string, limit: number, unit: string): TargetCheck => {
     const value = median(key);
     return value === undefined ? { target, measured: 'not measured', met: null } : { target, measured: `${format(value)} ${unit}`, met: value <= limit };
@@ -20,6 +28,8 @@ export function checkTargets(rows: BenchRow[], config: BenchConfig): TargetCheck
     ratio('Publish ≥ 5× Celery apply_async', 'publish.ours', 'publish.python', 5),
     ratio('Drain, no result ≥ 65% of raw consumer', 'drain.ours', 'drain.raw', 0.65),
     ratio('Drain, no result ≥ 3× Celery prefork -c 2', 'drain.ours', 'drain.python-prefork', 3),
+    // Like for like: Celery prefork -c 2 is two processes, so our worker CLI -P 2 may use both cores too.
+    bestOf('Drain, no result ≥ 3× Celery prefork -c 2, best of our 1 or 2 processes', ['drain.ours', 'drain.ours-2p'], 'drain.python-prefork', 3),
     ratio('Drain, PostgreSQL results ≥ 10× Celery prefork -c 2 (database backend)', 'drain-pg.ours', 'drain-pg.python-prefork', 10),
     ratio('Drain, rpc:// ≥ 2.5× Celery rpc://', 'drain-rpc.ours', 'drain-rpc.python-prefork', 2.5),
   ];

@@ -1,38 +1,16 @@
 /**
  * Our worker as a process of its own, the way an application runs it (`npm run start:worker`):
- * a Nest application context with CeleryModule and one @CeleryTask. Started by
+ * a Nest application context with bench/worker-module.ts (CeleryModule and one @CeleryTask). Started by
  * support/processes.ts with its settings in BENCH_WORKER; tells its parent "ready" over IPC.
  */
 import 'reflect-metadata';
-import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CeleryModule, CeleryTask } from '../lib';
 import type { NodeWorkerSettings } from './support/processes';
-
-@Injectable()
-class BenchTasks {
-  @CeleryTask({ name: 'bench.noop' })
-  noop(): null {
-    return null;
-  }
-}
+import { benchWorkerModule } from './worker-module';
 
 async function main(): Promise<void> {
   const settings = JSON.parse(process.env.BENCH_WORKER!) as NodeWorkerSettings & { brokerUrl: string };
-  const backend = settings.backend === false || settings.backend === 'rpc://'
-    ? settings.backend
-    : { type: 'postgres' as const, url: settings.backend, resultExpiresSeconds: 0 };
-  @Module({
-    imports: [
-      CeleryModule.forRoot({
-        broker: settings.brokerUrl,
-        backend,
-        worker: { queues: [settings.queue], ignoreResult: settings.ignoreResult, acksLate: settings.acksLate ?? false, hostname: `${settings.queue}@%h` },
-      }),
-    ],
-    providers: [BenchTasks],
-  })
-  class BenchWorkerModule {}
+  const BenchWorkerModule = benchWorkerModule(settings);
   const app = await NestFactory.createApplicationContext(BenchWorkerModule, { logger: process.env.BENCH_LOGS ? undefined : ['error', 'warn'] });
   let closing = false;
   const close = async () => {

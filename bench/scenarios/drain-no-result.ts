@@ -1,6 +1,6 @@
 import { Bench } from '../support/bench-context';
 import { DrainSubject, interleavedDrainRuns } from '../support/drain';
-import { startNodeWorker, startPythonWorker, startRawConsumer } from '../support/processes';
+import { startCliWorker, startNodeWorker, startPythonWorker, startRawConsumer } from '../support/processes';
 import { addRow } from '../support/report';
 import { summarize } from '../support/stats';
 
@@ -9,7 +9,7 @@ export const OUR_PREFETCH = 10;
 
 const SCENARIO = '2. Drain, no result';
 
-/** 2. Drain without results: our worker, a raw amqplib consumer at the same prefetch, Python prefork -c 2 and solo. */
+/** 2. Drain without results: our worker in one and in two processes, a raw amqplib consumer at the same prefetch, Python prefork -c 2 and solo. */
 export async function drainNoResultScenario(bench: Bench): Promise<void> {
   const { config, tools } = bench;
   const prequeue = { ignoreResult: true };
@@ -19,6 +19,13 @@ export async function drainNoResultScenario(bench: Bench): Promise<void> {
       subject: 'nestjs-celery worker (own process)',
       total: config.drainTasks,
       prepare: async (queue) => ({ prequeue, start: () => startNodeWorker(config, { queue, backend: false, ignoreResult: true }) }),
+    },
+    {
+      key: 'drain.ours-2p',
+      subject: 'nestjs-celery worker, 2 processes (worker CLI -P 2)',
+      total: config.drainTasks,
+      // Two whole workers of concurrency 10, each its own connection: Celery prefork -c 2's shape.
+      prepare: async (queue) => ({ prequeue, start: () => startCliWorker(config, { queue, backend: false, ignoreResult: true }, 2) }),
     },
     {
       key: 'drain.raw',
@@ -49,6 +56,7 @@ export async function drainNoResultScenario(bench: Bench): Promise<void> {
   const allRates = await interleavedDrainRuns(tools, config.repeats, subjects, 'drain');
   for (const [index, subject] of subjects.entries()) {
     const rates = allRates[index];
-    addRow(bench, { key: subject.key, scenario: SCENARIO, subject: subject.subject, unit: 'tasks/s', summary: summarize(rates), note: `${subject.total} tasks` });
+    const note = subject.key === 'drain.ours-2p' ? `${subject.total} tasks; 2 processes × -c 10, like prefork -c 2's 2 processes` : `${subject.total} tasks`;
+    addRow(bench, { key: subject.key, scenario: SCENARIO, subject: subject.subject, unit: 'tasks/s', summary: summarize(rates), note });
   }
 }

@@ -45,6 +45,29 @@ export async function startNodeWorker(config: BenchConfig, settings: NodeWorkerS
   );
 }
 
+/** bin/nestjs-celery-worker, next to the compiled bench/ in dist/ or the sources. */
+const WORKER_CLI = join(__dirname, '..', '..', '..', 'bin', 'nestjs-celery-worker');
+
+/**
+ * Our worker through the worker CLI with `--processes <processes>` (its supervisor and N children,
+ * each with bench/worker-module.ts, concurrency 10 and a node name of its own), ready once every
+ * child said so. memory() is the supervisor's only.
+ */
+export async function startCliWorker(config: BenchConfig, settings: NodeWorkerSettings, processes: number): Promise<WorkerProcess> {
+  const modulePath = join(__dirname, '..', 'worker-module.js');
+  const args = ['--module', modulePath, '--export', 'BenchWorkerModule', '-Q', settings.queue, '-n', `${settings.queue}@%h`, '-P', String(processes), '-l', 'warning'];
+  const child = spawn(process.execPath, [...config.workerNodeArguments, WORKER_CLI, ...args], {
+    env: { ...process.env, BENCH_WORKER: JSON.stringify({ brokerUrl: config.rabbitmqUrl, ...settings }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return track(child, `our worker CLI -P ${processes}`, (resolve, log) => {
+    const onData = () => {
+      if ((log().match(/^nestjs-celery-worker: worker process \d+ \(pid \d+\) ready as /gm)?.length ?? 0) >= processes) resolve();
+    };
+    child.stderr!.on('data', onData);
+  });
+}
+
 /** A bare amqplib consumer with manual acks (bench/raw-consumer-process.ts), the drain baseline. */
 export async function startRawConsumer(config: BenchConfig, queue: string, prefetch: number): Promise<WorkerProcess> {
   const child = fork(join(__dirname, '..', 'raw-consumer-process.js'), [], {

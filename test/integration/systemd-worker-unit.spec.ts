@@ -89,4 +89,27 @@ describe('deploy/nestjs-celery-worker@.service', () => {
       worker.child.kill('SIGKILL');
     }
   });
+
+  it('with --processes 2 added to ExecStart, as its comment says: SIGTERM to the main process only (KillMode=mixed) stops both children warmly', async () => {
+    expect(unit.KillMode).toBe('mixed');
+    const fileEnv = environmentFile(join(ROOT, 'deploy', 'worker.env.example'));
+    const serviceEnv = { ...fileEnv, CELERY_BROKER_URL: RABBITMQ_URL, CELERY_RESULT_BACKEND: env.databaseUrl, CELERY_QUEUES: env.queue, CELERY_TASK_TRACK_STARTED: 'true' };
+    const [, , ...args] = execStartArguments(unit.ExecStart, serviceEnv, '8');
+    const worker = startNodeProcess([join(ROOT, 'bin', 'nestjs-celery-worker'), ...args, '--processes', '2'], serviceEnv, 'nestjs-celery-worker@8 -P 2');
+    try {
+      for (const index of [1, 2]) await worker.waitForOutput(new RegExp(`Worker worker8-${index}@\\S+ consuming ${env.queue}`), 60_000);
+      const celery = producer.get(CeleryClient);
+      const sleeping = await Promise.all([celery.send('tasks.sleep', [3]), celery.send('tasks.sleep', [3])]);
+      for (const result of sleeping) {
+        await eventually(async () => ((await result.info())?.status === TaskState.STARTED ? true : undefined), 10_000, 'the task to start');
+      }
+      const stoppedAt = Date.now();
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      expect(Date.now() - stoppedAt).toBeLessThan(Number(unit.TimeoutStopSec) * 1000);
+      for (const result of sleeping) expect(await result.info()).toMatchObject({ status: TaskState.SUCCESS, result: 3 });
+    } finally {
+      worker.child.kill('SIGKILL');
+    }
+  });
 });
