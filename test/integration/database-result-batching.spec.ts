@@ -5,6 +5,7 @@ import { CeleryClient, CeleryTask } from '../../lib';
 import { DatabaseResultBackend } from '../../lib/backend/database/database-result-backend';
 import { celeryResultEntities } from '../../lib/backend/database/entities';
 import { ResultStoreError } from '../../lib/errors/result-store.error';
+import { BACKGROUND_STORES_PER_SLOT } from '../../lib/worker/celery-worker';
 import { TaskResultMeta } from '../../lib/protocol/result-meta';
 import { TaskState } from '../../lib/protocol/task-states';
 import { eventually, startCeleryApp } from '../support/celery-app';
@@ -253,21 +254,24 @@ describe('PostgreSQL result writes in batches, and get() woken by NOTIFY', () =>
       await app?.close();
     });
 
-    it('runs the next task while the last one is stored, with at most `concurrency` stores waiting', async () => {
+    it('runs the next task while the last one is stored, with a bounded number of stores waiting', async () => {
       const tasks = app!.get(OneSlotTasks);
       const celery = app!.get(CeleryClient);
       const before = tasks.runs;
       const lock = await lockResultTable(env.databaseUrl);
       try {
-        const results = [await celery.send('slot.early', [1]), await celery.send('slot.early', [2]), await celery.send('slot.early', [3])];
-        // The first gives its slot back and waits for its store; the second finds the one allowed
-        // background store taken, so it keeps its slot; the third waits.
-        await eventually(() => (tasks.runs === before + 2 ? true : undefined), 10_000, 'two tasks to run while the first result waits');
+        const values = Array.from({ length: BACKGROUND_STORES_PER_SLOT + 2 }, (_, index) => index + 1);
+        const results = [];
+        for (const value of values) results.push(await celery.send('slot.early', [value]));
+        // The first BACKGROUND_STORES_PER_SLOT give the one slot back and wait for their stores; the
+        // next finds no background store left, so it keeps the slot; the last waits for it.
+        const ran = before + BACKGROUND_STORES_PER_SLOT + 1;
+        await eventually(() => (tasks.runs === ran ? true : undefined), 10_000, 'the tasks to run while their results wait');
         await sleep(1_000);
-        expect(tasks.runs).toBe(before + 2);
-        expect(await Promise.all(results.map((result) => result.state()))).toEqual(['PENDING', 'PENDING', 'PENDING']);
+        expect(tasks.runs).toBe(ran);
+        expect(new Set(await Promise.all(results.map((result) => result.state())))).toEqual(new Set(['PENDING']));
         await lock.release();
-        expect(await Promise.all(results.map((result) => result.get({ timeout: 10_000 })))).toEqual([1, 2, 3]);
+        expect(await Promise.all(results.map((result) => result.get({ timeout: 10_000 })))).toEqual(values);
       } finally {
         await lock.release();
       }
