@@ -532,14 +532,16 @@ export class CeleryWorker {
     const { message, delivery, task } = accepted;
     const queue = delivery.deliveryInfo.routingKey;
     const ignoreResult = task.options.ignoreResult ?? this.deps.options.ignoreResult;
+    // RETRY is stored before the next try is sent, not after as Celery does: that try may run on
+    // another worker (Python too) and store SUCCESS first, which a later RETRY would overwrite for
+    // good. A RETRY that cannot be stored does not keep the retry from being sent.
+    await this.recorder.retry(message, queue, cause).catch((error: Error) => this.logStoreError(message, error));
     try {
       await this.deps.broker.publish(retryMessage(message, delivery.deliveryInfo, eta, this.origin, ignoreResult, nextQueue, this.deps.security?.signer ?? null));
     } catch (error) {
       this.deps.logger.error(`Could not republish task ${message.task}[${message.id}] for a retry: ${(error as Error).message}`);
       await this.recorder.failure(message, queue, error);
-      return;
     }
-    await this.recorder.retry(message, queue, cause);
   }
 
   /** A return value that cannot be stored (a function, a cycle…) becomes the task's FAILURE. */

@@ -55,6 +55,16 @@ class OneSlotTasks {
     this.runs += 1;
     return value;
   }
+
+  flakyRuns = 0;
+
+  /** Fails its first try, then succeeds: one retry, sent at once. */
+  @CeleryTask({ name: 'slot.flaky', autoretryFor: [Error], defaultRetryDelay: 0 })
+  flaky(value: number): number {
+    this.flakyRuns += 1;
+    if (this.flakyRuns === 1) throw new Error('first try fails');
+    return value;
+  }
 }
 
 /** A transaction holding EXCLUSIVE on the result table: reads go on, every write waits for it. */
@@ -289,6 +299,23 @@ describe('PostgreSQL result writes in batches, and get() woken by NOTIFY', () =>
         expect(tasks.runs).toBe(before + 1);
         await lock.release();
         expect(await Promise.all(results.map((result) => result.get({ timeout: 10_000 })))).toEqual([1, 2]);
+      } finally {
+        await lock.release();
+      }
+    });
+
+    it('stores RETRY before it sends the next try, so that try can never be overwritten by it', async () => {
+      const tasks = app!.get(OneSlotTasks);
+      const lock = await lockResultTable(env.databaseUrl);
+      try {
+        const result = await app!.get(CeleryClient).send('slot.flaky', [5]);
+        await eventually(() => (tasks.flakyRuns === 1 ? true : undefined), 10_000, 'the first try');
+        // The RETRY waits for the table; the next try must wait with it (sent after it is stored).
+        await sleep(1_000);
+        expect(tasks.flakyRuns).toBe(1);
+        await lock.release();
+        expect(await result.get({ timeout: 10_000 })).toBe(5);
+        expect(tasks.flakyRuns).toBe(2);
       } finally {
         await lock.release();
       }
