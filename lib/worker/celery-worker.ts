@@ -264,7 +264,7 @@ export class CeleryWorker {
     if (!this.idle) {
       logger.log(`Worker ${this.hostname} waiting up to ${options.shutdownTimeoutMs} ms for ${this.active.size} running task(s) and ${this.storing} result(s) being stored`);
       if (!(await this.waitForIdle(options.shutdownTimeoutMs))) {
-        logger.warn(`Worker ${this.hostname} aborting ${this.active.size} task(s) still running after the shutdown timeout`);
+        logger.warn(`Worker ${this.hostname} aborting ${this.active.size} task(s) still running after the shutdown timeout (${this.storing} result(s) still being stored)`);
         for (const task of this.active.values()) task.abort.abort(new Error('worker shutdown'));
         await this.waitForIdle(1_000);
       }
@@ -525,7 +525,7 @@ export class CeleryWorker {
   }
 
   /**
-   * Republishes the task for its next try, then records RETRY. If the broker refuses the new
+   * Records RETRY, then republishes the task for its next try. If the broker refuses the new
    * message the task is recorded as FAILURE with that error, rather than vanishing.
    */
   private async retry(accepted: AcceptedTask, eta: Date, cause: unknown, nextQueue?: string): Promise<void> {

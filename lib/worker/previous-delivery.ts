@@ -6,9 +6,8 @@ import { CeleryLogger } from '../utils/logger';
 /**
  * What became of an earlier delivery of a redelivered acksLate message, from the task's stored
  * state:
- * - `done`: it finished and its outcome is stored (a ready state, or RETRY with this message's
- *   retry count, the retry already sent); only its ack was lost with its channel (a broker
- *   restart, a dropped connection). Running it again would run the task twice.
+ * - `done`: it finished and its outcome is stored (a ready state); only its ack was lost with its
+ *   channel (a broker restart, a dropped connection). Running it again would run the task twice.
  * - `lost`: it began (STARTED) and never finished: the worker running it was lost.
  * - `unknown`: nothing says it ran (handed back before it started), or the backend cannot answer.
  */
@@ -28,7 +27,9 @@ export async function previousDelivery(backend: ResultBackend, message: TaskMess
   }
   if (!stored) return { kind: 'unknown' };
   if (READY_STATES.has(stored.status)) return { kind: 'done', state: stored.status };
-  if (stored.status === TaskState.RETRY && stored.retries === message.retries) return { kind: 'done', state: stored.status };
+  // RETRY is not done: it is stored before the next try is sent (celery-worker.ts retry()), so a
+  // delivery lost in between may have sent nothing. Running this try again may retry twice; not
+  // running it could lose the task.
   if (stored.status === TaskState.STARTED) {
     const startedBy = (stored.result as { hostname?: unknown } | null)?.hostname;
     return { kind: 'lost', worker: typeof startedBy === 'string' ? startedBy : (stored.worker ?? null) };
