@@ -14,12 +14,12 @@ export class PublishTimeoutError extends PublishError {
     routingKey: string,
     /** Why we are not connected, if we are not (already masked); undefined when connected. */
     connectionProblem: string | undefined,
+    broker: 'RabbitMQ' | 'Redis' = 'RabbitMQ',
   ) {
-    const state = connectionProblem
-      ? ` We are not connected: ${connectionProblem}.`
-      : ' We are connected, so the broker may be blocked by a resource alarm (memory or disk).';
+    const blocked = broker === 'RabbitMQ' ? 'blocked by a resource alarm (memory or disk)' : 'busy or blocked (a long-running command, a full memory)';
+    const state = connectionProblem ? ` We are not connected: ${connectionProblem}.` : ` We are connected, so the broker may be ${blocked}.`;
     super(
-      `RabbitMQ at ${brokerDescription} did not confirm the message to exchange "${exchange}" ` +
+      `${broker} at ${brokerDescription} did not confirm the message to exchange "${exchange}" ` +
         `(routing key "${routingKey}") within ${timeoutMs} ms; is it running and reachable?${state} ` +
         `The message may or may not have been stored. Check the broker, or raise publishTimeoutMs.`,
       exchange,

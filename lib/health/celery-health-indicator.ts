@@ -3,6 +3,7 @@ import type { ResultBackend } from '../backend/result-backend.interface';
 import type { Broker } from '../broker/broker.interface';
 import { CELERY_BROKER, CELERY_RESULT_BACKEND } from '../celery.constants';
 import { maskSecretsInText } from '../utils/mask-secrets';
+import { withTimeout } from '../utils/with-timeout';
 
 /**
  * One check's outcome, shaped as @nestjs/terminus's HealthIndicatorResult, so Terminus is not
@@ -36,18 +37,10 @@ export class CeleryHealthIndicator {
   async backend(key = 'celery_backend', timeoutMs = DEFAULT_PING_TIMEOUT_MS): Promise<CeleryHealthResult> {
     const { description } = this.resultBackend;
     try {
-      await withTimeout(this.resultBackend.ping(), timeoutMs);
+      await withTimeout(this.resultBackend.ping(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
       return { [key]: { status: 'up', backend: description } };
     } catch (error) {
       return { [key]: { status: 'down', backend: description, reason: maskSecretsInText((error as Error).message) } };
     }
   }
-}
-
-function withTimeout(work: Promise<void>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

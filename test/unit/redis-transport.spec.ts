@@ -4,6 +4,7 @@ import { decodeRedisResultMeta, decodeSavedGroup, encodeChordPart, encodeRedisRe
 import { encodeKombuEnvelope, envelopeBody, envelopeProperties, markRedelivered, parseKombuEnvelope, serializeKombuEnvelope } from '../../lib/broker/redis/kombu-envelope';
 import { bindingFor, routeThroughBindings } from '../../lib/broker/redis/kombu-exchange-routing';
 import {
+  brpopLists,
   decodeBinding,
   encodeBinding,
   exchangeOfFanoutChannel,
@@ -39,6 +40,11 @@ describe("kombu's Redis transport, against what kombu 5.2.4 wrote", () => {
 
   it('puts priorities in kombu bands: 0–2 → 0, 3–5 → 3, 6–8 → 6, 9 and above → 9', () => {
     expect([0, 2, 3, 5, 6, 8, 9, 200, -1, undefined].map((p) => priorityBand(p))).toEqual([0, 0, 3, 3, 6, 6, 9, 9, 0, 0]);
+  });
+
+  it('reads several queues band by band, as kombu orders BRPOP keys (a priority-0 message of any queue first)', () => {
+    const sep = '\x06\x16';
+    expect(brpopLists(['a', 'b'])).toEqual(['a', 'b', `a${sep}3`, `b${sep}3`, `a${sep}6`, `b${sep}6`, `a${sep}9`, `b${sep}9`]);
   });
 
   it('stores bindings as kombu does, with its regular expression for topic keys', () => {

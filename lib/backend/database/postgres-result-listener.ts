@@ -5,6 +5,7 @@ import { ResultChangeSource, sleep } from '../result-change-source';
 import { TaskChangeNotifier } from '../rpc/task-change-notifier';
 import { describeDatabaseError } from './postgres-errors';
 import { RESULT_READY_CHANNEL } from './store-results-sql';
+import { CONNECT_TIMEOUT_MS } from './url-data-source';
 
 /** Notified ids remembered for a wait that starts just after the NOTIFY (the read/wait race). */
 const RECENT_LIMIT = 10_000;
@@ -69,7 +70,7 @@ export class PostgresResultListener implements ResultChangeSource {
   }
 
   private async connect(): Promise<void> {
-    const client = new Client({ ...this.connection, application_name: 'nestjs-celery result listener' });
+    const client = new Client({ ...this.connection, application_name: 'nestjs-celery result listener', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     client.on('notification', (message) => this.onNotification(message.payload));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));

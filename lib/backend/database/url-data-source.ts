@@ -16,7 +16,8 @@ export interface UrlDataSourceSetup {
 }
 
 /** Waiting longer than this for a first connection means the server is not there. */
-const CONNECT_TIMEOUT_MS = 10_000;
+/** How long opening a PostgreSQL connection may take (the pool's and the result listener's). */
+export const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * Creates and initialises a DataSource of our own for a PostgreSQL URL, then runs our migrations

@@ -35,9 +35,18 @@ export function priorityList(queue: string, band: number): string {
   return band ? `${queue}${KOMBU_SEPARATOR}${band}` : queue;
 }
 
-/** Every list of a queue, highest priority first: the order BRPOP is given them. */
+/** Every list of a queue, highest priority first. */
 export function priorityLists(queue: string): string[] {
   return PRIORITY_STEPS.map((band) => priorityList(queue, band));
+}
+
+/**
+ * The lists a consumer of several queues gives BRPOP, band by band across the queues (kombu
+ * `_brpop_start`: `for pri in priority_steps for queue in queues`), so a priority-0 message of any
+ * queue comes before a priority-9 one of another, as for a Python consumer of the same queues.
+ */
+export function brpopLists(queues: readonly string[]): string[] {
+  return PRIORITY_STEPS.flatMap((band) => queues.map((queue) => priorityList(queue, band)));
 }
 
 /** The queue a list belongs to (kombu `_brpop_read`: `dest.rsplit(sep, 1)[0]`). */

@@ -6,6 +6,8 @@ import { UnsupportedOnRedisError } from '../../errors/unsupported-on-redis.error
 import { maskSecretsInText } from '../../utils/mask-secrets';
 import type { Broker, BrokerEvents, ConsumeOptions, Consumer, ExchangeDeclaration, ExchangeType, OutgoingMessage, QueueDeclaration } from '../broker.interface';
 import { type BrokerLogger, consoleBrokerLogger } from '../broker-logger';
+import { PublishTimeoutError } from '../../errors/publish-timeout.error';
+import { withTimeout } from '../../utils/with-timeout';
 import { routeThroughBindings, bindingFor } from './kombu-exchange-routing';
 import { encodeKombuEnvelope, serializeKombuEnvelope } from './kombu-envelope';
 import { bindingSetKey, decodeBinding, DEFAULT_VISIBILITY_TIMEOUT_SECONDS, encodeBinding, fanoutChannel, priorityBand, priorityList, priorityLists } from './kombu-redis-keys';
@@ -85,7 +87,11 @@ export class RedisBroker implements Broker {
     this.client.on('error', (error: Error) => {
       if (!this.closed) this.logger.warn(`Redis broker ${this.description}: ${maskSecretsInText(error.message)}`);
     });
-    this.unacked = new UnackedMessages(this.client, (exchange, routingKey) => this.lookup(exchange, routingKey));
+    this.unacked = new UnackedMessages(
+      this.client,
+      (exchange, routingKey) => this.lookup(exchange, routingKey),
+      (tag, error) => this.logger.warn(`Could not give unacked message ${tag} back to its queue on ${this.description}: ${maskSecretsInText(error.message)}; it stays in "unacked"`),
+    );
   }
 
   get isConnected(): boolean {
@@ -152,12 +158,14 @@ export class RedisBroker implements Broker {
       for (const queue of queues) transaction.lpush(priorityList(queue, band), payload);
       await transaction.exec();
     };
-    await this.withTimeout(write(), this.publishTimeoutMs, () =>
-      new PublishError(
-        `Redis at ${this.description} did not answer the publish to exchange "${message.exchange}" (routing key "${message.routingKey}") ` +
-          `within ${this.publishTimeoutMs} ms (connection ${this.client.status}); the message may or may not have been stored. Check that Redis is reachable.`,
+    await withTimeout(write(), this.publishTimeoutMs, () =>
+      new PublishTimeoutError(
+        this.description,
+        this.publishTimeoutMs,
         message.exchange,
         message.routingKey,
+        this.client.status === 'ready' ? undefined : `the connection is ${this.client.status}`,
+        'Redis',
       ),
     );
   }
@@ -275,19 +283,4 @@ export class RedisBroker implements Broker {
     await closeConnection(connection);
   }
 
-  private withTimeout<T>(work: Promise<T>, timeoutMs: number, error: () => Error): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(error()), timeoutMs);
-      work.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (cause: unknown) => {
-          clearTimeout(timer);
-          reject(cause);
-        },
-      );
-    });
-  }
 }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { BrokerLogger } from '../broker-logger';
 import type { Consumer, DeliveredMessage } from '../broker.interface';
 import { parseKombuEnvelope } from './kombu-envelope';
-import { priorityLists, queueOfList } from './kombu-redis-keys';
+import { brpopLists, queueOfList } from './kombu-redis-keys';
 import { RedisDeliveredMessage } from './redis-delivered-message';
 import type { UnackedMessages } from './unacked-messages';
 
@@ -82,7 +82,7 @@ export class RedisListConsumer implements Consumer {
       }
       let popped: [string, string] | null;
       try {
-        popped = await this.reader.brpop(this.cycle.flatMap(priorityLists), BRPOP_TIMEOUT_SECONDS);
+        popped = await this.reader.brpop(brpopLists(this.cycle), BRPOP_TIMEOUT_SECONDS);
       } catch (error) {
         if (this.cancelled) break;
         this.logger.warn(`Reading queues ${this.cycle.join(', ')} from Redis failed (${(error as Error).message}); retrying`);

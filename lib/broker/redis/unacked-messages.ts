@@ -39,6 +39,8 @@ export class UnackedMessages {
   constructor(
     private readonly client: Redis,
     private readonly lookup: QueueLookup,
+    /** Told of a message the visibility-timeout sweep could not give back (it stays unacked, the sweep goes on). */
+    private readonly onRestoreFailed: (tag: string, error: Error) => void,
   ) {}
 
   /**
@@ -85,7 +87,14 @@ export class UnackedMessages {
       const ceiling = Date.now() / 1000 - visibilityTimeoutSeconds;
       const tags = await this.client.zrevrangebyscore(UNACKED_INDEX_KEY, ceiling, 0);
       let restored = 0;
-      for (const tag of tags) if (await this.restore(tag)) restored += 1;
+      for (const tag of tags) {
+        // One unreadable entry must not keep every older message from its queue (kombu logs and goes on too).
+        try {
+          if (await this.restore(tag)) restored += 1;
+        } catch (error) {
+          this.onRestoreFailed(tag, error as Error);
+        }
+      }
       return restored;
     } finally {
       await this.client.eval(RELEASE_MUTEX_SCRIPT, 1, UNACKED_MUTEX_KEY, token);
