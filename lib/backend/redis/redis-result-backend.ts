@@ -7,6 +7,7 @@ import { ResultBackendConnectionError } from '../../errors/result-backend-connec
 import { parseRedisUrl } from '../../broker/redis/redis-url';
 import { CeleryLogger, SILENT_LOGGER } from '../../utils/logger';
 import { maskSecretsInText } from '../../utils/mask-secrets';
+import { withTimeout } from '../../utils/with-timeout';
 import { ChordCounterStore } from '../chord-counter-store.interface';
 import { GroupResultStore, SavedGroup } from '../group-result-store.interface';
 import { ResultBackend, WaitOptions } from '../result-backend.interface';
@@ -33,6 +34,12 @@ export interface RedisResultBackendOptions {
   extended?: boolean;
   /** How long connect() waits for Redis. Default 30000. */
   connectTimeoutMs?: number;
+  /**
+   * How long storing a state may wait for Redis, reconnects included, before it fails with
+   * ResultStoreError (an acksLate message then goes back to its queue). Default 60000, like the
+   * PostgreSQL backend's `storeRetryTimeoutMs`.
+   */
+  storeTimeoutMs?: number;
   logger?: CeleryLogger;
 }
 
@@ -56,9 +63,11 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
   private readonly extended: boolean;
   private readonly logger: CeleryLogger;
   private readonly connectTimeoutMs: number;
+  private readonly storeTimeoutMs: number;
 
   constructor(options: RedisResultBackendOptions) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
+    this.storeTimeoutMs = options.storeTimeoutMs ?? 60_000;
     const url = parseRedisUrl(options.url);
     this.description = url.description;
     this.expiresSeconds = options.resultExpiresSeconds ?? 0;
@@ -91,10 +100,14 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
    */
   async storeResult(meta: TaskResultMeta): Promise<void> {
     const key = taskKey(meta.taskId);
-    try {
+    const store = async () => {
       const current = await this.client.get(key);
       if (current !== null && decodeRedisResultMeta(meta.taskId, current).status === TaskState.SUCCESS) return;
       await this.set(key, encodeRedisResultMeta(meta, this.extended));
+    };
+    try {
+      // ioredis holds commands through reconnects without end (maxRetriesPerRequest: null): bounded here.
+      await withTimeout(store(), this.storeTimeoutMs, () => new Error(`Redis did not answer within ${this.storeTimeoutMs} ms`));
     } catch (error) {
       throw new ResultStoreError(
         `Could not store the ${meta.status} state of task ${meta.taskId} in Redis at ${this.description}: ` +
