@@ -1,4 +1,4 @@
-import { maskSecretsInText, maskUrl } from '../utils/mask-secrets';
+import { maskSecretsInText } from '../utils/mask-secrets';
 import type { CeleryLogger } from '../utils/logger';
 import type { CeleryAlert } from './celery-alert';
 
@@ -69,7 +69,7 @@ export class AlertDelivery {
       }
       if (attempt < WEBHOOK_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
     }
-    this.options.logger.error(`The alert webhook ${maskUrl(url)} did not take a ${alert.rule} alert (${lastProblem}); it is only in this log.`);
+    this.options.logger.error(`The alert webhook at ${webhookOrigin(url)} did not take a ${alert.rule} alert (${lastProblem}); it is only in this log.`);
   }
 }
 
@@ -84,6 +84,14 @@ function splitCredentials(url: string): { target: string; authorization?: string
   parsed.username = '';
   parsed.password = '';
   return { target: parsed.toString(), authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+
+/**
+ * Where a webhook is, without its secrets: Slack, Teams and Discord put theirs in the path or the
+ * query, and a password may be in the URL, so only the scheme, host and port are ever logged.
+ */
+function webhookOrigin(url: string): string {
+  return new URL(url).origin;
 }
 
 function describe(error: unknown): string {

@@ -21,15 +21,17 @@ export class AlertListeners {
     return this.listeners.map(({ source }) => source);
   }
 
-  /** One listener that calls every registered one interested in the alert's rule. */
+  /**
+   * One listener that calls every registered one interested in the alert's rule. Each is called on
+   * its own (a synchronous throw included), so a failing one does not keep the alert from the
+   * others; every failure is reported, named after its method.
+   */
   readonly receive: AlertListener = async (alert: CeleryAlert) => {
     const interested = this.listeners.filter(({ rules }) => !rules || rules.has(alert.rule));
-    // Each is awaited on its own so a throwing one does not keep the alert from the others.
-    const outcomes = await Promise.allSettled(interested.map(({ listener }) => listener(alert)));
-    const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
-    if (failed >= 0) {
-      const { reason } = outcomes[failed] as PromiseRejectedResult;
-      throw new Error(`${interested[failed].source}: ${reason instanceof Error ? reason.message : String(reason)}`);
-    }
+    const outcomes = await Promise.allSettled(interested.map(({ listener }) => Promise.resolve().then(() => listener(alert))));
+    const failures = outcomes.flatMap((outcome, index) =>
+      outcome.status === 'rejected' ? [`${interested[index].source}: ${outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason)}`] : [],
+    );
+    if (failures.length > 0) throw new Error(failures.join('; '));
   };
 }

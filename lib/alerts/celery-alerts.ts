@@ -110,6 +110,7 @@ export class CeleryAlerts {
   }
 
   private raise(alerts: CeleryAlert[]): void {
+    if (!this.unsubscribe) return; // stopped: a depth read that was under way raises nothing
     for (const alert of alerts) this.deps.delivery.deliver(alert);
   }
 }

@@ -187,7 +187,7 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
       // Falls through to the conflict below.
     }
     throw new ConflictException(
-      `The arguments of task ${task.uuid} are not known exactly: the result backend did not keep them (result_extended) and the event's repr ${JSON.stringify(task.args)} is not a plain literal. Send it again from code.`,
+      `The arguments of task ${task.uuid} are not known exactly: the result backend did not keep them (result_extended) and the event's repr ${JSON.stringify(maskSecretsInText(task.args ?? ''))} is not a plain literal. Send it again from code.`,
     );
   }
 }

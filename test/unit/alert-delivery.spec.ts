@@ -1,6 +1,7 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AlertDelivery } from '../../lib/alerts/alert-delivery';
+import { AlertListeners } from '../../lib/alerts/alert-listeners';
 import type { CeleryAlert } from '../../lib/alerts/celery-alert';
 
 const alert: CeleryAlert = {
@@ -77,7 +78,7 @@ describe('AlertDelivery', () => {
     expect(lines.filter((line) => line.includes('did not take'))).toEqual([]);
   }, 10_000);
 
-  it('logs, with the password masked, when the webhook refuses the alert or cannot be reached', async () => {
+  it('logs only the webhook origin when the webhook refuses the alert or cannot be reached', async () => {
     const { logger, lines } = recordingLogger();
     const refusing = new AlertDelivery({ listeners: [], webhookUrl: `http://hook:s3cret@${baseUrl}/refuse`, webhookTimeoutMs: 2000, logger });
     refusing.deliver(alert);
@@ -88,8 +89,25 @@ describe('AlertDelivery', () => {
     await unreachable.settle();
     const problems = lines.filter((line) => line.includes('did not take'));
     expect(problems).toHaveLength(2);
-    expect(problems[0]).toContain(`The alert webhook http://hook:***@${baseUrl}/refuse did not take a queue-backlog alert (HTTP 400)`);
-    expect(problems[1]).toMatch(/http:\/\/hook:\*\*\*@127\.0\.0\.1:9\/alerts did not take a queue-backlog alert \(TypeError: fetch failed/);
+    expect(problems[0]).toContain(`The alert webhook at http://${baseUrl} did not take a queue-backlog alert (HTTP 400)`);
+    expect(problems[1]).toMatch(/The alert webhook at http:\/\/127\.0\.0\.1:9 did not take a queue-backlog alert \(TypeError: fetch failed/);
+    // Neither the password nor the path (where Slack-like webhooks keep their secret) is logged.
     expect(lines.join('\n')).not.toContain('s3cret');
+    expect(lines.join('\n')).not.toContain('/refuse');
   }, 15_000);
+});
+
+describe('AlertListeners (the @OnCeleryAlert() methods)', () => {
+  it('calls every interested method even when one throws synchronously, and names each failure', async () => {
+    const listeners = new AlertListeners();
+    const seen: string[] = [];
+    listeners.add(() => {
+      throw new Error('pager down');
+    }, { source: 'Pager.page' });
+    listeners.add((a) => void seen.push(`oncall ${a.key}`), { source: 'OnCall.page', rules: ['queue-backlog'] });
+    listeners.add((a) => void seen.push(`other ${a.key}`), { source: 'Other.page', rules: ['worker-silent'] });
+    listeners.add(() => Promise.reject(new Error('mail down')), { source: 'Mail.send' });
+    await expect(listeners.receive(alert)).rejects.toThrow('Pager.page: pager down; Mail.send: mail down');
+    expect(seen).toEqual(['oncall celery']);
+  });
 });

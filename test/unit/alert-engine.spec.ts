@@ -14,6 +14,14 @@ function finished(state: FinishedTask['state'], at: number, name: string | null 
 }
 
 describe('task-failed rule', () => {
+  it('masks a connection string quoted in the exception', () => {
+    const rules = engine({ taskFailure: { cooldownSeconds: 0 } });
+    const task = { ...finished('FAILURE', T0), exception: "OperationalError('could not connect to postgresql://app:hunter2@db/prod')" };
+    const [alert] = rules.taskFinished(task);
+    expect(alert.summary).toContain('postgresql://app:***@db/prod');
+    expect(JSON.stringify(alert)).not.toContain('hunter2');
+  });
+
   it('alerts on a failure with the task, worker and exception, and not on a success', () => {
     const rules = engine({ taskFailure: { cooldownSeconds: 0 } });
     expect(rules.taskFinished(finished('SUCCESS', T0))).toEqual([]);
@@ -45,7 +53,7 @@ describe('task-failed rule', () => {
 describe('failure-rate rule', () => {
   const options: CeleryAlertsOptions = { taskFailure: false, failureRate: { threshold: 0.5, windowSeconds: 60, minTasks: 4 } };
 
-  it('waits for minTasks, fires at the threshold, and resolves as the window slides past the failures', () => {
+  it('waits for minTasks, fires at the threshold, and resolves only when the rate falls below it', () => {
     const rules = engine(options);
     expect(rules.taskFinished(finished('FAILURE', T0))).toEqual([]);
     expect(rules.taskFinished(finished('FAILURE', T0 + 1000))).toEqual([]);
@@ -55,10 +63,12 @@ describe('failure-rate rule', () => {
     expect(firing.summary).toBe('50.0% of tasks failed in the last 60 s (2 of 4), threshold 50.0%');
     // Still breached: no second alert.
     expect(rules.taskFinished(finished('FAILURE', T0 + 4000))).toEqual([]);
-    // The first two failures leave the window; 1 of 3 left is under the threshold… but under minTasks too.
-    const [resolved] = rules.tick(T0 + 61_500);
-    expect(resolved).toMatchObject({ status: 'resolved', details: { failed: 1, finished: 3 } });
-    expect(rules.tick(T0 + 62_000)).toEqual([]);
+    // The first two failures leave the window: 3 tasks left are too few to judge, so a quiet spell resolves nothing.
+    expect(rules.tick(T0 + 61_500)).toEqual([]);
+    // Enough again: 1 failure of 4 is under the threshold.
+    const [resolved] = rules.taskFinished(finished('SUCCESS', T0 + 62_000));
+    expect(resolved).toMatchObject({ status: 'resolved', details: { failed: 1, finished: 4, rate: 0.25 } });
+    expect(rules.tick(T0 + 62_500)).toEqual([]);
   });
 
   it('refuses thresholds that are not a share', () => {

@@ -29,7 +29,8 @@ export class FailureRateRule {
     this.forgetBefore(now - this.rule.windowMs);
     const finished = this.outcomes.length - this.head;
     const rate = finished === 0 ? 0 : this.failures / finished;
-    const breached = finished >= this.rule.minTasks && rate >= this.rule.threshold;
+    // Too few tasks to judge: the alert stays as it is (a quiet spell does not resolve a failing rate).
+    const breached = finished < this.rule.minTasks ? this.firing : rate >= this.rule.threshold;
     if (breached === this.firing) return [];
     this.firing = breached;
     const percent = (share: number) => `${(share * 100).toFixed(1)}%`;

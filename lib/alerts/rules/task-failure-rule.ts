@@ -1,3 +1,4 @@
+import { maskSecretsInText } from '../../utils/mask-secrets';
 import type { CeleryAlert } from '../celery-alert';
 import type { AlertRules } from '../alert-options';
 import type { FinishedTask } from './finished-task';
@@ -25,14 +26,16 @@ export class TaskFailureRule {
     this.lastAlertAt.set(key, task.at);
     this.suppressed.delete(key);
     const more = suppressedFailures > 0 ? ` (and ${suppressedFailures} more since the last alert)` : '';
+    // An exception's repr may quote a connection string (a driver's error): masked before it travels.
+    const exception = task.exception === undefined ? null : maskSecretsInText(task.exception);
     return [
       {
         rule: 'task-failed',
         status: 'firing',
         severity: 'critical',
         key,
-        summary: `Task ${key}[${task.uuid}] failed on ${task.hostname}: ${task.exception ?? 'unknown error'}${more}`,
-        details: { taskId: task.uuid, taskName: task.name, hostname: task.hostname, exception: task.exception ?? null, suppressedFailures },
+        summary: `Task ${key}[${task.uuid}] failed on ${task.hostname}: ${exception ?? 'unknown error'}${more}`,
+        details: { taskId: task.uuid, taskName: task.name, hostname: task.hostname, exception, suppressedFailures },
         at: new Date(task.at).toISOString(),
       },
     ];
