@@ -16,11 +16,13 @@ class RecordingStore implements TaskHistoryStore {
   readonly description = 'recording';
   readonly batches: TaskSnapshot[][] = [];
   failNext = false;
+  /** Every write fails while true (the database is down). */
+  down = false;
   attempts = 0;
   async prepare() {}
   async save(tasks: readonly TaskSnapshot[]) {
     this.attempts += 1;
-    if (this.failNext) {
+    if (this.failNext || this.down) {
       this.failNext = false;
       throw new Error('database away');
     }
@@ -69,6 +71,23 @@ describe('TaskHistoryWriter', () => {
     await writer.stop();
     expect(store.attempts).toBe(2);
     expect(store.batches.flat().map((task) => task.uuid).sort()).toEqual(['t0', 't1', 't2', 't3', 't4']);
+  });
+
+  it('while the database is down, does not try a write per event, and keeps the changes for when it is back', async () => {
+    const state = new ClusterState({ now: () => 100 });
+    const store = new RecordingStore();
+    const writer = new TaskHistoryWriter(state, store, { flushIntervalMs: 60_000, batchSize: 5 });
+    writer.start();
+    store.down = true;
+    for (let index = 0; index < 500; index += 1) {
+      state.event(taskEvent('task-received', `t${index}`, 1));
+      await Promise.resolve();
+    }
+    // One failed write, then a pause: not one attempt per event beyond a full batch.
+    expect(store.attempts).toBeLessThanOrEqual(2);
+    store.down = false;
+    await writer.stop();
+    expect(new Set(store.batches.flat().map((task) => task.uuid)).size).toBe(500);
   });
 });
 

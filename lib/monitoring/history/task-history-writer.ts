@@ -11,10 +11,16 @@ export interface TaskHistoryWriterOptions {
   logger?: CeleryLogger;
 }
 
+/** After a failed write, the next waits this long (the database is likely down). */
+const RETRY_DELAY_MS = 5_000;
+/** Changed tasks kept while writes fail; the oldest are dropped beyond it (history is best effort). */
+const MAX_PENDING = 10_000;
+
 /**
  * Keeps a TaskHistoryStore in step with a ClusterState: collects the tasks that changed (the
  * latest snapshot of each) and writes them in one batch per interval, so a burst of events costs
- * one statement. A failed write is logged and retried with the next batch; history is best effort.
+ * one statement. One write at a time. A failed write is logged and retried after a pause, with at
+ * most MAX_PENDING tasks waiting meanwhile; history is best effort.
  */
 export class TaskHistoryWriter {
   private readonly pending = new Map<string, TaskSnapshot>();
@@ -23,8 +29,11 @@ export class TaskHistoryWriter {
   private readonly logger: CeleryLogger;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
-  private writing: Promise<void> = Promise.resolve();
+  private writing: Promise<void> | null = null;
   private lastFailure: string | null = null;
+  /** No write starts on an event before this time (epoch ms): set after a failure. */
+  private retryNotBefore = 0;
+  private stopped = false;
 
   constructor(private readonly state: ClusterState, private readonly store: TaskHistoryStore, options: TaskHistoryWriterOptions = {}) {
     this.flushIntervalMs = options.flushIntervalMs ?? 500;
@@ -38,8 +47,10 @@ export class TaskHistoryWriter {
       taskChanged: (task, event) => {
         // Restored tasks come from the store: nothing to write back.
         if (event === null) return;
+        this.pending.delete(task.uuid); // re-inserted last: the Map's order is oldest change first
         this.pending.set(task.uuid, task);
-        if (this.pending.size >= this.batchSize) void this.flush();
+        if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value as string);
+        if (this.pending.size >= this.batchSize && Date.now() >= this.retryNotBefore) void this.flush();
         else this.schedule();
       },
     });
@@ -49,20 +60,23 @@ export class TaskHistoryWriter {
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.writing = this.writing.then(() => this.writeBatch());
+    // A write under way takes what arrives meanwhile too (writeBatch loops until nothing is pending).
+    this.writing ??= this.writeBatch().finally(() => (this.writing = null));
     return this.writing;
   }
 
-  /** Stops listening and writes what is left. */
+  /** Stops listening and writes what is left (once: a failure is logged, not retried). */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = null;
+    await this.writing;
     await this.flush();
   }
 
-  private schedule(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
+  private schedule(delayMs = this.flushIntervalMs): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => void this.flush(), delayMs);
     this.timer.unref();
   }
 
@@ -79,7 +93,8 @@ export class TaskHistoryWriter {
         const message = (error as Error).message;
         if (message !== this.lastFailure) this.logger.warn(`Could not save task history to ${this.store.description}: ${message}; retrying with the next batch.`);
         this.lastFailure = message;
-        this.schedule();
+        this.retryNotBefore = Date.now() + RETRY_DELAY_MS;
+        this.schedule(RETRY_DELAY_MS);
         return;
       }
     }
