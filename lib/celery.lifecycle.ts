@@ -3,6 +3,7 @@ import type { ResultBackend } from './backend/result-backend.interface';
 import type { Broker } from './broker/broker.interface';
 import type { CeleryConfig } from './celery-config';
 import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_RESULT_BACKEND } from './celery.constants';
+import { AlertListeners } from './alerts/alert-listeners';
 import { CeleryAlerts } from './alerts/celery-alerts';
 import { ControlServer } from './control/control-server';
 import { ClusterMonitor } from './monitoring/cluster-monitor';
@@ -32,6 +33,7 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     // An explicit token: a `X | null` parameter type is emitted as Object.
     @Inject(CeleryAlerts) private readonly alerts: CeleryAlerts | null,
     private readonly outbox: CeleryOutbox,
+    private readonly alertListeners: AlertListeners,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -41,6 +43,8 @@ export class CeleryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
       // Alerts listen before the receiver starts, so no event of the first moments is missed.
       this.alerts.start();
       await this.monitor.start();
+    } else if (this.alertListeners.size > 0) {
+      this.logger.warn(`@OnCeleryAlert() on ${this.alertListeners.sources.join(', ')} will get no alert: the alerts option of CeleryModule.forRoot() is not set`);
     }
     await this.startWorker();
   }

@@ -282,7 +282,9 @@ export class CeleryWorker {
     const decoded = this.admission.decode(delivery);
     if (!decoded) return;
     const settings = resolveExecutionSettings(decoded.message, decoded.task.options, this.deps.options, this.timeLimitOverrides.get(decoded.task.name));
-    if (settings.skipIfSucceeded) void this.acceptUnlessSucceeded(delivery, decoded.message, decoded.task, settings);
+    // A redelivered acksLate message is read back anyway (settledByEarlierDelivery), SUCCESS included: one read is enough.
+    const guardedHere = settings.skipIfSucceeded && !(settings.acksLate && delivery.deliveryInfo.redelivered);
+    if (guardedHere) void this.acceptUnlessSucceeded(delivery, decoded.message, decoded.task, settings);
     else this.accept(delivery, decoded.message, decoded.task, settings);
   }
 

@@ -1,8 +1,9 @@
-import { Injectable, INestApplicationContext } from '@nestjs/common';
+import { Injectable, INestApplicationContext, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
-import { CeleryClient, OnCeleryAlert } from '../../lib';
+import { CeleryClient, CeleryModule, OnCeleryAlert } from '../../lib';
 import type { CeleryAlert } from '../../lib';
 import { celeryOptionsFromEnvironment } from '../../sample-app/src/celery-settings';
 import { TasksModule } from '../../sample-app/src/tasks/tasks.module';
@@ -138,4 +139,21 @@ describe('Alerts on a live deployment (real RabbitMQ, our workers, Celery events
     expect(OnCall.paged.filter((a) => a.key === cleanName)).toEqual([]);
     expect(posted.find((a) => a.key === killedName)?.rule).toBe('worker-silent');
   }, 60_000);
+});
+
+describe('@OnCeleryAlert() without the alerts option', () => {
+  it('says at start-up that the method will get no alert', async () => {
+    const warnings: string[] = [];
+    const logger = { log() {}, error() {}, warn: (message: unknown) => void warnings.push(String(message)), debug() {}, verbose() {}, fatal() {} };
+    @Module({ imports: [CeleryModule.forRoot({ broker: RABBITMQ_URL, backend: false, worker: false })], providers: [Pager] })
+    class AppWithoutAlerts {}
+    const moduleRef = await Test.createTestingModule({ imports: [AppWithoutAlerts] }).compile();
+    const app = moduleRef.createNestApplication({ logger });
+    try {
+      await app.init();
+      expect(warnings).toContain('@OnCeleryAlert() on Pager.page will get no alert: the alerts option of CeleryModule.forRoot() is not set');
+    } finally {
+      await app.close();
+    }
+  });
 });
