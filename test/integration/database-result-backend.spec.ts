@@ -407,4 +407,20 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
       await empty.drop();
     }
   });
+
+  it('prepares a fresh database from several backends connecting at the same moment (workers starting together)', async () => {
+    const fresh = await createTestDatabase('db_result_backend_race');
+    const backends = Array.from({ length: 6 }, () => new DatabaseResultBackend({ url: fresh.url }));
+    try {
+      // TypeORM's own `migrations` table is created before any migration's lock: the run as a whole is serialised.
+      const outcomes = await Promise.allSettled(backends.map((each) => each.connect()));
+      expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
+      const taskId = newTaskId('race');
+      await backends[0].storeResult(meta(taskId, { result: 'ready', dateDone: new Date() }));
+      expect((await backends[5].getResult(taskId))!.result).toBe('ready');
+    } finally {
+      for (const each of backends) await each.close();
+      await fresh.drop();
+    }
+  });
 });

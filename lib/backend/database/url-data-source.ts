@@ -7,6 +7,7 @@ import { celeryResultMigrations } from './migrations';
 import { CREATE_CELERY_SEQUENCES_SQL } from './migrations/celery-sequences';
 import { describeDatabaseError } from './postgres-errors';
 import { toNodePostgresUrl } from './postgres-url';
+import { runMigrationsExclusively } from './migrations/migration-lock';
 
 /** How a DataSource we create from a URL is set up. */
 export interface UrlDataSourceSetup {
@@ -45,7 +46,7 @@ export async function openUrlDataSource(url: string, setup: UrlDataSourceSetup):
     );
   }
   try {
-    if (setup.migrationsRun) await dataSource.runMigrations({ transaction: 'all' });
+    if (setup.migrationsRun) await runMigrationsExclusively(dataSource);
     if (setup.synchronize) {
       // synchronize creates tables whose id DEFAULT needs the sequences, which it does not create.
       for (const statement of CREATE_CELERY_SEQUENCES_SQL) await dataSource.query(statement);
