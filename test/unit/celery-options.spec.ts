@@ -1,18 +1,8 @@
 import { createResultBackend } from '../../lib/backend/create-result-backend';
 import { createBroker } from '../../lib/broker/create-broker';
 import { resolveCeleryConfig } from '../../lib/celery-config';
-import { validateCeleryOptions } from '../../lib/celery-options.validator';
-import { InvalidCeleryOptionsError } from '../../lib/errors/invalid-celery-options.error';
+import { problemsOf } from '../support/option-problems';
 
-function problemsOf(options: unknown): string[] {
-  try {
-    validateCeleryOptions(options as never);
-    return [];
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidCeleryOptionsError);
-    return (error as InvalidCeleryOptionsError).problems;
-  }
-}
 
 describe('CeleryModule options', () => {
   it('names every bad option with what was expected', () => {

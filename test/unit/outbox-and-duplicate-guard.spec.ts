@@ -1,21 +1,11 @@
 import { DataSource } from 'typeorm';
 import { resolveCeleryConfig } from '../../lib/celery-config';
-import { validateCeleryOptions } from '../../lib/celery-options.validator';
-import { InvalidCeleryOptionsError } from '../../lib/errors/invalid-celery-options.error';
+import { problemsOf } from '../support/option-problems';
 import { fromOutboxRow, toOutboxParameters } from '../../lib/outbox/outbox-row';
 import { resolveExecutionSettings } from '../../lib/worker/execution-settings';
 import { DEFAULT_WORKER_OPTIONS } from '../../lib/worker/worker-options';
 import { TaskMessage } from '../../lib/protocol/task-message';
 
-function problemsOf(options: unknown): string[] {
-  try {
-    validateCeleryOptions(options as never);
-    return [];
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidCeleryOptionsError);
-    return (error as InvalidCeleryOptionsError).problems;
-  }
-}
 
 describe('outbox options', () => {
   it('needs a database to relay from unless the relay and the migration are both off', () => {
