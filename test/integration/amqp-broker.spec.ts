@@ -1,3 +1,4 @@
+import { eventually } from '../support/celery-app';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -210,9 +211,13 @@ describe('AmqpBroker against RabbitMQ', () => {
 
     const inbox = new Inbox();
     const consumer = await broker.consume({ queues: [queue], prefetch: 200, onMessage: inbox.onMessage });
-    const delivered = await inbox.waitFor(100);
-    // At least once: a message in flight on the closed channel may have been stored and sent again.
-    expect(new Set(delivered.map((message) => message.properties.correlationId)).size).toBe(100);
+    // At least once: a message in flight on the closed channel may have been stored and sent again,
+    // so 100 deliveries can come before the last of the 100 messages: wait for 100 distinct ones.
+    const distinct = () => new Set(inbox.messages.map((message) => message.properties.correlationId)).size;
+    await inbox.waitFor(100);
+    await eventually(() => (distinct() >= 100 ? true : undefined), 5_000, '100 distinct messages');
+    const delivered = inbox.messages;
+    expect(distinct()).toBe(100);
     for (const message of delivered) message.ack();
     await consumer.cancel();
   });
