@@ -7,3 +7,5 @@ export const CELERY_TASK_METADATA = 'celery:task';
 export const CELERY_LOGGER_CONTEXT = 'Celery';
 export const CELERY_TASK_EVENT_METADATA = 'celery:task-event';
 export const CELERY_ALERT_METADATA = 'celery:alert';
+/** The CeleryRuntime the module's providers come from (runtime/create-celery-runtime.ts). */
+export const CELERY_RUNTIME = Symbol('CELERY_RUNTIME');

@@ -22,7 +22,3 @@ export interface ChordCounterStore {
   /** The stored results of many tasks in one read, in the order of `taskIds` (null: PENDING). */
   getResults(taskIds: readonly string[]): Promise<(TaskResultMeta | null)[]>;
 }
-
-export function isChordCounterStore(backend: unknown): backend is ChordCounterStore {
-  return typeof (backend as ChordCounterStore)?.countChordPart === 'function';
-}

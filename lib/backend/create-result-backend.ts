@@ -1,6 +1,7 @@
 import { UnsupportedResultBackendError } from '../errors/unsupported-result-backend.error';
 import { DatabaseBackendOptions } from './database/database-backend-options';
 import { DatabaseResultBackend } from './database/database-result-backend';
+import { MemoryResultBackend } from './memory/memory-result-backend';
 import { ResultBackend } from './result-backend.interface';
 import { createRpcResultBackend } from './rpc/create-rpc-result-backend';
 import { RedisResultBackend } from './redis/redis-result-backend';
@@ -12,7 +13,7 @@ import type { Broker } from '../broker/broker.interface';
  * (in-process PGlite) database.
  */
 export interface ResultBackendConfig extends DatabaseBackendOptions {
-  /** Celery's `result_backend`: `postgresql://…`, `postgres://…`, `db+postgresql://…`, `embedded://`, `rpc://`, `redis://`, `rediss://`, `sentinel://`. */
+  /** Celery's `result_backend`: `postgresql://…`, `postgres://…`, `db+postgresql://…`, `embedded://`, `rpc://`, `redis://`, `rediss://`, `sentinel://`, `memory://`. */
   url?: string;
   /** The app's broker: the rpc:// backend sends and receives results through it. */
   broker?: Broker;
@@ -32,6 +33,9 @@ const embedded: BackendFactory = ({ url, ...config }) => {
   return new DatabaseResultBackend({ ...config, embedded: { dataDir: dataDir ?? config.embedded?.dataDir } });
 };
 
+/** `memory://` (or Celery's `cache+memory://`): results in this process, shared by backends of the same URL. */
+const memory: BackendFactory = ({ url }) => new MemoryResultBackend(url);
+
 /**
  * URL scheme → backend. Celery's other schemes are listed as planned so users get "not yet
  * supported" rather than "unknown"; adding one is adding a line here.
@@ -46,6 +50,8 @@ const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map([
   ['redis:', redis],
   ['rediss:', redis],
   ['sentinel:', redis],
+  ['memory:', memory],
+  ['cache+memory:', memory],
 ]);
 
 const PLANNED_SCHEMES: readonly string[] = [];

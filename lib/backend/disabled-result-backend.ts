@@ -1,4 +1,5 @@
 import { ResultBackendDisabledError } from '../errors/result-backend-disabled.error';
+import { NO_CAPABILITIES } from './backend-capabilities';
 import { ResultBackend } from './result-backend.interface';
 
 /**
@@ -7,6 +8,7 @@ import { ResultBackend } from './result-backend.interface';
  */
 export class DisabledResultBackend implements ResultBackend {
   readonly description = 'disabled (no result backend configured)';
+  readonly capabilities = NO_CAPABILITIES;
   async connect(): Promise<void> {}
   async storeResult(): Promise<void> {}
   async getResult(): Promise<never> {

@@ -1,4 +1,5 @@
 import { TaskResultMeta } from '../protocol/result-meta';
+import type { BackendCapabilities } from './backend-capabilities';
 
 export interface WaitOptions {
   /** Milliseconds; rejects with a ResultTimeoutError after that. Undefined waits forever. */
@@ -17,11 +18,13 @@ export interface ResultRoute {
 
 /**
  * Where task states and results live (Celery's result backend). Implemented over TypeORM for
- * PostgreSQL (Celery's own `celery_taskmeta` tables) and, later, rpc:// and Redis.
+ * PostgreSQL (Celery's own `celery_taskmeta` tables), rpc:// and Redis.
  */
 export interface ResultBackend {
   /** A human-readable address with secrets masked, for logs. */
   readonly description: string;
+  /** What it can do besides storing: read results back, count chords, save groups, keep revokes. */
+  readonly capabilities: BackendCapabilities;
   connect(): Promise<void>;
   /**
    * The reply queue tasks sent from this process should name in `reply_to` (rpc://: results

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { isChordCounterStore } from '../backend/chord-counter-store.interface';
 import { AsyncResult } from '../client/async-result';
 import type { CeleryClient } from '../client/celery-client';
 import { SendTaskOptions } from '../client/send-task-options';
@@ -150,9 +149,9 @@ export class CanvasPublisher {
     const body = chain && chain.length > 0 ? withRest(frozen.kwargs.body as SignatureDict, chain) : (frozen.kwargs.body as SignatureDict);
     const members = header.kwargs.tasks as SignatureDict[];
     const headerIds = members.map((member) => resultIdOf(member));
-    const backend = this.client.resultBackend;
-    const join = this.settings.chordJoin ?? (isChordCounterStore(backend) ? 'counter' : 'chord_unlock');
-    if (join === 'counter' && isChordCounterStore(backend)) await backend.createChordCounter(groupId, headerIds);
+    const counter = this.client.resultBackend.capabilities.chordCounter;
+    const join = this.settings.chordJoin ?? (counter ? 'counter' : 'chord_unlock');
+    if (join === 'counter' && counter) await counter.createChordCounter(groupId, headerIds);
     else await this.sendChordUnlock(groupId, body, headerIds);
     for (const [index, member] of members.entries()) {
       await this.apply(withMemberOptions(member, { group_id: groupId, group_index: index, chord: body }), prepend, memberBase);

@@ -1,5 +1,4 @@
 import type { ChordCounterStore } from '../backend/chord-counter-store.interface';
-import { isChordCounterStore } from '../backend/chord-counter-store.interface';
 import type { CeleryClient } from '../client/celery-client';
 import { SendTaskOptions } from '../client/send-task-options';
 import { toExceptionInfo } from '../protocol/exception-info';
@@ -62,11 +61,15 @@ export class CanvasWorkflowSteps implements WorkflowSteps {
     for (const step of message.embed.chain ?? []) {
       const stepId = step.options.task_id as string | undefined;
       if (stepId === undefined) continue;
-      await this.storeFailure(stepId, info, traceback, step.options.group_id as string | undefined);
+      await this.storeFailure(stepId, info, traceback, step.options);
       const stepChord = step.options.chord as SignatureDict | undefined;
       if (stepChord && typeof step.options.group_id === 'string') await this.countChordPart(step.options.group_id, stepId, stepChord, message, step.options.group_index as number | undefined);
     }
     if (message.embed.errbacks?.length) await this.sendErrbacks(message.embed.errbacks, message.id, workflowOptions(message));
+  }
+
+  async afterRevoked(message: TaskMessage): Promise<void> {
+    if (message.group && message.embed.chord) await this.countChordPart(message.group, message.id, message.embed.chord, message, message.groupIndex);
   }
 
   /**
@@ -84,17 +87,23 @@ export class CanvasWorkflowSteps implements WorkflowSteps {
   }
 
   private counterStore(): ChordCounterStore | null {
-    const backend = this.client.resultBackend;
-    return isChordCounterStore(backend) ? backend : null;
+    return this.client.resultBackend.capabilities.chordCounter ?? null;
   }
 
   private async sendErrbacks(errbacks: SignatureDict[], failedId: string, base: SendTaskOptions): Promise<void> {
     await this.publisher.apply(this.publisher.freeze(groupDict(errbacks)), [failedId], base);
   }
 
-  private async storeFailure(taskId: string, info: ExceptionInfo, traceback: string | null, groupId?: string): Promise<void> {
-    const meta: TaskResultMeta = { taskId, status: TaskState.FAILURE, result: info, traceback, children: [], dateDone: new Date(), groupId: groupId ?? null };
-    await this.client.resultBackend.storeResult(meta).catch((error: Error) => {
+  /**
+   * A chain step's FAILURE, stored as Celery's `mark_as_failure` does from the step's own options
+   * (`Context(chain_elem)`): under its id, its group, and to its `reply_to`, where an rpc://
+   * caller waiting on the chain's result listens.
+   */
+  private async storeFailure(taskId: string, info: ExceptionInfo, traceback: string | null, options: Record<string, unknown>): Promise<void> {
+    const groupId = typeof options.group_id === 'string' ? options.group_id : null;
+    const replyTo = typeof options.reply_to === 'string' && options.reply_to !== '' ? options.reply_to : null;
+    const meta: TaskResultMeta = { taskId, status: TaskState.FAILURE, result: info, traceback, children: [], dateDone: new Date(), groupId };
+    await this.client.resultBackend.storeResult(meta, { replyTo, correlationId: taskId }).catch((error: Error) => {
       this.logger.error(`Could not store the FAILURE of chain step ${taskId}: ${error.message}`);
     });
   }

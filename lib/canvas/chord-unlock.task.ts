@@ -1,4 +1,3 @@
-import { isChordCounterStore } from '../backend/chord-counter-store.interface';
 import type { CeleryClient } from '../client/celery-client';
 import { TaskArgumentsError } from '../errors/task-arguments.error';
 import { SignatureDict } from '../protocol/signature-dict';
@@ -45,7 +44,7 @@ export function chordUnlockTask(client: CeleryClient): TaskDefinition {
 async function unlock(client: CeleryClient, publisher: CanvasPublisher, headerIds: string[], body: SignatureDict, interval: number, maxRetries: number | null): Promise<void> {
   const task = currentTask();
   const backend = client.resultBackend;
-  const store = isChordCounterStore(backend) ? backend : null;
+  const store = backend.capabilities.chordCounter ?? null;
   const metas = store ? await store.getResults(headerIds) : await Promise.all(headerIds.map((id) => backend.getResult(id)));
   if (!metas.every((meta) => meta !== null && READY_STATES.has(meta.status))) task.retry({ countdown: interval, maxRetries });
   await joinChord(publisher, store, headerIds, body, { parentId: task.id, rootId: task.rootId ?? task.id }, client);

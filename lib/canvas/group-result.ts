@@ -73,7 +73,7 @@ export class GroupResult<TResult = unknown> {
 }
 
 function groupStoreOf(backend: ResultBackend): GroupResultStore {
-  const store = backend as Partial<GroupResultStore>;
-  if (typeof store.saveGroup !== 'function' || typeof store.getGroup !== 'function') throw new GroupResultUnsupportedError(backend.description);
-  return backend as ResultBackend & GroupResultStore;
+  const store = backend.capabilities.groupStore;
+  if (!store) throw new GroupResultUnsupportedError(backend.description);
+  return store;
 }

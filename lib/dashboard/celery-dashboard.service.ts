@@ -1,6 +1,5 @@
 import { BeforeApplicationShutdown, ConflictException, Inject, Injectable, Logger, MessageEvent, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
 import { Observable, Subscriber } from 'rxjs';
-import { DatabaseResultBackend } from '../backend/database/database-result-backend';
 import type { ResultBackend } from '../backend/result-backend.interface';
 import type { Broker } from '../broker/broker.interface';
 import { CELERY_BROKER, CELERY_RESULT_BACKEND } from '../celery.constants';
@@ -54,7 +53,8 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
     readonly monitor: ClusterMonitor,
   ) {
     monitor.state.keepAtLeast(options.maxTasks);
-    this.store = options.history && backend instanceof DatabaseResultBackend ? new PostgresTaskHistoryStore(backend.connectedDataSource) : new MemoryTaskHistoryStore();
+    const database = backend.capabilities.postgres;
+    this.store = options.history && database ? new PostgresTaskHistoryStore(database.connectedDataSource) : new MemoryTaskHistoryStore();
     this.writer = new TaskHistoryWriter(this.monitor.state, this.store, { logger: this.logger });
   }
 

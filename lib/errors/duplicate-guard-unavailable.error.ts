@@ -8,8 +8,8 @@ export class DuplicateGuardUnavailableError extends CeleryError {
   ) {
     super(
       `Task(s) ${taskNames.join(', ')} use skipIfSucceeded, which looks each task id up in the result backend before running it, ` +
-        `but the result backend (${backendDescription}) cannot be read back by a worker. Use the database backend ` +
-        "(backend: 'postgresql://…' or the embedded default), or remove skipIfSucceeded from these tasks.",
+        `but the result backend (${backendDescription}) cannot be read back by a worker. Use a backend that stores results where workers can read them ` +
+        "(PostgreSQL: backend: 'postgresql://…' or the embedded default; Redis: backend: 'redis://…'), or remove skipIfSucceeded from these tasks.",
     );
   }
 }

@@ -145,6 +145,12 @@ export interface WorkerModuleOptions {
   /** Start consuming at application bootstrap. false: call `CeleryWorker.start()` yourself. Default true. */
   autoStart?: boolean;
   /**
+   * A remote `shutdown` (Flower's button, `celery control shutdown`) ends the process with exit
+   * code 0 after a warm shutdown, as a Python worker exits, so systemd or Kubernetes restart it.
+   * false: only the worker stops; the process goes on. Default true.
+   */
+  exitOnRemoteShutdown?: boolean;
+  /**
    * Send task events (task-received, -started, -succeeded…) for Flower and `celery events`
    * (Celery: `worker_send_task_events`, `-E`). Worker events (online, heartbeat, offline) are
    * sent either way, as in Celery. Default false.

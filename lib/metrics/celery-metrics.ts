@@ -24,7 +24,8 @@ export interface CeleryMetricsSources {
   broker: Broker;
   /** Queues whose depth is reported (the worker's, the default queue, `task_queues`). */
   queues: readonly string[];
-  worker: WorkerLoad;
+  /** null in an app that runs no worker: the worker gauges read 0. */
+  worker: WorkerLoad | null;
   logger: CeleryLogger;
 }
 
@@ -83,7 +84,7 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
       help: 'Unacknowledged task messages this worker holds: running, waiting for a slot, or for their ETA.',
       registers,
       collect() {
-        this.set(worker.isRunning ? unacknowledgedHeld(worker) : 0);
+        this.set(worker?.isRunning ? unacknowledgedHeld(worker) : 0);
       },
     });
     const limit = new Gauge({
@@ -91,7 +92,7 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
       help: 'The prefetch window (basic.qos) of this worker; it grows by one per ETA task held.',
       registers,
       collect() {
-        this.set(worker.isRunning ? worker.prefetchCount : 0);
+        this.set(worker?.isRunning ? worker.prefetchCount : 0);
       },
     });
     this.metricNames = [this.tasks, this.runtime, this.reconnects, queueDepth, inUse, limit].map(metricName);
@@ -138,8 +139,8 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
     this.reconnects.inc();
   }
 
-  /** Nest calls it on shutdown: the metrics leave the registry, so another app in this process can register them again. */
-  onModuleDestroy(): void {
+  /** At shutdown the metrics leave the registry, so another app in this process can register them again. */
+  unregister(): void {
     for (const name of this.metricNames) this.registry.removeSingleMetric(name);
   }
 

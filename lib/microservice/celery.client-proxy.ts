@@ -1,16 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { ClientProxy, ReadPacket, WritePacket } from '@nestjs/microservices';
-import { ResultBackend } from '../backend/result-backend.interface';
-import { Broker } from '../broker/broker.interface';
-import { QueueCatalog } from '../broker/queue-catalog';
-import { resolveCeleryConfig } from '../celery-config';
-import { connectBroker, connectResultBackend } from '../celery-connections';
-import { validateCeleryOptions } from '../celery-options.validator';
 import { CELERY_LOGGER_CONTEXT } from '../celery.constants';
 import { CeleryClient } from '../client/celery-client';
-import { TaskRouter } from '../client/task-router';
 import { SendTaskOptions } from '../client/send-task-options';
 import { CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
+import { CeleryRuntime } from '../runtime/celery-runtime';
+import { createCeleryRuntime } from '../runtime/create-celery-runtime';
 
 /** What `client.send(name, data)` / `emit` accept: the args array, or args with kwargs and options. */
 export type CeleryProxyPayload = unknown[] | { args?: unknown[]; kwargs?: Record<string, unknown>; options?: SendTaskOptions };
@@ -21,38 +16,26 @@ export type CeleryProxyPayload = unknown[] | { args?: unknown[]; kwargs?: Record
  */
 export class CeleryClientProxy extends ClientProxy {
   private readonly celeryLogger = new Logger(CELERY_LOGGER_CONTEXT);
-  private connecting: Promise<{ broker: Broker; backend: ResultBackend; client: CeleryClient }> | null = null;
+  private connecting: Promise<CeleryRuntime> | null = null;
 
   constructor(private readonly options: CeleryModuleOptions = {}) {
     super();
   }
 
+  /** Builds a producer-only runtime (the same composition root as CeleryModule) on first use. */
   connect(): Promise<CeleryClient> {
-    this.connecting ??= (async () => {
-      const config = resolveCeleryConfig(validateCeleryOptions({ ...this.options, worker: false }));
-      const broker = await connectBroker(config, this.celeryLogger);
-      const backend = await connectResultBackend(config, broker, this.celeryLogger);
-      const client = new CeleryClient({
-        broker,
-        backend,
-        queues: new QueueCatalog(config.queues),
-        defaultQueue: config.defaultQueue,
-        router: new TaskRouter(config.taskRoutes),
-        signer: config.security.signer,
-      });
-      return { broker, backend, client };
-    })();
-    return this.connecting.then(({ client }) => client);
+    this.connecting ??= createCeleryRuntime({ ...this.options, worker: false }, { logger: this.celeryLogger }).then(async (runtime) => {
+      await runtime.start();
+      return runtime;
+    });
+    return this.connecting.then((runtime) => runtime.parts.client);
   }
 
   async close(): Promise<void> {
     const connecting = this.connecting;
     this.connecting = null;
     if (!connecting) return;
-    const { broker, backend } = await connecting;
-    // The backend first: rpc:// receives its replies through the broker.
-    await backend.close();
-    await broker.close();
+    await (await connecting).close();
   }
 
   unwrap<T>(): T {

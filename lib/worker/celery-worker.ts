@@ -1,45 +1,44 @@
-import { Broker, Consumer, DeliveredMessage, DeliveryInfo, QueueDeclaration } from '../broker/broker.interface';
-import { ResultBackend } from '../backend/result-backend.interface';
 import { hostname as osHostname } from 'node:os';
-import { ResultEncodeError } from '../errors/result-encode.error';
+import type { RevokedTaskStore } from '../backend/revoked-task-store.interface';
+import { ResultBackend } from '../backend/result-backend.interface';
+import { Broker, Consumer, DeliveredMessage, DeliveryInfo, QueueDeclaration } from '../broker/broker.interface';
+import { TaskRevokedError } from '../errors/task-revoked.error';
+import { WorkerLostError } from '../errors/worker-lost.error';
 import { TaskMessage } from '../protocol/task-message';
+import { MessageSecurity, NO_MESSAGE_SECURITY } from '../security/load-message-security';
 import { CeleryLogger } from '../utils/logger';
+import { createTaskContext } from './create-task-context';
+import { DuplicateGuard } from './duplicate-guard';
 import { EtaParking } from './eta-parking';
 import { ExecutionSettings, resolveExecutionSettings, TimeLimitOverride } from './execution-settings';
-import { ResultRecorder } from './result-recorder';
-import { TaskThrottle } from './task-throttle';
-import { WorkerMonitor } from './worker-monitor';
-import { WorkflowSteps } from './workflow-steps';
-import { TaskHooks } from './task-hooks';
-import { Outcome, TaskRun } from './task-run';
-import { WorkerObservers } from './worker-observers';
 import { MessageAdmission } from './message-admission';
-import { DuplicateGuard } from './duplicate-guard';
-import { createTaskContext } from './create-task-context';
-import { TaskState } from '../protocol/task-states';
-import { RevokeReason, TaskRevokedError } from '../errors/task-revoked.error';
-import { RevokedTaskStore, RevokedTasks } from './revoked-tasks';
+import { previousDelivery } from './previous-delivery';
+import { ResultRecorder } from './result-recorder';
 import { retryMessage } from './retry-message';
 import { planRetry } from './retry-policy';
+import { RevokedTasks } from './revoked-tasks';
+import { SettlingTask, TaskSettlement } from './settlement';
 import { TaskDefinition, TaskOptions } from './task-definition';
-import { TaskContext } from './task-context';
+import { TaskHooks } from './task-hooks';
+import { failed, TaskOutcome } from './task-outcome';
 import { TaskRegistry } from './task-registry';
+import { RunResult, TaskRun } from './task-run';
+import { TaskThrottle } from './task-throttle';
 import { expandHostname, WorkerOptions } from './worker-options';
-import { previousDelivery } from './previous-delivery';
-import { WorkerLostError } from '../errors/worker-lost.error';
-import { MessageSecurity, NO_MESSAGE_SECURITY } from '../security/load-message-security';
-
-/** A message accepted for execution: decoded, its task known and its arguments bound. */
-interface AcceptedTask {
-  delivery: DeliveredMessage;
-  message: TaskMessage;
-  task: TaskDefinition;
-  call: () => unknown;
-  settings: ExecutionSettings;
-}
+import { PartialTaskMessage, WorkerMonitor } from './worker-monitor';
+import { WorkerObservers } from './worker-observers';
+import { WorkflowSteps } from './workflow-steps';
 
 import type { ActiveTask } from './task-run';
 export type { ActiveTask };
+
+/** A message accepted for execution: decoded, its task known, its arguments bound, its settings decided once. */
+interface AcceptedTask extends SettlingTask {
+  readonly message: TaskMessage;
+  readonly task: TaskDefinition;
+  readonly settings: ExecutionSettings;
+  readonly call: () => unknown;
+}
 
 export interface WorkerDependencies {
   broker: Broker;
@@ -73,21 +72,25 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A Celery worker (`celery worker`): consumes the task queues with a prefetch bound, runs up to
- * `concurrency` tasks at once, stores their results and acks each message at Celery's moment:
- * before running by default, after the result is stored with acksLate. Bad messages are refused
- * one by one without ever stopping the worker.
+ * `concurrency` tasks at once, and settles each outcome in one place (settlement.ts): stored,
+ * workflow continued, monitors and hooks told, message acked at Celery's moment (before running
+ * by default, after the outcome is stored with acksLate). Bad messages are refused one by one
+ * without ever stopping the worker.
  */
 export class CeleryWorker {
   readonly hostname: string;
   /** Publisher node name of the messages this worker sends (retries), as Python's `gen<pid>@host`. */
   private readonly origin = `gen${process.pid}@${osHostname()}`;
   private readonly recorder: ResultRecorder;
+  private readonly settlement: TaskSettlement;
   private consumer: Consumer | null = null;
   private readonly waiting: AcceptedTask[] = [];
   private readonly scheduled = new Map<AcceptedTask, NodeJS.Timeout>();
   private readonly active = new Map<AcceptedTask, TaskRun>();
   /** Each started task's whole handling, until settled: a redelivered copy waits for it. */
   private readonly runs = new Map<AcceptedTask, Promise<void>>();
+  /** Work started outside a run slot (refusals, revokes, guard look-ups, parking): stop() waits for it. */
+  private readonly background = new Set<Promise<unknown>>();
   private readonly throttle = new TaskThrottle<AcceptedTask>((accepted) => {
     this.waiting.push(accepted);
     this.startWaitingTasks();
@@ -102,7 +105,7 @@ export class CeleryWorker {
   /** Time limits set at run time (Celery's `control time_limit`), over the tasks' own. */
   private readonly timeLimitOverrides = new Map<string, TimeLimitOverride>();
   private startedAt: Date | null = null;
-  /** Results of tasks that gave their slot back and are still being stored (see execute()). */
+  /** Results of tasks that gave their slot back and are still being settled (see execute()). */
   private storing = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly observers: WorkerObservers;
@@ -115,13 +118,22 @@ export class CeleryWorker {
     this.recorder = new ResultRecorder(deps.backend, this.hostname);
     this.revoked = new RevokedTasks(deps.revokedStore);
     const security = deps.security ?? NO_MESSAGE_SECURITY;
-    this.admission = new MessageAdmission(deps.registry, deps.options.maxMessageBytes, this.recorder, this.observers, deps.logger, security.signatures);
+    this.admission = new MessageAdmission(deps.registry, deps.options.maxMessageBytes, this.observers, deps.logger, security.signatures);
     this.duplicates = new DuplicateGuard(deps.backend, deps.logger);
     this.parking = new EtaParking(
       deps.broker,
       { thresholdSeconds: deps.options.etaParkThresholdSeconds, queueType: deps.options.delayedDeliveryQueueType },
       deps.logger,
     );
+    this.settlement = new TaskSettlement({
+      recorder: this.recorder,
+      observers: this.observers,
+      logger: deps.logger,
+      hostname: this.hostname,
+      workflow: deps.workflow,
+      republish: ({ message, delivery }, retry) =>
+        deps.broker.publish(retryMessage(message, delivery.deliveryInfo, retry.eta, this.origin, retry.queue, security.signer)),
+    });
   }
 
   get isRunning(): boolean {
@@ -248,12 +260,14 @@ export class CeleryWorker {
 
   /**
    * Warm shutdown: stop consuming, hand back what has not started (requeued for another
-   * worker), let running tasks finish up to the shutdown timeout, then abort the rest.
+   * worker), let running tasks finish and their outcomes settle up to the shutdown timeout, then
+   * abort the rest. Resolves once everything the worker started is done.
    */
   async stop(): Promise<void> {
     if (!this.consumer || this.stopping) return;
     this.stopping = true;
     const { logger, options } = this.deps;
+    const deadline = Date.now() + options.shutdownTimeoutMs;
     await this.consumer.cancel();
     for (const [accepted, timer] of this.scheduled) {
       clearTimeout(timer);
@@ -262,13 +276,14 @@ export class CeleryWorker {
     this.scheduled.clear();
     for (const accepted of [...this.waiting.splice(0), ...this.throttle.drain()]) accepted.delivery.reject(true);
     if (!this.idle) {
-      logger.log(`Worker ${this.hostname} waiting up to ${options.shutdownTimeoutMs} ms for ${this.active.size} running task(s) and ${this.storing} result(s) being stored`);
+      logger.log(`Worker ${this.hostname} waiting up to ${options.shutdownTimeoutMs} ms for ${this.active.size} running task(s) and ${this.storing} outcome(s) being stored`);
       if (!(await this.waitForIdle(options.shutdownTimeoutMs))) {
-        logger.warn(`Worker ${this.hostname} aborting ${this.active.size} task(s) still running after the shutdown timeout (${this.storing} result(s) still being stored)`);
+        logger.warn(`Worker ${this.hostname} aborting ${this.active.size} task(s) still running after the shutdown timeout (${this.storing} outcome(s) still being stored)`);
         for (const task of this.active.values()) task.abort.abort(new Error('worker shutdown'));
         await this.waitForIdle(1_000);
       }
     }
+    await this.backgroundDone(Math.max(deadline - Date.now(), 1_000));
     this.consumer = null;
     this.observers.notify('workerStopped');
     logger.log(`Worker ${this.hostname} stopped after ${this.processed} task(s)`);
@@ -279,13 +294,21 @@ export class CeleryWorker {
       delivery.reject(true);
       return;
     }
-    const decoded = this.admission.decode(delivery);
-    if (!decoded) return;
-    const settings = resolveExecutionSettings(decoded.message, decoded.task.options, this.deps.options, this.timeLimitOverrides.get(decoded.task.name));
-    // A redelivered acksLate message is read back anyway (settledByEarlierDelivery), SUCCESS included: one read is enough.
+    const admission = this.admission.admit(delivery);
+    if (admission.kind === 'untrusted') return;
+    if (admission.kind === 'refused') return this.refuse(delivery, admission.message, admission.error, admission.task);
+    const { message, task } = admission;
+    const settings = resolveExecutionSettings(message, task.options, this.deps.options, this.timeLimitOverrides.get(task.name));
+    // A redelivered acksLate message is read back anyway (earlierDelivery), SUCCESS included: one read is enough.
     const guardedHere = settings.skipIfSucceeded && !(settings.acksLate && delivery.deliveryInfo.redelivered);
-    if (guardedHere) void this.acceptUnlessSucceeded(delivery, decoded.message, decoded.task, settings);
-    else this.accept(delivery, decoded.message, decoded.task, settings);
+    if (guardedHere) this.inBackground(this.acceptUnlessSucceeded(delivery, message, task, settings));
+    else this.accept(delivery, message, task, settings);
+  }
+
+  /** A message refused at the door is settled as a FAILURE like any other (stored, errbacks, chord), then rejected. */
+  private refuse(delivery: DeliveredMessage, message: TaskMessage | PartialTaskMessage | null, error: Error, task?: TaskDefinition): void {
+    if (!message) return this.settlement.rejectUnreadable(delivery, error);
+    this.inBackground(this.settlement.settle({ delivery, message, task, acked: false }, failed(error, 'refused')));
   }
 
   /**
@@ -304,12 +327,16 @@ export class CeleryWorker {
   private accept(delivery: DeliveredMessage, message: TaskMessage, task: TaskDefinition, settings: ExecutionSettings): void {
     this.observers.notify('taskReceived', message);
     if (this.revoked.has(message.id)) {
-      this.discardRevoked(delivery, message, 'revoked');
+      this.inBackground(this.settlement.settle({ delivery, message, task, settings, acked: false }, { state: 'REVOKED', reason: 'revoked' }));
       return;
     }
-    const call = this.admission.bind(delivery, message, task);
-    if (!call) return;
-    const accepted: AcceptedTask = { delivery, message, task, call, settings };
+    let call: () => unknown;
+    try {
+      call = task.prepare(message.args, message.kwargs);
+    } catch (error) {
+      return this.refuse(delivery, message, error as Error, task);
+    }
+    const accepted: AcceptedTask = { delivery, message, task, settings, call, acked: false };
     if (message.eta && message.eta.getTime() > Date.now()) this.parkOrSchedule(accepted);
     else this.enqueue(accepted);
   }
@@ -321,28 +348,17 @@ export class CeleryWorker {
   private parkOrSchedule(accepted: AcceptedTask): void {
     const eta = accepted.message.eta!;
     if (!this.parking.wants(eta)) return this.schedule(accepted);
-    void this.parking.park(accepted.delivery, eta).then((parked) => {
-      if (parked) return;
-      if (this.stopping) accepted.delivery.reject(true);
-      else this.schedule(accepted);
-    });
+    this.inBackground(
+      this.parking.park(accepted.delivery, eta).then((parked) => {
+        if (parked) return;
+        if (this.stopping) accepted.delivery.reject(true);
+        else this.schedule(accepted);
+      }),
+    );
   }
 
   private get basePrefetch(): number {
     return this.deps.options.concurrency * this.deps.options.prefetchMultiplier;
-  }
-
-  /** A revoked or expired task is not run: REVOKED is stored and the message acked, as Celery does. */
-  private discardRevoked(delivery: DeliveredMessage, message: TaskMessage, reason: RevokeReason): void {
-    this.deps.logger.log(`Discarding ${reason} task ${message.task}[${message.id}]`);
-    this.observers.notify('taskRevoked', message, reason);
-    this.recorder
-      .revoked(message, delivery.deliveryInfo.routingKey, reason)
-      .then(() => delivery.ack())
-      .catch((error: Error) => {
-        this.logStoreError(message, error);
-        delivery.reject(true);
-      });
   }
 
   /**
@@ -384,10 +400,16 @@ export class CeleryWorker {
     }
   }
 
+  /**
+   * Runs a task in a slot and settles its outcome. A task acked before it ran gives its slot back
+   * once its code has returned, and the next one starts while its outcome is settled (results are
+   * batched by the backend's group commit): the slot waits on the task, not on PostgreSQL. At most
+   * BACKGROUND_STORES_PER_SLOT × `concurrency` outcomes wait so, bounding what is held in memory.
+   * An acksLate task keeps its slot: its message stays unacked until the store, and the prefetch
+   * window lets no new one in before that anyway.
+   */
   private async execute(accepted: AcceptedTask): Promise<void> {
-    const { delivery, message, settings } = accepted;
-    const queue = delivery.deliveryInfo.routingKey;
-    const run = new TaskRun(message, !settings.acksLate);
+    const run = new TaskRun(accepted.message, !accepted.settings.acksLate);
     this.active.set(accepted, run);
     let slotHeld = true;
     const freeSlot = () => {
@@ -395,43 +417,22 @@ export class CeleryWorker {
       slotHeld = false;
       this.active.delete(accepted);
       this.processed++;
-      this.processedByName.set(message.task, (this.processedByName.get(message.task) ?? 0) + 1);
+      this.processedByName.set(accepted.message.task, (this.processedByName.get(accepted.message.task) ?? 0) + 1);
       this.startWaitingTasks();
       this.notifyIdleWhenIdle();
     };
     try {
-      const unwanted = message.expires && message.expires.getTime() <= Date.now() ? 'expired' : this.revoked.has(message.id) ? 'revoked' : null;
-      if (unwanted) {
-        this.observers.notify('taskRevoked', message, unwanted);
-        await this.finish(accepted, () => this.recorder.revoked(message, queue, unwanted), unwanted);
-        return;
-      }
-      if (settings.acksLate && delivery.deliveryInfo.redelivered && (await this.settledByEarlierDelivery(accepted))) return;
-      if (!settings.acksLate) delivery.ack();
-      if (settings.trackStarted) await this.recorder.started(message, queue).catch((error: Error) => this.logStoreError(message, error));
-      const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal);
-      this.observers.notify('taskStarted', message);
-      await this.observers.emit('prerun', context);
-      const startedAt = performance.now();
-      const outcome = await run.execute(accepted.call, context, settings, (seconds) =>
-        this.deps.logger.error(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed, slot freed`),
-      );
-      const runtimeMs = performance.now() - startedAt;
-      // A task acked before it ran gives its slot back once its code has returned, and the next one
-      // starts while its result is stored (batched with others, group-commit.ts): the slot waits on
-      // the task, not on PostgreSQL. At most BACKGROUND_STORES_PER_SLOT × `concurrency` stores wait
-      // so, bounding what is held in memory. An acksLate task keeps its slot: its message stays unacked until the store, and the
-      // prefetch window lets no new one in before that anyway.
-      const storeInBackground = !settings.acksLate && this.storing < BACKGROUND_STORES_PER_SLOT * this.deps.options.concurrency;
-      if (storeInBackground) {
+      const outcome = await this.runTask(accepted, run);
+      if (!outcome) return;
+      const settleInBackground = !accepted.settings.acksLate && this.storing < BACKGROUND_STORES_PER_SLOT * this.deps.options.concurrency;
+      if (settleInBackground) {
         this.storing++;
         freeSlot();
       }
       try {
-        const state = await this.settle(accepted, outcome, context, runtimeMs);
-        await this.observers.emit('postrun', context, { runtimeMs, state });
+        await this.settlement.settle(accepted, outcome);
       } finally {
-        if (storeInBackground) {
+        if (settleInBackground) {
           this.storing--;
           this.notifyIdleWhenIdle();
         }
@@ -441,14 +442,48 @@ export class CeleryWorker {
     }
   }
 
+  /** Decides whether the task runs, runs it, and says how it ended; null when it was settled already (see earlierDelivery). */
+  private async runTask(accepted: AcceptedTask, run: TaskRun): Promise<TaskOutcome | null> {
+    const { delivery, message, settings } = accepted;
+    const unwanted = message.expires && message.expires.getTime() <= Date.now() ? 'expired' : this.revoked.has(message.id) ? 'revoked' : null;
+    if (unwanted) return { state: 'REVOKED', reason: unwanted };
+    if (settings.acksLate && delivery.deliveryInfo.redelivered) {
+      const earlier = await this.earlierDelivery(accepted);
+      if (earlier !== 'run') return earlier;
+    }
+    if (!settings.acksLate) {
+      delivery.ack();
+      accepted.acked = true;
+    }
+    if (settings.trackStarted) await this.recorder.started(message, delivery.deliveryInfo.routingKey).catch((error: Error) => this.logStoreError(message, error));
+    const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal);
+    this.observers.notify('taskStarted', message);
+    await this.observers.emit('prerun', context);
+    const startedAt = performance.now();
+    const result = await run.execute(accepted.call, context, settings, (seconds) =>
+      this.deps.logger.warn(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed and its slot freed, though its code may still be running`),
+    );
+    accepted.run = { context, runtimeMs: performance.now() - startedAt };
+    return this.outcomeOf(accepted, result);
+  }
+
+  /** A run's result as Celery reads it: a revoke, a retry (asked, or autoretried), or a failure. */
+  private outcomeOf(accepted: AcceptedTask, result: RunResult): TaskOutcome {
+    if (result.ok) return { state: 'SUCCESS', value: result.value };
+    if (result.error instanceof TaskRevokedError) return { state: 'REVOKED', reason: result.error.reason };
+    const plan = planRetry(accepted.message, accepted.task.options, result.error);
+    if (plan.kind === 'retry') return { state: 'RETRY', cause: plan.cause, eta: plan.eta, queue: plan.queue };
+    return failed(plan.kind === 'exhausted' ? plan.error : result.error, 'raised');
+  }
+
   /**
    * A redelivered acksLate message may have been handled already (previous-delivery.ts). Done
-   * (its outcome stored, only the ack lost with its channel): acked without running it twice.
-   * Begun on a worker that was lost, with rejectOnWorkerLost false (Celery's
-   * `reject_on_worker_lost`): FAILURE (WorkerLostError) stored and acked, as Celery does for a pool
-   * process that died. Returns true when the message was settled here and must not run.
+   * (its outcome stored, only the ack lost with its channel): acked here without running it twice
+   * (null). Begun on a worker that was lost, with rejectOnWorkerLost false (Celery's
+   * `reject_on_worker_lost`): a FAILURE with WorkerLostError, as Celery stores for a pool process
+   * that died. Otherwise 'run'.
    */
-  private async settledByEarlierDelivery(accepted: AcceptedTask): Promise<boolean> {
+  private async earlierDelivery(accepted: AcceptedTask): Promise<TaskOutcome | 'run' | null> {
     const { delivery, message, settings } = accepted;
     // Redelivered after a connection loss while this very worker still runs it: wait for that run
     // to settle (its outcome stored, or its message handed back), then see what it left.
@@ -458,127 +493,34 @@ export class CeleryWorker {
     if (previous.kind === 'done') {
       this.deps.logger.log(`Task ${message.task}[${message.id}] redelivered after it was done (${previous.state} stored, its ack lost): acked, not run again`);
       delivery.ack();
-      return true;
+      accepted.acked = true;
+      return null;
     }
-    if (previous.kind !== 'lost' || settings.rejectOnWorkerLost) return false;
-    const error = new WorkerLostError(previous.worker);
-    this.deps.logger.error(`Task ${message.task}[${message.id}] failed: ${error.message}`);
-    await this.finish(accepted, () => this.recorder.failure(message, delivery.deliveryInfo.routingKey, error), 'failed');
-    this.observers.notify('taskFailed', message, error, null);
-    return true;
-  }
-
-  /** Stores the outcome (SUCCESS, REVOKED, RETRY or FAILURE), acks, and tells the hooks; returns the state. */
-  private async settle(accepted: AcceptedTask, outcome: Outcome, context: TaskContext, runtimeMs: number): Promise<string> {
-    const { message, delivery, settings } = accepted;
-    const queue = delivery.deliveryInfo.routingKey;
-    if (outcome.ok) {
-      const next = await this.sendNextSteps(message, outcome.value);
-      if ('error' in next) return this.settle(accepted, { ok: false, error: next.error }, context, runtimeMs);
-      if (settings.ignoreResult) await this.finish(accepted, async () => {}, 'succeeded');
-      else await this.finish(accepted, () => this.recordSuccess(message, queue, outcome.value, next.children), 'succeeded');
-      await this.afterStored(message, () => this.deps.workflow?.afterSuccess(message));
-      this.observers.notify('taskSucceeded', message, outcome.value, runtimeMs / 1000);
-      await this.observers.emit('success', context, { result: outcome.value, runtimeMs });
-      return TaskState.SUCCESS;
-    }
-    if (outcome.error instanceof TaskRevokedError) {
-      const reason = outcome.error.reason;
-      this.observers.notify('taskRevoked', message, reason);
-      await this.finish(accepted, () => this.recorder.revoked(message, queue, reason), reason);
-      return TaskState.REVOKED;
-    }
-    const plan = planRetry(message, accepted.task.options, outcome.error);
-    if (plan.kind === 'retry') {
-      await this.finish(accepted, () => this.retry(accepted, plan.eta, plan.cause, plan.queue), 'retried');
-      this.observers.notify('taskRetried', message, plan.cause);
-      await this.observers.emit('retry', context, { error: plan.cause, runtimeMs });
-      return TaskState.RETRY;
-    }
-    const error = plan.kind === 'exhausted' ? plan.error : outcome.error;
-    this.deps.logger.error(`Task ${message.task}[${message.id}] raised: ${error instanceof Error ? error.message : String(error)}`);
-    await this.finish(accepted, () => this.recorder.failure(message, queue, error), 'failed');
-    await this.afterStored(message, () => this.deps.workflow?.afterFailure(message, error));
-    this.observers.notify('taskFailed', message, error, runtimeMs / 1000);
-    await this.observers.emit('failure', context, { error, runtimeMs });
-    return TaskState.FAILURE;
-  }
-
-  /**
-   * Sends the callbacks and the chain's next step before SUCCESS is stored, as Celery does; their
-   * result tuples become the stored `children`. If they cannot be sent the task fails with why.
-   */
-  private async sendNextSteps(message: TaskMessage, value: unknown): Promise<{ children: unknown[] } | { error: unknown }> {
-    if (!this.deps.workflow) return { children: [] };
-    try {
-      return { children: await this.deps.workflow.beforeSuccess(message, value) };
-    } catch (error) {
-      return { error };
-    }
-  }
-
-  /** Workflow work after the outcome is stored (chord counting, errbacks); its failure is logged, never lost silently. */
-  private async afterStored(message: TaskMessage, step: () => Promise<void> | undefined): Promise<void> {
-    try {
-      await step();
-    } catch (error) {
-      this.deps.logger.error(`Workflow step after task ${message.task}[${message.id}] failed: ${(error as Error)?.message ?? String(error)}`);
-    }
-  }
-
-  /**
-   * Records RETRY, then republishes the task for its next try. If the broker refuses the new
-   * message the task is recorded as FAILURE with that error, rather than vanishing.
-   */
-  private async retry(accepted: AcceptedTask, eta: Date, cause: unknown, nextQueue?: string): Promise<void> {
-    const { message, delivery, task } = accepted;
-    const queue = delivery.deliveryInfo.routingKey;
-    const ignoreResult = task.options.ignoreResult ?? this.deps.options.ignoreResult;
-    // RETRY is stored before the next try is sent, not after as Celery does: that try may run on
-    // another worker (Python too) and store SUCCESS first, which a later RETRY would overwrite for
-    // good. A RETRY that cannot be stored does not keep the retry from being sent.
-    await this.recorder.retry(message, queue, cause).catch((error: Error) => this.logStoreError(message, error));
-    try {
-      await this.deps.broker.publish(retryMessage(message, delivery.deliveryInfo, eta, this.origin, ignoreResult, nextQueue, this.deps.security?.signer ?? null));
-    } catch (error) {
-      this.deps.logger.error(`Could not republish task ${message.task}[${message.id}] for a retry: ${(error as Error).message}`);
-      await this.recorder.failure(message, queue, error);
-    }
-  }
-
-  /** A return value that cannot be stored (a function, a cycle…) becomes the task's FAILURE. */
-  private async recordSuccess(message: TaskMessage, queue: string, value: unknown, children: unknown[]): Promise<void> {
-    try {
-      await this.recorder.success(message, queue, value, children);
-    } catch (error) {
-      if (!(error instanceof ResultEncodeError)) throw error;
-      await this.recorder.failure(message, queue, error);
-    }
-  }
-
-  /**
-   * Stores the outcome, then acks when acksLate. When the result cannot be stored (the backend
-   * stayed down past its retry window) an acksLate message goes back to the queue so the task
-   * runs again rather than being lost.
-   */
-  private async finish(accepted: AcceptedTask, store: () => Promise<void>, outcome: string): Promise<void> {
-    const { delivery, message, settings } = accepted;
-    try {
-      await store();
-      // Not-run tasks (expired, revoked) were never acked: Celery acks them once REVOKED is stored.
-      if (settings.acksLate || outcome === 'expired' || outcome === 'revoked') delivery.ack();
-      this.deps.logger.debug?.(`Task ${message.task}[${message.id}] ${outcome}`);
-    } catch (error) {
-      this.logStoreError(message, error as Error);
-      if (settings.acksLate) delivery.reject(true);
-    }
+    if (previous.kind !== 'lost' || settings.rejectOnWorkerLost) return 'run';
+    return failed(new WorkerLostError(previous.worker), 'worker-lost');
   }
 
   private logStoreError(message: TaskMessage, error: Error): void {
-    this.deps.logger.error(`Could not store the result of task ${message.task}[${message.id}]: ${error.message}`);
+    this.deps.logger.error(`Could not store the state of task ${message.task}[${message.id}]: ${error.message}`);
   }
 
-  /** Idle: no task running and no result of a finished one still being stored. */
+  /** Keeps a promise of work started outside a slot, so stop() can wait for it; its failure is logged, never unhandled. */
+  private inBackground(work: Promise<unknown>): void {
+    const tracked: Promise<unknown> = work
+      .catch((error: unknown) => this.deps.logger.error(`Worker ${this.hostname}: ${(error as Error)?.message ?? String(error)}`))
+      .finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+  }
+
+  private async backgroundDone(timeoutMs: number): Promise<void> {
+    if (this.background.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.allSettled([...this.background]), timeout]);
+    clearTimeout(timer);
+  }
+
+  /** Idle: no task running and no outcome of a finished one still being settled. */
   private get idle(): boolean {
     return this.active.size === 0 && this.storing === 0;
   }

@@ -1,4 +1,3 @@
-import { DatabaseResultBackend } from '../backend/database/database-result-backend';
 import { ResultBackend } from '../backend/result-backend.interface';
 import { DuplicateGuardUnavailableError } from '../errors/duplicate-guard-unavailable.error';
 import { TaskMessage } from '../protocol/task-message';
@@ -21,10 +20,11 @@ export class DuplicateGuard {
 
   /**
    * Throws DuplicateGuardUnavailableError (at worker start) when a task wants the guard but the
-   * backend cannot be read back: rpc:// sends results to the caller's queue, and none stores nothing.
+   * backend cannot be read back (its capabilities say so): rpc:// sends results to the caller's
+   * queue, and none stores nothing.
    */
   assertUsable(registry: TaskRegistry): void {
-    if (this.backend instanceof DatabaseResultBackend) return;
+    if (this.backend.capabilities.readsBack) return;
     const guarded = registry.names().filter((name) => registry.get(name)?.options.skipIfSucceeded);
     if (guarded.length > 0) throw new DuplicateGuardUnavailableError(guarded, this.backend.description);
   }

@@ -18,6 +18,8 @@ export type PreviousDelivery = { kind: 'done'; state: string } | { kind: 'lost';
  * again is better than losing one.
  */
 export async function previousDelivery(backend: ResultBackend, message: TaskMessage, logger: CeleryLogger): Promise<PreviousDelivery> {
+  // rpc:// and no backend keep nothing a worker can read back: nothing says the task ran.
+  if (!backend.capabilities.readsBack) return { kind: 'unknown' };
   let stored;
   try {
     stored = await backend.getResult(message.id);

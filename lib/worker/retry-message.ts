@@ -6,15 +6,18 @@ import { TaskMessage } from '../protocol/task-message';
 
 /**
  * The message that retries a task, as Celery's `Task.retry()` builds it (celery-protocol.md §6):
- * same id, args and workflow links, retries + 1, the new eta, parent_id = the task itself, custom
- * headers dropped; sent back where the original came from; signed when the worker has a signer.
+ * same id, args and workflow links, retries + 1, the new eta, parent_id = the task itself; sent
+ * back where the original came from; signed when the worker has a signer. The producer's own
+ * headers (Celery 5.3+ stamps, trace context, application headers) and its `ignore_result` are
+ * kept as they came, as Celery 5.6 keeps them (`Context.as_execution_options`; 5.2.6 dropped
+ * them), but for RabbitMQ's dead-lettering headers, which Celery 5.6 filters out too so that
+ * RabbitMQ does not see a dead-letter cycle.
  */
 export function retryMessage(
   message: TaskMessage,
   deliveryInfo: DeliveryInfo,
   eta: Date,
   origin: string,
-  ignoreResult: boolean,
   queue?: string,
   signer: MessageSigner | null = null,
 ): OutgoingMessage {
@@ -27,8 +30,7 @@ export function retryMessage(
     origin,
     argsrepr: null,
     kwargsrepr: null,
-    customHeaders: {},
-    ignoreResult,
+    customHeaders: withoutDeadLetterHeaders(message.customHeaders),
   };
   const { properties, body } = encodeTaskMessage(retried, signer);
   // A queue named by retry() wins; through the default exchange, or back from the delay queues
@@ -40,4 +42,20 @@ export function retryMessage(
       ? { exchange: '', routingKey: deliveryInfo.queue }
       : deliveryInfo;
   return { exchange, routingKey, properties, body };
+}
+
+/** Celery 5.6's `X_DEATH_HEADERS` (celery/app/task.py): RabbitMQ's record of earlier dead-letterings. */
+const DEAD_LETTER_HEADERS: ReadonlySet<string> = new Set([
+  'x-death',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+  'x-last-death-exchange',
+  'x-last-death-queue',
+  'x-last-death-reason',
+]);
+
+function withoutDeadLetterHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.keys(headers).some((name) => DEAD_LETTER_HEADERS.has(name))) return headers;
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !DEAD_LETTER_HEADERS.has(name)));
 }

@@ -1,12 +1,4 @@
-/**
- * Where revoked task ids outlive the worker (Celery keeps them in memory unless given
- * `--statedb`); the database result backend implements it so every worker shares one list.
- */
-export interface RevokedTaskStore {
-  /** Ids revoked at or after `since`. */
-  loadRevoked(since: Date): Promise<string[]>;
-  saveRevoked(ids: readonly string[], at: Date): Promise<void>;
-}
+import type { RevokedTaskStore } from '../backend/revoked-task-store.interface';
 
 /** Celery's limits on the revoked set (celery/worker/state.py): 50 000 ids, each for 3 hours. */
 export const REVOKED_LIMITS = { maxIds: 50_000, keepSeconds: 10_800 } as const;
@@ -52,10 +44,4 @@ export class RevokedTasks {
     this.revokedAt.set(id, at);
     if (this.revokedAt.size > REVOKED_LIMITS.maxIds) this.revokedAt.delete(this.revokedAt.keys().next().value!);
   }
-}
-
-/** Whether a result backend (or anything) can keep revoked ids: the database backend can. */
-export function isRevokedTaskStore(candidate: unknown): candidate is RevokedTaskStore {
-  const store = candidate as Partial<RevokedTaskStore> | null;
-  return typeof store?.loadRevoked === 'function' && typeof store.saveRevoked === 'function';
 }

@@ -19,7 +19,7 @@ export interface TaskOptions {
    * Duplicate-delivery guard (Celery has no such option): before running a delivery, look its task
    * id up in the result backend and, when SUCCESS is stored, ack it without running it. Absorbs
    * the redelivery of an acksLate task whose worker died after storing the result but before the
-   * ack, and the second copy an outbox relay may publish. Needs the database result backend.
+   * ack, and the second copy an outbox relay may publish. Needs a result backend workers can read back (PostgreSQL, Redis).
    */
   skipIfSucceeded?: boolean;
   /** Most runs per worker: "10/s", "100/m", "1000/h" or a number per second (Celery: `rate_limit`). */

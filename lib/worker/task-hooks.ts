@@ -1,12 +1,14 @@
+import type { RevokeReason } from '../errors/task-revoked.error';
 import { CeleryLogger } from '../utils/logger';
 import { TaskContext } from './task-context';
 
 /**
  * Moments of a task's life an app can hook into, Celery's task signals in camelCase:
  * `prerun` (task_prerun), `success` (task_success), `failure` (task_failure), `retry`
- * (task_retry), `postrun` (task_postrun, after every outcome).
+ * (task_retry), `revoked` (task_revoked: revoked, terminated or expired), `postrun`
+ * (task_postrun, after every outcome of a task that ran).
  */
-export type TaskEventName = 'prerun' | 'success' | 'failure' | 'retry' | 'postrun';
+export type TaskEventName = 'prerun' | 'success' | 'failure' | 'retry' | 'revoked' | 'postrun';
 
 /** What a hook receives. */
 export interface TaskEvent {
@@ -20,6 +22,8 @@ export interface TaskEvent {
   runtimeMs?: number;
   /** postrun: the state stored (SUCCESS, FAILURE, RETRY, REVOKED). */
   state?: string;
+  /** revoked: why it did not run or stopped. */
+  reason?: RevokeReason;
 }
 
 export type TaskEventHandler = (event: TaskEvent) => unknown;

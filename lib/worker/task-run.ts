@@ -3,7 +3,7 @@ import { TaskMessage } from '../protocol/task-message';
 import { runInTaskContext, TaskContext } from './task-context';
 
 /** How a run ended: the task's return value, or what it threw (or what interrupted it). */
-export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+export type RunResult = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** A task being executed now (Celery's `inspect active`). */
 export interface ActiveTask {
@@ -33,8 +33,12 @@ export interface RunLimits {
 export class TaskRun implements ActiveTask {
   readonly abort = new AbortController();
   readonly startedAt = new Date();
-  private endInterrupted!: (outcome: Outcome) => void;
-  private readonly interrupted = new Promise<Outcome>((resolve) => (this.endInterrupted = resolve));
+  /** Ends the run: the first of its own end, a time limit or an interruption wins. */
+  private end: ((result: RunResult) => void) | null = null;
+  private soft: NodeJS.Timeout | null = null;
+  private hard: NodeJS.Timeout | null = null;
+  /** An interruption that came before execute() (a revoke with terminate during prerun): the run ends with it at once. */
+  private interruptedBefore: RunResult | null = null;
 
   constructor(
     readonly message: TaskMessage,
@@ -43,33 +47,55 @@ export class TaskRun implements ActiveTask {
 
   interrupt(error: Error): void {
     this.abort.abort(error);
-    this.endInterrupted({ ok: false, error });
+    if (this.end) this.finish({ ok: false, error });
+    else this.interruptedBefore ??= { ok: false, error };
   }
 
-  /** Runs `call` as the task in `context`; `onHardLimit` is told before the run is ended by its hard limit. */
-  execute(call: () => unknown, context: TaskContext, limits: RunLimits, onHardLimit: (seconds: number) => void): Promise<Outcome> {
-    const { timeLimit, softTimeLimit } = limits;
-    const signal = this.abort.signal;
-    const running = (async (): Promise<Outcome> => {
-      try {
-        return { ok: true, value: await runInTaskContext(context, call) };
-      } catch (error) {
-        // An API aborted by the task's signal rejects with a generic AbortError: report why it was aborted.
-        const aborted = signal.aborted && error instanceof Error && error.name === 'AbortError';
-        return { ok: false, error: aborted ? signal.reason : error };
+  /**
+   * Runs `call` as the task in `context`; `onHardLimit` is told before the run is ended by its
+   * hard limit. One promise per run, settled by whichever ends it first.
+   */
+  execute(call: () => unknown, context: TaskContext, limits: RunLimits, onHardLimit: (seconds: number) => void): Promise<RunResult> {
+    if (this.interruptedBefore) return Promise.resolve(this.interruptedBefore);
+    return new Promise<RunResult>((resolve) => {
+      this.end = resolve;
+      const { timeLimit, softTimeLimit } = limits;
+      if (softTimeLimit !== null) this.soft = setTimeout(() => this.abort.abort(new SoftTimeLimitExceeded(softTimeLimit)), softTimeLimit * 1000);
+      if (timeLimit !== null) {
+        this.hard = setTimeout(() => {
+          onHardLimit(timeLimit);
+          this.interrupt(new TimeLimitExceeded(timeLimit));
+        }, timeLimit * 1000);
       }
-    })();
-    const soft = softTimeLimit === null ? null : setTimeout(() => this.abort.abort(new SoftTimeLimitExceeded(softTimeLimit)), softTimeLimit * 1000);
-    const hard =
-      timeLimit === null
-        ? null
-        : setTimeout(() => {
-            onHardLimit(timeLimit);
-            this.interrupt(new TimeLimitExceeded(timeLimit));
-          }, timeLimit * 1000);
-    return Promise.race([running, this.interrupted]).finally(() => {
-      if (soft) clearTimeout(soft);
-      if (hard) clearTimeout(hard);
+      let returned: unknown;
+      try {
+        returned = runInTaskContext(context, call);
+      } catch (error) {
+        this.finish(this.failure(error));
+        return;
+      }
+      if (!isThenable(returned)) this.finish({ ok: true, value: returned });
+      else returned.then((value) => this.finish({ ok: true, value }), (error: unknown) => this.finish(this.failure(error)));
     });
   }
+
+  /** An API aborted by the task's signal rejects with a generic AbortError: report why it was aborted. */
+  private failure(error: unknown): RunResult {
+    const signal = this.abort.signal;
+    const aborted = signal.aborted && error instanceof Error && error.name === 'AbortError';
+    return { ok: false, error: aborted ? signal.reason : error };
+  }
+
+  private finish(result: RunResult): void {
+    const end = this.end;
+    if (!end) return;
+    this.end = null;
+    if (this.soft) clearTimeout(this.soft);
+    if (this.hard) clearTimeout(this.hard);
+    end(result);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

@@ -1,9 +1,11 @@
+import type { RevokeReason } from '../errors/task-revoked.error';
 import { TaskMessage } from '../protocol/task-message';
 
 /**
  * What the worker does for a task's workflow links (Celery's `app/trace.py` and
- * `backends/base.py` around storing a result). The worker calls it at two moments of settling a
- * task; the canvas implements it (CanvasWorkflowSteps), so the worker knows nothing of chains.
+ * `backends/base.py` around storing a result). The worker's settlement calls it before and after
+ * storing an outcome; the canvas implements it (CanvasWorkflowSteps), so the worker knows nothing
+ * of chains.
  */
 export interface WorkflowSteps {
   /**
@@ -15,8 +17,11 @@ export interface WorkflowSteps {
   /** After SUCCESS is stored: counts the task in its chord and, when it completed it, sends the body. */
   afterSuccess(message: TaskMessage): Promise<void>;
   /**
-   * After FAILURE is stored: stores it on the chain's remaining steps too, counts the task in its
-   * chord, and sends the errbacks with the failed task's id.
+   * After FAILURE is stored: stores it on the chain's remaining steps too (sent to their reply_to
+   * as well, so an rpc:// caller waiting on the chain's last step hears of it), counts the task in
+   * its chord, and sends the errbacks with the failed task's id.
    */
   afterFailure(message: TaskMessage, error: unknown): Promise<void>;
+  /** After REVOKED is stored: counts the task in its chord, as Celery's `mark_as_revoked` does, so the chord does not wait for ever. */
+  afterRevoked(message: TaskMessage, reason: RevokeReason): Promise<void>;
 }

@@ -78,7 +78,8 @@ describe('remote control with Python Celery 5.2.6', () => {
           broker: RABBITMQ_URL,
           backend: env.databaseUrl,
           defaultQueue: env.queue,
-          worker: { hostname: `nest-rc-${randomBytes(4).toString('hex')}@%h`, concurrency: 4 },
+          // In the test's own process a remote shutdown must not end it: the default (exit 0) is tested in remote-shutdown.spec.ts.
+          worker: { hostname: `nest-rc-${randomBytes(4).toString('hex')}@%h`, concurrency: 4, exitOnRemoteShutdown: false },
         },
         [ControlledTasks],
       ),
@@ -269,7 +270,7 @@ describe('remote control with Python Celery 5.2.6', () => {
     expect(stats[python.nodename]).toMatchObject({ pid: expect.any(Number), clock: expect.any(String), pool: expect.any(Object) });
   });
 
-  it('stops our worker on a remote shutdown, and tells the application', async () => {
+  it('stops our worker on a remote shutdown (exitOnRemoteShutdown: false keeps the process), and tells the application', async () => {
     const control = app.get(ControlServer);
     const shutDown = new Promise<void>((resolve) => control.onShutdown(resolve));
     await celery.control.shutdown({ destination: [ours] });
@@ -294,23 +295,22 @@ describe('a CeleryServer microservice under remote control', () => {
     await env?.dispose();
   });
 
-  it('answers `celery inspect ping`, and closes itself on `celery control shutdown`', async () => {
+  it('answers `celery inspect ping`, and stops its worker on `celery control shutdown`', async () => {
     const node = `nest-ms-${randomBytes(4).toString('hex')}@${hostname()}`;
-    const strategy = new CeleryServer({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: { hostname: node } });
+    const strategy = new CeleryServer({
+      broker: RABBITMQ_URL,
+      backend: env.databaseUrl,
+      defaultQueue: env.queue,
+      worker: { hostname: node, exitOnRemoteShutdown: false },
+    });
     microservice = await NestFactory.createMicroservice(RemoteControlledMicroservice, { strategy, logger: false });
     await microservice.listen();
     expect(await celeryCliJson('inspect', 'ping', '-d', node, '-t', '5')).toEqual({ [node]: { ok: 'pong' } });
 
     // A shutdown is never answered, so the CLI reports that nobody replied (exit 69), as with a Python worker.
     expect((await celeryCli('control', 'shutdown', '-d', node, '-t', '1')).exitCode).toBe(69);
-    await eventually(() => {
-      try {
-        strategy.unwrap();
-        return undefined;
-      } catch {
-        return true; // "not listening": closed
-      }
-    }, 10_000, 'the microservice to close');
+    const worker = strategy.unwrap<CeleryWorker>();
+    await eventually(() => (worker.isRunning ? undefined : true), 10_000, 'the microservice worker to stop');
     expect((await celeryCli('inspect', 'ping', '-d', node, '-t', '1')).exitCode).toBe(69);
   });
 });

@@ -1,4 +1,4 @@
-import { validateCeleryOptions } from '../../lib/celery-options.validator';
+import { validateCeleryOptions } from '../../lib/runtime/validate-options';
 import { InvalidCeleryOptionsError } from '../../lib/errors/invalid-celery-options.error';
 
 /** What validateCeleryOptions says is wrong with `options` (one line each); empty when it accepts them. */

@@ -1,6 +1,6 @@
 import { createResultBackend } from '../../lib/backend/create-result-backend';
 import { createBroker } from '../../lib/broker/create-broker';
-import { resolveCeleryConfig } from '../../lib/celery-config';
+import { resolveCeleryConfig } from '../../lib/runtime/celery-config';
 import { problemsOf } from '../support/option-problems';
 
 

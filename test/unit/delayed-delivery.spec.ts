@@ -244,7 +244,7 @@ describe('a task that came back from the delay queues', () => {
   const deliveryInfo = { exchange: 'celery_delayed_1', routingKey: delayedRoutingKey(6, 'work'), redelivered: false, queue: 'work' };
 
   it('is retried straight to the queue it came from', () => {
-    expect(retryMessage(message, deliveryInfo, new Date(), 'gen1@host', false)).toMatchObject({ exchange: '', routingKey: 'work' });
+    expect(retryMessage(message, deliveryInfo, new Date(), 'gen1@host')).toMatchObject({ exchange: '', routingKey: 'work' });
   });
 
   it('has its results stored with the queue\'s routing key, without the delay digits', async () => {

@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveCeleryConfig } from '../../lib/celery-config';
-import { validateCeleryOptions } from '../../lib/celery-options.validator';
+import { resolveCeleryConfig } from '../../lib/runtime/celery-config';
+import { validateCeleryOptions } from '../../lib/runtime/validate-options';
 import { InvalidCeleryOptionsError } from '../../lib/errors/invalid-celery-options.error';
 import { SecurityOptions } from '../../lib/interfaces/celery-module-options.interface';
 import { loadMessageSecurity } from '../../lib/security/load-message-security';

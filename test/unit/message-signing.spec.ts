@@ -10,7 +10,6 @@ import { runPython } from '../support/python-celery';
 import { createTestPki, TestPki, TestSigner } from '../support/test-pki';
 import { DeliveredMessage } from '../../lib/broker/broker.interface';
 import { MessageAdmission } from '../../lib/worker/message-admission';
-import { ResultRecorder } from '../../lib/worker/result-recorder';
 import { TaskRegistry } from '../../lib/worker/task-registry';
 import { WorkerObservers } from '../../lib/worker/worker-observers';
 
@@ -192,20 +191,18 @@ describe('task messages and signatures', () => {
 describe('the worker door with signatures required', () => {
   it('refuses an unsigned message with one log line and a reject without requeue, and stores nothing', () => {
     const lines: string[] = [];
-    const failures: unknown[] = [];
     const logger = { log: () => undefined, warn: () => undefined, error: (line: string) => lines.push(line) };
-    const recorder = { failure: async (...args: unknown[]) => void failures.push(args) } as unknown as ResultRecorder;
     const rejected: boolean[] = [];
-    const admission = new MessageAdmission(new TaskRegistry(), 1_000_000, recorder, new WorkerObservers([], undefined, logger), logger, {
+    const admission = new MessageAdmission(new TaskRegistry(), 1_000_000, new WorkerObservers([], undefined, logger), logger, {
       verifier: verifierOf(alice),
       required: true,
     });
     const { properties, body } = encodeTaskMessage(decodeTaskMessage(capturedBody(loadFixture('task_v2_delay_minimal').message), capturedProperties(loadFixture('task_v2_delay_minimal').message)));
     const delivery = { body, properties, deliveryInfo: { queue: 'celery', exchange: '', routingKey: 'celery', redelivered: false }, ack: () => undefined, reject: (requeue: boolean) => rejected.push(requeue) } as unknown as DeliveredMessage;
 
-    expect(admission.decode(delivery)).toBeNull();
+    // 'untrusted': rejected at the door, never handed to the settlement, so no FAILURE is stored under its unsigned id.
+    expect(admission.admit(delivery)).toEqual({ kind: 'untrusted' });
     expect(rejected).toEqual([false]);
-    expect(failures).toEqual([]);
     expect(lines).toEqual([expect.stringMatching(/^Rejected task message \S+\[\S+\] from queue celery: it is not signed, and this worker accepts signed messages only/)]);
   });
 });

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { resolveCeleryConfig } from '../../lib/celery-config';
+import { resolveCeleryConfig } from '../../lib/runtime/celery-config';
 import { problemsOf } from '../support/option-problems';
 import { fromOutboxRow, toOutboxParameters } from '../../lib/outbox/outbox-row';
 import { resolveExecutionSettings } from '../../lib/worker/execution-settings';

@@ -8,6 +8,7 @@ const message = { id: 'id-1', task: 'tasks.add', retries: 2 } as TaskMessage;
 
 function storing(meta: Partial<TaskResultMeta> | null | Error): ResultBackend {
   return {
+    capabilities: { readsBack: true },
     getResult: async () => {
       if (meta instanceof Error) throw meta;
       return meta as TaskResultMeta | null;
@@ -36,5 +37,12 @@ describe('what became of an earlier delivery of a redelivered acksLate message',
     expect(await previousDelivery(storing({ status: 'PENDING' }), message, logger)).toEqual({ kind: 'unknown' });
     expect(await previousDelivery(storing(new Error('connection refused')), message, logger)).toEqual({ kind: 'unknown' });
     expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('Could not read the state of redelivered task tasks.add[id-1] (connection refused); running it'));
+  });
+
+  it('unknown without reading when the backend keeps nothing a worker can read back (rpc://, none)', async () => {
+    const getResult = jest.fn();
+    const backend = { capabilities: { readsBack: false }, getResult } as unknown as ResultBackend;
+    expect(await previousDelivery(backend, message, logger)).toEqual({ kind: 'unknown' });
+    expect(getResult).not.toHaveBeenCalled();
   });
 });

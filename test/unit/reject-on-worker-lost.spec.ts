@@ -1,4 +1,4 @@
-import { validateCeleryOptions } from '../../lib/celery-options.validator';
+import { validateCeleryOptions } from '../../lib/runtime/validate-options';
 import { InvalidCeleryOptionsError } from '../../lib/errors/invalid-celery-options.error';
 import { WorkerLostError } from '../../lib/errors/worker-lost.error';
 import { toExceptionInfo } from '../../lib/protocol/exception-info';

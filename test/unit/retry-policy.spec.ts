@@ -69,11 +69,10 @@ describe('the retry message', () => {
     const delivered = decodeTaskMessage(capturedBody(original), capturedProperties(original));
     const eta = parseCeleryDate(firstRetry.headers.eta as string)!;
     const outgoing = retryMessage(
-      { ...delivered, customHeaders: { 'x-tenant': 'dropped' } },
+      delivered,
       { exchange: original.exchange, routingKey: original.routing_key, queue: original.routing_key, redelivered: false },
       eta,
       firstRetry.headers.origin as string,
-      false,
     );
     expect({ exchange: outgoing.exchange, routingKey: outgoing.routingKey }).toEqual({ exchange: firstRetry.exchange, routingKey: firstRetry.routing_key });
     expect(outgoing.body.toString()).toBe(firstRetry.body_raw);
@@ -83,7 +82,35 @@ describe('the retry message', () => {
       if (key === 'eta') expect(parseCeleryDate(headers.eta as string)!.getTime()).toBe(eta.getTime());
       else expect({ key, value: headers[key] }).toEqual({ key, value });
     }
-    expect(headers['x-tenant']).toBeUndefined();
     expect(outgoing.properties).toMatchObject({ correlationId: firstRetry.properties.correlation_id, replyTo: firstRetry.properties.reply_to, priority: 0 });
+  });
+
+  it("keeps the producer's headers and ignore_result, as Celery 5.6 does, but not RabbitMQ's dead-letter record", () => {
+    const [original] = loadFixture('worker_autoretry_republish').messages as CapturedMessage[];
+    const delivered = decodeTaskMessage(capturedBody(original), capturedProperties(original));
+    const stamped = {
+      ...delivered,
+      ignoreResult: true,
+      customHeaders: {
+        'x-tenant': 'acme',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        stamped_headers: ['on_stamp'],
+        stamps: { on_stamp: 'flag' },
+        'x-death': [{ count: 1, queue: 'work' }],
+        'x-first-death-queue': 'work',
+      },
+    };
+    const outgoing = retryMessage(stamped, { exchange: '', routingKey: 'work', queue: 'work', redelivered: false }, new Date(), 'gen1@host');
+    const headers = outgoing.properties.headers!;
+    expect(headers).toMatchObject({
+      'x-tenant': 'acme',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      stamped_headers: ['on_stamp'],
+      stamps: { on_stamp: 'flag' },
+      ignore_result: true,
+      retries: delivered.retries + 1,
+    });
+    expect(headers['x-death']).toBeUndefined();
+    expect(headers['x-first-death-queue']).toBeUndefined();
   });
 });

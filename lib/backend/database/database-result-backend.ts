@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
-import type { RevokedTaskStore } from '../../worker/revoked-tasks';
+import type { RevokedTaskStore } from '../revoked-task-store.interface';
+import type { BackendCapabilities } from '../backend-capabilities';
 import { ResultBackendConfigurationError } from '../../errors/result-backend-configuration.error';
 import { ResultBackendConnectionError } from '../../errors/result-backend-connection.error';
 import { ResultStoreError } from '../../errors/result-store.error';
@@ -65,6 +66,7 @@ interface ConnectedDataSource {
  */
 export class DatabaseResultBackend implements ResultBackend, GroupResultStore, RevokedTaskStore, ChordCounterStore {
   readonly description: string;
+  readonly capabilities: BackendCapabilities = { readsBack: true, chordCounter: this, groupStore: this, revokedStore: this, postgres: this };
   private readonly settings: ResolvedDatabaseBackendOptions;
   private readonly sql: ResultTableSql;
   private readonly logger: CeleryLogger;

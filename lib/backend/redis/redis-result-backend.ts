@@ -3,6 +3,8 @@ import { ResultStoreError } from '../../errors/result-store.error';
 import { TaskResultMeta } from '../../protocol/result-meta';
 import { TaskState } from '../../protocol/task-states';
 import { closeConnection, connectWithin, redisConnectionOptions } from '../../broker/redis/redis-connection';
+import type { BackendCapabilities } from '../backend-capabilities';
+import { encodeResult } from '../encode-result';
 import { ResultBackendConnectionError } from '../../errors/result-backend-connection.error';
 import { parseRedisUrl } from '../../broker/redis/redis-url';
 import { CeleryLogger, SILENT_LOGGER } from '../../utils/logger';
@@ -56,6 +58,7 @@ const WAIT_BACKOFF = { initialDelayMs: 2, maxDelayMs: 1_000 };
  */
 export class RedisResultBackend implements ResultBackend, GroupResultStore, ChordCounterStore {
   readonly description: string;
+  readonly capabilities: BackendCapabilities = { readsBack: true, chordCounter: this, groupStore: this };
   private readonly client: Redis;
   private readonly subscriber: Redis;
   private readonly channels: RedisResultChannels;
@@ -100,10 +103,12 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
    */
   async storeResult(meta: TaskResultMeta): Promise<void> {
     const key = taskKey(meta.taskId);
+    // Encoded first: a value with no JSON form is the task's FAILURE, not an unreachable Redis.
+    const encoded = encodeResult(meta, () => encodeRedisResultMeta(meta, this.extended));
     const store = async () => {
       const current = await this.client.get(key);
       if (current !== null && decodeRedisResultMeta(meta.taskId, current).status === TaskState.SUCCESS) return;
-      await this.set(key, encodeRedisResultMeta(meta, this.extended));
+      await this.set(key, encoded);
     };
     try {
       // ioredis holds commands through reconnects without end (maxRetriesPerRequest: null): bounded here.

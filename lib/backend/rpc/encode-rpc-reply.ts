@@ -1,5 +1,5 @@
 import type { OutgoingMessage } from '../../broker/broker.interface';
-import { ResultEncodeError } from '../../errors/result-encode.error';
+import { encodeResult } from '../encode-result';
 import { isExceptionInfo } from '../../protocol/exception-info';
 import { toPythonJson } from '../../protocol/python-json';
 import { TaskResultMeta } from '../../protocol/result-meta';
@@ -43,13 +43,7 @@ function encodeBody(meta: TaskResultMeta): string {
     traceback: meta.traceback ?? null,
     children: meta.children ?? [],
   };
-  try {
-    return toPythonJson(body);
-  } catch (error) {
-    // The encoder recurses: a value that contains itself ends in a stack overflow (RangeError).
-    const reason = error instanceof RangeError ? 'it contains itself (a cycle) or is nested too deeply' : (error as Error).message;
-    throw new ResultEncodeError(meta.taskId, meta.status, reason, { cause: error });
-  }
+  return encodeResult(meta, () => toPythonJson(body));
 }
 
 /** `prepare_exception`'s key order, so the body equals a Python worker's byte for byte. */

@@ -4,6 +4,7 @@ import { ResultBackendConnectionError } from '../../errors/result-backend-connec
 import { ResultStoreError } from '../../errors/result-store.error';
 import { TaskResultMeta } from '../../protocol/result-meta';
 import { maskSecretsInText } from '../../utils/mask-secrets';
+import { NO_CAPABILITIES } from '../backend-capabilities';
 import { ResultBackend, ResultRoute, WaitOptions } from '../result-backend.interface';
 import { waitForReadyResult } from '../wait-for-ready-result';
 import { decodeRpcReply } from './decode-rpc-reply';
@@ -31,6 +32,8 @@ const WAIT_RECHECK_MS = 1_000;
  */
 export class RpcResultBackend implements ResultBackend {
   readonly description: string;
+  /** A worker cannot read back what it sent: replies reach only the task's sender. */
+  readonly capabilities = NO_CAPABILITIES;
   /** The reply queue's name: a new UUID per backend, like the app oid Python sends as `reply_to`. */
   readonly replyQueue: string;
   private readonly settings: ResolvedRpcBackendOptions;

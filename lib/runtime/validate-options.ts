@@ -1,8 +1,8 @@
-import { alertOptionProblems } from './alerts/alert-options';
-import { InvalidCeleryOptionsError } from './errors/invalid-celery-options.error';
-import { CeleryModuleOptions } from './interfaces/celery-module-options.interface';
-import { SECURITY_DIGESTS } from './protocol/auth-serializer';
-import { maskUrl } from './utils/mask-secrets';
+import { alertOptionProblems } from '../alerts/alert-options';
+import { InvalidCeleryOptionsError } from '../errors/invalid-celery-options.error';
+import { CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
+import { SECURITY_DIGESTS } from '../protocol/auth-serializer';
+import { maskUrl } from '../utils/mask-secrets';
 
 /**
  * Checks CeleryModule options at start-up and throws one InvalidCeleryOptionsError naming every
@@ -75,7 +75,7 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
         problems.push(`worker.delayedDeliveryQueueType must be 'quorum' or 'classic' (Celery: broker_native_delayed_delivery_queue_type), got ${describe(worker.delayedDeliveryQueueType)}`);
       }
       if (worker.hostname !== undefined) checkName(problems, 'worker.hostname', worker.hostname);
-      for (const key of ['acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'autoStart', 'sendTaskEvents', 'logTasks'] as const) {
+      for (const key of ['acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'autoStart', 'exitOnRemoteShutdown', 'sendTaskEvents', 'logTasks'] as const) {
         if (worker[key] !== undefined && typeof worker[key] !== 'boolean') problems.push(`worker.${key} must be true or false, got ${describe(worker[key])}`);
       }
     }

@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
-import { createResultBackend } from './backend/create-result-backend';
-import { DisabledResultBackend } from './backend/disabled-result-backend';
-import { ResultBackend } from './backend/result-backend.interface';
-import { Broker, BrokerEvents } from './broker/broker.interface';
-import { createBroker } from './broker/create-broker';
+import { createResultBackend } from '../backend/create-result-backend';
+import { DisabledResultBackend } from '../backend/disabled-result-backend';
+import { ResultBackend } from '../backend/result-backend.interface';
+import { Broker, BrokerEvents } from '../broker/broker.interface';
+import { createBroker } from '../broker/create-broker';
 import { CeleryConfig } from './celery-config';
-import { CeleryLogger } from './utils/logger';
+import { CeleryLogger } from '../utils/logger';
 
 /** Connects the broker the config names (the in-process one when none is given); `events` hears of every connect and disconnect. */
 export async function connectBroker(config: CeleryConfig, logger: CeleryLogger, events?: BrokerEvents): Promise<Broker> {

@@ -1,13 +1,13 @@
-import type { Broker } from './broker/broker.interface';
-import type { QueueCatalog } from './broker/queue-catalog';
+import type { Broker } from '../broker/broker.interface';
+import type { QueueCatalog } from '../broker/queue-catalog';
 import type { CeleryConfig } from './celery-config';
-import { brokerConnectionInfo } from './control/broker-connection-info';
-import type { TaskEventSwitch } from './control/control-command';
-import { ControlServer } from './control/control-server';
-import type { LamportClock } from './protocol/lamport-clock';
-import type { CeleryLogger } from './utils/logger';
-import { maskUrl } from './utils/mask-secrets';
-import type { CeleryWorker } from './worker/celery-worker';
+import { brokerConnectionInfo } from '../control/broker-connection-info';
+import type { TaskEventSwitch } from '../control/control-command';
+import { ControlServer } from '../control/control-server';
+import type { LamportClock } from '../protocol/lamport-clock';
+import type { CeleryLogger } from '../utils/logger';
+import { maskUrl } from '../utils/mask-secrets';
+import type { CeleryWorker } from '../worker/celery-worker';
 
 /**
  * The worker's remote-control server, attached to it so that it starts when the worker starts

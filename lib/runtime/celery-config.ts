@@ -1,13 +1,13 @@
-import type { CeleryAlertsOptions } from './alerts/alert-options';
-import type { ResultBackendConfig } from './backend/create-result-backend';
-import type { CeleryQueueOptions } from './broker/celery-queue';
-import type { TaskRoutes } from './client/task-router';
-import { DEFAULT_EVENT_OPTIONS, EventOptions } from './events/event-options';
-import { BrokerOptions, CeleryModuleOptions } from './interfaces/celery-module-options.interface';
-import { ResolvedMetricsOptions, resolveMetricsOptions } from './metrics/celery-metrics-options';
-import { loadMessageSecurity, MessageSecurity } from './security/load-message-security';
-import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from './worker/worker-options';
-import { ResolvedOutboxOptions, resolveOutboxOptions } from './outbox/outbox-options';
+import type { CeleryAlertsOptions } from '../alerts/alert-options';
+import type { ResultBackendConfig } from '../backend/create-result-backend';
+import type { CeleryQueueOptions } from '../broker/celery-queue';
+import type { TaskRoutes } from '../client/task-router';
+import { DEFAULT_EVENT_OPTIONS, EventOptions } from '../events/event-options';
+import { BrokerOptions, CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
+import { ResolvedMetricsOptions, resolveMetricsOptions } from '../metrics/celery-metrics-options';
+import { loadMessageSecurity, MessageSecurity } from '../security/load-message-security';
+import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from '../worker/worker-options';
+import { ResolvedOutboxOptions, resolveOutboxOptions } from '../outbox/outbox-options';
 
 /** The module's options with every default applied: what the providers are built from. */
 export interface CeleryConfig {
@@ -18,8 +18,8 @@ export interface CeleryConfig {
   defaultQueue: string;
   queues: Record<string, CeleryQueueOptions>;
   taskRoutes: TaskRoutes | undefined;
-  /** null: producer only. */
-  worker: (WorkerOptions & { autoStart: boolean }) | null;
+  /** null: producer only (`worker: false`). */
+  worker: (WorkerOptions & { autoStart: boolean; exitOnRemoteShutdown: boolean }) | null;
   /** Celery events: task events, heartbeat interval, task-sent. */
   events: EventOptions;
   /** null: no metrics. */
@@ -38,7 +38,7 @@ export interface CeleryConfig {
 export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig {
   const broker = typeof options.broker === 'string' ? { url: options.broker } : options.broker;
   const defaultQueue = options.defaultQueue ?? 'celery';
-  const { sendTaskEvents, heartbeatIntervalSeconds, logTasks, ...worker } = options.worker || {};
+  const { sendTaskEvents, heartbeatIntervalSeconds, logTasks, autoStart: _autoStart, exitOnRemoteShutdown: _exit, ...worker } = options.worker || {};
   return {
     broker,
     backend: resolveBackend(options),
@@ -53,6 +53,7 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
             queues: [defaultQueue],
             ...withoutUndefined(worker),
             autoStart: options.worker?.autoStart ?? true,
+            exitOnRemoteShutdown: options.worker?.exitOnRemoteShutdown ?? true,
           },
     events: {
       sendTaskEvents: sendTaskEvents ?? DEFAULT_EVENT_OPTIONS.sendTaskEvents,

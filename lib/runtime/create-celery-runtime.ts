@@ -1,0 +1,140 @@
+import { AlertListeners } from '../alerts/alert-listeners';
+import { createCeleryAlerts } from '../alerts/create-celery-alerts';
+import type { ResultBackend } from '../backend/result-backend.interface';
+import { BrokerConnectionEvents } from '../broker/broker-connection-events';
+import type { Broker } from '../broker/broker.interface';
+import { QueueCatalog } from '../broker/queue-catalog';
+import { CanvasWorkflowSteps } from '../canvas/canvas-workflow-steps';
+import { chordUnlockTask } from '../canvas/chord-unlock.task';
+import { CeleryClient } from '../client/celery-client';
+import { TaskRouter } from '../client/task-router';
+import { TaskSentEvents } from '../events/task-sent-events';
+import { WorkerEventsMonitor } from '../events/worker-events-monitor';
+import type { CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
+import { CeleryMetrics } from '../metrics/celery-metrics';
+import { ClusterMonitor } from '../monitoring/cluster-monitor';
+import { CeleryOutbox } from '../outbox/celery-outbox';
+import { LamportClock } from '../protocol/lamport-clock';
+import type { CeleryLogger } from '../utils/logger';
+import { CeleryWorker } from '../worker/celery-worker';
+import type { TaskDefinition } from '../worker/task-definition';
+import { TaskHooks } from '../worker/task-hooks';
+import { TaskProgressLog } from '../worker/task-progress-log';
+import { TaskRegistry } from '../worker/task-registry';
+import { CeleryConfig, resolveCeleryConfig } from './celery-config';
+import { CeleryRuntime, CeleryRuntimeParts } from './celery-runtime';
+import { connectBroker, connectResultBackend } from './connect';
+import { createControlServer } from './create-control-server';
+import { endProcessOnRemoteShutdown } from './end-process-on-remote-shutdown';
+import { validateCeleryOptions } from './validate-options';
+
+/** What the host of a runtime (CeleryModule, the microservice transport, a script) gives it. */
+export interface RuntimeHost {
+  logger: CeleryLogger;
+  /** Tasks known before start (a microservice's message handlers); CeleryModule's explorer registers its own later. */
+  tasks?: readonly TaskDefinition[];
+}
+
+/**
+ * The one composition root: validates the options, connects the broker and the result backend,
+ * and builds every part of a Celery app from them, the same way whatever hosts it — CeleryModule,
+ * the microservice transport (CeleryServer, CeleryClientProxy) and the worker CLI all come here.
+ * No I/O beyond connecting happens until `start()`. Misconfiguration fails here, at start-up;
+ * connections opened before a failure are closed again.
+ */
+export async function createCeleryRuntime(options: CeleryModuleOptions, host: RuntimeHost): Promise<CeleryRuntime> {
+  const config = resolveCeleryConfig(validateCeleryOptions(options));
+  const { logger } = host;
+  const connectionEvents = new BrokerConnectionEvents();
+  const broker = await connectBroker(config, logger, connectionEvents);
+  let backend: ResultBackend | null = null;
+  try {
+    backend = await connectResultBackend(config, broker, logger);
+    return buildRuntime(config, host, broker, connectionEvents, backend);
+  } catch (error) {
+    // Nobody else holds these connections: left open, they would retry for as long as the process lives.
+    await backend?.close().catch(() => undefined);
+    await broker.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, connectionEvents: BrokerConnectionEvents, backend: ResultBackend): CeleryRuntime {
+  const { logger } = host;
+  const queues = new QueueCatalog(config.queues);
+  const registry = new TaskRegistry();
+  for (const task of host.tasks ?? []) registry.register(task);
+  const hooks = new TaskHooks(logger);
+  const alertListeners = new AlertListeners();
+  const clock = new LamportClock();
+  const client = new CeleryClient({
+    broker,
+    backend,
+    queues,
+    defaultQueue: config.defaultQueue,
+    router: new TaskRouter(config.taskRoutes),
+    registry,
+    clock,
+    signer: config.security.signer,
+    sentEvents: config.events.sendSentEvent ? new TaskSentEvents({ broker, clock, logger }) : undefined,
+  });
+  const outbox = new CeleryOutbox(client, config.outbox, logger);
+  const worker = config.worker && buildWorker(config, { broker, backend, queues, registry, hooks, client, logger });
+  const workerEvents = worker && attachWorkerEvents(config, worker, { broker, clock, logger });
+  const control = worker && createControlServer(config, { broker, worker, queues, clock, logger, taskEvents: workerEvents ?? undefined });
+  const metrics = config.metrics ? attachMetrics(config, { broker, worker, connectionEvents, logger }) : null;
+  const monitor = new ClusterMonitor({ broker, clock, control: client.control, logger });
+  const alerts = config.alerts ? createCeleryAlerts(config.alerts, { broker, monitor, listeners: alertListeners, logger }) : null;
+  const parts: CeleryRuntimeParts = {
+    config, logger, broker, connectionEvents, backend, queues, clock, registry, hooks, alertListeners,
+    client, outbox, worker, control, workerEvents, metrics, monitor, alerts,
+  };
+  const runtime = new CeleryRuntime(parts);
+  if (control && config.worker?.exitOnRemoteShutdown) control.onShutdown(endProcessOnRemoteShutdown(runtime, logger));
+  return runtime;
+}
+
+/** The worker, with Celery's built-ins registered beside the app's tasks (they never make the app a worker: runtime-roles.ts). */
+function buildWorker(
+  config: CeleryConfig,
+  parts: Pick<CeleryRuntimeParts, 'broker' | 'backend' | 'queues' | 'registry' | 'hooks' | 'client' | 'logger'>,
+): CeleryWorker {
+  const { broker, backend, queues, registry, hooks, client, logger } = parts;
+  // Celery's join of chords on backends without a counter: a queue shared with Python may carry it.
+  registry.registerBuiltin(chordUnlockTask(client));
+  return new CeleryWorker({
+    broker,
+    backend,
+    registry,
+    hooks,
+    logger,
+    options: config.worker!,
+    declareQueue: (name) => queues.declaration(name),
+    // The database backend keeps revoked ids across restarts; with others they live in memory, as in Celery.
+    revokedStore: backend.capabilities.revokedStore,
+    monitors: config.logTasks ? [new TaskProgressLog(logger)] : undefined,
+    workflow: new CanvasWorkflowSteps(client, logger),
+    security: config.security,
+  });
+}
+
+/** The worker's Celery events, following it (started and stopped with it); also the switch of `enable_events`. */
+function attachWorkerEvents(config: CeleryConfig, worker: CeleryWorker, parts: Pick<CeleryRuntimeParts, 'broker' | 'clock' | 'logger'>): WorkerEventsMonitor {
+  const { sendTaskEvents, heartbeatIntervalSeconds } = config.events;
+  const events = new WorkerEventsMonitor(worker, { ...parts, sendTaskEvents, heartbeatIntervalSeconds });
+  worker.addMonitor(events);
+  return events;
+}
+
+/** Metrics follow the worker (when there is one) and the broker connection from the start. */
+function attachMetrics(
+  config: CeleryConfig,
+  parts: { broker: Broker; worker: CeleryWorker | null; connectionEvents: BrokerConnectionEvents; logger: CeleryLogger },
+): CeleryMetrics {
+  const { broker, worker, connectionEvents, logger } = parts;
+  const queues = new Set([config.defaultQueue, ...Object.keys(config.queues), ...(config.worker?.queues ?? [])]);
+  const metrics = new CeleryMetrics({ broker, worker, queues: [...queues], logger }, config.metrics!);
+  worker?.addMonitor(metrics);
+  connectionEvents.subscribe(metrics);
+  return metrics;
+}

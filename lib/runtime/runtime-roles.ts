@@ -1,0 +1,35 @@
+import type { TaskRegistry } from '../worker/task-registry';
+import type { CeleryConfig } from './celery-config';
+
+/** What a process does in the deployment besides sending tasks (every process is a producer). */
+export interface RuntimeRoles {
+  /**
+   * `consume`: the worker starts at bootstrap. `manual`: the app starts it (`worker.autoStart:
+   * false`, Nest's `manualRegistration` counterpart). `none`: a producer only.
+   */
+  readonly worker: 'consume' | 'manual' | 'none';
+  /** Watches the deployment's events to raise alerts (the dashboard starts the same monitor on its own). */
+  readonly alerts: boolean;
+  /** Relays the transactional outbox. */
+  readonly outboxRelay: boolean;
+  /** One line for the start-up log: what this process is and why. */
+  readonly summary: string;
+}
+
+/**
+ * The one place that decides roles, at bootstrap once every task is registered. Only the app's
+ * own tasks make it a worker: Celery's built-ins (`celery.chord_unlock`) never do, so an API
+ * process beside Python workers never consumes their queue and stores NotRegistered for their
+ * tasks. `worker: false` is always a producer.
+ */
+export function decideRoles(config: CeleryConfig, registry: TaskRegistry): RuntimeRoles {
+  const tasks = registry.appTaskNames();
+  const alerts = config.alerts !== null;
+  const outboxRelay = config.outbox?.relay === true;
+  if (config.worker === null) return { worker: 'none', alerts, outboxRelay, summary: 'Producer only (worker: false)' };
+  if (tasks.length === 0) return { worker: 'none', alerts, outboxRelay, summary: 'Producer only: no @CeleryTask() methods found' };
+  if (!config.worker.autoStart) {
+    return { worker: 'manual', alerts, outboxRelay, summary: `Worker for ${tasks.length} task(s), started by the app (worker.autoStart: false)` };
+  }
+  return { worker: 'consume', alerts, outboxRelay, summary: `Worker for ${tasks.length} task(s)` };
+}
