@@ -2,9 +2,10 @@ import { Controller, INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { lastValueFrom, of } from 'rxjs';
-import { CeleryClientProxy, CeleryContext, CeleryServer, TaskFailedError } from '../../lib';
+import { CeleryClientProxy, CeleryContext, CeleryServer, chain, chord, signature, TaskFailedError } from '../../lib';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 import { RABBITMQ_URL } from '../support/rabbitmq';
+import { eventually } from '../support/celery-app';
 
 @Controller()
 class MathController {
@@ -27,7 +28,20 @@ class MathController {
   crash(): never {
     throw new Error('internal detail');
   }
+
+  @MessagePattern('ms.sum')
+  sum(@Payload() [values]: [number[]]): number {
+    return values.reduce((total, value) => total + value, 0);
+  }
+
+  @MessagePattern('ms.record')
+  record(@Payload() [value]: [unknown]): void {
+    linked.push(value);
+  }
 }
+
+/** What ms.record received: the link callback's argument. */
+const linked: unknown[] = [];
 
 @Module({ controllers: [MathController] })
 class MathMicroserviceModule {}
@@ -67,6 +81,19 @@ describe('Celery microservice transport', () => {
     expect(error).toMatchObject({ excType: 'RpcException', excMessage: ['out of range'] });
     const hidden = await lastValueFrom(client.send('ms.crash', [])).catch((caught: unknown) => caught);
     expect(hidden).toMatchObject({ excType: 'RpcException', excMessage: ['Internal server error'] });
+  });
+
+  it('runs chains, links and chords: the microservice worker continues workflows like the module one', async () => {
+    const celery = await client.connect();
+    const last = await chain(celery.signature('ms.add', [1, 2]), signature('ms.add', [10]), signature('ms.add', [100])).applyAsync();
+    expect(await last.get({ timeout: 10_000 })).toBe(113);
+
+    const body = await chord([celery.signature('ms.add', [1, 1]), signature('ms.add', [2, 2]), signature('ms.add', [3, 3])], signature('ms.sum')).applyAsync();
+    expect(await body.get({ timeout: 10_000 })).toBe(12);
+
+    const first = await celery.send('ms.add', [20, 1], { link: signature('ms.record') });
+    expect(await first.get({ timeout: 10_000 })).toBe(21);
+    await eventually(() => (linked.includes(21) ? true : undefined), 10_000, 'the link callback');
   });
 
   it('emits fire-and-forget tasks', async () => {
