@@ -16,6 +16,8 @@ const PYTHON_BUILTIN_EXCEPTIONS: ReadonlySet<string> = new Set([
 export interface CeleryNamedError {
   celeryExceptionType?: string;
   celeryExceptionModule?: string | null;
+  /** The Python exception's `args` (stored as `exc_message`); default: `[error.message]`. */
+  celeryExceptionArgs?: readonly unknown[];
 }
 
 /** Describes a thrown value the way Celery's `prepare_exception` does for the JSON serializer. */
@@ -24,7 +26,8 @@ export function toExceptionInfo(error: unknown): ExceptionInfo {
     const named = error as Error & CeleryNamedError;
     const type = named.celeryExceptionType ?? errorClassName(error);
     const module = named.celeryExceptionModule !== undefined ? named.celeryExceptionModule : moduleOf(type);
-    return { exc_type: type, exc_message: [error.message], exc_module: module };
+    const args = named.celeryExceptionType && named.celeryExceptionArgs ? [...named.celeryExceptionArgs] : [error.message];
+    return { exc_type: type, exc_message: args, exc_module: module };
   }
   return { exc_type: 'Exception', exc_message: [String(error)], exc_module: 'builtins' };
 }
