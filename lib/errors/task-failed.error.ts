@@ -6,7 +6,8 @@ import { CeleryError } from './celery.error';
  * Thrown by `AsyncResult.get()` when the task ended in FAILURE or REVOKED (Celery re-raises the
  * stored exception): it carries the remote exception's Python type, module, message and
  * traceback, whichever language ran the task, and the JavaScript class name when a Nest worker's
- * task threw it.
+ * task threw it. A task that lets it escape fails with the same Python exception, as a Celery task
+ * whose `.get()` re-raised it does.
  */
 export class TaskFailedError extends CeleryError {
   /** The Python class name (`exc_type`): `ValueError`, `PaymentDeclined`, `TaskRevokedError`… */
@@ -21,6 +22,9 @@ export class TaskFailedError extends CeleryError {
    * class themselves (PythonException, Celery's own such as TaskRevokedError).
    */
   readonly excJsType: string | null;
+  readonly celeryExceptionType: string;
+  readonly celeryExceptionModule: string | null;
+  readonly celeryExceptionArgs: readonly unknown[];
 
   constructor(
     readonly taskId: string,
@@ -35,5 +39,8 @@ export class TaskFailedError extends CeleryError {
     this.excModule = info.exc_module ?? null;
     this.excMessage = Array.isArray(info.exc_message) ? info.exc_message : [info.exc_message];
     this.excJsType = jsType;
+    this.celeryExceptionType = this.excType;
+    this.celeryExceptionModule = this.excModule;
+    this.celeryExceptionArgs = this.excMessage;
   }
 }

@@ -28,7 +28,7 @@ export const JAVASCRIPT_ERROR_CLASSES: Readonly<Record<string, PythonExceptionCl
   TypeError: builtin('TypeError'),
   // Python raises ValueError for a value of the right type but out of range (math.sqrt(-1), chr(-1)).
   RangeError: builtin('ValueError'),
-  // JSON.parse raises it too, where Python's json raises a ValueError: see docs in the README.
+  // Its namesake. JSON.parse raises it for bad text too, where Python's json raises a ValueError.
   SyntaxError: builtin('SyntaxError'),
   // An unbound name: Python's NameError. Python's own ReferenceError is about dead weak references.
   ReferenceError: builtin('NameError'),

@@ -126,6 +126,13 @@ describe('TaskFailedError: what AsyncResult.get() throws', () => {
     expect(new TaskFailedError('t3', 'FAILURE', toExceptionInfo(new TypeError('bad')), null).message).toBe('Task t3 ended in FAILURE: TypeError: bad');
   });
 
+  it('fails a task that lets it escape with the same Python exception, as a Celery task whose .get() raised it', () => {
+    const inner = new TaskFailedError('t4', 'FAILURE', { exc_type: 'PaymentDeclined', exc_message: ['card refused', 42], exc_module: 'payments' }, null);
+    expect(toExceptionInfo(inner)).toEqual({ exc_type: 'PaymentDeclined', exc_message: ['card refused', 42], exc_module: 'payments' });
+    const revoked = new TaskFailedError('t5', 'REVOKED', { exc_type: 'TaskRevokedError', exc_message: ['revoked'], exc_module: 'celery.exceptions' }, null);
+    expect(toExceptionInfo(revoked)).toEqual({ exc_type: 'TaskRevokedError', exc_message: ['revoked'], exc_module: 'celery.exceptions' });
+  });
+
   it('writes a Python int beyond 2^53 (a bigint) in its message', () => {
     expect(exceptionMessage({ exc_type: 'ValueError', exc_message: [2n ** 70n, 'x'], exc_module: 'builtins' })).toBe('1180591620717411303424, x');
   });
