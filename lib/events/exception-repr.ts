@@ -4,7 +4,7 @@ import { safeRepr } from './safe-repr';
 /**
  * The `exception` of task-failed / task-retried events: Python's repr of the exception,
  * `ValueError('boom')`, with the class name Celery would store for it (celery-protocol.md §4.4);
- * `None` when there is none (a retry without an error). An empty message gives `Error()`; each
+ * `None` when there is none (a retry without an error). An empty message gives `Exception()`; each
  * argument is capped like a result (safeRepr).
  */
 export function exceptionRepr(error: unknown): string {

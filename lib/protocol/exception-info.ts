@@ -1,42 +1,51 @@
+import { isErrorFromAnyRealm, javascriptErrorName, pythonClassOf } from './python-exception-classes';
 import { ExceptionInfo } from './result-meta';
 
 /**
- * Exception class names that exist in Python's `builtins`: a JS error with one of these names is
- * stored with `exc_module: "builtins"`, so a Python client re-raises the real Python class
- * (celery-protocol.md §4.4). Other names become synthetic classes on the Python side.
+ * Errors that name their Python class themselves: Celery's own exceptions raised by our worker
+ * (NotRegistered, TaskRevokedError, TimeLimitExceeded…) and PythonException. They are stored
+ * exactly as a Python worker stores them, with no `exc_js_type`.
  */
-const PYTHON_BUILTIN_EXCEPTIONS: ReadonlySet<string> = new Set([
-  'Exception', 'ArithmeticError', 'AssertionError', 'AttributeError', 'EOFError', 'KeyError', 'IndexError',
-  'LookupError', 'MemoryError', 'NotImplementedError', 'OSError', 'OverflowError', 'RecursionError',
-  'RuntimeError', 'TimeoutError', 'TypeError', 'ValueError', 'ZeroDivisionError', 'ConnectionError',
-  'PermissionError', 'FileNotFoundError', 'UnicodeError',
-]);
-
-/** Errors that carry their Celery identity, e.g. a NotRegistered raised by our worker. */
 export interface CeleryNamedError {
   celeryExceptionType?: string;
   celeryExceptionModule?: string | null;
+  /** The Python exception's `args` (stored as `exc_message`); default: `[error.message]`. */
+  celeryExceptionArgs?: readonly unknown[];
 }
 
-/** Describes a thrown value the way Celery's `prepare_exception` does for the JSON serializer. */
+/**
+ * Describes a thrown value the way Celery's `prepare_exception` does for the JSON serializer, with
+ * the Python class a Python client can catch (python-exception-classes.ts) and, for an error a
+ * task threw, its JavaScript class name in `exc_js_type`.
+ */
 export function toExceptionInfo(error: unknown): ExceptionInfo {
-  if (error instanceof Error) {
-    const named = error as Error & CeleryNamedError;
-    const type = named.celeryExceptionType ?? errorClassName(error);
-    const module = named.celeryExceptionModule !== undefined ? named.celeryExceptionModule : moduleOf(type);
-    return { exc_type: type, exc_message: [error.message], exc_module: module };
+  if (!(error instanceof Error || isErrorFromAnyRealm(error))) return { exc_type: 'Exception', exc_message: [String(error)], exc_module: 'builtins' };
+  const named = error as Error & CeleryNamedError;
+  if (named.celeryExceptionType) {
+    return {
+      exc_type: named.celeryExceptionType,
+      exc_message: named.celeryExceptionArgs ? [...named.celeryExceptionArgs] : [error.message],
+      exc_module: named.celeryExceptionModule ?? null,
+    };
   }
-  return { exc_type: 'Exception', exc_message: [String(error)], exc_module: 'builtins' };
+  const javascriptName = javascriptErrorName(error);
+  const python = pythonClassOf(error, javascriptName);
+  return {
+    exc_type: python ? python.type : javascriptName,
+    exc_message: [error.message],
+    exc_module: python ? python.module : null,
+    exc_js_type: javascriptName,
+  };
 }
 
-/** `class Unavailable extends Error {}` keeps the name 'Error': its class name says more. */
-function errorClassName(error: Error): string {
-  if (error.name && error.name !== 'Error') return error.name;
-  return error.constructor?.name || 'Error';
-}
-
-function moduleOf(type: string): string | null {
-  return PYTHON_BUILTIN_EXCEPTIONS.has(type) ? 'builtins' : null;
+/**
+ * Celery's exception dict in `prepare_exception`'s key order, so what we write equals a Python
+ * worker's byte for byte, then `exc_js_type` when there is one. Every backend writes this.
+ */
+export function pythonExceptionDict(info: ExceptionInfo): Record<string, unknown> {
+  const dict: Record<string, unknown> = { exc_type: info.exc_type, exc_message: info.exc_message, exc_module: info.exc_module ?? null };
+  if (typeof info.exc_js_type === 'string') dict.exc_js_type = info.exc_js_type;
+  return dict;
 }
 
 /** True when a stored result looks like an exception description. */
@@ -47,5 +56,16 @@ export function isExceptionInfo(value: unknown): value is ExceptionInfo {
 /** The message text of a stored exception: Celery keeps the constructor args as a list. */
 export function exceptionMessage(info: ExceptionInfo): string {
   const parts = Array.isArray(info.exc_message) ? info.exc_message : [info.exc_message];
-  return parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(', ');
+  return parts.map(argumentText).join(', ');
+}
+
+function argumentText(part: unknown): string {
+  if (typeof part === 'string') return part;
+  // Python ints beyond 2^53 arrive as bigint, which JSON.stringify refuses.
+  if (typeof part === 'bigint') return part.toString();
+  try {
+    return JSON.stringify(part) ?? String(part);
+  } catch {
+    return String(part);
+  }
 }

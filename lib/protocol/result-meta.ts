@@ -8,6 +8,11 @@ export interface ExceptionInfo {
   exc_type: string;
   exc_message: unknown[];
   exc_module: string | null;
+  /**
+   * Ours, not Celery's: the JavaScript class name of an error a Nest task threw (`RangeError` for
+   * `exc_type` ValueError). Celery 5.2 to 5.6 read only the three keys above and ignore it.
+   */
+  exc_js_type?: string;
 }
 
 /**

@@ -20,7 +20,7 @@ describe('sample-app demo on the embedded default', () => {
       ['tasks.xsum([1..10])', 55],
       ['tasks.echo(value=…)', { hello: 'wörld 🌍', numbers: [1, 2.5, null], nested: { ok: true } }],
       ['tasks.sleep(0.2)', 0.2],
-      ['tasks.fail("on purpose")', 'FAILURE: Error: on purpose'],
+      ['tasks.fail("on purpose")', 'FAILURE: Exception: on purpose'], // a plain JS Error is stored as Python's Exception
       ['20 × tasks.add(i, i)', Array.from({ length: 20 }, (_, index) => index * 2)],
     ]);
   }, 60_000);

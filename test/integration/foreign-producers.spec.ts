@@ -43,7 +43,7 @@ describe('PHP and Java producers (examples/) and rpc:// replies', () => {
   describe.each([
     {
       worker: 'the sample-app worker',
-      errorType: 'Error', // what a JavaScript `throw new Error(message)` is reported as
+      errorType: 'Exception', // a JavaScript `throw new Error(message)` is stored as Python's Exception
       start: async (queue: string) => {
         const settings = { CELERY_BROKER_URL: RABBITMQ_URL, CELERY_RESULT_BACKEND: 'rpc://', CELERY_QUEUES: queue };
         const app = await NestFactory.createApplicationContext(AppModule.forRole({ api: false, worker: true }, settings), { logger: false, abortOnError: false });

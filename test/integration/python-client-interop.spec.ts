@@ -90,9 +90,8 @@ print(json.dumps({name: outcome(*call) for name, call in sent.items()}))
         eta: { value: 12, elapsed: expect.any(Number), state: 'SUCCESS' },
         expires: { value: 6.5, elapsed: expect.any(Number), state: 'SUCCESS' },
         queue: { value: { to: 'custom' }, elapsed: expect.any(Number), state: 'SUCCESS' },
-        // Our worker stores a JS Error as exc_type "Error"; Python, which has no such class,
-        // re-raises a synthetic Exception subclass of that name.
-        fail: { raised: ['Error', 'from python'], exception: true, state: 'FAILURE' },
+        // Our worker stores a plain JS Error as Python's own Exception (python-exception-classes.ts).
+        fail: { raised: ['Exception', 'from python'], exception: true, state: 'FAILURE' },
       });
       // Held until the ETA, not run on receipt (the results come back after it, never before).
       expect(outcomes.countdown.elapsed).toBeGreaterThanOrEqual(1.5);

@@ -71,8 +71,8 @@ print(json.dumps({"sum": r.get(timeout=30), "state": r.state, "later": later.get
 `,
       settings,
     );
-    // Our worker stores a JS Error as exc_type "Error"; Python re-raises a synthetic class of that name.
-    expect(output).toEqual({ sum: 42, state: 'SUCCESS', later: 3, held: true, failure: ['Error', 'from python'] });
+    // Our worker stores a plain JS Error as Python's own Exception (python-exception-classes.ts).
+    expect(output).toEqual({ sum: 42, state: 'SUCCESS', later: 3, held: true, failure: ['Exception', 'from python'] });
   }, 60_000);
 
   it('sends tasks only the Python worker has, and gets their results and failures', async () => {

@@ -48,7 +48,7 @@ def failure(result):
         result.get(timeout=20)
     except Exception as error:
         return {'module': type(error).__module__, 'type': type(error).__name__, 'args': list(error.args),
-                'is_builtin': type(error) in (TypeError, ValueError), 'state': result.state}
+                'is_builtin': type(error) in (TypeError, ValueError, Exception), 'state': result.state}
     return None
 
 add = app.send_task('it.add', (2, 2), queue=queue)
@@ -88,8 +88,8 @@ describe('Python Celery client → Nest worker over rpc://', () => {
     expect(read.echo).toBe("{'text': 'héllo', 'list': [1, 2.5, None, True], 'big': 1180591620717411303424}");
     // exc_module "builtins": the real Python class.
     expect(read.type_error).toEqual({ module: 'builtins', type: 'TypeError', args: ['boom'], is_builtin: true, state: 'FAILURE' });
-    // exc_module null: Celery makes a class of that name in celery.backends.base (celery-protocol.md §4.4).
-    expect(read.plain_error).toEqual({ module: 'celery.backends.base', type: 'Error', args: ['x'], is_builtin: false, state: 'FAILURE' });
+    // A plain JS Error is stored as builtins.Exception: the real class again (python-exception-classes.ts).
+    expect(read.plain_error).toEqual({ module: 'builtins', type: 'Exception', args: ['x'], is_builtin: true, state: 'FAILURE' });
     // STARTED then SUCCESS: .get() waits past the non-ready state.
     expect(read.tracked).toBe('tracked');
   }, 120_000);

@@ -50,7 +50,7 @@ describe('sample-app HTTP API', () => {
   it('shows a failure with the error type and message', async () => {
     const sent = await post('tasks.fail', { args: ['broken on purpose'] });
     const result = await get(`/tasks/${sent.json.id}/result?timeout=10000`);
-    expect(result.json).toMatchObject({ state: 'FAILURE', result: null, error: { type: 'Error', message: 'broken on purpose' } });
+    expect(result.json).toMatchObject({ state: 'FAILURE', result: null, error: { type: 'Exception', message: 'broken on purpose' } }); // a plain JS Error is stored as Python's Exception
     expect(result.json.error.traceback).toContain('broken on purpose');
   });
 

@@ -109,7 +109,7 @@ print(json.dumps(out))
       add: 4,
       xsum: 6.5,
       echo: { a: [1, null, true], u: 'héllo 😀' },
-      fail: ['Error', 'from python'],
+      fail: ['Exception', 'from python'], // a plain JS Error is stored as Python's Exception
     });
   });
 });

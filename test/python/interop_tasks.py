@@ -18,6 +18,8 @@ import signal
 
 from celery import Celery, signals
 
+import payments
+
 app = Celery("interop_tasks", broker=os.environ.get("INTEROP_BROKER_URL"), backend=os.environ.get("INTEROP_RESULT_BACKEND"))
 app.conf.task_default_queue = os.environ.get("INTEROP_DEFAULT_QUEUE") or "celery"
 app.conf.result_extended = os.environ.get("INTEROP_RESULT_EXTENDED") == "1"
@@ -66,6 +68,12 @@ def upper(text):
 @app.task(name="py.divide")
 def divide(a, b):
     return a / b
+
+
+@app.task(name="py.decline")
+def decline(reason, code):
+    """Fails with an exception of the app's own (payments.PaymentDeclined), as a Nest task can too."""
+    raise payments.PaymentDeclined(reason, code)
 
 
 @app.task(name="py.whoami", bind=True)

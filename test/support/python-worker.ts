@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { PYTHON, runPython } from './python-celery';
 import { RABBITMQ_URL } from './rabbitmq';
 
@@ -143,8 +143,16 @@ function interopEnvironment(settings: InteropSettings): Record<string, string> {
  * stdout line parsed as JSON.
  */
 export async function runInteropClient<T = any>(script: string, settings: InteropSettings, timeoutMs = 60_000): Promise<T> {
-  const output = await runPython(script, { env: { ...interopEnvironment(settings), PYTHONPATH: INTEROP_PYTHON_DIR }, timeoutMs });
+  const output = await runPython(script, { env: { ...interopEnvironment(settings), PYTHONPATH: interopPythonPath() }, timeoutMs });
   return JSON.parse(output.trim().split('\n').pop()!) as T;
+}
+
+/**
+ * test/python after the caller's own PYTHONPATH, which stays first: `PYTHONPATH=/tmp/celery-5.6`
+ * runs the clients against that Celery (shared/peers/README.md), as the workers already are.
+ */
+export function interopPythonPath(): string {
+  return [process.env.PYTHONPATH, INTEROP_PYTHON_DIR].filter(Boolean).join(delimiter);
 }
 
 /** Resolves with the node name from Celery's "<nodename> ready." line. */

@@ -402,7 +402,8 @@ describe('reprs', () => {
 
   it('an exception is shown as Python shows it', () => {
     expect(exceptionRepr(new ValueError('boom'))).toBe("ValueError('boom')");
-    expect(exceptionRepr(new Error())).toBe('Error()');
+    // A plain JS Error is stored, and so shown, as Python's Exception (python-exception-classes.ts).
+    expect(exceptionRepr(new Error())).toBe('Exception()');
     expect(exceptionRepr(undefined)).toBe('None');
     expect(exceptionRepr('plain text')).toBe("Exception('plain text')");
     expect(exceptionRepr(new MaxRetriesExceededError('proto.retry_exhaust[id] args:() kwargs:{}', undefined))).toBe(

@@ -1,6 +1,6 @@
 import { ResultDecodeError } from '../../errors/result-decode.error';
 import { ResultEncodeError } from '../../errors/result-encode.error';
-import { isExceptionInfo } from '../../protocol/exception-info';
+import { isExceptionInfo, pythonExceptionDict } from '../../protocol/exception-info';
 import { decodePickle, encodePickle, pythonTuple } from '../../protocol/pickle';
 import { ExceptionInfo } from '../../protocol/result-meta';
 import { EXCEPTION_STATES } from '../../protocol/task-states';
@@ -21,15 +21,13 @@ export function pickleResultColumn(taskId: string, status: string, result: unkno
 }
 
 /**
- * Python's `prepare_exception` dict. The key order is Python's too, so the bytes equal what a
- * Python worker writes (Fx db_row_failure).
+ * Python's `prepare_exception` dict with `exc_message` as the tuple Python keeps, in Python's key
+ * order, so the bytes equal what a Python worker writes (Fx db_row_failure).
  */
 function toPythonExceptionDict(info: ExceptionInfo): Record<string, unknown> {
-  return {
-    exc_type: info.exc_type,
-    exc_message: Array.isArray(info.exc_message) ? pythonTuple(info.exc_message) : info.exc_message,
-    exc_module: info.exc_module ?? null,
-  };
+  const dict = pythonExceptionDict(info);
+  if (Array.isArray(info.exc_message)) dict.exc_message = pythonTuple(info.exc_message);
+  return dict;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { parseCeleryJson } from '../../protocol/celery-json';
 import { formatNaiveUtc, parseCeleryDate } from '../../protocol/celery-time';
-import { isExceptionInfo } from '../../protocol/exception-info';
+import { isExceptionInfo, pythonExceptionDict } from '../../protocol/exception-info';
 import { toPythonJson } from '../../protocol/python-json';
 import { TaskResultMeta } from '../../protocol/result-meta';
 import { EXCEPTION_STATES } from '../../protocol/task-states';
@@ -49,7 +49,7 @@ export function encodeRedisResultMeta(meta: TaskResultMeta, extended: boolean): 
 /** Celery's `encode_result`: exceptions as `prepare_exception`'s dict, in its key order. */
 export function encodeResultValue(status: string, result: unknown): unknown {
   if (!EXCEPTION_STATES.has(status) || !isExceptionInfo(result)) return result;
-  return { exc_type: result.exc_type, exc_message: result.exc_message, exc_module: result.exc_module ?? null };
+  return pythonExceptionDict(result);
 }
 
 /** Reads a stored meta back; throws on text that is not one (the caller names the key). */

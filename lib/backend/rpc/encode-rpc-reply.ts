@@ -1,6 +1,6 @@
 import type { OutgoingMessage } from '../../broker/broker.interface';
 import { encodeResult } from '../encode-result';
-import { isExceptionInfo } from '../../protocol/exception-info';
+import { isExceptionInfo, pythonExceptionDict } from '../../protocol/exception-info';
 import { toPythonJson } from '../../protocol/python-json';
 import { TaskResultMeta } from '../../protocol/result-meta';
 import { JSON_CONTENT_TYPE, UTF8_ENCODING } from '../../protocol/task-message';
@@ -39,14 +39,9 @@ function encodeBody(meta: TaskResultMeta): string {
   const body = {
     task_id: meta.taskId,
     status: meta.status,
-    result: EXCEPTION_STATES.has(meta.status) && isExceptionInfo(meta.result) ? inPythonKeyOrder(meta.result) : meta.result,
+    result: EXCEPTION_STATES.has(meta.status) && isExceptionInfo(meta.result) ? pythonExceptionDict(meta.result) : meta.result,
     traceback: meta.traceback ?? null,
     children: meta.children ?? [],
   };
   return encodeResult(meta, () => toPythonJson(body));
-}
-
-/** `prepare_exception`'s key order, so the body equals a Python worker's byte for byte. */
-function inPythonKeyOrder(info: { exc_type: string; exc_message: unknown; exc_module?: string | null }): object {
-  return { exc_type: info.exc_type, exc_message: info.exc_message, exc_module: info.exc_module ?? null };
 }
