@@ -1,7 +1,7 @@
 import type { ChordCounterStore } from '../backend/chord-counter-store.interface';
 import type { CeleryClient } from '../client/celery-client';
 import { SendTaskOptions } from '../client/send-task-options';
-import { toExceptionInfo } from '../protocol/exception-info';
+import { toExceptionInfo, tracebackOf } from '../protocol/exception-info';
 import { ExceptionInfo, TaskResultMeta } from '../protocol/result-meta';
 import { SignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
@@ -56,7 +56,7 @@ export class CanvasWorkflowSteps implements WorkflowSteps {
 
   async afterFailure(message: TaskMessage, error: unknown): Promise<void> {
     const info = toExceptionInfo(error);
-    const traceback = error instanceof Error && error.stack ? error.stack : null;
+    const traceback = tracebackOf(error);
     if (message.group && message.embed.chord) await this.countChordPart(message.group, message.id, message.embed.chord, message, message.groupIndex);
     for (const step of message.embed.chain ?? []) {
       const stepId = step.options.task_id as string | undefined;

@@ -1,4 +1,4 @@
-import { toExceptionInfo } from '../protocol/exception-info';
+import { toExceptionInfo, tracebackOf } from '../protocol/exception-info';
 import { safeRepr } from './safe-repr';
 
 /**
@@ -20,9 +20,9 @@ export function exceptionRepr(error: unknown): string {
 }
 
 /** The `traceback` of those events: the error's stack, as the result backends store it; empty when there is none. */
-export function tracebackOf(error: unknown): string {
+export function eventTraceback(error: unknown): string {
   try {
-    return error instanceof Error && typeof error.stack === 'string' ? error.stack : '';
+    return tracebackOf(error) ?? '';
   } catch {
     return '';
   }

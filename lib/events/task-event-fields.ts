@@ -3,7 +3,7 @@ import { formatCeleryDate } from '../protocol/celery-time';
 import { argsRepr, kwargsRepr } from '../protocol/python-repr';
 import type { TaskMessage } from '../protocol/task-message';
 import type { EventFields } from './celery-event';
-import { exceptionRepr, tracebackOf } from './exception-repr';
+import { eventTraceback, exceptionRepr } from './exception-repr';
 import { safeRepr } from './safe-repr';
 
 /*
@@ -49,12 +49,12 @@ export function taskSucceededFields(message: Pick<TaskMessage, 'id'>, result: un
  * message) gets no traceback, as Celery's NotRegistered event.
  */
 export function taskFailedFields(message: Pick<TaskMessage, 'id'>, error: unknown, ran: boolean): EventFields {
-  return ran ? { uuid: message.id, exception: exceptionRepr(error), traceback: tracebackOf(error) } : { uuid: message.id, exception: exceptionRepr(error) };
+  return ran ? { uuid: message.id, exception: exceptionRepr(error), traceback: eventTraceback(error) } : { uuid: message.id, exception: exceptionRepr(error) };
 }
 
 /** task-retried: the repr of the error given to retry (`None` without one) and its traceback. */
 export function taskRetriedFields(message: Pick<TaskMessage, 'id'>, error: unknown): EventFields {
-  return { uuid: message.id, exception: exceptionRepr(error), traceback: tracebackOf(error) };
+  return { uuid: message.id, exception: exceptionRepr(error), traceback: eventTraceback(error) };
 }
 
 /** task-revoked: why it did not run or stopped; a terminated task reports SIGTERM as Celery's default. */

@@ -69,3 +69,8 @@ function argumentText(part: unknown): string {
     return String(part);
   }
 }
+
+/** The traceback Celery stores beside an exception: the JS stack (which starts with its class name), or null. */
+export function tracebackOf(error: unknown): string | null {
+  return isErrorFromAnyRealm(error) && typeof error.stack === 'string' && error.stack !== '' ? error.stack : null;
+}

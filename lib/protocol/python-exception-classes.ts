@@ -28,8 +28,9 @@ export const JAVASCRIPT_ERROR_CLASSES: Readonly<Record<string, PythonExceptionCl
   TypeError: builtin('TypeError'),
   // Python raises ValueError for a value of the right type but out of range (math.sqrt(-1), chr(-1)).
   RangeError: builtin('ValueError'),
-  // Its namesake. JSON.parse raises it for bad text too, where Python's json raises a ValueError.
-  SyntaxError: builtin('SyntaxError'),
+  // At run time JS raises it for bad text given to JSON.parse (or a RegExp), not for bad code
+  // (which fails at load): Python's json raises ValueError (JSONDecodeError) for the same.
+  SyntaxError: builtin('ValueError'),
   // An unbound name: Python's NameError. Python's own ReferenceError is about dead weak references.
   ReferenceError: builtin('NameError'),
   // A malformed %-escape (decodeURIComponent): a bad value.

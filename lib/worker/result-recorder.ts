@@ -1,6 +1,6 @@
 import { ResultBackend } from '../backend/result-backend.interface';
 import { withoutDelayPrefix } from '../broker/delayed-delivery/delayed-routing-key';
-import { toExceptionInfo } from '../protocol/exception-info';
+import { toExceptionInfo, tracebackOf } from '../protocol/exception-info';
 import { RevokeReason, TaskRevokedError } from '../errors/task-revoked.error';
 import { TaskResultMeta } from '../protocol/result-meta';
 import { TaskState, TaskStateName } from '../protocol/task-states';
@@ -26,14 +26,12 @@ export class ResultRecorder {
   }
 
   failure(message: Pick<TaskMessage, 'id'> & Partial<TaskMessage>, queue: string, error: unknown): Promise<void> {
-    const traceback = error instanceof Error && error.stack ? error.stack : null;
-    return this.store(message, queue, TaskState.FAILURE, toExceptionInfo(error), traceback, new Date());
+    return this.store(message, queue, TaskState.FAILURE, toExceptionInfo(error), tracebackOf(error), new Date());
   }
 
   /** RETRY with the error that caused it (null when retry() named none), no date_done. */
   retry(message: TaskMessage, queue: string, cause: unknown): Promise<void> {
-    const traceback = cause instanceof Error && cause.stack ? cause.stack : null;
-    return this.store(message, queue, TaskState.RETRY, cause === undefined ? null : toExceptionInfo(cause), traceback, null);
+    return this.store(message, queue, TaskState.RETRY, cause === undefined ? null : toExceptionInfo(cause), tracebackOf(cause), null);
   }
 
   /** Celery's TaskRevokedError: 'revoked', 'terminated' or 'expired'. */

@@ -73,7 +73,7 @@ const realErrors: ExceptionCase[] = [
   { label: 'new Error()', row: 'javascript:Error', make: () => new Error('plain'), stored: { ...builtin('Exception', 'Error'), exc_message: ['plain'] } },
   { label: 'reading a property of null', row: 'javascript:TypeError', make: () => thrownBy(() => (null as unknown as { x: number }).x), stored: builtin('TypeError', 'TypeError') },
   { label: 'new Array(-1)', row: 'javascript:RangeError', make: () => thrownBy(() => new Array(-1)), stored: builtin('ValueError', 'RangeError') },
-  { label: "JSON.parse('{')", row: 'javascript:SyntaxError', make: () => thrownBy(() => JSON.parse('{')), stored: builtin('SyntaxError', 'SyntaxError') },
+  { label: "JSON.parse('{')", row: 'javascript:SyntaxError', make: () => thrownBy(() => JSON.parse('{')), stored: builtin('ValueError', 'SyntaxError') },
   { label: 'an unbound name', row: 'javascript:ReferenceError', make: () => thrownBy(() => new Function('return notDefinedAnywhere')()), stored: builtin('NameError', 'ReferenceError') },
   { label: "decodeURIComponent('%')", row: 'javascript:URIError', make: () => thrownBy(() => decodeURIComponent('%')), stored: builtin('ValueError', 'URIError') },
   { label: 'AbortSignal.timeout()', row: 'javascript:TimeoutError', make: timeoutReason, stored: builtin('TimeoutError', 'TimeoutError') },
