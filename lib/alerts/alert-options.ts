@@ -1,3 +1,4 @@
+import { optionKeys, unknownKeyProblems } from '../utils/option-keys';
 import type { CeleryAlert } from './celery-alert';
 
 /** A task's failure (Celery's `task-failed` event), optionally only for some task names. */
@@ -58,6 +59,12 @@ export interface CeleryAlertsOptions {
   onAlert?: (alert: CeleryAlert) => void | Promise<void>;
 }
 
+export const ALERT_OPTION_KEYS = optionKeys<CeleryAlertsOptions>()('taskFailure', 'failureRate', 'workerSilence', 'queueBacklog', 'webhookUrl', 'webhookTimeoutMs', 'onAlert');
+const TASK_FAILURE_KEYS = optionKeys<TaskFailureAlertOptions>()('tasks', 'cooldownSeconds');
+const FAILURE_RATE_KEYS = optionKeys<FailureRateAlertOptions>()('threshold', 'windowSeconds', 'minTasks');
+const WORKER_SILENCE_KEYS = optionKeys<WorkerSilenceAlertOptions>()('afterSeconds');
+const QUEUE_BACKLOG_KEYS = optionKeys<QueueBacklogAlertOptions>()('maxDepth', 'checkIntervalMs');
+
 /** The rules as the engine runs them: every default applied, `null` = off. */
 export interface AlertRules {
   taskFailure: { tasks: ReadonlySet<string> | null; cooldownMs: number } | null;
@@ -103,6 +110,10 @@ export function alertOptionProblems(options: CeleryAlertsOptions): string[] {
   const problems: string[] = [];
   const positive = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value > 0;
   const { taskFailure, failureRate, workerSilence, queueBacklog } = options;
+  if (typeof taskFailure === 'object' && taskFailure !== null) problems.push(...unknownKeyProblems(taskFailure, TASK_FAILURE_KEYS, 'alerts.taskFailure'));
+  if (typeof failureRate === 'object' && failureRate !== null) problems.push(...unknownKeyProblems(failureRate, FAILURE_RATE_KEYS, 'alerts.failureRate'));
+  if (typeof workerSilence === 'object' && workerSilence !== null) problems.push(...unknownKeyProblems(workerSilence, WORKER_SILENCE_KEYS, 'alerts.workerSilence'));
+  if (typeof queueBacklog === 'object' && queueBacklog !== null) problems.push(...unknownKeyProblems(queueBacklog, QUEUE_BACKLOG_KEYS, 'alerts.queueBacklog'));
   if (typeof taskFailure === 'object') {
     if (taskFailure.cooldownSeconds !== undefined && !(taskFailure.cooldownSeconds === 0 || positive(taskFailure.cooldownSeconds))) {
       problems.push(`alerts.taskFailure.cooldownSeconds must be a number of seconds ≥ 0, got ${String(taskFailure.cooldownSeconds)}`);

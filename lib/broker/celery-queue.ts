@@ -1,3 +1,4 @@
+import { optionKeys } from '../utils/option-keys';
 import type { ExchangeType, QueueDeclaration } from './broker.interface';
 
 /**
@@ -37,6 +38,11 @@ export interface CeleryQueueOptions {
   /** Default false; true implies autoDelete, as in kombu. */
   exclusive?: boolean;
 }
+
+export const CELERY_QUEUE_OPTION_KEYS = optionKeys<CeleryQueueOptions>()(
+  'maxPriority', 'deadLetterExchange', 'deadLetterRoutingKey', 'queueType', 'expires', 'messageTtl', 'maxLength', 'maxLengthBytes', 'arguments',
+  'exchange', 'exchangeType', 'routingKey', 'durable', 'autoDelete', 'exclusive',
+);
 
 /**
  * The declaration a Python Celery 5 worker or client makes for a task queue (celery-protocol.md

@@ -1,4 +1,5 @@
 import { globToRegExp } from '../utils/fnmatch';
+import { optionKeys } from '../utils/option-keys';
 
 /** Where a task goes (one entry of Celery's `task_routes`). */
 export interface Route {
@@ -7,6 +8,8 @@ export interface Route {
   routingKey?: string;
   priority?: number;
 }
+
+export const ROUTE_KEYS = optionKeys<Route>()('queue', 'exchange', 'routingKey', 'priority');
 
 /** A router function, Celery's `(name, args, kwargs, options, task=None) → route`. */
 export type RouterFunction = (name: string, args: readonly unknown[], kwargs: Readonly<Record<string, unknown>>) => Route | string | null | undefined;

@@ -7,6 +7,7 @@ import type { CeleryAlertsOptions } from '../alerts/alert-options';
 import type { CeleryMetricsOptions } from '../metrics/celery-metrics-options';
 import type { SecurityDigest } from '../protocol/auth-serializer';
 import type { OutboxModuleOptions } from '../outbox/outbox-options';
+import { optionKeys } from '../utils/option-keys';
 
 /** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
 export interface BrokerOptions {
@@ -221,3 +222,21 @@ export interface CeleryModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'
   useExisting?: Type<CeleryOptionsFactory>;
   isGlobal?: boolean;
 }
+
+/** The keys each options object may have (validate-options.ts refuses others, naming the nearest). */
+export const CELERY_MODULE_OPTION_KEYS = optionKeys<CeleryModuleOptions>()(
+  'broker', 'backend', 'defaultQueue', 'queues', 'taskRoutes', 'sendSentEvent', 'worker', 'metrics', 'alerts', 'security', 'outbox', 'isGlobal',
+);
+export const BROKER_OPTION_KEYS = optionKeys<BrokerOptions>()(
+  'url', 'heartbeatSeconds', 'reconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'maxReconnectDelayMs', 'closeTimeoutMs', 'connectionName', 'socketOptions', 'visibilityTimeoutSeconds',
+);
+export const POSTGRES_BACKEND_OPTION_KEYS = optionKeys<PostgresBackendOptions>()(
+  'type', 'url', 'dataSource', 'resultExpiresSeconds', 'extended', 'migrationsRun', 'synchronize', 'storeRetryTimeoutMs',
+);
+export const EMBEDDED_BACKEND_OPTION_KEYS = optionKeys<EmbeddedBackendOptions>()('type', 'dataDir', 'resultExpiresSeconds');
+export const REDIS_BACKEND_OPTION_KEYS = optionKeys<RedisBackendOptions>()('type', 'url', 'resultExpiresSeconds', 'extended');
+export const SECURITY_OPTION_KEYS = optionKeys<SecurityOptions>()('key', 'certificate', 'certStore', 'digest', 'required');
+export const WORKER_OPTION_KEYS = optionKeys<WorkerModuleOptions>()(
+  'queues', 'concurrency', 'prefetchMultiplier', 'hostname', 'acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'shutdownTimeoutMs',
+  'maxMessageBytes', 'etaParkThresholdSeconds', 'delayedDeliveryQueueType', 'autoStart', 'exitOnRemoteShutdown', 'sendTaskEvents', 'heartbeatIntervalSeconds', 'logTasks',
+);

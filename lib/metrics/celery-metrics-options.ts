@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { optionKeys } from '../utils/option-keys';
 
 /** The `metrics` module option in object form. */
 export interface CeleryMetricsOptions {
@@ -7,6 +8,8 @@ export interface CeleryMetricsOptions {
   /** Put before every metric name. Default 'celery_'. */
   prefix?: string;
 }
+
+export const METRICS_OPTION_KEYS = optionKeys<CeleryMetricsOptions>()('registry', 'prefix');
 
 /** CeleryMetricsOptions with the defaults applied (the registry is looked up when the metrics are created). */
 export interface ResolvedMetricsOptions {

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { optionKeys } from '../utils/option-keys';
 
 /**
  * The transactional outbox (`CeleryOutbox`): where its table lives and whether this process
@@ -20,6 +21,8 @@ export interface OutboxModuleOptions {
   /** Messages published and deleted per relay transaction. Default 100. */
   batchSize?: number;
 }
+
+export const OUTBOX_OPTION_KEYS = optionKeys<OutboxModuleOptions>()('dataSource', 'url', 'relay', 'migrationsRun', 'pollIntervalMs', 'batchSize');
 
 /** The outbox options with every default applied. */
 export interface ResolvedOutboxOptions extends Required<Pick<OutboxModuleOptions, 'relay' | 'migrationsRun' | 'pollIntervalMs' | 'batchSize'>> {

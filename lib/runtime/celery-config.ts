@@ -11,8 +11,8 @@ import { ResolvedOutboxOptions, resolveOutboxOptions } from '../outbox/outbox-op
 
 /** The module's options with every default applied: what the providers are built from. */
 export interface CeleryConfig {
-  /** Undefined: the in-process broker. */
-  broker: BrokerOptions | undefined;
+  /** Celery's `broker_url` and settings; `memory://` is the in-process broker. */
+  broker: BrokerOptions;
   /** null: no result backend (Celery's DisabledBackend). */
   backend: ResultBackendConfig | null;
   defaultQueue: string;
@@ -34,9 +34,9 @@ export interface CeleryConfig {
   outbox: ResolvedOutboxOptions | null;
 }
 
-/** The one place where module options become settings: defaults and the embedded fallback. */
+/** The one place where module options (validated: validate-options.ts) become settings, with every default applied. */
 export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig {
-  const broker = typeof options.broker === 'string' ? { url: options.broker } : options.broker;
+  const broker = typeof options.broker === 'string' ? { url: options.broker } : options.broker!;
   const defaultQueue = options.defaultQueue ?? 'celery';
   const { sendTaskEvents, heartbeatIntervalSeconds, logTasks, autoStart: _autoStart, exitOnRemoteShutdown: _exit, ...worker } = options.worker || {};
   return {
@@ -70,9 +70,8 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
 
 function resolveBackend(options: CeleryModuleOptions): ResultBackendConfig | null {
   const backend = options.backend;
-  if (backend === false) return null;
-  // Nothing configured at all: the embedded default, so an app runs before any server exists.
-  if (backend === undefined) return options.broker === undefined ? { embedded: {} } : null;
+  // None given: Celery's DisabledBackend (tasks are fire-and-forget), as Celery's own default.
+  if (backend === false || backend === undefined) return null;
   if (typeof backend === 'string') return { url: backend };
   if (backend.type === 'embedded') {
     return { embedded: { dataDir: backend.dataDir }, resultExpiresSeconds: backend.resultExpiresSeconds };

@@ -7,9 +7,9 @@ import { createBroker } from '../broker/create-broker';
 import { CeleryConfig } from './celery-config';
 import { CeleryLogger } from '../utils/logger';
 
-/** Connects the broker the config names (the in-process one when none is given); `events` hears of every connect and disconnect. */
+/** Connects the broker the config names; `events` hears of every connect and disconnect. */
 export async function connectBroker(config: CeleryConfig, logger: CeleryLogger, events?: BrokerEvents): Promise<Broker> {
-  const { url, ...options } = config.broker ?? { url: undefined };
+  const { url, ...options } = config.broker;
   const broker = createBroker(url, { connectionName: `nestjs-celery ${hostname()}:${process.pid}`, ...options, logger, events });
   try {
     await broker.connect();

@@ -23,7 +23,7 @@ export function createControlServer(
     worker,
     clock,
     logger,
-    brokerInfo: brokerConnectionInfo(config.broker ?? {}),
+    brokerInfo: brokerConnectionInfo(config.broker),
     settings: celeryConf(config, worker),
     declareQueue: (name) => queues.declaration(name),
     taskEvents,
@@ -36,7 +36,7 @@ export function createControlServer(
 function celeryConf(config: CeleryConfig, worker: CeleryWorker): Record<string, unknown> {
   const { options } = worker;
   return {
-    broker_url: config.broker ? maskUrl(config.broker.url) : 'memory://',
+    broker_url: maskUrl(config.broker.url),
     result_backend: describeBackend(config.backend),
     task_default_queue: config.defaultQueue,
     worker_concurrency: options.concurrency,

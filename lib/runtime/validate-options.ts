@@ -1,4 +1,18 @@
-import { alertOptionProblems } from '../alerts/alert-options';
+import { ALERT_OPTION_KEYS, alertOptionProblems } from '../alerts/alert-options';
+import { CELERY_QUEUE_OPTION_KEYS } from '../broker/celery-queue';
+import { ROUTE_KEYS } from '../client/task-router';
+import {
+  BROKER_OPTION_KEYS,
+  CELERY_MODULE_OPTION_KEYS,
+  EMBEDDED_BACKEND_OPTION_KEYS,
+  POSTGRES_BACKEND_OPTION_KEYS,
+  REDIS_BACKEND_OPTION_KEYS,
+  SECURITY_OPTION_KEYS,
+  WORKER_OPTION_KEYS,
+} from '../interfaces/celery-module-options.interface';
+import { METRICS_OPTION_KEYS } from '../metrics/celery-metrics-options';
+import { OUTBOX_OPTION_KEYS } from '../outbox/outbox-options';
+import { unknownKeyProblems } from '../utils/option-keys';
 import { InvalidCeleryOptionsError } from '../errors/invalid-celery-options.error';
 import { CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
 import { SECURITY_DIGESTS } from '../protocol/auth-serializer';
@@ -6,19 +20,30 @@ import { maskUrl } from '../utils/mask-secrets';
 
 /**
  * Checks CeleryModule options at start-up and throws one InvalidCeleryOptionsError naming every
- * bad option, its value (secrets masked) and what is expected. URL schemes are checked where
- * they are decided, by createBroker() and createResultBackend(), which fail just as early.
+ * bad option, its value (secrets masked) and what is expected: a missing broker, a key that is not
+ * an option anywhere in the tree (with the nearest known one), a value of the wrong kind. URL
+ * schemes are checked where they are decided, by createBroker() and createResultBackend(), which
+ * fail just as early.
  */
 export function validateCeleryOptions(options: CeleryModuleOptions | undefined | null): CeleryModuleOptions {
-  if (options === undefined || options === null) return {};
-  const problems: string[] = [];
-  if (typeof options !== 'object') throw new InvalidCeleryOptionsError([`options must be an object, got ${typeof options}`]);
+  if (options === undefined || options === null || typeof options !== 'object') {
+    throw new InvalidCeleryOptionsError([`options must be an object such as { broker: 'amqp://guest:guest@localhost:5672//' }, got ${describe(options)}`]);
+  }
+  const problems: string[] = unknownKeyProblems(options, CELERY_MODULE_OPTION_KEYS, '');
 
   const broker = options.broker;
-  if (broker !== undefined) {
+  if (broker === undefined || broker === '' || broker === null) {
+    // An unset environment variable must not quietly become the in-process broker: tasks would go nowhere.
+    problems.push(
+      `broker is not set${broker === '' ? ' (it is an empty string: an unset environment variable such as CELERY_BROKER_URL?)' : ''}: ` +
+        "give Celery's broker_url, e.g. broker: 'amqp://guest:guest@localhost:5672//' or 'redis://localhost:6379/0', " +
+        "or broker: 'memory://' for the in-process broker (tests, demos)",
+    );
+  } else {
     const url = typeof broker === 'string' ? broker : broker?.url;
     checkUrl(problems, typeof broker === 'string' ? 'broker' : 'broker.url', url);
     if (typeof broker === 'object' && broker !== null) {
+      problems.push(...unknownKeyProblems(broker, BROKER_OPTION_KEYS, 'broker'));
       for (const key of ['heartbeatSeconds', 'reconnectDelayMs', 'maxReconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'closeTimeoutMs', 'visibilityTimeoutSeconds'] as const) {
         checkPositive(problems, `broker.${key}`, broker[key], true);
       }
@@ -31,6 +56,8 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
     if (typeof backend !== 'object' || backend === null || (backend.type !== 'postgres' && backend.type !== 'embedded' && backend.type !== 'redis')) {
       problems.push(`backend must be a URL, false, { type: 'postgres', … }, { type: 'embedded', … } or { type: 'redis', url }, got ${describe(backend)}`);
     } else {
+      const backendKeys = backend.type === 'postgres' ? POSTGRES_BACKEND_OPTION_KEYS : backend.type === 'redis' ? REDIS_BACKEND_OPTION_KEYS : EMBEDDED_BACKEND_OPTION_KEYS;
+      problems.push(...unknownKeyProblems(backend, backendKeys, 'backend'));
       if (backend.type === 'postgres') {
         if (backend.url === undefined && backend.dataSource === undefined) problems.push(`backend of type 'postgres' needs a url or a dataSource`);
         if (backend.url !== undefined) checkUrl(problems, 'backend.url', backend.url);
@@ -43,6 +70,11 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
   if (options.defaultQueue !== undefined) checkName(problems, 'defaultQueue', options.defaultQueue);
   if (options.queues !== undefined && (typeof options.queues !== 'object' || options.queues === null || Array.isArray(options.queues))) {
     problems.push(`queues must be an object of queue name → queue options, got ${describe(options.queues)}`);
+  } else if (options.queues !== undefined) {
+    for (const [name, queue] of Object.entries(options.queues)) {
+      if (typeof queue !== 'object' || queue === null || Array.isArray(queue)) problems.push(`queues.${name} must be an object of queue options such as { maxPriority: 10 }, got ${describe(queue)}`);
+      else problems.push(...unknownKeyProblems(queue, CELERY_QUEUE_OPTION_KEYS, `queues.${name}`));
+    }
   }
 
   const routes = options.taskRoutes;
@@ -50,6 +82,13 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
     const entries = Array.isArray(routes) ? routes : [routes];
     if (!entries.every((entry) => typeof entry === 'function' || (typeof entry === 'object' && entry !== null && !Array.isArray(entry)))) {
       problems.push(`taskRoutes must be an object of task name or glob → queue name or route, a router function, or a list of those, got ${describe(routes)}`);
+    } else {
+      for (const entry of entries) {
+        if (typeof entry === 'function') continue;
+        for (const [pattern, route] of Object.entries(entry)) {
+          if (typeof route === 'object' && route !== null) problems.push(...unknownKeyProblems(route, ROUTE_KEYS, `taskRoutes['${pattern}']`));
+        }
+      }
     }
   }
 
@@ -61,6 +100,7 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
   if (worker !== undefined && worker !== false) {
     if (typeof worker !== 'object' || worker === null) problems.push(`worker must be an object or false, got ${describe(worker)}`);
     else {
+      problems.push(...unknownKeyProblems(worker, WORKER_OPTION_KEYS, 'worker'));
       if (worker.queues !== undefined) {
         if (!Array.isArray(worker.queues) || worker.queues.length === 0) problems.push(`worker.queues must be a non-empty array of queue names, got ${describe(worker.queues)}`);
         else worker.queues.forEach((queue, index) => checkName(problems, `worker.queues[${index}]`, queue));
@@ -83,14 +123,17 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
   const metrics = options.metrics;
   if (metrics !== undefined && typeof metrics !== 'boolean') {
     if (typeof metrics !== 'object' || metrics === null) problems.push(`metrics must be true, false or { registry?, prefix? }, got ${describe(metrics)}`);
-    else if (metrics.prefix !== undefined && (typeof metrics.prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(metrics.prefix))) {
-      problems.push(`metrics.prefix must be a Prometheus name prefix such as 'celery_' (letters, digits, _ and :), got ${describe(metrics.prefix)}`);
+    else {
+      problems.push(...unknownKeyProblems(metrics, METRICS_OPTION_KEYS, 'metrics'));
+      if (metrics.prefix !== undefined && (typeof metrics.prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(metrics.prefix))) {
+        problems.push(`metrics.prefix must be a Prometheus name prefix such as 'celery_' (letters, digits, _ and :), got ${describe(metrics.prefix)}`);
+      }
     }
   }
   const alerts = options.alerts;
   if (alerts !== undefined && alerts !== false) {
     if (typeof alerts !== 'object' || alerts === null) problems.push(`alerts must be false or an object of alert rules, got ${describe(alerts)}`);
-    else problems.push(...alertOptionProblems(alerts));
+    else problems.push(...unknownKeyProblems(alerts, ALERT_OPTION_KEYS, 'alerts'), ...alertOptionProblems(alerts));
   }
   checkSecurity(problems, options.security);
   if (options.outbox !== undefined) checkOutbox(problems, options.outbox);
@@ -105,6 +148,7 @@ function checkSecurity(problems: string[], security: CeleryModuleOptions['securi
     problems.push(`security must be { key?, certificate?, certStore?, digest?, required? }, got ${describe(security)}`);
     return;
   }
+  problems.push(...unknownKeyProblems(security, SECURITY_OPTION_KEYS, 'security'));
   for (const key of ['key', 'certificate'] as const) {
     // Never the value: it may be a private key.
     if (security[key] !== undefined && (typeof security[key] !== 'string' || security[key].length === 0)) problems.push(`security.${key} must be a PEM string or a file path`);
@@ -125,6 +169,7 @@ function checkOutbox(problems: string[], outbox: NonNullable<CeleryModuleOptions
     problems.push(`outbox must be an object such as { dataSource } or { url }, got ${describe(outbox)}`);
     return;
   }
+  problems.push(...unknownKeyProblems(outbox, OUTBOX_OPTION_KEYS, 'outbox'));
   if (outbox.url !== undefined) checkUrl(problems, 'outbox.url', outbox.url);
   if (outbox.url !== undefined && outbox.dataSource !== undefined) problems.push('outbox takes a url or a dataSource, not both');
   const needsDatabase = outbox.relay !== false || outbox.migrationsRun !== false;

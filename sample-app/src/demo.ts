@@ -5,6 +5,15 @@ const add = defineTask<MathTasks['add']>('tasks.add');
 const xsum = defineTask<MathTasks['xsum']>('tasks.xsum');
 const TIMEOUT = { timeout: 10_000 };
 
+/**
+ * The demo's environment: the in-process broker and results unless CELERY_BROKER_URL /
+ * CELERY_RESULT_BACKEND name servers, so `npm run demo` needs none. (The app itself refuses to
+ * start without a broker: an unset variable must not quietly mean "in-process".)
+ */
+export function demoEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, CELERY_BROKER_URL: env.CELERY_BROKER_URL || 'memory://', CELERY_RESULT_BACKEND: env.CELERY_RESULT_BACKEND || 'memory://' };
+}
+
 /** One demo line: what was called and what came back. */
 export type DemoPrinter = (call: string, outcome: unknown) => void;
 

@@ -1,12 +1,12 @@
 import { NestFactory } from '@nestjs/core';
 import { CeleryClient } from '../../lib';
 import { AppModule } from '../../sample-app/src/app.module';
-import { runDemo } from '../../sample-app/src/demo';
+import { demoEnvironment, runDemo } from '../../sample-app/src/demo';
 
-/** `npm run demo`'s main job on the embedded default: in-process broker and PGlite, no server. */
-describe('sample-app demo on the embedded default', () => {
+/** `npm run demo`'s main job on its default: the in-process broker and results, no server. */
+describe('sample-app demo on the in-process default', () => {
   it('prints the right result for every task', async () => {
-    const app = await NestFactory.create(AppModule.forRole({ api: true, worker: true }, {}), { logger: false, abortOnError: false });
+    const app = await NestFactory.create(AppModule.forRole({ api: true, worker: true }, demoEnvironment({})), { logger: false, abortOnError: false });
     await app.init();
     const lines: [string, unknown][] = [];
     try {

@@ -46,8 +46,8 @@ describe('CeleryModule options', () => {
     expect(resolveCeleryConfig({ broker: 'redis://h/0', backend: { type: 'redis', url: 'redis://h/0', resultExpiresSeconds: 60 } }).backend).toEqual({ url: 'redis://h/0', resultExpiresSeconds: 60 });
   });
 
-  it('falls back to the embedded default only when nothing is configured', () => {
-    expect(resolveCeleryConfig({}).backend).toEqual({ embedded: {} });
+  it('has no result backend unless one is configured, as Celery (DisabledBackend)', () => {
+    expect(resolveCeleryConfig({ broker: 'memory://' }).backend).toBeNull();
     expect(resolveCeleryConfig({ broker: 'amqp://localhost' }).backend).toBeNull();
     expect(resolveCeleryConfig({ broker: 'amqp://localhost', backend: 'postgresql://root@localhost/test' }).backend).toEqual({
       url: 'postgresql://root@localhost/test',
@@ -55,14 +55,14 @@ describe('CeleryModule options', () => {
   });
 
   it('applies worker defaults and keeps explicit values', () => {
-    const worker = resolveCeleryConfig({ defaultQueue: 'jobs', worker: { concurrency: 4 } }).worker!;
+    const worker = resolveCeleryConfig({ broker: 'memory://', defaultQueue: 'jobs', worker: { concurrency: 4 } }).worker!;
     expect(worker).toMatchObject({ queues: ['jobs'], concurrency: 4, prefetchMultiplier: 1, acksLate: false, autoStart: true });
-    expect(resolveCeleryConfig({ worker: false }).worker).toBeNull();
+    expect(resolveCeleryConfig({ broker: 'memory://', worker: false }).worker).toBeNull();
   });
 
   it('parks far-ETA tasks after 60 s in quorum delay queues by default, and checks both settings', () => {
-    expect(resolveCeleryConfig({}).worker).toMatchObject({ etaParkThresholdSeconds: 60, delayedDeliveryQueueType: 'classic' });
-    expect(resolveCeleryConfig({ worker: { etaParkThresholdSeconds: 0, delayedDeliveryQueueType: 'quorum' } }).worker).toMatchObject({
+    expect(resolveCeleryConfig({ broker: 'memory://' }).worker).toMatchObject({ etaParkThresholdSeconds: 60, delayedDeliveryQueueType: 'classic' });
+    expect(resolveCeleryConfig({ broker: 'memory://', worker: { etaParkThresholdSeconds: 0, delayedDeliveryQueueType: 'quorum' } }).worker).toMatchObject({
       etaParkThresholdSeconds: 0,
       delayedDeliveryQueueType: 'quorum',
     });
@@ -73,8 +73,8 @@ describe('CeleryModule options', () => {
   });
 
   it("sends no task events and no task-sent by default, a heartbeat every 2 s, as Celery; the events settings stay out of the worker's", () => {
-    expect(resolveCeleryConfig({}).events).toEqual({ sendTaskEvents: false, heartbeatIntervalSeconds: 2, sendSentEvent: false });
-    const config = resolveCeleryConfig({ sendSentEvent: true, worker: { sendTaskEvents: true, heartbeatIntervalSeconds: 5 } });
+    expect(resolveCeleryConfig({ broker: 'memory://' }).events).toEqual({ sendTaskEvents: false, heartbeatIntervalSeconds: 2, sendSentEvent: false });
+    const config = resolveCeleryConfig({ broker: 'memory://', sendSentEvent: true, worker: { sendTaskEvents: true, heartbeatIntervalSeconds: 5 } });
     expect(config.events).toEqual({ sendTaskEvents: true, heartbeatIntervalSeconds: 5, sendSentEvent: true });
     expect(config.worker).not.toHaveProperty('sendTaskEvents');
     expect(config.worker).not.toHaveProperty('heartbeatIntervalSeconds');
@@ -83,5 +83,41 @@ describe('CeleryModule options', () => {
       'worker.heartbeatIntervalSeconds must be a positive number, got 0',
       'worker.sendTaskEvents must be true or false, got 1',
     ]);
+  });
+
+  it('refuses a missing broker at start-up instead of running on the in-process one (an unset CELERY_BROKER_URL)', () => {
+    expect(problemsOf({ broker: undefined, backend: 'postgresql://root@localhost/test' })).toEqual([expect.stringMatching(/^broker is not set: .*broker: 'memory:\/\/' for the in-process broker/)]);
+    expect(problemsOf({ broker: '' })).toEqual([expect.stringContaining('an unset environment variable such as CELERY_BROKER_URL')]);
+    expect(problemsOf({ broker: 'memory://' })).toEqual([]);
+  });
+
+  it('refuses keys that are not options anywhere in the tree, naming the nearest known one', () => {
+    expect(
+      problemsOf({
+        brokerUrl: 'amqp://localhost',
+        broker: { url: 'amqp://localhost', heartbeat: 30 },
+        backend: { type: 'postgres', url: 'postgresql://db/app', resultExpires: 60 },
+        worker: { concurency: 4 },
+        queues: { urgent: { maxPriorty: 10 } },
+        taskRoutes: { 'images.*': { queu: 'media' } },
+        metrics: { prefx: 'x_' },
+        alerts: { failureRate: { threshold: 0.5, window: 60 }, webhook: 'https://example.com' },
+        security: { certifcate: 'x' },
+        outbox: { url: 'postgresql://db/app', pollInterval: 5 },
+      }),
+    ).toEqual([
+      'brokerUrl is not an option: did you mean broker?',
+      'broker.heartbeat is not an option: did you mean broker.heartbeatSeconds?',
+      'backend.resultExpires is not an option: did you mean backend.resultExpiresSeconds?',
+      'queues.urgent.maxPriorty is not an option: did you mean queues.urgent.maxPriority?',
+      "taskRoutes['images.*'].queu is not an option: did you mean taskRoutes['images.*'].queue?",
+      'worker.concurency is not an option: did you mean worker.concurrency?',
+      'metrics.prefx is not an option: did you mean metrics.prefix?',
+      'alerts.webhook is not an option: did you mean alerts.webhookUrl?',
+      'alerts.failureRate.window is not an option: did you mean alerts.failureRate.windowSeconds?',
+      'security.certifcate is not an option: did you mean security.certificate?',
+      'outbox.pollInterval is not an option: did you mean outbox.pollIntervalMs?',
+    ]);
+    expect(problemsOf({ worker: { zzz: 1 } })).toEqual([expect.stringMatching(/^worker\.zzz is not an option: known options: queues, concurrency, /)]);
   });
 });

@@ -9,7 +9,7 @@ import { createTestPki, TestPki, TestSigner } from '../support/test-pki';
 
 function problemsOf(security: unknown): string[] {
   try {
-    resolveCeleryConfig(validateCeleryOptions({ security: security as SecurityOptions }));
+    resolveCeleryConfig(validateCeleryOptions({ broker: 'memory://', security: security as SecurityOptions }));
   } catch (error) {
     expect(error).toBeInstanceOf(InvalidCeleryOptionsError);
     return (error as InvalidCeleryOptionsError).problems;
@@ -31,7 +31,7 @@ describe('the security option', () => {
   afterAll(() => pki.remove());
 
   it('is off by default: tasks go unsigned, signed ones are refused', () => {
-    const security = resolveCeleryConfig({}).security;
+    const security = resolveCeleryConfig({ broker: 'memory://' }).security;
     expect(security.signer).toBeNull();
     expect(security.signatures).toEqual({ verifier: null, required: false });
   });

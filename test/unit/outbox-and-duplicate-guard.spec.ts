@@ -28,8 +28,8 @@ describe('outbox options', () => {
   });
 
   it('resolves the defaults, and no outbox when the option is absent', () => {
-    expect(resolveCeleryConfig({}).outbox).toBeNull();
-    expect(resolveCeleryConfig({ outbox: { url: 'postgresql://db/app' } }).outbox).toEqual({
+    expect(resolveCeleryConfig({ broker: 'memory://' }).outbox).toBeNull();
+    expect(resolveCeleryConfig({ broker: 'memory://', outbox: { url: 'postgresql://db/app' } }).outbox).toEqual({
       url: 'postgresql://db/app',
       dataSource: undefined,
       relay: true,

@@ -25,8 +25,8 @@ describe('rejectOnWorkerLost (Celery: task_reject_on_worker_lost)', () => {
   });
 
   it('is validated as a boolean', () => {
-    expect(() => validateCeleryOptions({ worker: { rejectOnWorkerLost: 'no' as never } })).toThrow(InvalidCeleryOptionsError);
-    expect(() => validateCeleryOptions({ worker: { rejectOnWorkerLost: false } })).not.toThrow();
+    expect(() => validateCeleryOptions({ broker: 'memory://', worker: { rejectOnWorkerLost: 'no' as never } })).toThrow(InvalidCeleryOptionsError);
+    expect(() => validateCeleryOptions({ broker: 'memory://', worker: { rejectOnWorkerLost: false } })).not.toThrow();
   });
 
   it('is read by the sample app from CELERY_TASK_REJECT_ON_WORKER_LOST, next to CELERY_TASK_ACKS_LATE', () => {
