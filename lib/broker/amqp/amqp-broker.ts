@@ -103,6 +103,7 @@ export class AmqpBroker implements Broker {
         serverCancelRetryDelayMs: this.options.reconnectDelayMs,
         logger: this.options.logger,
         setupBackoff: this.newBackoff(),
+        declareQueue: (queue) => this.declareQueue(queue),
       },
       (closed) => this.consumers.delete(closed),
     );
