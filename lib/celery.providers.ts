@@ -100,7 +100,7 @@ export const celeryProviders: Provider[] = [
         registry,
         logger,
         options: config.worker ?? { ...DEFAULT_WORKER_OPTIONS, queues: [config.defaultQueue] },
-        declareQueue: (name) => queues.declaration(name),
+        declareQueue: (name, requested) => queues.declaration(name, requested),
         // The database backend keeps revoked ids across restarts; others leave them in memory, as Celery does.
         revokedStore: isRevokedTaskStore(backend) ? backend : undefined,
         monitors: config.logTasks ? [new TaskProgressLog(logger)] : undefined,

@@ -27,7 +27,7 @@ export interface ControlContext {
   readonly brokerInfo: Record<string, unknown>;
   /** The app's settings in Celery's names, secrets masked (`conf`). */
   readonly settings: Record<string, unknown>;
-  /** How a queue name is declared (Celery's `task_queues`), for `active_queues`. */
+  /** How a queue name is declared (Celery's `task_queues`); active_queues reads the worker's consumedQueues() instead. */
   declareQueue(name: string): QueueDeclaration;
   readonly taskEvents: TaskEventSwitch;
   /** Warm shutdown of this node once the current command is done (Celery's WorkerShutdown). */

@@ -22,7 +22,7 @@ export interface ControlServerDependencies {
   brokerInfo: Record<string, unknown>;
   /** The app's settings in Celery's names, secrets masked (`conf`). */
   settings: Record<string, unknown>;
-  /** How a queue name is declared (Celery's `task_queues`), for `active_queues`. */
+  /** How a queue name is declared (Celery's `task_queues`); active_queues reads the worker's consumedQueues() instead. */
   declareQueue(name: string): QueueDeclaration;
   /** Where `enable_events` / `disable_events` / `heartbeat` act; by default only remembered. */
   taskEvents?: TaskEventSwitch;

@@ -51,7 +51,7 @@ export class CeleryServer extends Server implements CustomTransportStrategy {
         registry,
         logger: this.celeryLogger,
         options: config.worker ?? { ...DEFAULT_WORKER_OPTIONS, queues: [config.defaultQueue] },
-        declareQueue: (name) => queues.declaration(name),
+        declareQueue: (name, requested) => queues.declaration(name, requested),
         revokedStore: isRevokedTaskStore(backend) ? backend : undefined,
         security: config.security,
       });
