@@ -94,6 +94,19 @@ export interface Consumer {
    * without starving the others; kept across reconnects.
    */
   setPrefetch(count: number): Promise<void>;
+  /**
+   * Starts consuming one more queue while running (Celery's `add_consumer`: kombu's
+   * `Consumer.add_queue()` then `consume()`): declares it, then consumes it under the same
+   * prefetch window as the others; kept across reconnects. A queue already consumed is left as it
+   * is. Rejects (consuming nothing new) when the broker refuses the declaration.
+   */
+  addQueue(queue: QueueDeclaration): Promise<void>;
+  /**
+   * Stops consuming one queue while the others go on (Celery's `cancel_consumer`: kombu's
+   * `cancel_by_queue()`); messages already delivered from it can still be settled. A name not
+   * consumed is ignored.
+   */
+  cancelQueue(name: string): Promise<void>;
 }
 
 /** Connection state changes, for logs, health checks and metrics. */

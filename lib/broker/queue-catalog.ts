@@ -11,10 +11,17 @@ export class QueueCatalog {
 
   constructor(private readonly configured: Readonly<Record<string, CeleryQueueOptions>> = {}) {}
 
-  declaration(name: string): QueueDeclaration {
+  /**
+   * How queue `name` is declared. A configured queue, or a name declared before (Celery keeps
+   * those in `app.amqp.queues` too), keeps its declaration whatever `requested` says, as Celery's
+   * `add_task_queue` takes `app.amqp.queues[name]` for a known name; a new name is declared as
+   * `requested` (Celery's `select_add` for `add_consumer`), by default as Celery's automatic
+   * queues: a direct exchange and a binding key named like the queue.
+   */
+  declaration(name: string, requested: CeleryQueueOptions = {}): QueueDeclaration {
     let declaration = this.declarations.get(name);
     if (!declaration) {
-      declaration = celeryTaskQueue(name, this.configured[name]);
+      declaration = celeryTaskQueue(name, this.configured[name] ?? requested);
       this.declarations.set(name, declaration);
     }
     return declaration;

@@ -18,18 +18,16 @@ export function brokerConnectionInfo(settings: BrokerConnectionSettings): Record
   const scheme = settings.url === undefined ? 'memory' : (urlScheme(settings.url) ?? 'memory');
   const isAmqp = (AMQP_URL_SCHEMES as readonly string[]).includes(scheme);
   if (!isAmqp || settings.url === undefined) return connectionInfo({ hostname: 'localhost', userid: null, virtualHost: '/', port: null, ssl: false, transport: 'memory' }, null, null);
-  // Parsed as http so WHATWG URL gives host and port; the scheme is not kept.
-  const url = new URL(settings.url.replace(/^[a-z][a-z0-9+.-]*:/i, 'http:'));
-  const ssl = scheme === 'amqps';
   const resolved = resolveAmqpBrokerOptions({ url: settings.url, heartbeatSeconds: settings.heartbeatSeconds, connectTimeoutMs: settings.connectTimeoutMs });
+  const { address } = resolved;
   return connectionInfo(
     {
-      hostname: url.hostname || 'localhost',
-      userid: url.username ? decodeURIComponent(url.username) : 'guest',
-      // amqp://host// and amqp://host both mean "/"; amqp://host/sales means "sales".
-      virtualHost: decodeURIComponent(url.pathname.slice(1)) || '/',
-      port: url.port ? Number(url.port) : ssl ? 5671 : 5672,
-      ssl,
+      // kombu reports the host it connected to: 127.0.0.1 for localhost (parseAmqpUrl).
+      hostname: address.host,
+      userid: address.userid,
+      virtualHost: address.virtualHost,
+      port: address.port,
+      ssl: address.tls,
       transport: 'amqp',
     },
     resolved.connectTimeoutMs / 1000,

@@ -143,6 +143,25 @@ export class ControlClient {
     return this.broadcast<ControlOutcome>('time_limit', { task_name: taskName, soft: limits.soft ?? null, hard: limits.hard ?? null }, options);
   }
 
+  /**
+   * Celery's `app.control.add_consumer()`: the workers start consuming `queue`. For a queue they
+   * do not know, `exchange` (default: named like the queue), `exchangeType` (default direct) and
+   * `routingKey` (default: the queue name) say how to declare it. Sent with Celery's exact
+   * arguments, so Python workers obey it too.
+   */
+  addConsumer(
+    queue: string,
+    options: BroadcastOptions & { exchange?: string; exchangeType?: string; routingKey?: string } = {},
+  ): Promise<ControlReply<ControlOutcome>[]> {
+    const { exchange = null, exchangeType = 'direct', routingKey = null, ...broadcast } = options;
+    return this.broadcast<ControlOutcome>('add_consumer', { queue, exchange, exchange_type: exchangeType, routing_key: routingKey }, broadcast);
+  }
+
+  /** Celery's `app.control.cancel_consumer()`: the workers stop consuming `queue`. */
+  cancelConsumer(queue: string, options: BroadcastOptions = {}): Promise<ControlReply<ControlOutcome>[]> {
+    return this.broadcast<ControlOutcome>('cancel_consumer', { queue }, options);
+  }
+
   /** Celery's `app.control.shutdown()`: a warm shutdown of every worker, or of the ones named. */
   async shutdown(options: Omit<BroadcastOptions, 'reply' | 'limit' | 'timeout'> = {}): Promise<void> {
     await this.broadcast('shutdown', {}, options);

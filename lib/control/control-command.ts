@@ -1,4 +1,3 @@
-import type { QueueDeclaration } from '../broker/broker.interface';
 import { ControlCommandError } from '../errors/control-command.error';
 import type { LamportClock } from '../protocol/lamport-clock';
 import type { CeleryLogger } from '../utils/logger';
@@ -27,8 +26,6 @@ export interface ControlContext {
   readonly brokerInfo: Record<string, unknown>;
   /** The app's settings in Celery's names, secrets masked (`conf`). */
   readonly settings: Record<string, unknown>;
-  /** How a queue name is declared (Celery's `task_queues`), for `active_queues`. */
-  declareQueue(name: string): QueueDeclaration;
   readonly taskEvents: TaskEventSwitch;
   /** Warm shutdown of this node once the current command is done (Celery's WorkerShutdown). */
   requestShutdown(): void;

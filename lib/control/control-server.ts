@@ -1,4 +1,4 @@
-import type { Broker, Consumer, DeliveredMessage, QueueDeclaration } from '../broker/broker.interface';
+import type { Broker, Consumer, DeliveredMessage } from '../broker/broker.interface';
 import { ControlCommandError } from '../errors/control-command.error';
 import type { LamportClock } from '../protocol/lamport-clock';
 import { pythonRepr } from '../protocol/python-repr';
@@ -22,8 +22,6 @@ export interface ControlServerDependencies {
   brokerInfo: Record<string, unknown>;
   /** The app's settings in Celery's names, secrets masked (`conf`). */
   settings: Record<string, unknown>;
-  /** How a queue name is declared (Celery's `task_queues`), for `active_queues`. */
-  declareQueue(name: string): QueueDeclaration;
   /** Where `enable_events` / `disable_events` / `heartbeat` act; by default only remembered. */
   taskEvents?: TaskEventSwitch;
 }
@@ -55,7 +53,6 @@ export class ControlServer implements WorkerMonitor {
       logger: deps.logger,
       brokerInfo: deps.brokerInfo,
       settings: deps.settings,
-      declareQueue: deps.declareQueue,
       taskEvents: deps.taskEvents ?? new TaskEventFlag(),
       requestShutdown: () => {
         // Not awaited here: stopping waits for the command being handled, which is this one.

@@ -81,7 +81,7 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
   const outbox = new CeleryOutbox(client, config.outbox, logger);
   const worker = config.worker && buildWorker(config, { broker, backend, queues, registry, hooks, client, logger });
   const workerEvents = worker && attachWorkerEvents(config, worker, { broker, clock, logger });
-  const control = worker && createControlServer(config, { broker, worker, queues, clock, logger, taskEvents: workerEvents ?? undefined });
+  const control = worker && createControlServer(config, { broker, worker, clock, logger, taskEvents: workerEvents ?? undefined });
   const metrics = config.metrics ? attachMetrics(config, { broker, worker, connectionEvents, logger }) : null;
   const monitor = new ClusterMonitor({ broker, clock, control: client.control, logger });
   const alerts = config.alerts ? createCeleryAlerts(config.alerts, { broker, monitor, listeners: alertListeners, logger }) : null;
@@ -109,7 +109,7 @@ function buildWorker(
     hooks,
     logger,
     options: config.worker!,
-    declareQueue: (name) => queues.declaration(name),
+    declareQueue: (name, requested) => queues.declaration(name, requested),
     // The database backend keeps revoked ids across restarts; with others they live in memory, as in Celery.
     revokedStore: backend.capabilities.revokedStore,
     monitors: config.logTasks ? [new TaskProgressLog(logger)] : undefined,

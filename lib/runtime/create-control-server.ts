@@ -1,5 +1,4 @@
 import type { Broker } from '../broker/broker.interface';
-import type { QueueCatalog } from '../broker/queue-catalog';
 import type { CeleryConfig } from './celery-config';
 import { brokerConnectionInfo } from '../control/broker-connection-info';
 import type { TaskEventSwitch } from '../control/control-command';
@@ -15,9 +14,9 @@ import type { CeleryWorker } from '../worker/celery-worker';
  */
 export function createControlServer(
   config: CeleryConfig,
-  parts: { broker: Broker; worker: CeleryWorker; queues: QueueCatalog; clock: LamportClock; logger: CeleryLogger; taskEvents?: TaskEventSwitch },
+  parts: { broker: Broker; worker: CeleryWorker; clock: LamportClock; logger: CeleryLogger; taskEvents?: TaskEventSwitch },
 ): ControlServer {
-  const { broker, worker, queues, clock, logger, taskEvents } = parts;
+  const { broker, worker, clock, logger, taskEvents } = parts;
   const control = new ControlServer({
     broker,
     worker,
@@ -25,7 +24,6 @@ export function createControlServer(
     logger,
     brokerInfo: brokerConnectionInfo(config.broker),
     settings: celeryConf(config, worker),
-    declareQueue: (name) => queues.declaration(name),
     taskEvents,
   });
   worker.addMonitor(control);

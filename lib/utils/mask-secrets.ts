@@ -3,11 +3,12 @@
  * `amqp://guest:secret@host//` → `amqp://guest:***@host//`.
  */
 export function maskUrl(url: string): string {
-  // The scheme is optional so a mistyped `user:password@host` is masked too.
-  return url.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)([^:@/]*):([^@/]*)@/i, '$1$2:***@');
+  // The scheme is optional so a mistyped `user:password@host` is masked too. The password runs to
+  // the last `@` before the path, as kombu reads it: all of `p@ss` in `u:p@ss@host`.
+  return url.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)([^:@/]*):([^/]*)@/i, '$1$2:***@');
 }
 
 /** Masks every URL-with-password found inside free text (driver error messages quote them). */
 export function maskSecretsInText(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):([^@/\s]*)@/gi, '$1$2:***@');
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):([^/\s]*)@/gi, '$1$2:***@');
 }

@@ -28,6 +28,8 @@ import { expandHostname, WorkerOptions } from './worker-options';
 import { PartialTaskMessage, WorkerMonitor } from './worker-monitor';
 import { WorkerObservers } from './worker-observers';
 import { WorkflowSteps } from './workflow-steps';
+import type { CeleryQueueOptions } from '../broker/celery-queue';
+import { WorkerNotConsumingError } from '../errors/worker-not-consuming.error';
 
 import type { ActiveTask } from './task-run';
 export type { ActiveTask };
@@ -46,8 +48,11 @@ export interface WorkerDependencies {
   registry: TaskRegistry;
   options: WorkerOptions;
   logger: CeleryLogger;
-  /** How a queue name is declared (Celery's `task_queues`, the one place that knows). */
-  declareQueue(name: string): QueueDeclaration;
+  /**
+   * How a queue name is declared (Celery's `task_queues`, the one place that knows); `requested`
+   * is what an `add_consumer` request asks for a name not known there.
+   */
+  declareQueue(name: string, requested?: CeleryQueueOptions): QueueDeclaration;
   /** Keeps revoked ids across restarts; without it they live in memory, as in Celery. */
   revokedStore?: RevokedTaskStore;
   /** The app's task hooks (`@OnTaskEvent()`). */
@@ -236,6 +241,57 @@ export class CeleryWorker {
     return this.processed;
   }
 
+  // ── Queues consumed at run time: Celery's add_consumer / cancel_consumer ──
+
+  /** The queues consumed now, by name: worker.queues at start, then as addConsumer / cancelConsumer change them. */
+  private readonly consuming = new Map<string, QueueDeclaration>();
+
+  /** The queues consumed now, as declared (Celery's `inspect active_queues`). */
+  consumedQueues(): QueueDeclaration[] {
+    return [...this.consuming.values()];
+  }
+
+  /**
+   * Starts consuming `queue` while running (Celery's `add_consumer`), under the same prefetch
+   * window and ETA parking as the queues consumed since start. Declared as `celery worker -Q`
+   * would: a queue of the `queues` option (Celery's `task_queues`), or one this app declared
+   * before, as it is; a new name as `requested` says, by default with a direct exchange and a
+   * binding key named like the queue. Resolves true once consumed; false when it already was.
+   * Rejects when the broker refuses the declaration (consuming nothing new).
+   */
+  async addConsumer(queue: string, requested?: CeleryQueueOptions): Promise<boolean> {
+    const consumer = this.consumerWhileRunning(`add_consumer("${queue}")`);
+    if (this.consuming.has(queue)) return false;
+    const declaration = this.deps.declareQueue(queue, requested);
+    this.consuming.set(queue, declaration); // a second request meanwhile finds it taken
+    try {
+      await this.parking.add(declaration);
+      await consumer.addQueue(declaration);
+    } catch (error) {
+      if (this.consuming.get(queue) === declaration) this.consuming.delete(queue);
+      throw error;
+    }
+    this.deps.logger.log(`Worker ${this.hostname} started consuming from ${queue}`);
+    return true;
+  }
+
+  /**
+   * Stops consuming `queue` while the others go on (Celery's `cancel_consumer`); tasks already
+   * received from it still run. Resolves true when it was consumed, false otherwise.
+   */
+  async cancelConsumer(queue: string): Promise<boolean> {
+    const consumer = this.consumerWhileRunning(`cancel_consumer("${queue}")`);
+    if (!this.consuming.delete(queue)) return false;
+    await consumer.cancelQueue(queue);
+    this.deps.logger.log(`Worker ${this.hostname} no longer consuming from ${queue}`);
+    return true;
+  }
+
+  private consumerWhileRunning(request: string): Consumer {
+    if (!this.consumer || this.stopping) throw new WorkerNotConsumingError(this.hostname, request);
+    return this.consumer;
+  }
+
   async start(): Promise<void> {
     if (this.consumer) return;
     const { options, broker, logger } = this.deps;
@@ -245,6 +301,8 @@ export class CeleryWorker {
     this.startedAt = new Date();
     this.prefetch = this.basePrefetch;
     const queues = options.queues.map((name) => this.deps.declareQueue(name));
+    this.consuming.clear();
+    for (const queue of queues) this.consuming.set(queue.name, queue);
     await this.parking.prepare(queues);
     this.consumer = await broker.consume({
       queues,

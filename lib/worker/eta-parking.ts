@@ -28,6 +28,8 @@ export class EtaParking {
   private readonly queues = new Map<string, QueueDeclaration>();
   private readonly unparkableQueuesReported = new Set<string>();
   private publishFailureReported = false;
+  /** True once prepare() set parking up: add() binds more queues then. */
+  private prepared = false;
 
   constructor(
     private readonly broker: Broker,
@@ -42,6 +44,7 @@ export class EtaParking {
    */
   async prepare(queues: readonly QueueDeclaration[]): Promise<void> {
     this.queues.clear();
+    this.prepared = false;
     if (this.options.thresholdSeconds <= 0 || this.broker.supportsDelayedDelivery === false) return;
     try {
       await declareDelayedDeliveryTopology(this.broker, this.options.queueType);
@@ -54,6 +57,26 @@ export class EtaParking {
       return;
     }
     for (const queue of queues) this.queues.set(queue.name, queue);
+    this.prepared = true;
+  }
+
+  /**
+   * Binds a queue the worker consumes from now on (Celery's `add_consumer`) to the delay levels,
+   * as prepare() bound the others; nothing when parking is off. If the broker refuses, the
+   * queue's far-ETA tasks are held in the worker instead, with a warning.
+   */
+  async add(queue: QueueDeclaration): Promise<void> {
+    if (!this.prepared || this.queues.has(queue.name)) return;
+    try {
+      await bindQueueToDelayedDelivery(this.broker, queue);
+    } catch (error) {
+      this.logger.warn(
+        `Could not bind queue "${queue.name}" to the delayed delivery queues: ${(error as Error).message} ` +
+          `Tasks with a far ETA from it will be held unacked in the worker until then instead.`,
+      );
+      return;
+    }
+    this.queues.set(queue.name, queue);
   }
 
   /** True when a task due at `eta` should be parked rather than held. */

@@ -12,6 +12,7 @@ import { BrokerConnectionError } from '../../lib/errors/broker-connection.error'
 import { PublishError } from '../../lib/errors/publish.error';
 import { PublishTimeoutError } from '../../lib/errors/publish-timeout.error';
 import { QueueDeclarationError } from '../../lib/errors/queue-declaration.error';
+import { QuorumQueueConsumerError } from '../../lib/errors/quorum-queue-consumer.error';
 import { FIXTURES_DIR } from '../support/fixtures';
 import { assertRabbitMqReachable, deleteExchanges, deleteQueues, forceCloseConnection, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 
@@ -344,6 +345,55 @@ describe('AmqpBroker against RabbitMQ', () => {
       'log Reconnected to RabbitMQ at amqp://guest:***@127.0.0.1:5672',
     ]);
     expect(logger.lines.join('\n')).not.toContain('guest:guest');
+  });
+
+  it('consumes a queue added while running, also after a reconnect, and no longer one cancelled, also after a reconnect', async () => {
+    const connectionName = uniqueName('it-broker-add-queue');
+    let disconnections = 0;
+    const broker = newBroker({ connectionName, reconnectDelayMs: 300, events: { disconnected: () => void (disconnections += 1) } });
+    const first = celeryTaskQueue(name('it-broker-first'));
+    const added = celeryTaskQueue(name('it-broker-added'));
+    const inbox = new Inbox();
+    const ids = () => inbox.messages.map((message) => message.properties.correlationId);
+    const consumer = await broker.consume({ queues: [first], prefetch: 5, onMessage: (message) => (inbox.onMessage(message), message.ack()) });
+
+    await consumer.addQueue(added);
+    await broker.publish(taskMessage(added.name, 'added-1'));
+    expect((await inbox.waitFor(1))[0].deliveryInfo.queue).toBe(added.name);
+
+    const reconnect = async (expected: number) => {
+      expect(await forceCloseConnection(connectionName)).toBe(1);
+      await eventually(() => (disconnections === expected && broker.isConnected ? true : undefined), 10_000, 'the reconnection');
+    };
+    await reconnect(1);
+    await broker.publish(taskMessage(added.name, 'added-2'));
+    await inbox.waitFor(2);
+    expect(inbox.messages[1].deliveryInfo.queue).toBe(added.name);
+
+    await consumer.cancelQueue(added.name);
+    await broker.publish(taskMessage(added.name, 'stays-1'));
+    await broker.publish(taskMessage(first.name, 'marker-1'));
+    await inbox.waitFor(3);
+    await reconnect(2);
+    await broker.publish(taskMessage(added.name, 'stays-2'));
+    await broker.publish(taskMessage(first.name, 'marker-2'));
+    await inbox.waitFor(4);
+    expect(ids()).toEqual(['added-1', 'added-2', 'marker-1', 'marker-2']);
+    expect(await broker.queueDepth(added.name)).toBe(2);
+    await consumer.cancel();
+  });
+
+  it('refuses to add a quorum queue to a consumer whose prefetch is channel-wide, and goes on consuming', async () => {
+    const broker = newBroker();
+    const classic = celeryTaskQueue(name('it-broker-classic'));
+    const quorum = celeryTaskQueue(name('it-broker-quorum'), { queueType: 'quorum' });
+    const inbox = new Inbox();
+    const consumer = await broker.consume({ queues: [classic], prefetch: 5, onMessage: (message) => (inbox.onMessage(message), message.ack()) });
+    await expect(consumer.addQueue(quorum)).rejects.toBeInstanceOf(QuorumQueueConsumerError);
+    await expect(consumer.addQueue(quorum)).rejects.toThrow(/add it to worker\.queues and restart the worker/);
+    await broker.publish(taskMessage(classic.name, 'still-consuming'));
+    expect((await inbox.waitFor(1))[0].properties.correlationId).toBe('still-consuming');
+    await consumer.cancel();
   });
 
   it('gives up on an unreachable broker with errors that name it without the password', async () => {

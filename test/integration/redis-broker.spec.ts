@@ -130,6 +130,60 @@ describe('RedisBroker against Redis', () => {
     await expect(broker.bindExchange(fanout.name, 'celeryev', '#')).rejects.toThrow(UnsupportedOnRedisError);
   });
 
+  it('reads a queue added while running band by band with the others (kombu _brpop_start), and leaves a cancelled one alone', async () => {
+    const first = queue('rb-first');
+    const added = queue('rb-added');
+    await broker.publish(message(first.name, '', 'blocker'));
+    const received: DeliveredMessage[] = [];
+    const texts = () => received.map((delivered) => delivered.body.toString());
+    const consumer = await broker.consume({ queues: [first], prefetch: 1, onMessage: collect(received) });
+    const [blocker] = await eventually(() => (received.length === 1 ? received : undefined));
+
+    // The prefetch window is full: both wait until the blocker is acked, then one BRPOP over both queues decides.
+    await consumer.addQueue(added);
+    await broker.publish(message(first.name, '', 'first-priority-9', 9));
+    await broker.publish(message(added.name, '', 'added-priority-0', 0));
+    blocker.ack();
+    await eventually(() => (received.length === 2 ? true : undefined));
+    expect(texts()).toEqual(['blocker', 'added-priority-0']);
+    received[1].ack();
+    await eventually(() => (received.length === 3 ? true : undefined));
+    received[2].ack();
+    expect(received.map((delivered) => delivered.deliveryInfo.queue)).toEqual([first.name, added.name, first.name]);
+
+    await consumer.cancelQueue(added.name);
+    await broker.publish(message(added.name, '', 'stays'));
+    await broker.publish(message(first.name, '', 'marker'));
+    await eventually(() => (received.length === 4 ? true : undefined));
+    expect(texts()[3]).toBe('marker');
+    received[3].ack();
+    expect(await broker.queueDepth(added.name)).toBe(1);
+    await consumer.cancel();
+  });
+
+  it('subscribes a fanout queue added while running, and unsubscribes it when cancelled', async () => {
+    const markerExchange = { name: uniqueName('rb-marker-x'), type: 'fanout' as const };
+    const addedExchange = { name: uniqueName('rb-added-x'), type: 'fanout' as const };
+    const marker = queue('rb-marker', markerExchange, '');
+    const added = queue('rb-fan-added', addedExchange, '');
+    const received: DeliveredMessage[] = [];
+    const texts = () => received.map((delivered) => delivered.body.toString());
+    const consumer = await broker.consume({ queues: [marker], prefetch: 1, onMessage: collect(received) });
+
+    await consumer.addQueue(added);
+    await broker.publish(message('', addedExchange.name, 'to added'));
+    await eventually(() => (received.length === 1 ? true : undefined));
+    expect(received[0].deliveryInfo.queue).toBe(added.name);
+
+    await consumer.cancelQueue(added.name);
+    // Published in this order on one connection, received in this order on the subscriber's.
+    await broker.publish({ ...message('', addedExchange.name, 'missed'), mandatory: false });
+    await broker.publish(message('', markerExchange.name, 'marker'));
+    await eventually(() => (received.length === 2 ? true : undefined));
+    expect(texts()).toEqual(['to added', 'marker']);
+    await consumer.cancel();
+  });
+
   it("gives unsettled messages back to their queue at once on close (kombu's restore_at_shutdown), and restores a dead consumer's after the visibility timeout", async () => {
     const q = queue('rb-close');
     await broker.publish(message(q.name, '', 'held'));

@@ -202,13 +202,13 @@ describe('remote control with Python Celery 5.2.6', () => {
     expect((await celeryCliJson<string[]>('inspect', 'revoked', '-d', ours, '-t', '5'))[ours]).toContain(id);
   });
 
-  it('answers the event switches as Celery does, and refuses add_consumer with the reason', async () => {
+  it('answers the event switches as Celery does, and refuses pool_grow with the reason', async () => {
     const viaClient = (method: string) => celery.control.broadcast(method, {}, { destination: [ours], reply: true, timeout: 5_000 });
     expect(await celeryCliJson('control', 'enable_events', '-d', ours, '-t', '5')).toEqual({ [ours]: { ok: 'task events enabled' } });
     expect(await viaClient('enable_events')).toEqual([{ [ours]: { ok: 'task events already enabled' } }]);
     expect(await celeryCliJson('control', 'disable_events', '-d', ours, '-t', '5')).toEqual({ [ours]: { ok: 'task events disabled' } });
-    const consumer = await celeryCliJson('control', 'add_consumer', 'another-queue', '-d', ours, '-t', '5');
-    expect(consumer[ours].error).toMatch(/^add_consumer is not supported by nestjs-celery workers: .* Add "another-queue" to worker.queues/);
+    const grow = await celeryCliJson('control', 'pool_grow', '2', '-d', ours, '-t', '5');
+    expect(grow[ours].error).toMatch(/^pool_grow is not supported by nestjs-celery workers: concurrency is fixed at start\. Change worker\.concurrency/);
   });
 
   it('answers mingle\'s hello from another node with an empty revoked set, an old alias, and an unknown command as Celery does', async () => {

@@ -386,6 +386,72 @@ describe('MemoryBroker', () => {
     });
   });
 
+  describe('queues added and cancelled while consuming (Celery add_consumer / cancel_consumer)', () => {
+    it('declares an added queue and consumes it under the same prefetch window as the others', async () => {
+      await broker.declareQueue(queue('first'));
+      const { received, consumer, ids } = await collect(broker, [queue('first')], 1);
+      await consumer.addQueue(boundQueue('added', 'added-exchange', 'direct', 'added-key'));
+      await broker.publish({ ...message('added-key', 'b1'), exchange: 'added-exchange' });
+      await broker.publish(message('first', 'a1'));
+      await broker.publish({ ...message('added-key', 'b2'), exchange: 'added-exchange' });
+      await settle();
+      // One slot for both queues: the second message waits until the first is settled.
+      expect(received).toHaveLength(1);
+      received[0].ack();
+      await settle();
+      expect(received).toHaveLength(2);
+      received[1].ack();
+      await settle();
+      expect(ids().sort()).toEqual(['a1', 'b1', 'b2']);
+      expect(received.map((delivered) => delivered.deliveryInfo.queue).sort()).toEqual(['added', 'added', 'first']);
+    });
+
+    it('does nothing for a queue consumed already: one cancelQueue() then stops it', async () => {
+      const { consumer, ids } = await collect(broker, [queue('tasks')], 0, true);
+      await consumer.addQueue(queue('tasks'));
+      await broker.publish(message('tasks', 'before'));
+      await settle();
+      await consumer.cancelQueue('tasks');
+      await broker.publish(message('tasks', 'after'));
+      await settle();
+      expect(ids()).toEqual(['before']);
+      expect(await broker.queueDepth('tasks')).toBe(1);
+    });
+
+    it('stops deliveries of a cancelled queue only: later messages stay in it, the others flow, a held one can still be settled', async () => {
+      await broker.declareQueue(queue('kept'));
+      await broker.declareQueue(queue('dropped'));
+      await broker.publish(message('dropped', 'held'));
+      const { received, consumer, ids } = await collect(broker, [queue('kept'), queue('dropped')], 0);
+      await settle();
+      expect(ids()).toEqual(['held']);
+      await consumer.cancelQueue('dropped');
+      await consumer.cancelQueue('never-consumed'); // ignored
+      await broker.publish(message('dropped', 'stays'));
+      await broker.publish(message('kept', 'flows'));
+      await settle();
+      expect(ids()).toEqual(['held', 'flows']);
+      expect(await broker.queueDepth('dropped')).toBe(1);
+      received[0].ack();
+      expect(await broker.queueDepth('dropped')).toBe(1);
+
+      // Added again, it is consumed again from where it stands.
+      await consumer.addQueue(queue('dropped'));
+      await settle();
+      expect(ids()).toEqual(['held', 'flows', 'stays']);
+    });
+
+    it('refuses to add a queue declared differently (PRECONDITION_FAILED) and consumes nothing new', async () => {
+      await broker.declareQueue(celeryTaskQueue('priority', { maxPriority: 10 }));
+      await broker.publish(message('priority', 'p'));
+      const { consumer, ids } = await collect(broker, [queue('tasks')], 0, true);
+      await expect(consumer.addQueue(celeryTaskQueue('priority'))).rejects.toBeInstanceOf(QueueDeclarationError);
+      await settle();
+      expect(ids()).toEqual([]);
+      expect(await broker.queueDepth('priority')).toBe(1);
+    });
+  });
+
   describe('declarations', () => {
     it('accepts an identical re-declaration and refuses one with other arguments or flags', async () => {
       await broker.declareQueue(celeryTaskQueue('tasks'));

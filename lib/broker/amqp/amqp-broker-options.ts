@@ -1,6 +1,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { BrokerEvents } from '../broker.interface';
 import { type BrokerLogger, consoleBrokerLogger } from '../broker-logger';
+import { type AmqpAddress, parseAmqpUrl } from './amqp-url';
 
 /** Socket options handed to amqplib as they are: TLS material (ca, cert, key, passphrase, servername, …), keep-alive, SASL credentials. */
 export type AmqpSocketOptions = TlsConnectionOptions & {
@@ -17,7 +18,10 @@ export type AmqpSocketOptions = TlsConnectionOptions & {
  * `broker_connection_timeout`, `broker_use_ssl`, `broker_connection_retry` (always on here).
  */
 export interface AmqpBrokerOptions {
-  /** amqp://user:password@host:5672/vhost or amqps://…; pyamqp:// is accepted as Celery's alias. */
+  /**
+   * amqp://user:password@host:5672/vhost or amqps://…; pyamqp:// is accepted as Celery's alias.
+   * Read as kombu reads it (parseAmqpUrl): `amqp://guest@localhost` is guest/guest on vhost "/".
+   */
   url: string;
   /** AMQP heartbeat negotiated with the broker (Celery `broker_heartbeat`). 0 disables. Default 60. */
   heartbeatSeconds?: number;
@@ -44,6 +48,8 @@ export interface AmqpBrokerOptions {
 /** AmqpBrokerOptions with every default applied: the one place the defaults live. */
 export interface ResolvedAmqpBrokerOptions {
   url: string;
+  /** The URL read as kombu reads it, defaults filled in. */
+  address: AmqpAddress;
   heartbeatSeconds: number;
   reconnectDelayMs: number;
   maxReconnectDelayMs: number;
@@ -56,10 +62,11 @@ export interface ResolvedAmqpBrokerOptions {
   events: BrokerEvents;
 }
 
-/** Applies the defaults documented on AmqpBrokerOptions. */
+/** Applies the defaults documented on AmqpBrokerOptions; throws UnsupportedBrokerUrlError or InvalidBrokerUrlError for a URL that is not AMQP. */
 export function resolveAmqpBrokerOptions(options: AmqpBrokerOptions): ResolvedAmqpBrokerOptions {
   return {
     url: options.url,
+    address: parseAmqpUrl(options.url),
     heartbeatSeconds: options.heartbeatSeconds ?? 60,
     reconnectDelayMs: options.reconnectDelayMs ?? 1000,
     maxReconnectDelayMs: options.maxReconnectDelayMs ?? 30_000,

@@ -1,12 +1,10 @@
 import type { Channel, ChannelModel } from 'amqplib';
 import { BrokerConnectionError } from '../../errors/broker-connection.error';
-import { UnsupportedBrokerUrlError } from '../../errors/unsupported-broker-url.error';
 import { maskUrl } from '../../utils/mask-secrets';
 import type { Broker, ConsumeOptions, Consumer, ExchangeDeclaration, OutgoingMessage, QueueDeclaration } from '../broker.interface';
 import { type AmqpBrokerOptions, type ResolvedAmqpBrokerOptions, resolveAmqpBrokerOptions } from './amqp-broker-options';
 import { closeQuietly, isChannelError } from './amqp-channel-errors';
 import { AmqpConsumer } from './amqp-consumer';
-import { AMQP_URL_SCHEMES, urlScheme } from './amqp-url';
 import { ConfirmPublisher } from './confirm-publisher';
 import { DeclarationRegistry } from './declaration-registry';
 import { bindExchangeOn, declareExchangeOn, declareQueueOn } from './declare-topology';
@@ -35,10 +33,6 @@ export class AmqpBroker implements Broker {
   private closed = false;
 
   constructor(options: AmqpBrokerOptions) {
-    const scheme = urlScheme(options.url);
-    if (!scheme || !(AMQP_URL_SCHEMES as readonly string[]).includes(scheme)) {
-      throw new UnsupportedBrokerUrlError(maskUrl(options.url), scheme ?? '', AMQP_URL_SCHEMES, []);
-    }
     this.options = resolveAmqpBrokerOptions(options);
     this.description = maskUrl(options.url);
     this.connection = new ReconnectingConnection(this.options, this.description);
@@ -109,6 +103,7 @@ export class AmqpBroker implements Broker {
         serverCancelRetryDelayMs: this.options.reconnectDelayMs,
         logger: this.options.logger,
         setupBackoff: this.newBackoff(),
+        declareQueue: (queue) => this.declareQueue(queue),
       },
       (closed) => this.consumers.delete(closed),
     );

@@ -4,7 +4,7 @@ import type { ChannelModel } from 'amqplib';
 import { BrokerConnectionError } from '../../errors/broker-connection.error';
 import { maskSecretsInText } from '../../utils/mask-secrets';
 import type { ResolvedAmqpBrokerOptions } from './amqp-broker-options';
-import { toAmqplibUrl } from './amqp-url';
+import { amqplibConnectOptions } from './amqp-url';
 import { ReconnectBackoff } from './reconnect-backoff';
 
 type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -40,12 +40,15 @@ export class ReconnectingConnection {
     readonly description: string,
   ) {
     this.backoff = new ReconnectBackoff(options.reconnectDelayMs, options.maxReconnectDelayMs);
-    const { socketOptions, connectionName } = options;
-    this.manager = createConnectionManager(toAmqplibUrl(options.url), {
+    const { socketOptions, connectionName, address } = options;
+    // The object form: amqplib's own URL parsing does not read URLs as kombu does (amqp-url.ts).
+    this.manager = createConnectionManager(amqplibConnectOptions(address), {
       heartbeatIntervalInSeconds: options.heartbeatSeconds,
       reconnectTimeInSeconds: options.reconnectDelayMs / 1000,
       connectionOptions: {
         timeout: options.connectTimeoutMs,
+        // localhost is connected to as 127.0.0.1; its certificate is still checked against the name written.
+        ...(address.tlsServerName === undefined ? {} : { servername: address.tlsServerName }),
         ...socketOptions,
         // Nagle's algorithm would hold small frames (acks, replies) back for tens of ms.
         noDelay: true,

@@ -1,5 +1,5 @@
 import { maskSecretsInText } from '../../utils/mask-secrets';
-import type { Consumer, DeliveredMessage } from '../broker.interface';
+import type { Consumer, DeliveredMessage, QueueDeclaration } from '../broker.interface';
 import type { BrokerLogger } from '../broker-logger';
 import { MemoryDeliveredMessage, type SettlementTarget } from './memory-delivered-message';
 import type { MemoryQueue, QueueSubscriber } from './memory-queue';
@@ -12,20 +12,40 @@ import type { MemoryVirtualHost } from './memory-virtual-host';
  */
 export class MemoryConsumer implements Consumer, QueueSubscriber, SettlementTarget {
   private readonly unsettled = new Set<MemoryDeliveredMessage>();
+  /** The queues consumed now, by name (addQueue and cancelQueue change them). */
+  private readonly queues = new Map<string, MemoryQueue>();
   private active = true;
 
   constructor(
     private readonly virtualHost: MemoryVirtualHost,
-    private readonly queues: readonly MemoryQueue[],
+    queues: readonly MemoryQueue[],
     private prefetch: number,
     private readonly onMessage: (message: DeliveredMessage) => void,
     private readonly logger: BrokerLogger,
     private readonly onGone: (consumer: MemoryConsumer) => void,
-  ) {}
+  ) {
+    for (const queue of queues) this.queues.set(queue.name, queue);
+  }
 
   /** Subscribes to every queue; deliveries start in a later tick. */
   start(): void {
-    for (const queue of this.queues) this.virtualHost.subscribe(queue, this);
+    for (const queue of this.queues.values()) this.virtualHost.subscribe(queue, this);
+  }
+
+  /** Declares the queue (RabbitMQ's re-declaration rules apply) and subscribes to it. */
+  async addQueue(declaration: QueueDeclaration): Promise<void> {
+    if (!this.active || this.queues.has(declaration.name)) return;
+    const queue = this.virtualHost.declareQueue(declaration);
+    this.queues.set(queue.name, queue);
+    this.virtualHost.subscribe(queue, this);
+  }
+
+  /** Unsubscribes from the queue; its unsettled messages stay this consumer's to settle. */
+  async cancelQueue(name: string): Promise<void> {
+    const queue = this.queues.get(name);
+    if (!queue) return;
+    this.queues.delete(name);
+    if (this.active) this.virtualHost.unsubscribe(queue, this);
   }
 
   hasCapacity(): boolean {
@@ -59,13 +79,13 @@ export class MemoryConsumer implements Consumer, QueueSubscriber, SettlementTarg
   async cancel(): Promise<void> {
     if (!this.active) return;
     this.active = false;
-    for (const queue of this.queues) this.virtualHost.unsubscribe(queue, this);
+    for (const queue of this.queues.values()) this.virtualHost.unsubscribe(queue, this);
     if (this.unsettled.size === 0) this.onGone(this);
   }
 
   async setPrefetch(count: number): Promise<void> {
     this.prefetch = count;
-    if (this.active) for (const queue of this.queues) this.virtualHost.markPending(queue);
+    if (this.active) for (const queue of this.queues.values()) this.virtualHost.markPending(queue);
   }
 
   /** Broker shutdown: like an AMQP channel closing, unsettled messages go back to their queues as redelivered. */
@@ -82,7 +102,7 @@ export class MemoryConsumer implements Consumer, QueueSubscriber, SettlementTarg
     if (!this.unsettled.delete(delivered)) return;
     if (this.active) {
       // A slot in the prefetch window is free again.
-      for (const queue of this.queues) this.virtualHost.markPending(queue);
+      for (const queue of this.queues.values()) this.virtualHost.markPending(queue);
     } else if (this.unsettled.size === 0) {
       this.onGone(this);
     }

@@ -12,6 +12,7 @@ import { routeThroughBindings, bindingFor } from './kombu-exchange-routing';
 import { encodeKombuEnvelope, serializeKombuEnvelope } from './kombu-envelope';
 import { bindingSetKey, decodeBinding, DEFAULT_VISIBILITY_TIMEOUT_SECONDS, encodeBinding, fanoutChannel, priorityBand, priorityList, priorityLists } from './kombu-redis-keys';
 import { type FanoutSubscription, RedisFanoutConsumer } from './redis-fanout-consumer';
+import { RedisConsumer, type RedisConsumerHost } from './redis-consumer';
 import { RedisListConsumer } from './redis-list-consumer';
 import { closeConnection, connectWithin, redisConnectionOptions } from './redis-connection';
 import { parseRedisUrl, type RedisUrl } from './redis-url';
@@ -171,44 +172,34 @@ export class RedisBroker implements Broker {
   }
 
   async consume(options: ConsumeOptions): Promise<Consumer> {
-    const fanout: FanoutSubscription[] = [];
-    const lists: string[] = [];
-    for (const queue of options.queues) {
-      await this.declareQueue(queue);
-      const subscription = this.fanoutQueues.get(queue.name);
-      if (subscription) fanout.push(subscription);
-      else lists.push(queue.name);
-    }
-    const consumers: Consumer[] = [];
-    if (lists.length > 0) {
+    const consumer = new RedisConsumer(this.consumerHost, options.prefetch, options.onMessage);
+    await consumer.start(options.queues);
+    return consumer;
+  }
+
+  /** How a RedisConsumer declares queues and opens its list and fanout consumers, each on a connection of its own. */
+  private readonly consumerHost: RedisConsumerHost = {
+    declareQueue: (queue) => this.declareQueue(queue),
+    fanoutSubscription: (queue) => this.fanoutQueues.get(queue),
+    openListConsumer: (queues, prefetch, onMessage) => {
       const reader = this.connection();
-      const consumer = new RedisListConsumer(
-        reader,
-        this.client,
-        this.unacked,
-        { queues: lists, prefetch: options.prefetch, visibilityTimeoutSeconds: this.visibilityTimeoutSeconds, onMessage: options.onMessage },
-        this.logger,
-      );
+      const consumer = new RedisListConsumer(reader, this.client, this.unacked, { queues, prefetch, visibilityTimeoutSeconds: this.visibilityTimeoutSeconds, onMessage }, this.logger);
       this.listConsumers.add(consumer);
-      consumers.push({
-        cancel: async () => {
+      return {
+        consumer,
+        close: async () => {
           await consumer.cancel();
           await this.disconnect(reader);
         },
-        setPrefetch: (count) => consumer.setPrefetch(count),
-      });
-    }
-    if (fanout.length > 0) {
+      };
+    },
+    openFanoutConsumer: async (subscriptions, onMessage) => {
       const subscriber = this.connection();
-      const consumer = new RedisFanoutConsumer(subscriber, this.url.db, fanout, options.onMessage, this.logger);
+      const consumer = new RedisFanoutConsumer(subscriber, this.url.db, subscriptions, onMessage, this.logger);
       await consumer.subscribed();
-      consumers.push({ cancel: () => consumer.cancel().then(() => void this.otherConnections.delete(subscriber)), setPrefetch: () => consumer.setPrefetch() });
-    }
-    return {
-      cancel: async () => void (await Promise.all(consumers.map((consumer) => consumer.cancel()))),
-      setPrefetch: async (count) => void (await Promise.all(consumers.map((consumer) => consumer.setPrefetch(count)))),
-    };
-  }
+      return { consumer, close: () => consumer.cancel().then(() => void this.otherConnections.delete(subscriber)) };
+    },
+  };
 
   /** Messages waiting in the queue's four lists (kombu `_size`); 0 for a queue never written to. */
   async queueDepth(name: string): Promise<number | null> {

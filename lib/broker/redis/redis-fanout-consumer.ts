@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BrokerLogger } from '../broker-logger';
-import type { Consumer, DeliveredMessage } from '../broker.interface';
+import type { DeliveredMessage } from '../broker.interface';
 import { parseKombuEnvelope } from './kombu-envelope';
 import { closeConnection } from './redis-connection';
 import { fanoutChannel } from './kombu-redis-keys';
@@ -19,20 +19,18 @@ export interface FanoutSubscription {
  * on a channel and each consumer PSUBSCRIBEs (`_subscribe`), so only consumers connected at the
  * time receive them, and there is nothing to ack (kombu consumes them with no_ack).
  */
-export class RedisFanoutConsumer implements Consumer {
+export class RedisFanoutConsumer {
   private readonly queueByPattern = new Map<string, string>();
   private readonly ready: Promise<unknown>;
 
   constructor(
     private readonly subscriber: Redis,
-    db: number,
+    private readonly db: number,
     subscriptions: readonly FanoutSubscription[],
     onMessage: (message: DeliveredMessage) => void,
     logger: BrokerLogger,
   ) {
-    for (const { queue, exchange, routingKey } of subscriptions) {
-      this.queueByPattern.set(fanoutChannel(db, exchange, routingKey.replace(/#/g, '*')), queue);
-    }
+    for (const subscription of subscriptions) this.queueByPattern.set(this.patternOf(subscription), subscription.queue);
     const settlement = { ack: () => undefined, reject: () => undefined };
     subscriber.on('pmessage', (pattern: string, channel: string, data: string) => {
       const queue = this.queueByPattern.get(pattern);
@@ -51,11 +49,30 @@ export class RedisFanoutConsumer implements Consumer {
     return this.ready;
   }
 
+  /** Subscribes one more queue; resolves once Redis confirmed it. */
+  async subscribe(subscription: FanoutSubscription): Promise<void> {
+    const pattern = this.patternOf(subscription);
+    this.queueByPattern.set(pattern, subscription.queue);
+    await this.subscriber.psubscribe(pattern);
+  }
+
+  /** Stops receiving the queue's broadcasts. */
+  async unsubscribe(queue: string): Promise<void> {
+    const patterns = [...this.queueByPattern].filter(([, subscribed]) => subscribed === queue).map(([pattern]) => pattern);
+    for (const pattern of patterns) this.queueByPattern.delete(pattern);
+    if (patterns.length > 0) await this.subscriber.punsubscribe(...patterns);
+  }
+
+  /** Whether the queue is subscribed. */
+  has(queue: string): boolean {
+    return [...this.queueByPattern.values()].includes(queue);
+  }
+
   async cancel(): Promise<void> {
     await closeConnection(this.subscriber);
   }
 
-  async setPrefetch(): Promise<void> {
-    // Broadcasts are not counted against a prefetch window, in kombu as here.
+  private patternOf({ exchange, routingKey }: FanoutSubscription): string {
+    return fanoutChannel(this.db, exchange, routingKey.replace(/#/g, '*'));
   }
 }

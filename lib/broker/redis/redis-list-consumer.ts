@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BrokerLogger } from '../broker-logger';
-import type { Consumer, DeliveredMessage } from '../broker.interface';
+import type { DeliveredMessage } from '../broker.interface';
 import { parseKombuEnvelope } from './kombu-envelope';
 import { brpopLists, queueOfList } from './kombu-redis-keys';
 import { RedisDeliveredMessage } from './redis-delivered-message';
@@ -26,15 +26,17 @@ export interface RedisListConsumerOptions {
  * (BRPOP blocks it); the queue just read moves to the end of the cycle so a busy queue does not
  * starve the others; each message is recorded in the unacked hash before it is handed over; no
  * read while `prefetch` messages are unsettled. Every consumer also restores messages left
- * unacked beyond the visibility timeout (by a worker that died), as kombu's do.
+ * unacked beyond the visibility timeout (by a worker that died), as kombu's do. Queues join and
+ * leave the cycle while it runs (kombu's `basic_consume` / `basic_cancel`), from the next BRPOP on.
  */
-export class RedisListConsumer implements Consumer {
+export class RedisListConsumer {
   private readonly cycle: string[];
   private readonly inFlight = new Set<string>();
   /** Messages popped and still being recorded as unacked: they count against the prefetch window too. */
   private recording = 0;
   private prefetch: number;
   private cancelled = false;
+  /** Set while the loop waits for a free slot or, consuming no queue, for one to be added. */
   private slotWaiter: (() => void) | null = null;
   private readonly loop: Promise<void>;
   private readonly pending = new Set<Promise<void>>();
@@ -74,9 +76,23 @@ export class RedisListConsumer implements Consumer {
     this.releaseSlot();
   }
 
+  /** Puts the queue in the cycle, last (a BRPOP already waiting still reads the old keys, up to BRPOP_TIMEOUT_SECONDS). */
+  addQueue(queue: string): void {
+    if (this.cycle.includes(queue)) return;
+    this.cycle.push(queue);
+    this.releaseSlot();
+  }
+
+  /** Takes the queue out of the cycle; what a BRPOP already waiting still reads from it is put back (see handle). */
+  cancelQueue(queue: string): void {
+    const index = this.cycle.indexOf(queue);
+    if (index >= 0) this.cycle.splice(index, 1);
+  }
+
   private async run(): Promise<void> {
     while (!this.cancelled) {
-      if (this.prefetch > 0 && this.inFlight.size + this.recording >= this.prefetch) {
+      const full = this.prefetch > 0 && this.inFlight.size + this.recording >= this.prefetch;
+      if (full || this.cycle.length === 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         continue;
       }
@@ -105,12 +121,13 @@ export class RedisListConsumer implements Consumer {
   }
 
   private async handle(list: string, raw: string): Promise<void> {
-    if (this.cancelled) {
-      // Read after cancel: put it back where it was read from, at the head.
+    const queue = queueOfList(list);
+    if (this.cancelled || !this.cycle.includes(queue)) {
+      // Read after cancel (of all, or of this queue): put it back where it was read from, at the head,
+      // as kombu gives back a message no consumer wants any more (`_reject_inbound_message`).
       await this.client.rpush(list, raw).catch((error: Error) => this.logger.error(`Lost a message of "${list}" read while cancelling: ${error.message}`));
       return;
     }
-    const queue = queueOfList(list);
     this.rotate(queue);
     let message: RedisDeliveredMessage;
     let exchange: string;

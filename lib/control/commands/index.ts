@@ -1,4 +1,5 @@
 import type { ControlCommand } from '../control-command';
+import { CONSUMER_COMMANDS } from './consumer-commands';
 import { EVENT_COMMANDS } from './event-commands';
 import { NODE_COMMANDS } from './node-commands';
 import { TASK_CONTROL_COMMANDS } from './task-control-commands';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, ControlCommand> = {
   ...TASK_INSPECTION_COMMANDS,
   ...TASK_CONTROL_COMMANDS,
   ...EVENT_COMMANDS,
+  ...CONSUMER_COMMANDS,
   ...UNSUPPORTED_COMMANDS,
 };
 

@@ -15,12 +15,13 @@ export const NODE_COMMANDS: Record<string, ControlCommand> = {
     ok(
       `software -> nestjs-celery (Celery 5.2.6 protocol) node:${process.version}\n` +
         `platform -> system:${process.platform} arch:${process.arch}\n` +
-        `worker -> hostname:${worker.hostname} concurrency:${worker.options.concurrency} queues:${worker.options.queues.join(',')}`,
+        `worker -> hostname:${worker.hostname} concurrency:${worker.options.concurrency} queues:${worker.consumedQueues().map((queue) => queue.name).join(',')}`,
     ),
 
   stats: (context) => workerStats(context),
 
-  active_queues: ({ worker, declareQueue }) => worker.options.queues.map((name) => queueInfo(declareQueue(name))),
+  /** The queues consumed now: those of worker.queues and add_consumer's, less cancel_consumer's. */
+  active_queues: ({ worker }) => worker.consumedQueues().map(queueInfo),
 
   /** The app's settings in Celery's names, secrets masked; `with_defaults` is not supported and ignored. */
   conf: ({ settings }) => settings,
