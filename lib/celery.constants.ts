@@ -9,3 +9,8 @@ export const CELERY_TASK_METHODS_METADATA = 'celery:task-methods';
 export const CELERY_LOGGER_CONTEXT = 'Celery';
 export const CELERY_TASK_EVENT_METADATA = 'celery:task-event';
 export const CELERY_ALERT_METADATA = 'celery:alert';
+/** `ExecutionContext.getType()` while a task runs through Nest's guards, interceptors, pipes and filters. */
+export const CELERY_CONTEXT_TYPE = 'celery';
+export type CeleryContextType = typeof CELERY_CONTEXT_TYPE;
+/** The parameter type `@TaskArg()` records among a method's route-argument metadata (Nest's own types are 0–12). */
+export const CELERY_TASK_ARGUMENT_PARAMTYPE = 100;

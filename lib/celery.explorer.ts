@@ -1,11 +1,12 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { AlertListeners } from './alerts/alert-listeners';
 import { CELERY_LOGGER_CONTEXT } from './celery.constants';
 import { CeleryMetadataAccessor } from './celery-metadata.accessor';
 import { buildMethodTask } from './invocation/build-method-task';
 import { checkTaskDecoratorsKept } from './invocation/check-task-decorators-kept';
+import { TaskPipelines } from './invocation/task-pipelines';
 import { TaskRegistry } from './worker/task-registry';
 import { TaskHooks } from './worker/task-hooks';
 
@@ -17,6 +18,7 @@ import { TaskHooks } from './worker/task-hooks';
 @Injectable()
 export class CeleryExplorer implements OnModuleInit {
   private readonly logger = new Logger(CELERY_LOGGER_CONTEXT);
+  private pipelines: TaskPipelines | null = null;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -25,6 +27,7 @@ export class CeleryExplorer implements OnModuleInit {
     private readonly registry: TaskRegistry,
     private readonly hooks: TaskHooks,
     private readonly alertListeners: AlertListeners,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   onModuleInit(): void {
@@ -53,9 +56,18 @@ export class CeleryExplorer implements OnModuleInit {
         );
         continue;
       }
-      if (declaration) this.registry.register(buildMethodTask({ declaration, instance, method, methodName, source }));
+      if (declaration) {
+        const moduleKey = wrapper.host?.token ?? '';
+        this.registry.register(buildMethodTask({ declaration, instance, method, methodName, source, moduleKey }, (taskSource) => this.taskPipelines(taskSource)));
+      }
       if (event) this.hooks.on(event.event, (payload) => method.call(instance, payload), { tasks: event.tasks, source });
       if (alert) this.alertListeners.add((payload) => method.call(instance, payload) as void | Promise<void>, { rules: alert.rules, source });
     }
+  }
+
+  /** Made on first need: an app whose tasks declare no guard, interceptor, pipe or filter never touches Nest's internals. */
+  private taskPipelines(source: string): TaskPipelines {
+    this.pipelines ??= TaskPipelines.fromModuleRef(this.moduleRef, source);
+    return this.pipelines;
   }
 }

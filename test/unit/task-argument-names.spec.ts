@@ -43,7 +43,9 @@ function build(instance: object, methodName: string): MethodTask {
   const method = prototype[methodName] as Function;
   const declaration: TaskDeclaration | undefined = Reflect.getMetadata(CELERY_TASK_METADATA, method);
   if (!declaration) throw new Error(`${methodName} carries no @CeleryTask() metadata`);
-  return buildMethodTask({ declaration, instance, method, methodName, source: `${prototype.constructor.name}.${methodName}` });
+  return buildMethodTask({ declaration, instance, method, methodName, source: `${prototype.constructor.name}.${methodName}`, moduleKey: '' }, () => {
+    throw new Error('a task without enhancers must not go through the Nest pipeline');
+  });
 }
 
 describe('reading parameter names from a function', () => {

@@ -29,7 +29,11 @@ function definition(method: keyof Sample): MethodTask {
   const instance = new Sample();
   const declaration: TaskDeclaration = Reflect.getMetadata(CELERY_TASK_METADATA, Sample.prototype[method]);
   return buildMethodTask(
-    { declaration, instance, method: Sample.prototype[method], methodName: method, source: `Sample.${method}` });
+    { declaration, instance, method: Sample.prototype[method], methodName: method, source: `Sample.${method}`, moduleKey: '' },
+    () => {
+      throw new Error('a task without enhancers must not go through the Nest pipeline');
+    },
+  );
 }
 
 describe('binding Celery args and kwargs like Python', () => {
