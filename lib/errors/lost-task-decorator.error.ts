@@ -11,7 +11,7 @@ export class LostTaskDecoratorError extends CeleryError {
       `@CeleryTask() on ${source} is lost: a decorator listed above it replaced the method without copying the method's metadata, ` +
         'so the method Nest finds is no longer a task (guards, interceptors and filters declared below that decorator are lost too). ' +
         "Expected the method on the class to carry @CeleryTask()'s metadata. Make that decorator copy the metadata of the method it wraps " +
-        '(Reflect.getMetadataKeys / defineMetadata), or put @CeleryTask() above it and declare argNames.',
+        '(Reflect.getMetadataKeys / defineMetadata), or list @CeleryTask() above it.',
     );
   }
 }

@@ -2,13 +2,13 @@ import { CeleryError } from './celery.error';
 
 /**
  * The names Celery kwargs would bind to are not known for sure (the bootstrap stops): the method
- * `@CeleryTask()` saw does not show its parameters, or `argNames` is not a list of distinct names.
+ * `@CeleryTask()` read does not name its parameters, or `argNames` is not a list of distinct names.
  */
 export class TaskArgumentNamesError extends CeleryError {
   static unreadable(taskName: string, source: string, seen: string): TaskArgumentNamesError {
     return new TaskArgumentNamesError(
       `Task "${taskName}" (${source}) cannot bind keyword arguments: @CeleryTask() saw ${seen}, so the names of its parameters are not known for sure. ` +
-        'Expected the method with its own parameter list. Put @CeleryTask() closest to the method (below decorators that wrap it), ' +
+        'Expected a name for each parameter. Give each parameter a name, ' +
         `or declare the names: @CeleryTask({ name: '${taskName}', argNames: ['first', 'second'] }), or argNames: [] to take positional arguments only.`,
     );
   }

@@ -4,9 +4,9 @@ import { TaskSignature } from '../worker/task-signature';
 
 /**
  * The one place that decides which names a task's kwargs bind to: `argNames` when declared,
- * otherwise the parameters `@CeleryTask()` read from the method it decorated — or a start-up
- * error, never a guess. The method on the class may by now be another decorator's wrapper of the
- * one read (a @Transactional listed above `@CeleryTask()`): it is typed with, and called by every
+ * otherwise the parameters `@CeleryTask()` read from the method as the class declares it — or a
+ * start-up error, never a guess. The function that runs may be another decorator's `(...args)`
+ * wrapper (a @Transactional above or below `@CeleryTask()`): it is typed with, and called by every
  * caller with, the declared parameters, so their names stay the ones to bind.
  */
 export function resolveTaskSignature(taskName: string, source: string, declaration: TaskDeclaration): TaskSignature {

@@ -2,9 +2,9 @@
  * What a function's source says about its parameters. Python binds Celery kwargs by introspecting
  * a task's signature; JavaScript keeps only the source (`Function.prototype.toString`), which is
  * read here once, when a task is declared. A list whose names do not tell what the function takes
- * is `readable: false`, with what was seen, for the caller to refuse: a rest-only `(...args)` (the
- * function a wrapping decorator installs), a destructured parameter, native code (bound functions,
- * built-ins, proxies).
+ * is `readable: false`, with what was seen, for the caller to refuse: a destructured parameter,
+ * native code (bound functions, built-ins, proxies). A rest-only `(...args)` is readable: it takes
+ * positional arguments only, as Python's `def f(*args)`.
  */
 export type ParameterReading =
   | { readonly readable: true; readonly names: readonly string[]; readonly hasRest: boolean }
@@ -43,7 +43,6 @@ function readParts(parts: readonly string[]): ParameterReading {
     if (!IDENTIFIER.test(name)) return unreadable(`a parameter that could not be read (#${index + 1}: ${excerpt(part)})`);
     names.push(name);
   }
-  if (hasRest && names.length === 0) return unreadable(`a rest-only parameter list (${parts[0]}), the shape of a function a wrapping decorator installs`);
   return { readable: true, names, hasRest };
 }
 

@@ -50,20 +50,26 @@ class KeywordTasks {
     return minuend - subtrahend;
   }
 
-  // Decorator below @CeleryTask(): it sees only the wrapper, so the names are declared.
-  @CeleryTask({ name: 'kw.scale', argNames: ['value', 'factor'] })
+  // Decorator below @CeleryTask(): the names are read from the method the class declares, not from the wrapper.
+  @CeleryTask('kw.scale')
   @Transactional()
   scale(value: number, factor: number): number {
     return value * factor;
   }
+
+  // Names declared: they win over what the source says.
+  @CeleryTask({ name: 'kw.divide', argNames: ['dividend', 'divisor'] })
+  @Transactional()
+  divide(a: number, b: number): number {
+    return a / b;
+  }
 }
 
 @Injectable()
-class WrappedBelowWithoutNames {
-  @CeleryTask('kw.unnamed')
-  @Transactional()
-  scale(value: number, factor: number): number {
-    return value * factor;
+class DestructuredTask {
+  @CeleryTask('kw.area')
+  area({ width, height }: { width: number; height: number }): number {
+    return width * height;
   }
 }
 
@@ -77,11 +83,11 @@ class LostTask {
 }
 
 describe('keyword arguments bound by names known at registration', () => {
-  it('stops the start-up, naming the task and the fix, when a wrapper hides the names', async () => {
-    const start = startCeleryApp({ broker: 'memory://', backend: false }, [WrappedBelowWithoutNames]);
+  it('stops the start-up, naming the task and the fix, when the names cannot be read', async () => {
+    const start = startCeleryApp({ broker: 'memory://', backend: false }, [DestructuredTask]);
     await expect(start).rejects.toThrow(TaskArgumentNamesError);
     await expect(start).rejects.toThrow(
-      /^Task "kw\.unnamed" \(WrappedBelowWithoutNames\.scale\) cannot bind keyword arguments: @CeleryTask\(\) saw a rest-only parameter list \(\.\.\.args\).*Put @CeleryTask\(\) closest to the method.*argNames/,
+      /^Task "kw\.area" \(DestructuredTask\.area\) cannot bind keyword arguments: @CeleryTask\(\) saw a destructured parameter \(#1: \{ width, height \}\).*argNames/,
     );
   });
 
@@ -117,7 +123,7 @@ def stub(name):
         raise RuntimeError("runs on the Nest worker")
     return task
 
-add, greet, subtract, scale = stub("kw.add"), stub("kw.greet"), stub("kw.subtract"), stub("kw.scale")
+add, greet, subtract, scale, divide = stub("kw.add"), stub("kw.greet"), stub("kw.subtract"), stub("kw.scale"), stub("kw.divide")
 
 def outcome(result):
     try:
@@ -131,6 +137,7 @@ calls = {
     "greet": greet.delay(name="Ada", punctuation="?"),
     "subtract": subtract.delay(subtrahend=2, minuend=44),
     "scale": scale.delay(factor=2, value=21),
+    "divide": divide.delay(divisor=2, dividend=84),
     "unknown": add.delay(x=1, z=2),
     "twice": add.delay(1, x=2),
     "missing": subtract.delay(minuend=1),
@@ -145,12 +152,13 @@ print(json.dumps({name: outcome(result) for name, result in calls.items()}))
         greet: { value: 'hello Ada?' },
         subtract: { value: 42 },
         scale: { value: 42 },
+        divide: { value: 42 },
         unknown: { raised: ['TypeError', "kw.add() got an unexpected keyword argument 'z'"] },
         twice: { raised: ['TypeError', "kw.add() got multiple values for argument 'x'"] },
         missing: { raised: ['TypeError', "kw.subtract() missing required argument 'subtrahend'"] },
       });
       // Both wrappers ran, with the arguments in the method's own order.
-      expect(wrapped.sort()).toEqual(['scale(21, 2)', 'subtract(44, 2)']);
+      expect(wrapped.sort()).toEqual(['divide(84, 2)', 'scale(21, 2)', 'subtract(44, 2)']);
     });
   });
 });
