@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { CELERY_ALERT_METADATA, CELERY_TASK_EVENT_METADATA, CELERY_TASK_METADATA } from './celery.constants';
 import { CeleryAlertMetadata } from './decorators/on-celery-alert.decorator';
-import { CeleryTaskOptions } from './decorators/celery-task.decorator';
+import { TaskDeclaration } from './decorators/celery-task.decorator';
 import { TaskEventMetadata } from './decorators/on-task-event.decorator';
 
 /** Reads `@CeleryTask()`, `@OnTaskEvent()` and `@OnCeleryAlert()` metadata: a thin wrapper over Nest's Reflector. */
@@ -10,8 +10,8 @@ import { TaskEventMetadata } from './decorators/on-task-event.decorator';
 export class CeleryMetadataAccessor {
   constructor(private readonly reflector: Reflector) {}
 
-  getTaskOptions(target: Function): CeleryTaskOptions | undefined {
-    return this.reflector.get<CeleryTaskOptions | undefined>(CELERY_TASK_METADATA, target);
+  getTaskDeclaration(target: Function): TaskDeclaration | undefined {
+    return this.reflector.get<TaskDeclaration | undefined>(CELERY_TASK_METADATA, target);
   }
 
   getTaskEvent(target: Function): TaskEventMetadata | undefined {

@@ -1,7 +1,10 @@
 export * from './celery.module';
 export { CELERY_BROKER, CELERY_RESULT_BACKEND } from './celery.constants';
 export * from './interfaces/celery-module-options.interface';
-export * from './decorators/celery-task.decorator';
+export { CeleryTask } from './decorators/celery-task.decorator';
+export type { CeleryTaskOptions } from './decorators/celery-task.decorator';
+export { TaskArg } from './decorators/task-arg.decorator';
+export type { CeleryContextType } from './celery.constants';
 export * from './decorators/on-task-event.decorator';
 export * from './decorators/on-celery-alert.decorator';
 export type { CeleryAlert, AlertRuleName } from './alerts/celery-alert';
@@ -68,6 +71,9 @@ export { InvalidPythonExceptionNameError } from './errors/invalid-python-excepti
 export { InvalidCeleryOptionsError } from './errors/invalid-celery-options.error';
 export { InvalidSendOptionsError } from './errors/invalid-send-options.error';
 export { DuplicateTaskNameError } from './errors/duplicate-task-name.error';
+export { TaskArgumentNamesError } from './errors/task-argument-names.error';
+export { LostTaskDecoratorError } from './errors/lost-task-decorator.error';
+export { TaskParameterDecoratorsError } from './errors/task-parameter-decorators.error';
 export { ResultBackendDisabledError } from './errors/result-backend-disabled.error';
 export { ResultTimeoutError } from './errors/result-timeout.error';
 export { ResultStoreError } from './errors/result-store.error';

@@ -1,78 +1,135 @@
 /**
- * Reads a function's parameter names from its source, so Celery kwargs (`add.delay(x=1, y=2)`
- * from Python) can be bound to a plain JS method. TypeScript keeps parameter names when it
- * compiles; a destructured parameter has no name and gets null (it can be passed positionally).
+ * What a function's source says about its parameters. Python binds Celery kwargs by introspecting
+ * a task's signature; JavaScript keeps only the source (`Function.prototype.toString`), which is
+ * read here once, when a task is declared. A list whose names do not tell what the function takes
+ * is `readable: false`, with what was seen, for the caller to refuse: a destructured parameter,
+ * native code (bound functions, built-ins, proxies). A rest-only `(...args)` is readable: it takes
+ * positional arguments only, as Python's `def f(*args)`.
  */
-export interface ParameterList {
-  names: (string | null)[];
-  /** `...rest` as last parameter: any number of extra positional args. */
-  hasRest: boolean;
+export type ParameterReading =
+  | { readonly readable: true; readonly names: readonly string[]; readonly hasRest: boolean }
+  | { readonly readable: false; readonly seen: string };
+
+const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
+const SINGLE_PARAMETER_ARROW = /^(?:async\s+)?([\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*)\s*=>/u;
+
+export function readParameters(fn: Function): ParameterReading {
+  let source: string;
+  try {
+    source = Function.prototype.toString.call(fn);
+  } catch {
+    return unreadable('a function whose source cannot be read');
+  }
+  if (source.includes('[native code]')) return unreadable('native code (a bound function, a built-in or a Proxy), which has no parameter names');
+  const arrow = SINGLE_PARAMETER_ARROW.exec(source);
+  if (arrow) return { readable: true, names: [arrow[1]], hasRest: false };
+  const parts = parameterListOf(source);
+  if (!parts) return unreadable(`a function whose parameter list could not be found: ${excerpt(source)}`);
+  return readParts(parts);
 }
 
-export function readParameterNames(fn: (...args: never[]) => unknown): ParameterList {
-  const source = stripComments(Function.prototype.toString.call(fn));
-  const open = source.indexOf('(');
-  if (open < 0) {
-    // `x => x` arrow function without parentheses
-    const single = /^\s*(?:async\s+)?([\w$]+)\s*=>/.exec(source);
-    return { names: single ? [single[1]] : [], hasRest: false };
-  }
-  const inner = source.slice(open + 1, matchingParen(source, open));
-  const names: (string | null)[] = [];
+function readParts(parts: readonly string[]): ParameterReading {
+  const names: string[] = [];
   let hasRest = false;
-  for (const part of splitTopLevel(inner)) {
-    const trimmed = part.trim();
-    if (!trimmed) continue;
-    if (trimmed.startsWith('...')) {
+  for (const [index, part] of parts.entries()) {
+    if (part.startsWith('...')) {
+      const name = part.slice(3).trim();
+      if (!IDENTIFIER.test(name)) return unreadable(`a destructured rest parameter (${part})`);
       hasRest = true;
       continue;
     }
-    const match = /^([\w$]+)/.exec(trimmed);
-    names.push(match ? match[1] : null);
+    if (part.startsWith('{') || part.startsWith('[')) return unreadable(`a destructured parameter (#${index + 1}: ${excerpt(part)})`);
+    const name = part.split('=', 1)[0].trim();
+    if (!IDENTIFIER.test(name)) return unreadable(`a parameter that could not be read (#${index + 1}: ${excerpt(part)})`);
+    names.push(name);
   }
-  return { names, hasRest };
+  return { readable: true, names, hasRest };
 }
 
-function stripComments(source: string): string {
-  return source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+/**
+ * The top-level parts of the first parameter list, comments left out; null when there is none.
+ * A computed method name (`[key](x)`) and strings before the list are skipped.
+ */
+function parameterListOf(source: string): string[] | null {
+  let depth = 0;
+  let inList = false;
+  let part = '';
+  const parts: string[] = [];
+  for (let index = 0; index < source.length; index++) {
+    const char = source[index];
+    const skipped = skipQuotedOrComment(source, index);
+    if (skipped !== index) {
+      if (inList && !isComment(source, index)) part += source.slice(index, skipped + 1);
+      index = skipped;
+      continue;
+    }
+    if (!inList) {
+      if (char === '[') index = skipBracketed(source, index);
+      else if (char === '(') inList = true;
+      else if (char === '{' || char === '=') return null; // a body or an arrow's `=>` before any list
+      continue;
+    }
+    if (char === '(' || char === '[' || char === '{') depth++;
+    else if (char === ')' || char === ']' || char === '}') {
+      if (depth === 0) {
+        parts.push(part);
+        return parts.map((text) => text.trim()).filter((text, position, all) => text !== '' || position < all.length - 1);
+      }
+      depth--;
+    } else if (char === ',' && depth === 0) {
+      parts.push(part);
+      part = '';
+      continue;
+    }
+    part += char;
+  }
+  return null;
 }
 
-function matchingParen(source: string, open: number): number {
+function isComment(source: string, index: number): boolean {
+  return source[index] === '/' && (source[index + 1] === '/' || source[index + 1] === '*');
+}
+
+/** The index of the last character of a string, template or comment starting at `index`; `index` when none starts there. */
+function skipQuotedOrComment(source: string, index: number): number {
+  const char = source[index];
+  if (char === '"' || char === "'" || char === '`') {
+    for (let end = index + 1; end < source.length; end++) {
+      if (source[end] === '\\') end++;
+      else if (source[end] === char) return end;
+    }
+    return source.length;
+  }
+  if (char === '/' && source[index + 1] === '/') {
+    const end = source.indexOf('\n', index);
+    return end < 0 ? source.length : end;
+  }
+  if (char === '/' && source[index + 1] === '*') {
+    const end = source.indexOf('*/', index + 2);
+    return end < 0 ? source.length : end + 1;
+  }
+  return index;
+}
+
+function skipBracketed(source: string, open: number): number {
   let depth = 0;
   for (let index = open; index < source.length; index++) {
+    index = skipQuotedOrComment(source, index);
     const char = source[index];
     if (char === '(' || char === '[' || char === '{') depth++;
     else if (char === ')' || char === ']' || char === '}') {
       depth--;
       if (depth === 0) return index;
-    } else if (char === '"' || char === "'" || char === '`') index = skipString(source, index);
-  }
-  return source.length;
-}
-
-function skipString(source: string, start: number): number {
-  const quote = source[start];
-  for (let index = start + 1; index < source.length; index++) {
-    if (source[index] === '\\') index++;
-    else if (source[index] === quote) return index;
-  }
-  return source.length;
-}
-
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let index = 0; index < text.length; index++) {
-    const char = text[index];
-    if (char === '(' || char === '[' || char === '{') depth++;
-    else if (char === ')' || char === ']' || char === '}') depth--;
-    else if (char === '"' || char === "'" || char === '`') index = skipString(text, index);
-    else if (char === ',' && depth === 0) {
-      parts.push(text.slice(start, index));
-      start = index + 1;
     }
   }
-  parts.push(text.slice(start));
-  return parts;
+  return source.length;
+}
+
+function excerpt(text: string): string {
+  const line = text.split('\n', 1)[0].trim();
+  return line.length > 80 ? `${line.slice(0, 77)}...` : line;
+}
+
+function unreadable(seen: string): ParameterReading {
+  return { readable: false, seen };
 }
