@@ -41,7 +41,7 @@ interface RunningApp {
 }
 
 async function startApp(brokerUrl: string | undefined, defaultQueue: string, worker: Record<string, unknown> = {}): Promise<RunningApp> {
-  const app = await startCeleryApp({ broker: brokerUrl, backend: false, defaultQueue, worker: { concurrency: 2, ...worker } }, [QueueTasks]);
+  const app = await startCeleryApp({ broker: brokerUrl ?? 'memory://', backend: false, defaultQueue, worker: { concurrency: 2, ...worker } }, [QueueTasks]);
   const celeryWorker = app.get(CeleryWorker);
   return { app, worker: celeryWorker, tasks: app.get(QueueTasks), broker: app.get<Broker>(CELERY_BROKER), node: celeryWorker.hostname };
 }

@@ -290,7 +290,7 @@ describe('CeleryModule bootstrap', () => {
         return 2;
       }
     }
-    await expect(startCeleryApp({ backend: false, worker: false }, [First, Second])).rejects.toThrow(
+    await expect(startCeleryApp({ broker: 'memory://', backend: false, worker: false }, [First, Second])).rejects.toThrow(
       'Task name "dup.name" is registered twice: by First.run and by Second.go.',
     );
   });

@@ -22,7 +22,7 @@ describe('CeleryModule configuration', () => {
         CeleryModule.forRootAsync({
           imports: [ConfigModule],
           inject: [ConfigService],
-          useFactory: (config: ConfigService) => ({ defaultQueue: config.get<string>('CELERY_DEFAULT_QUEUE'), backend: false }),
+          useFactory: (config: ConfigService) => ({ broker: 'memory://', defaultQueue: config.get<string>('CELERY_DEFAULT_QUEUE'), backend: false }),
         }),
       ],
       providers: [{ provide: FactoryMadeTasks, useFactory: () => new FactoryMadeTasks('hello') }],
@@ -30,7 +30,8 @@ describe('CeleryModule configuration', () => {
     const app = moduleRef.createNestApplication({ logger: false });
     await app.init();
     try {
-      expect(app.get(TaskRegistry).names()).toEqual(['celery.chord_unlock', 'config.hello']); // Celery's built-in chord join is always registered
+      expect(app.get(TaskRegistry).names()).toEqual(['celery.chord_unlock', 'config.hello']); // Celery's built-in chord join beside the app's own
+      expect(app.get(TaskRegistry).appTaskNames()).toEqual(['config.hello']);
       expect(app.get(CeleryClient)).toBeInstanceOf(CeleryClient);
     } finally {
       await app.close();
@@ -38,7 +39,7 @@ describe('CeleryModule configuration', () => {
   });
 
   it('finds tasks on useFactory providers and runs them with their DI-built state', async () => {
-    const app = await startCeleryApp({}, [{ provide: FactoryMadeTasks, useFactory: () => new FactoryMadeTasks('hi') }]);
+    const app = await startCeleryApp({ broker: 'memory://', backend: 'memory://' }, [{ provide: FactoryMadeTasks, useFactory: () => new FactoryMadeTasks('hi') }]);
     try {
       const hello = defineTask<FactoryMadeTasks['hello']>('config.hello');
       expect(await (await app.get(CeleryClient).send(hello, ['there'])).get({ timeout: 10_000 })).toBe('hi there');

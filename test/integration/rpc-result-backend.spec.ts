@@ -2,16 +2,12 @@ import { INestApplicationContext, Injectable } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
-import { CELERY_RESULT_BACKEND, CeleryClient, CeleryTask, ResultBackend, ResultTimeoutError, TaskFailedError, TaskState } from '../../lib';
+import { CELERY_RESULT_BACKEND, CeleryClient, CeleryTask, PythonException, ResultBackend, ResultTimeoutError, TaskFailedError, TaskState } from '../../lib';
 import { RpcResultBackend } from '../../lib/backend/rpc/rpc-result-backend';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { loadFixture } from '../support/fixtures';
 import { deleteExchanges, deleteQueues, forceCloseConnection, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 
-/** Python's ValueError by name, so a Python client re-raises the real class. */
-class ValueError extends Error {
-  override name = 'ValueError';
-}
 
 @Injectable()
 class RpcTasks {
@@ -36,7 +32,8 @@ class RpcTasks {
 
   @CeleryTask({ name: 'it.fail' })
   fail(message: string): never {
-    throw new ValueError(message);
+    // Python's ValueError by name, stored exactly as a Python worker stores it (no exc_js_type).
+    throw new PythonException('ValueError', message);
   }
 
   @CeleryTask({ name: 'it.unstorable' })
@@ -130,7 +127,7 @@ describe('rpc:// result backend on RabbitMQ', () => {
     const error = await result.get({ timeout: 10_000 }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TaskFailedError);
     expect(error).toMatchObject({ state: 'FAILURE', excType: 'ValueError', excModule: 'builtins', excMessage: ['boom'] });
-    expect((error as TaskFailedError).traceback).toContain('ValueError: boom');
+    expect((error as TaskFailedError).traceback).toContain("ValueError('boom')");
   });
 
   it('stores a value with no JSON form as FAILURE EncodeError, as Celery does', async () => {

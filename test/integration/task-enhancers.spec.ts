@@ -296,7 +296,7 @@ describe('guards, interceptors, pipes and exception filters on tasks', () => {
     expect([mapped.excType, mapped.excModule, mapped.excMessage]).toEqual(['ValueError', 'builtins', ['enhanced.range got a value out of range: 11 > 10']]);
     expect(await (await celery.send('enhanced.fallback', [])).get({ timeout: 10_000 })).toEqual({ fallback: true });
     const caught = await failureOf(await celery.send('enhanced.failing', []));
-    expect([caught.excType, caught.excMessage]).toEqual(['Error', ['caught TypeError: bad input']]);
+    expect([caught.excType, caught.excMessage]).toEqual(['Exception', ['caught TypeError: bad input']]);
   });
 
   it('lets a retry request get past a catch-all filter', async () => {
