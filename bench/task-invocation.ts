@@ -12,8 +12,8 @@ import { ModuleRef, NestFactory } from '@nestjs/core';
 import { CeleryModule, CeleryTask, TaskRegistry } from '../lib';
 import { findTaskEnhancers } from '../lib/invocation/task-enhancers';
 import { TaskPipelines } from '../lib/invocation/task-pipelines';
-import { MethodTask } from '../lib/worker/method-task';
-import { runInTaskContext, TaskContext } from '../lib/worker/task-context';
+import { MethodTask } from '../lib/task/method-task';
+import { runInTaskContext, TaskContext } from '../lib/task/task-context';
 
 @Injectable()
 class AllowGuard implements CanActivate {

@@ -7,7 +7,7 @@ import { CeleryMetadataAccessor } from './celery-metadata.accessor';
 import { buildMethodTask } from './invocation/build-method-task';
 import { checkTaskDecoratorsKept } from './invocation/check-task-decorators-kept';
 import { TaskPipelines } from './invocation/task-pipelines';
-import { TaskRegistry } from './worker/task-registry';
+import { TaskRegistry } from './task/task-registry';
 import { TaskHooks } from './worker/task-hooks';
 
 /**

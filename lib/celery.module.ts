@@ -6,15 +6,16 @@ import { CeleryLifecycle } from './celery.lifecycle';
 import { CeleryMetadataAccessor } from './celery-metadata.accessor';
 import { celeryProviders } from './celery.providers';
 import { CeleryClient } from './client/celery-client';
-import { ControlServer } from './control/control-server';
-import { WorkerEventsMonitor } from './events/worker-events-monitor';
-import { CeleryModuleAsyncOptions, CeleryModuleOptions, CeleryOptionsFactory } from './interfaces/celery-module-options.interface';
+import { ControlServer } from './remote-control/control-server';
+import { WorkerEventsMonitor } from './worker/worker-events-monitor';
+import { CeleryModuleAsyncOptions, CeleryOptionsFactory } from './interfaces/celery-module-options.interface';
+import { CeleryModuleOptions } from './runtime/celery-module-options';
 import { CeleryHealthIndicator } from './health/celery-health-indicator';
 import { CeleryMetrics } from './metrics/celery-metrics';
 import { ClusterMonitor } from './monitoring/cluster-monitor';
 import { CeleryWorker } from './worker/celery-worker';
 import { CeleryOutbox } from './outbox/celery-outbox';
-import { TaskRegistry } from './worker/task-registry';
+import { TaskRegistry } from './task/task-registry';
 import { TaskHooks } from './worker/task-hooks';
 
 const EXPORTS = [

@@ -5,9 +5,9 @@ import { BrokerConnectionEvents } from './broker/broker-connection-events';
 import { QueueCatalog } from './broker/queue-catalog';
 import { CELERY_BROKER, CELERY_CONFIG, CELERY_LOGGER_CONTEXT, CELERY_MODULE_OPTIONS, CELERY_RESULT_BACKEND, CELERY_RUNTIME } from './celery.constants';
 import { CeleryClient } from './client/celery-client';
-import { ControlServer } from './control/control-server';
-import { WorkerEventsMonitor } from './events/worker-events-monitor';
-import { CeleryModuleOptions } from './interfaces/celery-module-options.interface';
+import { ControlServer } from './remote-control/control-server';
+import { WorkerEventsMonitor } from './worker/worker-events-monitor';
+import { CeleryModuleOptions } from './runtime/celery-module-options';
 import { CeleryMetrics } from './metrics/celery-metrics';
 import { ClusterMonitor } from './monitoring/cluster-monitor';
 import { CeleryOutbox } from './outbox/celery-outbox';
@@ -16,7 +16,7 @@ import { CeleryRuntime, CeleryRuntimeParts } from './runtime/celery-runtime';
 import { createCeleryRuntime } from './runtime/create-celery-runtime';
 import { CeleryWorker } from './worker/celery-worker';
 import { TaskHooks } from './worker/task-hooks';
-import { TaskRegistry } from './worker/task-registry';
+import { TaskRegistry } from './task/task-registry';
 
 /** A part of the runtime as a provider: Nest injects what createCeleryRuntime() built, nothing is built twice. */
 function part<K extends keyof CeleryRuntimeParts>(token: string | symbol | Function, key: K): Provider {

@@ -1,22 +1,13 @@
+import type { MessageProperties } from '../protocol/message-properties';
+
 /**
- * The seam between Celery logic and a message transport. Two implementations: AMQP (RabbitMQ,
- * through amqplib) and an in-process broker for the embedded default. Nothing above this file
- * knows which one runs.
+ * The seam between Celery logic and a message transport. Three implementations: AMQP (RabbitMQ,
+ * through amqplib), Redis (kombu's Redis transport, through ioredis) and the in-process
+ * memory:// broker. Nothing above this file knows which one runs.
  */
 
-/** AMQP basic properties that Celery uses (celery-protocol.md §2.2), in camelCase. */
-export interface MessageProperties {
-  contentType?: string;
-  contentEncoding?: string;
-  headers?: Record<string, unknown>;
-  /** 1 = transient, 2 = persistent. */
-  deliveryMode?: 1 | 2;
-  priority?: number;
-  correlationId?: string;
-  replyTo?: string;
-  /** Per-message TTL in milliseconds, as a decimal string (AMQP `expiration`). */
-  expiration?: string;
-}
+/** AMQP basic properties are part of the message format: protocol/message-properties.ts. */
+export type { MessageProperties } from '../protocol/message-properties';
 
 /** A message to publish. */
 export interface OutgoingMessage {

@@ -13,13 +13,13 @@ import type { MessageSigner } from '../protocol/auth-serializer';
 import { encodeTaskMessage } from '../protocol/encode-task-message';
 import { EMPTY_EMBED, SignatureLike, TaskEmbed, toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
-import { currentTaskOrUndefined } from '../worker/task-context';
-import { Signature, signature } from '../canvas/signature';
+import { currentTaskOrUndefined } from '../task/task-context';
+import { Signature, signature } from './canvas/signature';
 import { AsyncResult } from './async-result';
 import { SendTaskOptions } from './send-task-options';
 import { TaskRef } from './task-ref';
 import { TaskRouter } from './task-router';
-import type { TaskRegistry } from '../worker/task-registry';
+import type { TaskRegistry } from '../task/task-registry';
 
 /** A task call routed and encoded, ready to publish: `CeleryClient.prepare()` makes it, `publishPrepared()` sends it. */
 export interface PreparedTask {

@@ -3,7 +3,7 @@ import type { Broker, Consumer, DeliveredMessage } from '../broker/broker.interf
 import { InvalidControlRequestError } from '../errors/invalid-control-request.error';
 import { LamportClock } from '../protocol/lamport-clock';
 import { CeleryLogger, SILENT_LOGGER } from '../utils/logger';
-import type { ControlArguments } from './control-command';
+import type { ControlArguments } from './control-message';
 import { decodeControlReply, encodeControlRequest } from './control-message';
 import type { ControlOutcome } from './control-replies';
 import { Inspect, InspectOptions } from './inspect';

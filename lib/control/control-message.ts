@@ -4,6 +4,9 @@ import { toPythonJson } from '../protocol/python-json';
 import { JSON_CONTENT_TYPE, UTF8_ENCODING } from '../protocol/task-message';
 import { PIDBOX_EXCHANGE } from './pidbox-topology';
 
+/** A command's keyword arguments, as a request's `arguments` object carries them. */
+export type ControlArguments = Record<string, unknown>;
+
 /** Where a reply goes: `reply_to` of a request. */
 export interface ReplyRoute {
   exchange: string;

@@ -1,4 +1,4 @@
-import type { ControlArguments } from './control-command';
+import type { ControlArguments } from './control-message';
 import type { BroadcastOptions, ControlClient } from './control-client';
 import type { ControlOutcome, QueriedTasks, QueueInfo, ScheduledTaskInfo, TaskRequestInfo, WorkerStats } from './control-replies';
 

@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import type { TaskFilter } from '../monitoring/task-query';
-import { InvalidRateLimitError, parseRateLimit } from '../worker/rate-limit';
+import { InvalidRateLimitError, parseRateLimit } from '../task/rate-limit';
 
 /*
  * The dashboard API's inputs, checked before anything is sent to a worker: a bad value is a 400

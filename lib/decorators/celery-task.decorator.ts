@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { CELERY_TASK_METADATA, CELERY_TASK_METHODS_METADATA } from '../celery.constants';
 import { CeleryError } from '../errors/celery.error';
-import { ParameterReading, readParameters } from '../worker/parameter-names';
-import { TaskOptions } from '../worker/task-definition';
+import { ParameterReading, readParameters } from '../task/parameter-names';
+import { TaskOptions } from '../task/task-definition';
 
 /** Options of `@CeleryTask()`: the task's registered name, Celery task attributes, and how kwargs bind. */
 export interface CeleryTaskOptions extends TaskOptions {

@@ -1,5 +1,5 @@
 import { TaskDeclaration } from '../decorators/celery-task.decorator';
-import { MethodTask, TaskInvoker } from '../worker/method-task';
+import { MethodTask, TaskInvoker } from '../task/method-task';
 import { checkParameterDecorators } from './check-parameter-decorators';
 import { decoratedParametersSignature } from './decorated-parameters-signature';
 import { resolveTaskSignature } from './resolve-task-signature';

@@ -1,5 +1,5 @@
 import { TaskParameterDecoratorsError } from '../errors/task-parameter-decorators.error';
-import { TaskSignature } from '../worker/task-signature';
+import { TaskSignature } from '../task/task-signature';
 import { TaskEnhancers } from './task-enhancers';
 
 /**

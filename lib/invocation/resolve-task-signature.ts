@@ -1,6 +1,6 @@
 import { TaskDeclaration } from '../decorators/celery-task.decorator';
 import { TaskArgumentNamesError } from '../errors/task-argument-names.error';
-import { TaskSignature } from '../worker/task-signature';
+import { TaskSignature } from '../task/task-signature';
 
 /**
  * The one place that decides which names a task's kwargs bind to: `argNames` when declared,

@@ -7,8 +7,8 @@ import { InterceptorsConsumer, InterceptorsContextCreator } from '@nestjs/core/i
 import { PipesConsumer, PipesContextCreator } from '@nestjs/core/pipes';
 import { CELERY_CONTEXT_TYPE } from '../celery.constants';
 import { NestPipelineUnavailableError } from '../errors/nest-pipeline-unavailable.error';
-import { TaskInvoker } from '../worker/method-task';
-import { currentTask } from '../worker/task-context';
+import { TaskInvoker } from '../task/method-task';
+import { currentTask } from '../task/task-context';
 import { boundArgumentsHandler } from './bound-arguments-handler';
 import { outcomeAfterFilters } from './exception-filter-outcome';
 import { withReadableMessage } from './readable-http-exception';

@@ -3,7 +3,7 @@ import { ClientProxy, ReadPacket, WritePacket } from '@nestjs/microservices';
 import { CELERY_LOGGER_CONTEXT } from '../celery.constants';
 import { CeleryClient } from '../client/celery-client';
 import { SendTaskOptions } from '../client/send-task-options';
-import { CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
+import { CeleryModuleOptions } from '../runtime/celery-module-options';
 import { CeleryRuntime } from '../runtime/celery-runtime';
 import { createCeleryRuntime } from '../runtime/create-celery-runtime';
 

@@ -1,5 +1,5 @@
 import { BaseRpcContext } from '@nestjs/microservices';
-import { TaskContext } from '../worker/task-context';
+import { TaskContext } from '../task/task-context';
 
 /**
  * The context a `@MessagePattern()` handler gets under the Celery transport (`@Ctx()`): the task

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { CELERY_LOGGER_CONTEXT } from '../celery.constants';
-import { CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
+import { CeleryModuleOptions } from '../runtime/celery-module-options';
 import { CeleryRuntime } from '../runtime/celery-runtime';
 import { createCeleryRuntime } from '../runtime/create-celery-runtime';
 import { MessagePatternTask } from './message-pattern-task';

@@ -1,7 +1,7 @@
 import { MessageHandler } from '@nestjs/microservices';
 import { lastValueFrom, isObservable } from 'rxjs';
-import { currentTask } from '../worker/task-context';
-import { TaskDefinition, TaskOptions } from '../worker/task-definition';
+import { currentTask } from '../task/task-context';
+import { TaskDefinition, TaskOptions } from '../task/task-definition';
 import { CeleryContext } from './celery.context';
 
 /**

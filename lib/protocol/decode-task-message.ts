@@ -1,5 +1,5 @@
 import { inflateSync } from 'node:zlib';
-import { MessageProperties } from '../broker/broker.interface';
+import { MessageProperties } from './message-properties';
 import { InvalidTaskMessageError } from '../errors/invalid-task-message.error';
 import { MessageSecurityError } from '../errors/message-security.error';
 import { AUTH_CONTENT_TYPE, MessageVerifier, SignatureRejection, verifyPayload } from './auth-serializer';

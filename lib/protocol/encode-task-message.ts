@@ -1,4 +1,4 @@
-import { MessageProperties } from '../broker/broker.interface';
+import { MessageProperties } from './message-properties';
 import { AUTH_CONTENT_ENCODING, AUTH_CONTENT_TYPE, MessageSigner, signPayload } from './auth-serializer';
 import { formatCeleryDate } from './celery-time';
 import { toPythonJson } from './python-json';

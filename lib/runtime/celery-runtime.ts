@@ -5,8 +5,8 @@ import type { BrokerConnectionEvents } from '../broker/broker-connection-events'
 import type { Broker } from '../broker/broker.interface';
 import type { QueueCatalog } from '../broker/queue-catalog';
 import type { CeleryClient } from '../client/celery-client';
-import type { ControlServer } from '../control/control-server';
-import type { WorkerEventsMonitor } from '../events/worker-events-monitor';
+import type { ControlServer } from '../remote-control/control-server';
+import type { WorkerEventsMonitor } from '../worker/worker-events-monitor';
 import type { CeleryMetrics } from '../metrics/celery-metrics';
 import type { ClusterMonitor } from '../monitoring/cluster-monitor';
 import type { CeleryOutbox } from '../outbox/celery-outbox';
@@ -14,7 +14,7 @@ import type { LamportClock } from '../protocol/lamport-clock';
 import type { CeleryLogger } from '../utils/logger';
 import type { CeleryWorker } from '../worker/celery-worker';
 import type { TaskHooks } from '../worker/task-hooks';
-import type { TaskRegistry } from '../worker/task-registry';
+import type { TaskRegistry } from '../task/task-registry';
 import type { CeleryConfig } from './celery-config';
 import { decideRoles, RuntimeRoles } from './runtime-roles';
 

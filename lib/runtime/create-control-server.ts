@@ -1,8 +1,8 @@
 import type { Broker } from '../broker/broker.interface';
 import type { CeleryConfig } from './celery-config';
-import { brokerConnectionInfo } from '../control/broker-connection-info';
-import type { TaskEventSwitch } from '../control/control-command';
-import { ControlServer } from '../control/control-server';
+import { brokerConnectionInfo } from '../remote-control/broker-connection-info';
+import type { TaskEventSwitch } from '../events/task-event-switch';
+import { ControlServer } from '../remote-control/control-server';
 import type { LamportClock } from '../protocol/lamport-clock';
 import type { CeleryLogger } from '../utils/logger';
 import { maskUrl } from '../utils/mask-secrets';

@@ -1,4 +1,4 @@
-import type { TaskRegistry } from '../worker/task-registry';
+import type { TaskRegistry } from '../task/task-registry';
 import type { CeleryConfig } from './celery-config';
 
 /** What a process does in the deployment besides sending tasks (every process is a producer). */

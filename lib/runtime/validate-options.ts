@@ -1,20 +1,16 @@
 import { ALERT_OPTION_KEYS, alertOptionProblems } from '../alerts/alert-options';
 import { CELERY_QUEUE_OPTION_KEYS } from '../broker/celery-queue';
 import { ROUTE_KEYS } from '../client/task-router';
-import {
-  BROKER_OPTION_KEYS,
-  CELERY_MODULE_OPTION_KEYS,
-  EMBEDDED_BACKEND_OPTION_KEYS,
-  POSTGRES_BACKEND_OPTION_KEYS,
-  REDIS_BACKEND_OPTION_KEYS,
-  SECURITY_OPTION_KEYS,
-  WORKER_OPTION_KEYS,
-} from '../interfaces/celery-module-options.interface';
+import { BROKER_OPTION_KEYS } from '../broker/broker-options';
+import { CELERY_MODULE_OPTION_KEYS } from './celery-module-options';
+import { EMBEDDED_BACKEND_OPTION_KEYS, POSTGRES_BACKEND_OPTION_KEYS, REDIS_BACKEND_OPTION_KEYS } from '../backend/backend-options';
+import { SECURITY_OPTION_KEYS } from '../security/security-options';
+import { WORKER_OPTION_KEYS } from '../worker/worker-module-options';
 import { METRICS_OPTION_KEYS } from '../metrics/celery-metrics-options';
 import { OUTBOX_OPTION_KEYS } from '../outbox/outbox-options';
 import { unknownKeyProblems } from '../utils/option-keys';
 import { InvalidCeleryOptionsError } from '../errors/invalid-celery-options.error';
-import { CeleryModuleOptions } from '../interfaces/celery-module-options.interface';
+import type { CeleryModuleOptions } from './celery-module-options';
 import { SECURITY_DIGESTS } from '../protocol/auth-serializer';
 import { maskUrl } from '../utils/mask-secrets';
 

@@ -2,7 +2,7 @@ import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidCeleryOptionsError } from '../errors/invalid-celery-options.error';
-import type { SecurityOptions } from '../interfaces/celery-module-options.interface';
+import type { SecurityOptions } from './security-options';
 import { MessageSigner, SecurityDigest } from '../protocol/auth-serializer';
 import { certificateId } from '../protocol/certificate-id';
 import { SignaturePolicy, UNSIGNED_ONLY } from '../protocol/decode-task-message';

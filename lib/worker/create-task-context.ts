@@ -1,7 +1,7 @@
 import { DeliveryInfo } from '../broker/broker.interface';
 import { RetryRequested } from '../errors/retry-requested';
 import { TaskMessage } from '../protocol/task-message';
-import { TaskContext } from './task-context';
+import { TaskContext } from '../task/task-context';
 
 /** The context a running task sees (Celery's `self.request`), built from its message. */
 export function createTaskContext(message: TaskMessage, deliveryInfo: DeliveryInfo, hostname: string, signal: AbortSignal): TaskContext {

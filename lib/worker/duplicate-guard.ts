@@ -3,7 +3,7 @@ import { DuplicateGuardUnavailableError } from '../errors/duplicate-guard-unavai
 import { TaskMessage } from '../protocol/task-message';
 import { TaskState } from '../protocol/task-states';
 import { CeleryLogger } from '../utils/logger';
-import { TaskRegistry } from './task-registry';
+import { TaskRegistry } from '../task/task-registry';
 
 /**
  * The duplicate-delivery guard of tasks with `skipIfSucceeded` (Celery has no such option): is

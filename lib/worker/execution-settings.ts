@@ -1,5 +1,5 @@
 import { TaskMessage } from '../protocol/task-message';
-import { TaskOptions } from './task-definition';
+import { TaskOptions } from '../task/task-definition';
 import { WorkerOptions } from './worker-options';
 
 /** How one task message is executed, decided in this one place: message > run-time override > task > worker. */

@@ -5,8 +5,8 @@ import { NotRegisteredError } from '../errors/not-registered.error';
 import { decodeTaskMessage, SignaturePolicy, UNSIGNED_ONLY } from '../protocol/decode-task-message';
 import { TaskMessage } from '../protocol/task-message';
 import { CeleryLogger } from '../utils/logger';
-import { TaskDefinition } from './task-definition';
-import { TaskRegistry } from './task-registry';
+import { TaskDefinition } from '../task/task-definition';
+import { TaskRegistry } from '../task/task-registry';
 import { PartialTaskMessage } from './worker-monitor';
 import { WorkerObservers } from './worker-observers';
 

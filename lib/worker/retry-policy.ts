@@ -2,7 +2,7 @@ import { MaxRetriesExceededError } from '../errors/max-retries-exceeded.error';
 import { RetryRequested } from '../errors/retry-requested';
 import { argsRepr, kwargsRepr } from '../protocol/python-repr';
 import { TaskMessage } from '../protocol/task-message';
-import { TaskOptions } from './task-definition';
+import { TaskOptions } from '../task/task-definition';
 
 /** Celery's defaults for retries (celery/app/task.py), the one place they live. */
 export const RETRY_DEFAULTS = {

@@ -1,6 +1,6 @@
 import type { RevokeReason } from '../errors/task-revoked.error';
 import { CeleryLogger } from '../utils/logger';
-import { TaskContext } from './task-context';
+import { TaskContext } from '../task/task-context';
 
 /**
  * Moments of a task's life an app can hook into, Celery's task signals in camelCase:

@@ -1,6 +1,6 @@
 import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../errors/time-limit.errors';
 import { TaskMessage } from '../protocol/task-message';
-import { runInTaskContext, TaskContext } from './task-context';
+import { runInTaskContext, TaskContext } from '../task/task-context';
 
 /** How a run ended: the task's return value, or what it threw (or what interrupted it). */
 export type RunResult = { ok: true; value: unknown } | { ok: false; error: unknown };

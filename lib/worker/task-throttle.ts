@@ -1,4 +1,4 @@
-import { parseRateLimit, TokenBucket } from './rate-limit';
+import { parseRateLimit, TokenBucket } from '../task/rate-limit';
 
 /**
  * Per-task rate limits of one worker (Celery's `rate_limit`): a task over its rate waits here,

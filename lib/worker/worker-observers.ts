@@ -1,5 +1,5 @@
 import { CeleryLogger } from '../utils/logger';
-import { TaskContext } from './task-context';
+import { TaskContext } from '../task/task-context';
 import { TaskEvent, TaskEventName, TaskHooks } from './task-hooks';
 import { WorkerMonitor } from './worker-monitor';
 

@@ -1,5 +1,5 @@
 import { amqplibConnectOptions, parseAmqpUrl } from '../../lib/broker/amqp/amqp-url';
-import { brokerConnectionInfo } from '../../lib/control/broker-connection-info';
+import { brokerConnectionInfo } from '../../lib/remote-control/broker-connection-info';
 import { InvalidBrokerUrlError } from '../../lib/errors/invalid-broker-url.error';
 import { UnsupportedBrokerUrlError } from '../../lib/errors/unsupported-broker-url.error';
 import { maskSecretsInText, maskUrl } from '../../lib/utils/mask-secrets';

@@ -1,7 +1,7 @@
 import { QueueCatalog } from '../../lib/broker/queue-catalog';
 import type { Broker, OutgoingMessage } from '../../lib/broker/broker.interface';
 import { DisabledResultBackend } from '../../lib/backend/disabled-result-backend';
-import { chain, chord, group } from '../../lib/canvas/canvas';
+import { chain, chord, group } from '../../lib/client/canvas/canvas';
 import { CeleryClient } from '../../lib/client/celery-client';
 import { loadFixture } from '../support/fixtures';
 

@@ -7,7 +7,7 @@ import { safeRepr } from '../../lib/events/safe-repr';
 import { SOFTWARE_INFO } from '../../lib/events/software-info';
 import { TaskSentEvents } from '../../lib/events/task-sent-events';
 import { utcOffsetHours } from '../../lib/events/utc-offset';
-import { WorkerEventsMonitor } from '../../lib/events/worker-events-monitor';
+import { WorkerEventsMonitor } from '../../lib/worker/worker-events-monitor';
 import { MaxRetriesExceededError } from '../../lib/errors/max-retries-exceeded.error';
 import { NotRegisteredError } from '../../lib/errors/not-registered.error';
 import { encodeTaskMessage } from '../../lib/protocol/encode-task-message';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { resolveCeleryConfig } from '../../lib/runtime/celery-config';
 import { validateCeleryOptions } from '../../lib/runtime/validate-options';
 import { InvalidCeleryOptionsError } from '../../lib/errors/invalid-celery-options.error';
-import { SecurityOptions } from '../../lib/interfaces/celery-module-options.interface';
+import { SecurityOptions } from '../../lib/security/security-options';
 import { loadMessageSecurity } from '../../lib/security/load-message-security';
 import { createTestPki, TestPki, TestSigner } from '../support/test-pki';
 

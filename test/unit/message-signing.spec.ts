@@ -10,7 +10,7 @@ import { runPython } from '../support/python-celery';
 import { createTestPki, TestPki, TestSigner } from '../support/test-pki';
 import { DeliveredMessage } from '../../lib/broker/broker.interface';
 import { MessageAdmission } from '../../lib/worker/message-admission';
-import { TaskRegistry } from '../../lib/worker/task-registry';
+import { TaskRegistry } from '../../lib/task/task-registry';
 import { WorkerObservers } from '../../lib/worker/worker-observers';
 
 const SEPARATOR = Buffer.from([0, 1]);

@@ -1,9 +1,9 @@
 import { decodeControlReply, decodeControlRequest, encodeControlReply, encodeControlRequest } from '../../lib/control/control-message';
 import { isAddressedTo } from '../../lib/control/node-address';
 import { clientReplyQueueDeclaration, nodeQueueDeclaration, PIDBOX_EXCHANGE } from '../../lib/control/pidbox-topology';
-import { queueInfo } from '../../lib/control/queue-info';
-import { requireArguments } from '../../lib/control/control-command';
-import { brokerConnectionInfo } from '../../lib/control/broker-connection-info';
+import { queueInfo } from '../../lib/remote-control/queue-info';
+import { requireArguments } from '../../lib/remote-control/control-command';
+import { brokerConnectionInfo } from '../../lib/remote-control/broker-connection-info';
 import { celeryTaskQueue } from '../../lib/broker/celery-queue';
 import { ControlCommandError } from '../../lib/errors/control-command.error';
 import { LamportClock } from '../../lib/protocol/lamport-clock';

@@ -1,4 +1,4 @@
-import { InvalidRateLimitError, parseRateLimit, TokenBucket } from '../../lib/worker/rate-limit';
+import { InvalidRateLimitError, parseRateLimit, TokenBucket } from '../../lib/task/rate-limit';
 
 describe("Celery's rate limit syntax", () => {
   it.each([

@@ -4,8 +4,8 @@ import { LostTaskDecoratorError } from '../../lib/errors/lost-task-decorator.err
 import { TaskArgumentNamesError } from '../../lib/errors/task-argument-names.error';
 import { buildMethodTask } from '../../lib/invocation/build-method-task';
 import { checkTaskDecoratorsKept } from '../../lib/invocation/check-task-decorators-kept';
-import { MethodTask } from '../../lib/worker/method-task';
-import { readParameters } from '../../lib/worker/parameter-names';
+import { MethodTask } from '../../lib/task/method-task';
+import { readParameters } from '../../lib/task/parameter-names';
 
 /** Calls each wrapper made, so a test can tell the wrapper ran and not only the method. */
 const wrapperCalls: string[] = [];

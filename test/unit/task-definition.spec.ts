@@ -3,7 +3,7 @@ import { TaskDeclaration } from '../../lib/decorators/celery-task.decorator';
 import { CELERY_TASK_METADATA } from '../../lib/celery.constants';
 import { TaskArgumentsError } from '../../lib/errors/task-arguments.error';
 import { buildMethodTask } from '../../lib/invocation/build-method-task';
-import { MethodTask } from '../../lib/worker/method-task';
+import { MethodTask } from '../../lib/task/method-task';
 
 class Sample {
   @CeleryTask('sample.add')

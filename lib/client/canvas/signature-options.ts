@@ -1,6 +1,6 @@
-import { SendTaskOptions } from '../client/send-task-options';
-import { formatCeleryDate } from '../protocol/celery-time';
-import { SignatureDict, SignatureLike, toSignatureDict } from '../protocol/signature-dict';
+import { SendTaskOptions } from '../send-task-options';
+import { formatCeleryDate } from '../../protocol/celery-time';
+import { SignatureDict, SignatureLike, toSignatureDict } from '../../protocol/signature-dict';
 
 /**
  * Our option names and Celery's `apply_async` names as they appear in a signature dict's

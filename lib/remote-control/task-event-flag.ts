@@ -1,4 +1,4 @@
-import type { TaskEventSwitch } from './control-command';
+import type { TaskEventSwitch } from '../events/task-event-switch';
 
 /**
  * The event switch of a worker that sends no Celery events yet: `enable_events` and

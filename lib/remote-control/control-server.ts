@@ -6,10 +6,11 @@ import type { CeleryLogger } from '../utils/logger';
 import type { CeleryWorker } from '../worker/celery-worker';
 import type { WorkerMonitor } from '../worker/worker-monitor';
 import { CONTROL_COMMANDS } from './commands';
-import { ControlContext, NO_REPLY, TaskEventSwitch } from './control-command';
-import { ControlRequest, decodeControlRequest, encodeControlReply, ReplyRoute } from './control-message';
-import { isAddressedTo } from './node-address';
-import { nodeQueueDeclaration, replyExchangeDeclaration } from './pidbox-topology';
+import type { TaskEventSwitch } from '../events/task-event-switch';
+import { ControlContext, NO_REPLY } from './control-command';
+import { ControlRequest, decodeControlRequest, encodeControlReply, ReplyRoute } from '../control/control-message';
+import { isAddressedTo } from '../control/node-address';
+import { nodeQueueDeclaration, replyExchangeDeclaration } from '../control/pidbox-topology';
 import { TaskEventFlag } from './task-event-flag';
 
 export interface ControlServerDependencies {

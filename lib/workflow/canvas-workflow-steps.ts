@@ -8,10 +8,10 @@ import { TaskMessage } from '../protocol/task-message';
 import { PROPAGATE_STATES, TaskState } from '../protocol/task-states';
 import { CeleryLogger } from '../utils/logger';
 import type { WorkflowSteps } from '../worker/workflow-steps';
-import { CanvasPublisher, resultIdOf } from './canvas-publisher';
-import { chordErrorInfo } from './chord-error';
-import { groupDict } from './composite-dicts';
-import { asResultTuple } from './result-tuple';
+import { CanvasPublisher, resultIdOf } from '../client/canvas/canvas-publisher';
+import { chordErrorInfo } from '../client/canvas/chord-error';
+import { groupDict } from '../client/canvas/composite-dicts';
+import { asResultTuple } from '../client/canvas/result-tuple';
 
 /**
  * The worker's side of the canvas, as Celery 5.2.6's worker does it (celery-protocol.md §7):

@@ -1,4 +1,4 @@
-import type { WorkerStats } from './control-replies';
+import type { WorkerStats } from '../control/control-replies';
 import type { ControlContext } from './control-command';
 
 /**

@@ -1,7 +1,7 @@
 import { formatCeleryDate } from '../../protocol/celery-time';
 import type { CeleryWorker } from '../../worker/celery-worker';
 import { ControlCommand, maybeList, requireArguments } from '../control-command';
-import type { QueriedTasks, ScheduledTaskInfo, TaskRequestInfo } from '../control-replies';
+import type { QueriedTasks, ScheduledTaskInfo, TaskRequestInfo } from '../../control/control-replies';
 import { HeldTask, taskRequestInfo } from '../task-request-info';
 
 /** Celery's timer priority of every ETA entry (`call_at(eta, …, priority=6)`), shown by `scheduled`. */

@@ -1,5 +1,5 @@
-import { ExceptionInfo } from '../protocol/result-meta';
-import { pythonRepr } from '../protocol/python-repr';
+import { ExceptionInfo } from '../../protocol/result-meta';
+import { pythonRepr } from '../../protocol/python-repr';
 
 /**
  * What Celery stores as a chord body's FAILURE when a header task failed:

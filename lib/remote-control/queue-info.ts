@@ -1,5 +1,5 @@
 import type { QueueDeclaration } from '../broker/broker.interface';
-import type { QueueInfo } from './control-replies';
+import type { QueueInfo } from '../control/control-replies';
 
 /** RabbitMQ arguments kombu keeps as Queue attributes (durations in seconds), not in `queue_arguments`. */
 const NAMED_ARGUMENTS: Record<string, { attribute: string; toKombu: (value: number) => number }> = {

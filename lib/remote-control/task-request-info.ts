@@ -1,7 +1,7 @@
 import type { DeliveryInfo } from '../broker/broker.interface';
 import { argsRepr, kwargsRepr } from '../protocol/python-repr';
 import type { TaskMessage } from '../protocol/task-message';
-import type { TaskRequestInfo } from './control-replies';
+import type { TaskRequestInfo } from '../control/control-replies';
 
 /** A task this worker holds, running or waiting, with what `Request.info()` reports about it. */
 export interface HeldTask {

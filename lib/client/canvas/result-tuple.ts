@@ -1,5 +1,5 @@
-import { AsyncResult } from '../client/async-result';
-import { ResultTuple } from '../protocol/signature-dict';
+import { AsyncResult } from '../async-result';
+import { ResultTuple } from '../../protocol/signature-dict';
 import { GroupResult } from './group-result';
 
 /** Celery's `result.as_tuple()`: how a published child is listed in its parent's `children`. */

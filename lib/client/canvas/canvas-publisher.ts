@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { AsyncResult } from '../client/async-result';
-import type { CeleryClient } from '../client/celery-client';
-import { SendTaskOptions } from '../client/send-task-options';
-import { ResultTuple, SignatureDict } from '../protocol/signature-dict';
+import { AsyncResult } from '../async-result';
+import type { CeleryClient } from '../celery-client';
+import { SendTaskOptions } from '../send-task-options';
+import { ResultTuple, SignatureDict } from '../../protocol/signature-dict';
 import { chordDict } from './composite-dicts';
 import { GroupResult } from './group-result';
 import { fromCeleryOptions } from './signature-options';

@@ -1,7 +1,7 @@
-import type { ResultBackend } from '../backend/result-backend.interface';
-import type { GroupResultStore } from '../backend/group-result-store.interface';
-import { AsyncResult, GetResultOptions } from '../client/async-result';
-import { GroupResultUnsupportedError } from '../errors/group-result-unsupported.error';
+import type { ResultBackend } from '../../backend/result-backend.interface';
+import type { GroupResultStore } from '../../backend/group-result-store.interface';
+import { AsyncResult, GetResultOptions } from '../async-result';
+import { GroupResultUnsupportedError } from '../../errors/group-result-unsupported.error';
 
 /** Where restore() finds the backend: the injected CeleryClient, or a result backend. */
 export type ResultBackendSource = { readonly resultBackend: ResultBackend } | ResultBackend;

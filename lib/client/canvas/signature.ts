@@ -1,8 +1,8 @@
-import type { AsyncResult } from '../client/async-result';
-import type { CeleryClient } from '../client/celery-client';
-import type { SendTaskOptions } from '../client/send-task-options';
-import { UnboundSignatureError } from '../errors/unbound-signature.error';
-import { SignatureDict, SignatureLike, toSignatureDict } from '../protocol/signature-dict';
+import type { AsyncResult } from '../async-result';
+import type { CeleryClient } from '../celery-client';
+import type { SendTaskOptions } from '../send-task-options';
+import { UnboundSignatureError } from '../../errors/unbound-signature.error';
+import { SignatureDict, SignatureLike, toSignatureDict } from '../../protocol/signature-dict';
 import { CanvasPublisher, ChordJoin } from './canvas-publisher';
 import { toCeleryOptions } from './signature-options';
 

@@ -1,4 +1,4 @@
-import { SignatureDict } from '../protocol/signature-dict';
+import { SignatureDict } from '../../protocol/signature-dict';
 
 /** Celery's dict of `chain(*tasks)`: task `celery.chain`, the steps in `kwargs.tasks`. */
 export function chainDict(tasks: SignatureDict[], options: Record<string, unknown> = {}): SignatureDict {

@@ -1,6 +1,6 @@
-import type { AsyncResult } from '../client/async-result';
-import type { CeleryClient } from '../client/celery-client';
-import { SignatureLike, toSignatureDict } from '../protocol/signature-dict';
+import type { AsyncResult } from '../async-result';
+import type { CeleryClient } from '../celery-client';
+import { SignatureLike, toSignatureDict } from '../../protocol/signature-dict';
 import { chainDict, chordDict, groupDict } from './composite-dicts';
 import type { GroupResult } from './group-result';
 import { Signature } from './signature';

@@ -1,21 +1,10 @@
+import type { ControlArguments } from '../control/control-message';
+import type { TaskEventSwitch } from '../events/task-event-switch';
 import { ControlCommandError } from '../errors/control-command.error';
 import type { LamportClock } from '../protocol/lamport-clock';
 import type { CeleryLogger } from '../utils/logger';
 import type { CeleryWorker } from '../worker/celery-worker';
-import type { ControlOutcome } from './control-replies';
-
-/**
- * Where `enable_events`, `disable_events` and `heartbeat` act. Celery events plug in here; until
- * they do, the default only remembers the switch (TaskEventFlag).
- */
-export interface TaskEventSwitch {
-  /** Turns task events on; false when they already were. */
-  enableTaskEvents(): boolean;
-  /** Turns task events off; false when they already were. */
-  disableTaskEvents(): boolean;
-  /** Sends a `worker-heartbeat` event now. */
-  sendHeartbeat(): void;
-}
+import type { ControlOutcome } from '../control/control-replies';
 
 /** What a command may look at and act on: the worker and what describes this node. */
 export interface ControlContext {
@@ -31,8 +20,7 @@ export interface ControlContext {
   requestShutdown(): void;
 }
 
-/** A command's keyword arguments, as the request's `arguments` object carries them. */
-export type ControlArguments = Record<string, unknown>;
+export type { ControlArguments };
 
 /**
  * One remote-control command (a function of Celery's `celery/worker/control.py` Panel). Its

@@ -2,11 +2,11 @@ import type { CeleryClient } from '../client/celery-client';
 import { TaskArgumentsError } from '../errors/task-arguments.error';
 import { SignatureDict } from '../protocol/signature-dict';
 import { READY_STATES } from '../protocol/task-states';
-import { TaskDefinition } from '../worker/task-definition';
-import { currentTask } from '../worker/task-context';
-import { CanvasPublisher, CHORD_UNLOCK_TASK } from './canvas-publisher';
+import { TaskDefinition } from '../task/task-definition';
+import { currentTask } from '../task/task-context';
+import { CanvasPublisher, CHORD_UNLOCK_TASK } from '../client/canvas/canvas-publisher';
 import { joinChord } from './canvas-workflow-steps';
-import { resultTupleId } from './result-tuple';
+import { resultTupleId } from '../client/canvas/result-tuple';
 
 /** Celery's `result_chord_retry_interval`: seconds between two looks at the header. */
 const DEFAULT_INTERVAL_SECONDS = 1;

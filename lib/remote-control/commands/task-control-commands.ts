@@ -1,8 +1,8 @@
 import { ControlCommandError } from '../../errors/control-command.error';
 import { pythonRepr } from '../../protocol/python-repr';
-import { parseRateLimit } from '../../worker/rate-limit';
+import { parseRateLimit } from '../../task/rate-limit';
 import { ControlCommand, ControlContext, ControlArguments, maybeList, nok, ok, requireArguments } from '../control-command';
-import type { ControlOutcome } from '../control-replies';
+import type { ControlOutcome } from '../../control/control-replies';
 
 /**
  * Celery's task control commands (`celery control revoke|terminate|rate_limit|time_limit`,

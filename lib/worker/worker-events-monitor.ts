@@ -1,11 +1,11 @@
-import type { TaskEventSwitch } from '../control/control-command';
+import type { TaskEventSwitch } from '../events/task-event-switch';
 import type { RevokeReason } from '../errors/task-revoked.error';
 import type { LamportClock } from '../protocol/lamport-clock';
 import type { TaskMessage } from '../protocol/task-message';
 import type { CeleryLogger } from '../utils/logger';
-import type { PartialTaskMessage, WorkerMonitor } from '../worker/worker-monitor';
-import type { EventFields } from './celery-event';
-import { EventBroker, EventDispatcher } from './event-dispatcher';
+import type { PartialTaskMessage, WorkerMonitor } from './worker-monitor';
+import type { EventFields } from '../events/celery-event';
+import { EventBroker, EventDispatcher } from '../events/event-dispatcher';
 import {
   taskFailedFields,
   taskReceivedFields,
@@ -14,8 +14,8 @@ import {
   taskRevokedFields,
   taskStartedFields,
   taskSucceededFields,
-} from './task-event-fields';
-import { requestedHeartbeatFields, workerStatusFields } from './worker-event-fields';
+} from '../events/task-event-fields';
+import { requestedHeartbeatFields, workerStatusFields } from '../events/worker-event-fields';
 
 /** The worker as the monitor sees it; CeleryWorker fits. */
 export interface ObservedWorker {

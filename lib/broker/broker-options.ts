@@ -1,0 +1,33 @@
+import { optionKeys } from '../utils/option-keys';
+
+/** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
+export interface BrokerOptions {
+  /** `amqp://user:password@host:5672/vhost`, `amqps://…`, `redis://:password@host:6379/0`, `rediss://…`, or `memory://` for the in-process broker. */
+  url: string;
+  /** AMQP heartbeat in seconds (Celery: `broker_heartbeat`). Default 60. */
+  heartbeatSeconds?: number;
+  /** First reconnect delay in ms; it grows up to 30 s. Default 1000. */
+  reconnectDelayMs?: number;
+  /** How long a send waits for the broker's confirm, including while reconnecting. Default 30000. */
+  publishTimeoutMs?: number;
+  /** How long start-up waits for the first connection. Default 30000. */
+  connectTimeoutMs?: number;
+  /** Longest delay between reconnect attempts, ms. Default 30000. */
+  maxReconnectDelayMs?: number;
+  /** How long close() waits for unconfirmed sends, ms. Default 10000. */
+  closeTimeoutMs?: number;
+  /** Name shown in RabbitMQ's management UI and `rabbitmqctl list_connections`. Default `nestjs-celery <host>:<pid>`. */
+  connectionName?: string;
+  /** TLS material for amqps:// (ca, cert, key, passphrase, servername), passed to amqplib. */
+  socketOptions?: Record<string, unknown>;
+  /**
+   * Redis only: seconds a delivered message may stay unacked before it is given back to its queue
+   * (Celery: `broker_transport_options = {'visibility_timeout': …}`). Default 3600, or the URL's
+   * `?visibility_timeout=`. Must exceed your longest task and farthest ETA/countdown.
+   */
+  visibilityTimeoutSeconds?: number;
+}
+
+export const BROKER_OPTION_KEYS = optionKeys<BrokerOptions>()(
+  'url', 'heartbeatSeconds', 'reconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'maxReconnectDelayMs', 'closeTimeoutMs', 'connectionName', 'socketOptions', 'visibilityTimeoutSeconds',
+);

@@ -1,0 +1,72 @@
+import type { DelayedDeliveryQueueType } from '../broker/delayed-delivery/delayed-delivery-topology';
+import { optionKeys } from '../utils/option-keys';
+
+/** The worker part of the module (`celery worker` options). */
+export interface WorkerModuleOptions {
+  /** Queues to consume (`-Q`). Default ['celery']. */
+  queues?: string[];
+  /** Tasks run at once (`-c`); also the prefetch. Default 10. */
+  concurrency?: number;
+  /** Celery's `worker_prefetch_multiplier`. Default 1. */
+  prefetchMultiplier?: number;
+  /** Node name (`-n`), `%h` = host name. Default 'celery@%h'. */
+  hostname?: string;
+  /** Ack after the result is stored, for every task that does not say otherwise (Celery: `task_acks_late`). Default false. */
+  acksLate?: boolean;
+  /**
+   * What happens to an acksLate task whose worker was lost while running it (killed, crashed, out
+   * of memory), once RabbitMQ hands its unacknowledged message to the next worker (Celery:
+   * `task_reject_on_worker_lost`). true: it runs again. false: FAILURE with WorkerLostError is
+   * stored and the message acked, so a task that crashes its worker cannot do so forever; the
+   * worker then records STARTED for acksLate tasks (as with trackStarted), which is how the next
+   * worker knows the run began. Default true (see the README's Reliability section for why).
+   */
+  rejectOnWorkerLost?: boolean;
+  /** Store STARTED (Celery: `task_track_started`). Default false. */
+  trackStarted?: boolean;
+  /** Store no SUCCESS results (Celery: `task_ignore_result`). Default false. */
+  ignoreResult?: boolean;
+  /** Milliseconds shutdown waits for running tasks. Default 30000. */
+  shutdownTimeoutMs?: number;
+  /** Largest task message accepted, in bytes after decompression; larger ones are refused unparsed. Default 10 MiB. */
+  maxMessageBytes?: number;
+  /**
+   * A task whose eta is more than this many seconds away is parked in RabbitMQ's delay queues
+   * (`celery_delayed_0…27`, Celery 5.5's native delayed delivery) instead of held unacked in the
+   * worker until then, so it takes no prefetch slot and never trips RabbitMQ's `consumer_timeout`.
+   * 0: never park, hold every ETA task as Celery 5.2.6 does. Default 60.
+   */
+  etaParkThresholdSeconds?: number;
+  /**
+   * Type of the delay queues (Celery 5.5: `broker_native_delayed_delivery_queue_type`): 'quorum'
+   * or 'classic'. Every worker sharing the broker, Python ones too, must use the same. Default 'classic'
+   * (Celery 5.5's default is 'quorum': set it when Celery 5.5 workers with quorum queues share the broker).
+   */
+  delayedDeliveryQueueType?: DelayedDeliveryQueueType;
+  /** Start consuming at application bootstrap. false: call `CeleryWorker.start()` yourself. Default true. */
+  autoStart?: boolean;
+  /**
+   * A remote `shutdown` (Flower's button, `celery control shutdown`) ends the process with exit
+   * code 0 after a warm shutdown, as a Python worker exits, so systemd or Kubernetes restart it.
+   * false: only the worker stops; the process goes on. Default true.
+   */
+  exitOnRemoteShutdown?: boolean;
+  /**
+   * Send task events (task-received, -started, -succeeded…) for Flower and `celery events`
+   * (Celery: `worker_send_task_events`, `-E`). Worker events (online, heartbeat, offline) are
+   * sent either way, as in Celery. Default false.
+   */
+  sendTaskEvents?: boolean;
+  /** Seconds between worker-heartbeat events (Celery: `--heartbeat-interval`). Default 2. */
+  heartbeatIntervalSeconds?: number;
+  /**
+   * Log one line per finished task with its state and runtime (Celery's worker logs these at
+   * INFO: `Task tasks.add[…] succeeded in 0.004s`). The worker CLI turns it on. Default false.
+   */
+  logTasks?: boolean;
+}
+
+export const WORKER_OPTION_KEYS = optionKeys<WorkerModuleOptions>()(
+  'queues', 'concurrency', 'prefetchMultiplier', 'hostname', 'acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'shutdownTimeoutMs',
+  'maxMessageBytes', 'etaParkThresholdSeconds', 'delayedDeliveryQueueType', 'autoStart', 'exitOnRemoteShutdown', 'sendTaskEvents', 'heartbeatIntervalSeconds', 'logTasks',
+);
