@@ -19,7 +19,7 @@ import { AsyncResult } from './async-result';
 import { SendTaskOptions } from './send-task-options';
 import type { AnyTaskRef, TaskRef } from './task-ref';
 import { TaskRouter } from './task-router';
-import type { TaskSendArguments } from './typed-task-calls';
+import type { TaskSendArguments, TaskSignatureArguments } from './typed-task-calls';
 import type { TaskRegistry } from '../worker/task-registry';
 
 /** A task call routed and encoded, ready to publish: `CeleryClient.prepare()` makes it, `publishPrepared()` sends it. */
@@ -129,11 +129,12 @@ export class CeleryClient {
    * A task call described but not sent, bound to this client (Celery's `app.signature(name, args,
    * kwargs, options)`, `add.s(2, 2)`): send it with `delay()` / `applyAsync()`, or compose it with
    * chain(), group() and chord(). Args may be partial: the previous step's result goes first.
+   * Through a TaskRef, args are all the task's or all but the first, kwargs are the declared ones.
    */
-  signature<TArgs extends unknown[], TResult, TKwargs extends object>(task: TaskRef<TArgs, TResult, TKwargs>, args?: unknown[], kwargs?: Record<string, unknown>, options?: SendTaskOptions): Signature<TResult>;
+  signature<TArgs extends unknown[], TResult, TKwargs extends object>(task: TaskRef<TArgs, TResult, TKwargs>, ...call: NoInfer<TaskSignatureArguments<TArgs, TKwargs>>): Signature<TResult>;
   signature<TResult = unknown>(task: string, args?: unknown[], kwargs?: Record<string, unknown>, options?: SendTaskOptions): Signature<TResult>;
   signature(task: string | AnyTaskRef, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: SendTaskOptions = {}): Signature {
-    return signature(task, args, kwargs, options, this);
+    return signature(typeof task === 'string' ? task : task.name, args, kwargs, options, this);
   }
 
   /** The result backend results are read from (Celery's `app.backend`); canvas results and saved groups use it. */
