@@ -17,8 +17,9 @@ import { currentTaskOrUndefined } from '../task/task-context';
 import { Signature, signature } from './canvas/signature';
 import { AsyncResult } from './async-result';
 import { SendTaskOptions } from './send-task-options';
-import { TaskRef } from './task-ref';
+import type { AnyTaskRef, TaskRef } from './task-ref';
 import { TaskRouter } from './task-router';
+import type { TaskSendArguments, TaskSignatureArguments } from './typed-task-calls';
 import type { TaskRegistry } from '../task/task-registry';
 
 /** A task call routed and encoded, ready to publish: `CeleryClient.prepare()` makes it, `publishPrepared()` sends it. */
@@ -86,13 +87,15 @@ export class CeleryClient {
   }
 
   /**
-   * Sends a task by name (or typed TaskRef) with positional args and options. Resolves once the
-   * broker has confirmed the message; rejects with PublishError / PublishTimeoutError when it
-   * could not be delivered, or InvalidSendOptionsError before publishing anything.
+   * Sends a task by name (or typed TaskRef) with positional args and options (Celery's
+   * `send_task` / `apply_async`). Resolves once the broker has confirmed the message; rejects with
+   * PublishError / PublishTimeoutError when it could not be delivered, or InvalidSendOptionsError
+   * before publishing anything. Through a TaskRef, args, kwargs and the result type are the
+   * TaskRef's (NoInfer: a call never widens them); by name they are not checked.
    */
-  send<TArgs extends unknown[], TResult>(task: TaskRef<TArgs, TResult>, args: TArgs, options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
+  send<TArgs extends unknown[], TResult, TKwargs extends object>(task: TaskRef<TArgs, TResult, TKwargs>, ...call: NoInfer<TaskSendArguments<TArgs, TKwargs>>): Promise<AsyncResult<TResult>>;
   send<TResult = unknown>(task: string, args?: unknown[], options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
-  async send(task: string | TaskRef<unknown[], unknown>, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
+  async send(task: string | AnyTaskRef, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
     const prepared = this.prepare(task, args, options);
     await this.publishPrepared(prepared);
     return new AsyncResult(prepared.taskId, this.deps.backend);
@@ -103,7 +106,7 @@ export class CeleryClient {
    * transactional outbox stores, so a relayed message is byte for byte what `send` publishes.
    * Throws InvalidSendOptionsError as `send` does.
    */
-  prepare(task: string | TaskRef<unknown[], unknown>, args: unknown[] = [], options: SendTaskOptions = {}): PreparedTask {
+  prepare(task: string | AnyTaskRef, args: unknown[] = [], options: SendTaskOptions = {}): PreparedTask {
     const name = typeof task === 'string' ? task : task.name;
     const destination = this.route(name, args, options);
     const message = this.buildMessage(name, args, { ...options, priority: destination.priority });
@@ -126,11 +129,12 @@ export class CeleryClient {
    * A task call described but not sent, bound to this client (Celery's `app.signature(name, args,
    * kwargs, options)`, `add.s(2, 2)`): send it with `delay()` / `applyAsync()`, or compose it with
    * chain(), group() and chord(). Args may be partial: the previous step's result goes first.
+   * Through a TaskRef, args are all the task's or all but the first, kwargs are the declared ones.
    */
-  signature<TArgs extends unknown[], TResult>(task: TaskRef<TArgs, TResult>, args?: unknown[], kwargs?: Record<string, unknown>, options?: SendTaskOptions): Signature<TResult>;
+  signature<TArgs extends unknown[], TResult, TKwargs extends object>(task: TaskRef<TArgs, TResult, TKwargs>, ...call: NoInfer<TaskSignatureArguments<TArgs, TKwargs>>): Signature<TResult>;
   signature<TResult = unknown>(task: string, args?: unknown[], kwargs?: Record<string, unknown>, options?: SendTaskOptions): Signature<TResult>;
-  signature(task: string | TaskRef<unknown[], unknown>, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: SendTaskOptions = {}): Signature {
-    return signature(task, args, kwargs, options, this);
+  signature(task: string | AnyTaskRef, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: SendTaskOptions = {}): Signature {
+    return signature(typeof task === 'string' ? task : task.name, args, kwargs, options, this);
   }
 
   /** The result backend results are read from (Celery's `app.backend`); canvas results and saved groups use it. */

@@ -4,7 +4,8 @@ import { toNodePostgresUrl } from '../backend/database/postgres-url';
 import { AsyncResult } from '../client/async-result';
 import type { CeleryClient } from '../client/celery-client';
 import type { SendTaskOptions } from '../client/send-task-options';
-import type { TaskRef } from '../client/task-ref';
+import type { AnyTaskRef, TaskRef } from '../client/task-ref';
+import type { TaskSendArguments } from '../client/typed-task-calls';
 import { OutboxConnectionError } from '../errors/outbox-connection.error';
 import { OutboxNotConfiguredError } from '../errors/outbox-not-configured.error';
 import { CeleryLogger } from '../utils/logger';
@@ -35,11 +36,12 @@ export class CeleryOutbox {
   /**
    * Writes a task message into the outbox in `manager`'s transaction and returns its AsyncResult
    * at once (the task id is fixed now). Arguments and options are those of `CeleryClient.send`;
-   * invalid ones throw InvalidSendOptionsError before anything is written.
+   * invalid ones throw InvalidSendOptionsError before anything is written. Through a TaskRef they
+   * are checked as `send` checks them.
    */
-  enqueue<TArgs extends unknown[], TResult>(manager: EntityManager, task: TaskRef<TArgs, TResult>, args: TArgs, options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
+  enqueue<TArgs extends unknown[], TResult, TKwargs extends object>(manager: EntityManager, task: TaskRef<TArgs, TResult, TKwargs>, ...call: NoInfer<TaskSendArguments<TArgs, TKwargs>>): Promise<AsyncResult<TResult>>;
   enqueue<TResult = unknown>(manager: EntityManager, task: string, args?: unknown[], options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
-  async enqueue(manager: EntityManager, task: string | TaskRef<unknown[], unknown>, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
+  async enqueue(manager: EntityManager, task: string | AnyTaskRef, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
     if (!this.options) throw new OutboxNotConfiguredError();
     const prepared = this.client.prepare(task, args, options);
     await manager.query(INSERT_OUTBOX_ROW_SQL, toOutboxParameters(prepared));

@@ -1,6 +1,8 @@
 import type { AsyncResult } from '../async-result';
 import type { CeleryClient } from '../celery-client';
 import type { SendTaskOptions } from '../send-task-options';
+import type { AnyTaskRef, TaskRef } from '../task-ref';
+import type { TaskSignatureArguments } from '../typed-task-calls';
 import { UnboundSignatureError } from '../../errors/unbound-signature.error';
 import { SignatureDict, SignatureLike, toSignatureDict } from '../../protocol/signature-dict';
 import { CanvasPublisher, ChordJoin } from './canvas-publisher';
@@ -137,14 +139,26 @@ export class Signature<TResult = unknown, THandle = AsyncResult<TResult>> {
   }
 }
 
-/** A signature of one task (Celery's `signature(name, args, kwargs, options)`), not bound to a client. */
+/**
+ * A signature of one task (Celery's `signature(name, args, kwargs, options)`, `add.s(2)`), not
+ * bound to a client. Through a TaskRef, args are all the task's or all but the first (the
+ * previous step's result fills it), kwargs are the declared ones; by name nothing is checked.
+ */
+export function signature<TArgs extends unknown[], TResult, TKwargs extends object>(task: TaskRef<TArgs, TResult, TKwargs>, ...call: NoInfer<TaskSignatureArguments<TArgs, TKwargs>>): Signature<TResult>;
 export function signature<TResult = unknown>(
-  task: string | { readonly name: string },
+  task: string,
+  args?: readonly unknown[],
+  kwargs?: Record<string, unknown>,
+  options?: SendTaskOptions,
+  app?: CeleryClient | null,
+): Signature<TResult>;
+export function signature(
+  task: string | AnyTaskRef,
   args: readonly unknown[] = [],
   kwargs: Record<string, unknown> = {},
   options: SendTaskOptions = {},
   app: CeleryClient | null = null,
-): Signature<TResult> {
+): Signature {
   const name = typeof task === 'string' ? task : task.name;
-  return new Signature<TResult>({ task: name, args: [...args], kwargs, options: toCeleryOptions(options), subtask_type: null, immutable: false }, app);
+  return new Signature({ task: name, args: [...args], kwargs, options: toCeleryOptions(options), subtask_type: null, immutable: false }, app);
 }
