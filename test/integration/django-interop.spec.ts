@@ -29,12 +29,18 @@ ${script}`,
   );
 }
 
-describe('a Django project beside our worker', () => {
+/**
+ * Exactly the setting our users' Django projects have (kombu fills in the guest password and the
+ * `/` vhost), on both sides; a RABBITMQ_URL override (another broker) is used as given instead.
+ */
+const BROKER_URL = process.env.RABBITMQ_URL ? RABBITMQ_URL : 'amqp://guest@localhost';
+
+describe('a Django project beside our worker, both on amqp://guest@localhost', () => {
   const queue = uniqueName('it-django');
   let app: INestApplicationContext;
 
   beforeAll(async () => {
-    app = await startCeleryApp({ broker: RABBITMQ_URL, backend: 'rpc://', defaultQueue: queue }, [NestTasks]);
+    app = await startCeleryApp({ broker: BROKER_URL, backend: 'rpc://', defaultQueue: queue }, [NestTasks]);
   });
 
   afterAll(async () => {
@@ -56,7 +62,7 @@ try:
 except Exception as error:
     print(json.dumps({'raised': type(error).__name__, 'message': str(error), 'state': result.state}))
 `,
-      { DJANGO_CELERY_BROKER_URL: RABBITMQ_URL, DJANGO_CELERY_RESULT_BACKEND: 'rpc://', DJANGO_CELERY_TASK_DEFAULT_QUEUE: queue },
+      { DJANGO_CELERY_BROKER_URL: BROKER_URL, DJANGO_CELERY_RESULT_BACKEND: 'rpc://', DJANGO_CELERY_TASK_DEFAULT_QUEUE: queue },
     );
     expect(JSON.parse(output)).toMatchObject({ raised: expect.not.stringMatching(/^(TimeoutError|None)$/), message: 'boom', state: 'FAILURE' });
   });
