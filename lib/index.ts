@@ -63,6 +63,7 @@ export type { RedisResultBackendOptions } from './backend/redis/redis-result-bac
 export type { DatabaseBackendOptions } from './backend/database/database-backend-options';
 export { celeryResultEntities } from './backend/database/entities';
 export { celeryResultMigrations } from './backend/database/migrations';
+export { runCeleryMigrations } from './backend/database/migrations/run-celery-migrations';
 export { CeleryError } from './errors/celery.error';
 export { TaskFailedError } from './errors/task-failed.error';
 export { PythonException } from './errors/python-exception';

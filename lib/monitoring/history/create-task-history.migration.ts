@@ -42,5 +42,5 @@ export class CreateCeleryTaskHistory1766000000000 implements MigrationInterface 
   }
 }
 
-/** The dashboard's migrations, for your own DataSource's `migrations`. */
+/** The dashboard's migrations, for `runCeleryMigrations()` in your own pipeline (docs/MIGRATIONS.md). */
 export const celeryDashboardMigrations = [CreateCeleryTaskHistory1766000000000];
