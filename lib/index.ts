@@ -112,7 +112,7 @@ export { TaskProgressLog } from './worker/task-progress-log';
 export type { WorkerMonitor, PartialTaskMessage } from './worker/worker-monitor';
 export * from './monitoring';
 export { TaskHistoryEntity, celeryDashboardEntities } from './monitoring/history/task-history.entity';
-export { CreateCeleryTaskHistory1766000000000, celeryDashboardMigrations } from './monitoring/history/create-task-history.migration';
+export { CreateCeleryTaskHistory1767000000000, celeryDashboardMigrations } from './monitoring/history/create-task-history.migration';
 export { CeleryDashboardModule } from './dashboard/celery-dashboard.module';
 export { CeleryDashboard } from './dashboard/celery-dashboard.service';
 export type { DashboardOverview } from './dashboard/celery-dashboard.service';

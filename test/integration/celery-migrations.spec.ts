@@ -24,7 +24,10 @@ class CreateOrders1700000000000 implements MigrationInterface {
   }
 }
 
-/** The names earlier releases recorded in the app's `migrations` table. */
+/**
+ * The names earlier releases recorded in the app's `migrations` table (the outbox's and the
+ * dashboard's shared a timestamp).
+ */
 const LEGACY_NAMES = [
   'CreateCeleryResultTables1732435200000',
   'CreateCeleryRevokedTasks1764000000000',
@@ -48,7 +51,7 @@ const CURRENT_NAMES = [
   'CreateCeleryRevokedTasks1764000000000',
   'CreateCeleryChordCounters1765000000000',
   'CreateCeleryOutbox1766000000000',
-  'CreateCeleryTaskHistory1766000000000',
+  'CreateCeleryTaskHistory1767000000000',
 ];
 
 /** The docs/MIGRATIONS.md recipe: a migration of the app's own that runs ours inside its pipeline. */
@@ -299,7 +302,7 @@ describe("running ours from the app's own migration pipeline (docs/MIGRATIONS.md
 
       await cli.undoLastMigration();
       expect(await querySql(database.url, "SELECT to_regclass('celery_task_history') AS history")).toEqual([{ history: null }]);
-      expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual(['CreateCeleryTaskHistory1766000000000']);
+      expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual(['CreateCeleryTaskHistory1767000000000']);
       expect(await cli.showMigrations()).toBe(false); // TypeORM reads our record: nothing pending
       expect(await tableNames(database.url, 'migrations')).toEqual([]);
     } finally {
