@@ -17,7 +17,8 @@ describe('transactional outbox on the embedded database (PGlite)', () => {
     dataSource = new DataSource({ type: 'postgres', driver: new PGliteDriver().driver });
     await dataSource.initialize();
     await dataSource.query('CREATE TABLE orders (id serial PRIMARY KEY, sku text NOT NULL)');
-    app = await startCeleryApp({ outbox: { dataSource, pollIntervalMs: 50 } }, [], [TasksModule]);
+    // The embedded parts are no longer implied (e3fb096): ask for them.
+    app = await startCeleryApp({ broker: 'memory://', backend: 'embedded://', outbox: { dataSource, pollIntervalMs: 50 } }, [], [TasksModule]);
   }, 60_000);
 
   afterAll(async () => {
