@@ -53,7 +53,7 @@ interface PlannedMigration {
  * start-up), or the QueryRunner of one of your own migrations to run them inside your migration
  * pipeline's transaction. Nothing is recorded in the app's `migrations` table; records an earlier
  * release left there are moved here (see docs/MIGRATIONS.md). The Django equivalent is
- * `manage.py migrate django_celery_results`: the library's migrations, tracked per app.
+ * `manage.py migrate django_celery_results`: a library's migrations, tracked under its own app label.
  */
 export async function runCeleryMigrations(target: DataSource | QueryRunner, migrations: readonly CeleryMigrationClass[]): Promise<string[]> {
   const planned = plan(migrations);
