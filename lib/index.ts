@@ -63,6 +63,7 @@ export type { RedisResultBackendOptions } from './backend/redis/redis-result-bac
 export type { DatabaseBackendOptions } from './backend/database/database-backend-options';
 export { celeryResultEntities } from './backend/database/entities';
 export { celeryResultMigrations } from './backend/database/migrations';
+export { runCeleryMigrations } from './backend/database/migrations/run-celery-migrations';
 export { CeleryError } from './errors/celery.error';
 export { TaskFailedError } from './errors/task-failed.error';
 export { PythonException } from './errors/python-exception';
@@ -111,7 +112,7 @@ export { TaskProgressLog } from './worker/task-progress-log';
 export type { WorkerMonitor, PartialTaskMessage } from './worker/worker-monitor';
 export * from './monitoring';
 export { TaskHistoryEntity, celeryDashboardEntities } from './monitoring/history/task-history.entity';
-export { CreateCeleryTaskHistory1766000000000, celeryDashboardMigrations } from './monitoring/history/create-task-history.migration';
+export { CreateCeleryTaskHistory1767000000000, celeryDashboardMigrations } from './monitoring/history/create-task-history.migration';
 export { CeleryDashboardModule } from './dashboard/celery-dashboard.module';
 export { CeleryDashboard } from './dashboard/celery-dashboard.service';
 export type { DashboardOverview } from './dashboard/celery-dashboard.service';

@@ -10,7 +10,8 @@ import { OutboxConnectionError } from '../errors/outbox-connection.error';
 import { OutboxNotConfiguredError } from '../errors/outbox-not-configured.error';
 import { CeleryLogger } from '../utils/logger';
 import { maskUrl } from '../utils/mask-secrets';
-import { CreateCeleryOutbox1766000000000 } from './create-celery-outbox.migration';
+import { migrationsAdvice, runCeleryMigrations } from '../backend/database/migrations/run-celery-migrations';
+import { celeryOutboxMigrations } from './create-celery-outbox.migration';
 import { ResolvedOutboxOptions } from './outbox-options';
 import { OutboxRelay } from './outbox-relay';
 import { INSERT_OUTBOX_ROW_SQL, toOutboxParameters } from './outbox-row';
@@ -93,20 +94,13 @@ export class CeleryOutbox {
   }
 
   private async createTable(dataSource: DataSource): Promise<void> {
-    const queryRunner = dataSource.createQueryRunner();
     try {
-      await queryRunner.startTransaction();
-      await new CreateCeleryOutbox1766000000000().up(queryRunner);
-      await queryRunner.commitTransaction();
+      await runCeleryMigrations(dataSource, celeryOutboxMigrations);
     } catch (error) {
-      if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
       throw new OutboxConnectionError(
-        `Could not create the ${OutboxTableNames.table} table: ${describeDatabaseError(error)}. Expected a user allowed to create tables and triggers; ` +
-          'or add celeryOutboxMigrations to your own migrations and set outbox.migrationsRun to false.',
+        `Could not create the ${OutboxTableNames.table} table: ${describeDatabaseError(error)}. ${migrationsAdvice('outbox.migrationsRun')}`,
         { cause: error },
       );
-    } finally {
-      await queryRunner.release();
     }
   }
 }

@@ -52,5 +52,5 @@ export class CreateCeleryOutbox1766000000000 implements MigrationInterface {
   }
 }
 
-/** Add to your own DataSource's `migrations` (with `CeleryOutboxEntity` in `entities`) to manage the table yourself. */
+/** The outbox's migrations, for `runCeleryMigrations()` in your own pipeline (docs/MIGRATIONS.md). */
 export const celeryOutboxMigrations = [CreateCeleryOutbox1766000000000];

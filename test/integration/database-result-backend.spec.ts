@@ -412,9 +412,11 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
     const fresh = await createTestDatabase('db_result_backend_race');
     const backends = Array.from({ length: 6 }, () => new DatabaseResultBackend({ url: fresh.url }));
     try {
-      // TypeORM's own `migrations` table is created before any migration's lock: the run as a whole is serialised.
+      // The run as a whole, creating celery_migrations included, is serialised on one advisory lock.
       const outcomes = await Promise.allSettled(backends.map((each) => each.connect()));
       expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
+      const recorded = await querySql(fresh.url, 'SELECT name, count(*)::int AS times FROM celery_migrations GROUP BY name ORDER BY name');
+      expect(recorded).toEqual(celeryResultMigrations.map((Migration) => ({ name: new Migration().name, times: 1 })).sort((a, b) => a.name!.localeCompare(b.name!)));
       const taskId = newTaskId('race');
       await backends[0].storeResult(meta(taskId, { result: 'ready', dateDone: new Date() }));
       expect((await backends[5].getResult(taskId))!.result).toBe('ready');

@@ -10,16 +10,20 @@ export interface DatabaseBackendOptions {
   /** `postgresql://`, `postgres://` or Celery's `db+postgresql://` form (Celery: `result_backend`). */
   url?: string;
   /**
-   * Your application's own DataSource; it must list `celeryResultEntities` (and, unless it uses
-   * `synchronize`, `celeryResultMigrations`). Its own `migrationsRun`/`synchronize` apply, ours do
-   * not, and `close()` leaves it open.
+   * Your application's own DataSource; it must list `celeryResultEntities`. Our `migrationsRun`
+   * runs our migrations on it (recorded in `celery_migrations`, never in its `migrations` table);
+   * its own `migrationsRun`/`synchronize` apply to its own migrations and entities. `close()` leaves it open.
    */
   dataSource?: DataSource;
   /** PGlite in this process (through typeorm-pglite): in memory, or persisted in `dataDir`. */
   embedded?: { dataDir?: string };
   /** Write the six `result_extended` columns (Celery: `result_extended`, default there: false). Default true. */
   extended?: boolean;
-  /** Run `celeryResultMigrations` on `connect()` for a DataSource we create from `url`. Default true. */
+  /**
+   * Run `celeryResultMigrations` on `connect()` (url or dataSource; the embedded database always
+   * does), one process at a time, recorded in `celery_migrations`. False for teams whose schema
+   * changes go through their own pipeline: see docs/MIGRATIONS.md. Default true.
+   */
   migrationsRun?: boolean;
   /** TypeORM `synchronize` on `connect()` for a DataSource we create from `url`: development only. Default false. */
   synchronize?: boolean;

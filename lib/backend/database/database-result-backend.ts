@@ -27,6 +27,8 @@ import { asBuffer, fromTaskResultRow, TaskResultRow, toStoreParameters } from '.
 import { CHORD_COUNTER_SQL } from './chord-counter-sql';
 import { REVOKED_TASK_SQL } from './revoked-task-sql';
 import { openUrlDataSource } from './url-data-source';
+import { celeryResultMigrations } from './migrations';
+import { migrationsAdvice, runCeleryMigrations } from './migrations/run-celery-migrations';
 import { PostgresResultListener } from './postgres-result-listener';
 import { listenConnectionFor } from './listen-connection';
 import { assertCeleryEntitiesRegistered, verifyCeleryTables } from './verify-celery-tables';
@@ -126,6 +128,7 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
     if (dataSource) {
       if (!dataSource.isInitialized) await dataSource.initialize();
       assertCeleryEntitiesRegistered(dataSource);
+      if (this.settings.migrationsRun) await this.migrateApplicationDataSource(dataSource);
       return { dataSource, release: async () => undefined };
     }
     if (url !== undefined) {
@@ -134,6 +137,21 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
     }
     const lease = await acquireEmbeddedDataSource(embedded?.dataDir);
     return { dataSource: lease.dataSource, release: () => lease.release() };
+  }
+
+  /**
+   * Our migrations on the app's DataSource, recorded in celery_migrations: through its own
+   * `migrations` list they would land in its `migrations` table and break its `undoLastMigration()`.
+   */
+  private async migrateApplicationDataSource(dataSource: DataSource): Promise<void> {
+    try {
+      await runCeleryMigrations(dataSource, celeryResultMigrations);
+    } catch (error) {
+      throw new ResultBackendConnectionError(
+        `Could not prepare Celery's result tables in ${this.description}: ${describeDatabaseError(error)}. ${migrationsAdvice('migrationsRun')}`,
+        { cause: error },
+      );
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ import { PGliteDriver } from 'typeorm-pglite';
 import { ResultBackendConfigurationError } from '../../errors/result-backend-configuration.error';
 import { celeryResultEntities } from './entities';
 import { celeryResultMigrations } from './migrations';
+import { runCeleryMigrations } from './migrations/run-celery-migrations';
 
 /** A use of the process's embedded database; `release()` closes it after the last user. */
 export interface EmbeddedDataSourceLease {
@@ -74,15 +75,14 @@ async function openDatabase(dataDir: string | undefined): Promise<DataSource> {
     type: 'postgres',
     driver: new PGliteDriver(dataDir ? { dataDir } : {}).driver,
     entities: celeryResultEntities,
-    migrations: celeryResultMigrations,
   });
   await dataSource.initialize();
   // typeorm-pglite hands every query the same pool object, and TypeORM adds an 'error' listener
   // per query in flight: more than 10 concurrent queries are normal, not a leak.
   (dataSource.driver as unknown as { master?: { setMaxListeners?(count: number): void } }).master?.setMaxListeners?.(0);
   try {
-    // Ours alone, so always brought up to date; the migration is idempotent.
-    await dataSource.runMigrations({ transaction: 'all' });
+    // Ours alone, so always brought up to date (recorded in celery_migrations, as everywhere).
+    await runCeleryMigrations(dataSource, celeryResultMigrations);
   } catch (error) {
     await dataSource.destroy().catch(() => undefined);
     throw error;

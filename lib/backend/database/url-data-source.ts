@@ -5,9 +5,9 @@ import { CeleryLogger } from '../../utils/logger';
 import { celeryResultEntities } from './entities';
 import { celeryResultMigrations } from './migrations';
 import { CREATE_CELERY_SEQUENCES_SQL } from './migrations/celery-sequences';
+import { migrationsAdvice, runCeleryMigrations } from './migrations/run-celery-migrations';
 import { describeDatabaseError } from './postgres-errors';
 import { toNodePostgresUrl } from './postgres-url';
-import { runMigrationsExclusively } from './migrations/migration-lock';
 
 /** How a DataSource we create from a URL is set up. */
 export interface UrlDataSourceSetup {
@@ -29,7 +29,8 @@ export async function openUrlDataSource(url: string, setup: UrlDataSourceSetup):
     type: 'postgres',
     url: toNodePostgresUrl(url),
     entities: celeryResultEntities,
-    migrations: celeryResultMigrations,
+    // No `migrations`: ours are recorded in celery_migrations, never in a `migrations` table that
+    // is the app's own when this URL names the app's database (issue #14).
     applicationName: 'nestjs-celery result backend',
     connectTimeoutMS: CONNECT_TIMEOUT_MS,
     // Idle connections dropped by a server restart must not crash the process; the next query reconnects.
@@ -46,7 +47,7 @@ export async function openUrlDataSource(url: string, setup: UrlDataSourceSetup):
     );
   }
   try {
-    if (setup.migrationsRun) await runMigrationsExclusively(dataSource);
+    if (setup.migrationsRun) await runCeleryMigrations(dataSource, celeryResultMigrations);
     if (setup.synchronize) {
       // synchronize creates tables whose id DEFAULT needs the sequences, which it does not create.
       for (const statement of CREATE_CELERY_SEQUENCES_SQL) await dataSource.query(statement);
@@ -56,8 +57,7 @@ export async function openUrlDataSource(url: string, setup: UrlDataSourceSetup):
     await dataSource.destroy().catch(() => undefined);
     throw new ResultBackendConnectionError(
       `Could not prepare Celery's result tables at ${maskUrl(url)}: ${describeDatabaseError(error)}. ` +
-        'Expected the user to be allowed to create tables, sequences and indexes; run celeryResultMigrations ' +
-        'with a user who may, then connect with migrationsRun: false.',
+        migrationsAdvice('migrationsRun'),
       { cause: error },
     );
   }

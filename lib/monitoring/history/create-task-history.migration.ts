@@ -8,8 +8,13 @@ import { TaskHistoryNames as T } from './task-history-names';
  * this module (safe to run twice or from several processes at once); the dashboard runs it itself
  * when it starts on the result backend's database.
  */
-export class CreateCeleryTaskHistory1766000000000 implements MigrationInterface {
-  name = 'CreateCeleryTaskHistory1766000000000';
+export class CreateCeleryTaskHistory1767000000000 implements MigrationInterface {
+  /**
+   * It shared its timestamp with CreateCeleryOutbox1766000000000: two migrations at one instant
+   * have no defined order. A database that recorded the old name is not migrated again.
+   */
+  static readonly formerNames = ['CreateCeleryTaskHistory1766000000000'];
+  name = 'CreateCeleryTaskHistory1767000000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
@@ -42,5 +47,5 @@ export class CreateCeleryTaskHistory1766000000000 implements MigrationInterface 
   }
 }
 
-/** The dashboard's migrations, for your own DataSource's `migrations`. */
-export const celeryDashboardMigrations = [CreateCeleryTaskHistory1766000000000];
+/** The dashboard's migrations, for `runCeleryMigrations()` in your own pipeline (docs/MIGRATIONS.md). */
+export const celeryDashboardMigrations = [CreateCeleryTaskHistory1767000000000];

@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { describeDatabaseError } from '../../backend/database/postgres-errors';
 import type { TaskSnapshot } from '../monitored-task';
-import { CreateCeleryTaskHistory1766000000000 } from './create-task-history.migration';
+import { migrationsAdvice, runCeleryMigrations } from '../../backend/database/migrations/run-celery-migrations';
+import { celeryDashboardMigrations } from './create-task-history.migration';
 import { TaskHistoryNames as T } from './task-history-names';
 import { TASK_HISTORY_COLUMNS, taskFromHistoryRow, TaskHistoryRow, taskHistoryParameters } from './task-history-row';
 
@@ -35,16 +36,10 @@ export class PostgresTaskHistoryStore implements TaskHistoryStore {
   }
 
   async prepare(): Promise<void> {
-    const runner = this.dataSource.createQueryRunner();
     try {
-      await runner.startTransaction();
-      await new CreateCeleryTaskHistory1766000000000().up(runner);
-      await runner.commitTransaction();
+      await runCeleryMigrations(this.dataSource, celeryDashboardMigrations);
     } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      throw new Error(`Could not create the dashboard's task history table ${T.table}: ${describeDatabaseError(error)}. Expected a user allowed to create tables; run celeryDashboardMigrations with one that is.`, { cause: error });
-    } finally {
-      await runner.release();
+      throw new Error(`Could not create the dashboard's task history table ${T.table}: ${describeDatabaseError(error)}. ${migrationsAdvice(null)}`, { cause: error });
     }
   }
 

@@ -6,7 +6,7 @@ export { CreateCeleryResultTables1732435200000, CreateCeleryRevokedTasks17640000
 
 /**
  * The migrations that create (or complete) Celery's result tables, and our own revoked-task and
- * chord-counter tables. Add them to your own DataSource's `migrations` together with
- * `celeryResultEntities`.
+ * chord-counter tables. The backend runs them at start-up (`migrationsRun`); to run them from your
+ * own migration pipeline instead, pass them to `runCeleryMigrations()` (docs/MIGRATIONS.md).
  */
 export const celeryResultMigrations = [CreateCeleryResultTables1732435200000, CreateCeleryRevokedTasks1764000000000, CreateCeleryChordCounters1765000000000];
