@@ -33,9 +33,9 @@ export async function verifyCeleryTables(dataSource: DataSource): Promise<void> 
   if (missing.length > 0) {
     throw new ResultBackendConfigurationError(
       `Celery's result tables are incomplete: missing ${missing.join(', ')}. Expected the schema of ` +
-        'celeryResultMigrations. Run them (migrationsRun: true, or add celeryResultMigrations to your ' +
-        "DataSource's migrations and run them); a table created by Python without result_extended " +
-        'is completed by them too.',
+        'celeryResultMigrations. Run them: migrationsRun: true (the default) runs them at start-up, or run ' +
+        'runCeleryMigrations() from your own migration pipeline (docs/MIGRATIONS.md); a table created by ' +
+        'Python without result_extended is completed by them too.',
     );
   }
 }
@@ -46,8 +46,8 @@ export function assertCeleryEntitiesRegistered(dataSource: DataSource): void {
   if (missing.length > 0) {
     throw new ResultBackendConfigurationError(
       `The DataSource given to the result backend does not register ${missing.map((entity) => entity.name).join(', ')}. ` +
-        'Expected Celery\'s result entities in it. Add `celeryResultEntities` to its `entities` and ' +
-        '`celeryResultMigrations` to its `migrations` (both exported by nestjs-celery), then run the migrations.',
+        'Expected Celery\'s result entities in it. Add `celeryResultEntities` (exported by nestjs-celery) to its ' +
+        '`entities`; the tables themselves are created by our migrations (migrationsRun, docs/MIGRATIONS.md).',
     );
   }
 }
