@@ -32,7 +32,8 @@ describe('fault: a task that kills its worker every time (acksLate)', () => {
     await expect(killer.get({ timeout: 60_000 })).rejects.toThrow(TaskFailedError);
     const failure = (await killer.info())!;
     expect(failure.result).toMatchObject({ exc_type: 'WorkerLostError', exc_module: 'billiard.exceptions' });
-    expect(survivor.output()).toMatch(/drill\.kill_worker\[.*\] failed: Worker exited prematurely: second@\S+ was running this task/);
+    // Logged once the FAILURE is stored (the settlement tells after storing), with the exception type.
+    await survivor.waitForOutput(/drill\.kill_worker\[.*\] failed: WorkerLostError: Worker exited prematurely: second@\S+ was running this task/, 10_000);
 
     const keysById = new Map<string, string>();
     const results = await Promise.all(Array.from({ length: GOOD_TASKS }, (_, index) => celery.send('drill.record_run', [`good${index}`])));
