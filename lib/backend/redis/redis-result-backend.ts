@@ -45,6 +45,28 @@ export interface RedisResultBackendOptions {
   logger?: CeleryLogger;
 }
 
+/**
+ * Celery's store, in one round trip: unless SUCCESS is already stored (Celery's guard against a
+ * redelivered task overwriting its result: `_store_result` reads the meta first), SET (with
+ * `result_expires` when > 0) and PUBLISH on the key's channel, atomically.
+ * KEYS: the task's key.  ARGV: meta JSON, expiry seconds (0: none).
+ */
+const STORE_RESULT_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, meta = pcall(cjson.decode, current)
+  if ok and type(meta) == 'table' and meta.status == 'SUCCESS' then return 0 end
+end
+local expires = tonumber(ARGV[2])
+if expires > 0 then redis.call('SETEX', KEYS[1], expires, ARGV[1]) else redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('PUBLISH', KEYS[1], ARGV[1])
+return 1`;
+
+/** The script command defineCommand() adds to the client. */
+interface StoreResultCommand {
+  celeryStoreResult(key: string, meta: string, expiresSeconds: number): Promise<number>;
+}
+
 /** Waits are pushed by pub/sub; a read now and then is only a safety net for a lost message. */
 const WAIT_BACKOFF = { initialDelayMs: 2, maxDelayMs: 1_000 };
 
@@ -79,9 +101,9 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
     this.logger = options.logger ?? SILENT_LOGGER;
     // Named like the broker's connections, so `CLIENT LIST` shows whose they are.
     const connectionName = `nestjs-celery-results-${process.pid}`;
-    const settings = redisConnectionOptions(url, connectionName);
-    this.client = new Redis(settings);
-    this.subscriber = new Redis(settings);
+    this.client = new Redis(redisConnectionOptions(url, connectionName, true));
+    this.subscriber = new Redis(redisConnectionOptions(url, connectionName));
+    this.client.defineCommand('celeryStoreResult', { numberOfKeys: 1, lua: STORE_RESULT_SCRIPT });
     for (const connection of [this.client, this.subscriber]) {
       connection.on('error', (error: Error) => this.logger.warn(`Redis result backend ${this.description}: ${maskSecretsInText(error.message)}`));
     }
@@ -105,11 +127,7 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
     const key = taskKey(meta.taskId);
     // Encoded first: a value with no JSON form is the task's FAILURE, not an unreachable Redis.
     const encoded = encodeResult(meta, () => encodeRedisResultMeta(meta, this.extended));
-    const store = async () => {
-      const current = await this.client.get(key);
-      if (current !== null && decodeRedisResultMeta(meta.taskId, current).status === TaskState.SUCCESS) return;
-      await this.set(key, encoded);
-    };
+    const store = () => (this.client as unknown as StoreResultCommand).celeryStoreResult(key, encoded, this.expiresSeconds);
     try {
       // ioredis holds commands through reconnects without end (maxRetriesPerRequest: null): bounded here.
       await withTimeout(store(), this.storeTimeoutMs, () => new Error(`Redis did not answer within ${this.storeTimeoutMs} ms`));

@@ -79,7 +79,7 @@ export class RedisBroker implements Broker {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.publishTimeoutMs = options.publishTimeoutMs ?? 30_000;
     this.logger = options.logger ?? consoleBrokerLogger;
-    this.client = new Redis(redisConnectionOptions(this.url, options.connectionName));
+    this.client = new Redis(redisConnectionOptions(this.url, options.connectionName, true));
     const events = options.events ?? {};
     this.client.on('ready', () => events.connected?.());
     this.client.on('close', () => {

@@ -7,12 +7,18 @@ import type { RedisUrl } from './redis-url';
  * forever with a backoff capped at 5 s (ioredis re-subscribes and resends what was in flight), and
  * let commands wait through reconnects instead of failing after 20 retries; the callers' own
  * timeouts bound them. Spaces are not allowed in Redis connection names.
+ *
+ * `pipelined` (for the connections that send commands, not those that block in BRPOP or
+ * subscribe): every command issued in one turn of the event loop leaves in one write and its
+ * replies come back together (ioredis' auto-pipelining), so concurrent tasks' acks, records and
+ * results share round trips instead of paying a syscall each.
  */
-export function redisConnectionOptions(url: RedisUrl, connectionName?: string): RedisOptions {
+export function redisConnectionOptions(url: RedisUrl, connectionName?: string, pipelined = false): RedisOptions {
   return {
     ...url.connection,
     connectionName: connectionName?.replace(/\s+/g, '-'),
     lazyConnect: true,
+    enableAutoPipelining: pipelined,
     maxRetriesPerRequest: null,
     retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5_000),
   };

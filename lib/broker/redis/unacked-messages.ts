@@ -22,6 +22,41 @@ for i = 3, #KEYS do
 end
 return 1`;
 
+/**
+ * Takes up to ARGV[1] messages in one round trip, reading the lists in the order given (kombu's
+ * BRPOP order: every queue's highest band first), and records each in `unacked` in the same
+ * atomic step — so no message is ever popped without being recorded, which kombu's BRPOP then
+ * record cannot promise. The entry is kombu's `[envelope, exchange, routing_key]`; an entry with
+ * no readable delivery tag is returned unrecorded (the consumer drops it, as it drops it today).
+ * KEYS: unacked, unacked_index, lists…  ARGV: max, now (seconds), then each list's queue name.
+ * Returns list, raw, list, raw…
+ */
+const TAKE_BATCH_SCRIPT = `
+local max = tonumber(ARGV[1])
+local taken = {}
+local count = 0
+for i = 3, #KEYS do
+  while count < max do
+    local raw = redis.call('RPOP', KEYS[i])
+    if not raw then break end
+    count = count + 1
+    local ok, message = pcall(cjson.decode, raw)
+    local properties = ok and type(message) == 'table' and message.properties
+    local tag = type(properties) == 'table' and properties.delivery_tag
+    if type(tag) == 'string' then
+      local info = type(properties.delivery_info) == 'table' and properties.delivery_info or {}
+      local exchange = type(info.exchange) == 'string' and info.exchange or ''
+      local routingKey = type(info.routing_key) == 'string' and info.routing_key or ARGV[i]
+      redis.call('ZADD', KEYS[2], ARGV[2], tag)
+      redis.call('HSET', KEYS[1], tag, '[' .. raw .. ', ' .. cjson.encode(exchange) .. ', ' .. cjson.encode(routingKey) .. ']')
+    end
+    taken[#taken + 1] = KEYS[i]
+    taken[#taken + 1] = raw
+  end
+  if count >= max then break end
+end
+return taken`;
+
 /** Deletes the mutex only if we still hold it (kombu's `Mutex` checks the same under WATCH). */
 const RELEASE_MUTEX_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -36,12 +71,29 @@ return 0`;
  * message held by a worker that died is restored by whichever consumer runs next.
  */
 export class UnackedMessages {
+  /** Acks asked for in this turn of the event loop, sent together (see ack()). */
+  private acks: { tags: string[]; done: Promise<void> } | null = null;
+
   constructor(
     private readonly client: Redis,
     private readonly lookup: QueueLookup,
     /** Told of a message the visibility-timeout sweep could not give back (it stays unacked, the sweep goes on). */
     private readonly onRestoreFailed: (tag: string, error: Error) => void,
-  ) {}
+  ) {
+    client.defineCommand('celeryTakeBatch', { lua: TAKE_BATCH_SCRIPT });
+  }
+
+  /**
+   * Takes up to `max` messages ready in `lists` (read in that order; `queues[i]` is the queue of
+   * `lists[i]`), each already recorded as unacked: `[list, raw]` pairs, empty when none is ready.
+   */
+  async takeBatch(lists: readonly string[], queues: readonly string[], max: number): Promise<[string, string][]> {
+    const keys = [UNACKED_KEY, UNACKED_INDEX_KEY, ...lists];
+    const flat = (await (this.client as unknown as TakeBatchCommand).celeryTakeBatch(keys.length, ...keys, max, Date.now() / 1000, ...queues)) as string[];
+    const pairs: [string, string][] = [];
+    for (let index = 0; index < flat.length; index += 2) pairs.push([flat[index], flat[index + 1]]);
+    return pairs;
+  }
 
   /**
    * Records a message just popped from a queue. The raw list entry is stored as it was read, so
@@ -52,8 +104,23 @@ export class UnackedMessages {
     await this.client.multi().zadd(UNACKED_INDEX_KEY, Date.now() / 1000, tag).hset(UNACKED_KEY, tag, entry).exec();
   }
 
-  async ack(tag: string): Promise<void> {
-    await this.client.multi().zrem(UNACKED_INDEX_KEY, tag).hdel(UNACKED_KEY, tag).exec();
+  /**
+   * Removes a settled message's record. Acks asked for in the same turn of the event loop go in
+   * one MULTI (kombu sends one per message): at thousands of tasks a second, one round trip and
+   * two commands per batch instead of per message.
+   */
+  ack(tag: string): Promise<void> {
+    if (this.acks) {
+      this.acks.tags.push(tag);
+      return this.acks.done;
+    }
+    const tags = [tag];
+    const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      this.acks = null;
+      await this.client.multi().zrem(UNACKED_INDEX_KEY, ...tags).hdel(UNACKED_KEY, ...tags).exec();
+    });
+    this.acks = { tags, done };
+    return done;
   }
 
   /**
@@ -100,4 +167,9 @@ export class UnackedMessages {
       await this.client.eval(RELEASE_MUTEX_SCRIPT, 1, UNACKED_MUTEX_KEY, token);
     }
   }
+}
+
+/** The script command defineCommand() adds to the client. */
+interface TakeBatchCommand {
+  celeryTakeBatch(numberOfKeys: number, ...keysAndArguments: (string | number)[]): Promise<unknown>;
 }
