@@ -19,7 +19,7 @@ import { AsyncResult } from './async-result';
 import { SendTaskOptions } from './send-task-options';
 import type { AnyTaskRef, TaskRef } from './task-ref';
 import { TaskRouter } from './task-router';
-import type { TaskSendArguments, TaskSignatureArguments } from './typed-task-calls';
+import type { TaskSendArguments, TaskSendOptions, TaskSignatureArguments } from './typed-task-calls';
 import type { TaskRegistry } from '../task/task-registry';
 
 /** A task call routed and encoded, ready to publish: `CeleryClient.prepare()` makes it, `publishPrepared()` sends it. */
@@ -99,6 +99,39 @@ export class CeleryClient {
     const prepared = this.prepare(task, args, options);
     await this.publishPrepared(prepared);
     return new AsyncResult(prepared.taskId, this.deps.backend);
+  }
+
+  /**
+   * Sends many calls of one task at once (BullMQ's `addBulk`; Celery has no `apply_async` for
+   * many): every message is encoded first, then all are published without waiting for each
+   * confirm in turn (the broker confirms them as a stream), so a batch costs little more than its
+   * bytes. Each call settles on its own: the result at index i says whether `argsList[i]` was
+   * confirmed (its AsyncResult) or why not (InvalidSendOptionsError, PublishError…); one refusal
+   * does not hold up or undo the others.
+   */
+  sendBulk<TArgs extends unknown[], TResult, TKwargs extends object>(
+    task: TaskRef<TArgs, TResult, TKwargs>,
+    argsList: readonly NoInfer<TArgs>[],
+    options?: NoInfer<TaskSendOptions<TKwargs>>,
+  ): Promise<PromiseSettledResult<AsyncResult<TResult>>[]>;
+  sendBulk<TResult = unknown>(task: string, argsList: readonly unknown[][], options?: SendTaskOptions): Promise<PromiseSettledResult<AsyncResult<TResult>>[]>;
+  async sendBulk(task: string | AnyTaskRef, argsList: readonly unknown[][], options: SendTaskOptions = {}): Promise<PromiseSettledResult<AsyncResult>[]> {
+    const prepared = argsList.map((args) => {
+      try {
+        return this.prepare(task, args, options);
+      } catch (error) {
+        return error as Error;
+      }
+    });
+    for (const queue of new Set(prepared.flatMap((item) => (item instanceof Error ? [] : [item.queue])))) await this.declareOnce(queue);
+    return Promise.allSettled(
+      prepared.map(async (item) => {
+        if (item instanceof Error) throw item;
+        await this.deps.broker.publish(item.message);
+        this.deps.sentEvents?.taskSent(item.message.properties.headers!, { queue: item.queue, exchange: item.message.exchange, routingKey: item.message.routingKey });
+        return new AsyncResult(item.taskId, this.deps.backend);
+      }),
+    );
   }
 
   /**

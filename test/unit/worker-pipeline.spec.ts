@@ -432,3 +432,15 @@ describe('roles', () => {
     }
   });
 });
+
+describe('sendBulk', () => {
+  it('sends many calls of one task at once, each settled on its own: a bad call is refused, the others run', async () => {
+    const harness = await startWorker([task('t.add', (x: number, y: number) => x + y)]);
+    const client = harness.runtime.parts.client;
+    const settled = await client.sendBulk('t.add', [[1, 1], [2, 2], 'not an array' as never, [3, 3]]);
+    expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((settled[2] as PromiseRejectedResult).reason).toMatchObject({ name: 'InvalidSendOptionsError' });
+    const values = await Promise.all(settled.filter((outcome) => outcome.status === 'fulfilled').map((outcome) => outcome.value.get({ timeout: 5_000 })));
+    expect(values).toEqual([2, 4, 6]);
+  });
+});
