@@ -9,6 +9,7 @@ import { ResolvedMetricsOptions, resolveMetricsOptions } from '../metrics/celery
 import { loadMessageSecurity, MessageSecurity } from '../security/load-message-security';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from '../worker/worker-options';
 import { ResolvedOutboxOptions, resolveOutboxOptions } from '../outbox/outbox-options';
+import { urlScheme } from '../broker/amqp/amqp-url';
 
 /** The module's options with every default applied: what the providers are built from. */
 export interface CeleryConfig {
@@ -20,7 +21,7 @@ export interface CeleryConfig {
   queues: Record<string, CeleryQueueOptions>;
   taskRoutes: TaskRoutes | undefined;
   /** null: producer only (`worker: false`). */
-  worker: (WorkerOptions & { autoStart: boolean; exitOnRemoteShutdown: boolean }) | null;
+  worker: (WorkerOptions & { autoStart: boolean; exitOnRemoteShutdown: boolean; mingle: boolean }) | null;
   /** Celery events: task events, heartbeat interval, task-sent. */
   events: EventOptions;
   /** null: no metrics. */
@@ -39,7 +40,7 @@ export interface CeleryConfig {
 export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig {
   const broker = typeof options.broker === 'string' ? { url: options.broker } : options.broker!;
   const defaultQueue = options.defaultQueue ?? 'celery';
-  const { sendTaskEvents, heartbeatIntervalSeconds, logTasks, autoStart: _autoStart, exitOnRemoteShutdown: _exit, ...worker } = options.worker || {};
+  const { sendTaskEvents, heartbeatIntervalSeconds, logTasks, autoStart, exitOnRemoteShutdown, mingle, ...worker } = options.worker || {};
   return {
     broker,
     backend: resolveBackend(options),
@@ -53,8 +54,10 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
             ...DEFAULT_WORKER_OPTIONS,
             queues: [defaultQueue],
             ...withoutUndefined(worker),
-            autoStart: options.worker?.autoStart ?? true,
-            exitOnRemoteShutdown: options.worker?.exitOnRemoteShutdown ?? true,
+            autoStart: autoStart ?? true,
+            exitOnRemoteShutdown: exitOnRemoteShutdown ?? true,
+            // Celery's Mingle runs on amqp and redis only (its compatible_transports), never in memory.
+            mingle: (mingle ?? true) && urlScheme(broker.url) !== 'memory',
           },
     events: {
       sendTaskEvents: sendTaskEvents ?? DEFAULT_EVENT_OPTIONS.sendTaskEvents,

@@ -25,6 +25,7 @@ import { CeleryConfig, resolveCeleryConfig } from './celery-config';
 import { CeleryRuntime, CeleryRuntimeParts } from './celery-runtime';
 import { connectBroker, connectResultBackend } from './connect';
 import { createControlServer } from './create-control-server';
+import { Mingle } from '../remote-control/mingle';
 import { endProcessOnRemoteShutdown } from './end-process-on-remote-shutdown';
 import { validateCeleryOptions } from './validate-options';
 
@@ -82,6 +83,8 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
   const worker = config.worker && buildWorker(config, { broker, backend, queues, registry, hooks, client, logger });
   const workerEvents = worker && attachWorkerEvents(config, worker, { broker, clock, logger });
   const control = worker && createControlServer(config, { broker, worker, clock, logger, taskEvents: workerEvents ?? undefined });
+  // Before the first task queue is consumed, and so before the mailbox (it starts once the worker has).
+  if (worker && config.worker?.mingle) worker.addStartupStep(() => new Mingle({ control: client.control, worker, clock, logger }).sync());
   const metrics = config.metrics ? attachMetrics(config, { broker, worker, connectionEvents, logger }) : null;
   const monitor = new ClusterMonitor({ broker, clock, control: client.control, logger });
   const alerts = config.alerts ? createCeleryAlerts(config.alerts, { broker, monitor, listeners: alertListeners, logger }) : null;
