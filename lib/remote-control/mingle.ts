@@ -45,9 +45,10 @@ export interface MingleDependencies {
  * hello finds the other node on every broker). Python workers and ours answer hello alike
  * (remote-control/commands/node-commands.ts).
  *
- * Our own revoked ids are not offered: Python reads the values of that dict as float timestamps
- * on its own monotonic clock, which a Node process cannot give; they still reach the other
- * workers, which ask for them when they start.
+ * Our own revoked ids are offered neither here nor in our answer to another worker's hello: Python
+ * reads the values of that dict as float timestamps on its own monotonic clock, which a Node
+ * process cannot give. A revoke still reaches every worker alive when it is sent; only a worker
+ * starting later misses what our workers alone remember.
  */
 export class Mingle {
   constructor(private readonly deps: MingleDependencies) {}
