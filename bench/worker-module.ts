@@ -2,7 +2,7 @@
  * The benchmark's worker module: CeleryModule and one @CeleryTask, set up from BENCH_WORKER (see
  * support/processes.ts). bench/worker-process.ts boots it in one process; the worker CLI loads it
  * by its export (`--module dist/bench/worker-module.js --export BenchWorkerModule`) for the
- * multi-process subject, each child then naming itself from CELERY_HOSTNAME as the CLI's -n says.
+ * multi-process subject, whose flags (-Q, -n, and each child's -<i>) apply over these options.
  */
 import 'reflect-metadata';
 import { DynamicModule, Injectable, Module } from '@nestjs/common';
@@ -20,19 +20,18 @@ class BenchTasks {
 @Module({})
 class BenchWorkerRoot {}
 
-/** The module for `settings`; the node name is CELERY_HOSTNAME when set (the CLI's -n), else `<queue>@%h`. */
+/** The module for `settings`, node name `<queue>@%h`; without Mingle, as the Python workers run `--without-mingle`. */
 export function benchWorkerModule(settings: NodeWorkerSettings & { brokerUrl: string }): DynamicModule {
   const backend = settings.backend === false || settings.backend === 'rpc://'
     ? settings.backend
     : { type: 'postgres' as const, url: settings.backend, resultExpiresSeconds: 0 };
-  const hostname = process.env.CELERY_HOSTNAME || `${settings.queue}@%h`;
   return {
     module: BenchWorkerRoot,
     imports: [
       CeleryModule.forRoot({
         broker: settings.brokerUrl,
         backend,
-        worker: { queues: [settings.queue], ignoreResult: settings.ignoreResult, acksLate: settings.acksLate ?? false, hostname },
+        worker: { queues: [settings.queue], ignoreResult: settings.ignoreResult, acksLate: settings.acksLate ?? false, hostname: `${settings.queue}@%h`, mingle: false },
       }),
     ],
     providers: [BenchTasks],

@@ -17,19 +17,11 @@ const RESTART_MAX_MS = 30_000;
 /** A child that ran this long before dying starts the backoff over: it was healthy. */
 const STABLE_AFTER_MS = 30_000;
 
-/** The environment variable that tells a forked CLI it is child <index> and carries its parsed command. */
-const CHILD_ENVIRONMENT = 'NESTJS_CELERY_WORKER_CHILD';
-
 /**
- * Node name of child `index` (1-based) from the -n value: `name@%h` → `name-<index>@%h`, so every
- * process answers remote control (pidbox) under a name of its own, as Celery requires of its nodes.
- * A bare host name means `celery@<host>`, as for the worker itself.
+ * The environment variable that tells a forked CLI it is child <index> and carries its parsed
+ * command, its own node name in it; the child reads and removes it before loading the module.
  */
-function childHostname(hostname, index) {
-  const nodeName = hostname ?? 'celery@%h';
-  const at = nodeName.indexOf('@');
-  return at < 0 ? `celery-${index}@${nodeName}` : `${nodeName.slice(0, at)}-${index}@${nodeName.slice(at + 1)}`;
-}
+const CHILD_ENVIRONMENT = 'NESTJS_CELERY_WORKER_CHILD';
 
 /** Copies `stream` to `output` line by line, each line prefixed, so the children's logs are told apart. */
 function prefixLines(stream, output, prefix) {
@@ -68,9 +60,11 @@ function supervise(command, count, log) {
 
   const start = (slot) => {
     slot.restartTimer = undefined;
-    const hostname = childHostname(command.env.CELERY_HOSTNAME, slot.index);
+    // The child's node name is decided where every node name is: the runtime's config, from the
+    // -n flag or the module's worker.hostname, with -<index> appended (lib/runtime/worker-command-line.ts).
+    const childCommand = { ...command, commandLine: { ...command.commandLine, processIndex: slot.index } };
     const child = fork(process.argv[1], [], {
-      env: { ...process.env, ...command.env, CELERY_HOSTNAME: hostname, [CHILD_ENVIRONMENT]: JSON.stringify({ index: slot.index, command }) },
+      env: { ...process.env, [CHILD_ENVIRONMENT]: JSON.stringify({ index: slot.index, command: childCommand }) },
       execArgv: process.execArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
@@ -82,7 +76,7 @@ function supervise(command, count, log) {
     child.on('message', (message) => {
       if (!message || !message.ready) return;
       slot.everReady = true;
-      log(`worker process ${slot.index} (pid ${child.pid}) ready as ${hostname}`);
+      log(`worker process ${slot.index} (pid ${child.pid}) ready as ${(message.hostnames ?? []).join(', ')}`);
     });
     child.on('error', (error) => log(`worker process ${slot.index}: ${error.message}`));
     child.on('exit', (code, signal) => {
@@ -130,7 +124,8 @@ function supervise(command, count, log) {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  log(`starting ${count} worker processes (${Array.from({ length: count }, (_, i) => childHostname(command.env.CELERY_HOSTNAME, i + 1)).join(', ')})`);
+  const name = command.commandLine.hostname ?? "the module's node name";
+  log(`starting ${count} worker processes (node names: ${name} with -1 to -${count} after its name part)`);
   for (let index = 1; index <= count; index += 1) {
     const slot = { index, child: undefined, everReady: false, startedAt: 0, delayMs: 0, restartTimer: undefined };
     slots.push(slot);
@@ -139,16 +134,16 @@ function supervise(command, count, log) {
 }
 
 /**
- * In a child: tells the supervisor once the app is up, and turns its shutdown requests (and its
+ * In a child: tells the supervisor once the app is up, with its workers' node names, and turns its shutdown requests (and its
  * disappearance: a SIGKILLed supervisor must not leave workers behind) into the CLI's own
  * warm/cold shutdown.
  */
 function serveSupervisor(appReady, shutDown) {
-  appReady.then(() => process.send && process.send({ ready: true }));
+  appReady.then((hostnames) => process.send && process.send({ ready: true, hostnames }));
   process.on('message', (message) => {
     if (message && message.shutdown) shutDown(message.shutdown);
   });
   process.on('disconnect', () => shutDown('warm'));
 }
 
-module.exports = { CHILD_ENVIRONMENT, childHostname, supervise, serveSupervisor };
+module.exports = { CHILD_ENVIRONMENT, supervise, serveSupervisor };

@@ -1,6 +1,7 @@
 export * from './celery.module';
 export { CELERY_BROKER, CELERY_RESULT_BACKEND } from './celery.constants';
 export * from './interfaces/celery-module-options.interface';
+export { celeryOptionsFromEnv } from './runtime/celery-options-from-env';
 export { CeleryTask } from './decorators/celery-task.decorator';
 export type { CeleryTaskOptions } from './decorators/celery-task.decorator';
 export { TaskArg } from './decorators/task-arg.decorator';

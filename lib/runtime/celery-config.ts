@@ -9,6 +9,8 @@ import { ResolvedMetricsOptions, resolveMetricsOptions } from '../metrics/celery
 import { loadMessageSecurity, MessageSecurity } from '../security/load-message-security';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from '../worker/worker-options';
 import { ResolvedOutboxOptions, resolveOutboxOptions } from '../outbox/outbox-options';
+import { urlScheme } from '../broker/amqp/amqp-url';
+import { CeleryLogLevel, commandLineHostname, WorkerCommandLine, workerCommandLine } from './worker-command-line';
 
 /** The module's options with every default applied: what the providers are built from. */
 export interface CeleryConfig {
@@ -20,13 +22,15 @@ export interface CeleryConfig {
   queues: Record<string, CeleryQueueOptions>;
   taskRoutes: TaskRoutes | undefined;
   /** null: producer only (`worker: false`). */
-  worker: (WorkerOptions & { autoStart: boolean; exitOnRemoteShutdown: boolean }) | null;
+  worker: (WorkerOptions & { autoStart: boolean; exitOnRemoteShutdown: boolean; mingle: boolean }) | null;
   /** Celery events: task events, heartbeat interval, task-sent. */
   events: EventOptions;
   /** null: no metrics. */
   metrics: ResolvedMetricsOptions | null;
-  /** One log line per finished task (the worker CLI's progress log). */
+  /** Celery's INFO lines per task, received and succeeded (the worker CLI's `-l info`). */
   logTasks: boolean;
+  /** Started by the worker CLI: the banner it prints when the worker starts consuming; null otherwise. */
+  banner: { app: string; logLevel: CeleryLogLevel } | null;
   /** null: no alerts. */
   alerts: CeleryAlertsOptions | null;
   /** Who signs the tasks sent, which signed tasks the worker accepts (Celery's `auth` serializer). */
@@ -35,11 +39,18 @@ export interface CeleryConfig {
   outbox: ResolvedOutboxOptions | null;
 }
 
-/** The one place where module options (validated: validate-options.ts) become settings, with every default applied. */
-export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig {
+/**
+ * The one place where module options (validated: validate-options.ts) become settings, with every
+ * default applied. A process started by the worker CLI also gets its command line
+ * (worker-command-line.ts), applied over the module's worker options as Celery's `celery worker`
+ * flags win over its settings: `-Q`, `-c`, `-n`, `-E`, `-l`. A module with `worker: false` takes
+ * none of them; the CLI then refuses to run it (it checks what the runtimes reported at start-up).
+ */
+export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: WorkerCommandLine | null = workerCommandLine()): CeleryConfig {
   const broker = typeof options.broker === 'string' ? { url: options.broker } : options.broker!;
   const defaultQueue = options.defaultQueue ?? 'celery';
-  const { sendTaskEvents, heartbeatIntervalSeconds, logTasks, autoStart: _autoStart, exitOnRemoteShutdown: _exit, ...worker } = options.worker || {};
+  const { sendTaskEvents, heartbeatIntervalSeconds, logTasks, autoStart, exitOnRemoteShutdown, mingle, ...worker } = options.worker || {};
+  const flags = options.worker === false ? null : commandLine;
   return {
     broker,
     backend: resolveBackend(options),
@@ -53,16 +64,24 @@ export function resolveCeleryConfig(options: CeleryModuleOptions): CeleryConfig 
             ...DEFAULT_WORKER_OPTIONS,
             queues: [defaultQueue],
             ...withoutUndefined(worker),
-            autoStart: options.worker?.autoStart ?? true,
-            exitOnRemoteShutdown: options.worker?.exitOnRemoteShutdown ?? true,
+            ...withoutUndefined({
+              queues: flags?.queues && [...flags.queues],
+              concurrency: flags?.concurrency,
+              hostname: flags ? commandLineHostname(flags, worker.hostname ?? DEFAULT_WORKER_OPTIONS.hostname) : undefined,
+            }),
+            autoStart: autoStart ?? true,
+            exitOnRemoteShutdown: exitOnRemoteShutdown ?? true,
+            // Celery's Mingle runs on amqp and redis only (its compatible_transports), never in memory.
+            mingle: (mingle ?? true) && urlScheme(broker.url) !== 'memory',
           },
     events: {
-      sendTaskEvents: sendTaskEvents ?? DEFAULT_EVENT_OPTIONS.sendTaskEvents,
+      sendTaskEvents: flags?.sendTaskEvents || (sendTaskEvents ?? DEFAULT_EVENT_OPTIONS.sendTaskEvents),
       heartbeatIntervalSeconds: heartbeatIntervalSeconds ?? DEFAULT_EVENT_OPTIONS.heartbeatIntervalSeconds,
       sendSentEvent: options.sendSentEvent ?? DEFAULT_EVENT_OPTIONS.sendSentEvent,
     },
     metrics: resolveMetricsOptions(options.metrics),
-    logTasks: logTasks ?? false,
+    logTasks: flags ? flags.logLevel === 'info' || flags.logLevel === 'debug' : (logTasks ?? false),
+    banner: flags ? { app: flags.app, logLevel: flags.logLevel } : null,
     alerts: options.alerts || null,
     security: loadMessageSecurity(options.security),
     outbox: resolveOutboxOptions(options.outbox),

@@ -17,6 +17,7 @@ import type { TaskHooks } from '../worker/task-hooks';
 import type { TaskRegistry } from '../task/task-registry';
 import type { CeleryConfig } from './celery-config';
 import { decideRoles, RuntimeRoles } from './runtime-roles';
+import { reportToWorkerCommandLine } from './worker-command-line';
 
 /** Everything a Celery app is made of, built once by createCeleryRuntime(). */
 export interface CeleryRuntimeParts {
@@ -93,6 +94,7 @@ export class CeleryRuntime {
     const roles = decideRoles(config, registry);
     this.roles = roles;
     logger.log(roles.summary);
+    reportToWorkerCommandLine({ worker: roles.worker !== 'none', summary: roles.summary, hostname: roles.worker === 'none' ? undefined : worker?.hostname });
     // The outbox relay runs in producer-only apps too.
     await outbox.start();
     if (alerts) {

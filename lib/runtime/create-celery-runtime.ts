@@ -24,7 +24,10 @@ import { TaskRegistry } from '../task/task-registry';
 import { CeleryConfig, resolveCeleryConfig } from './celery-config';
 import { CeleryRuntime, CeleryRuntimeParts } from './celery-runtime';
 import { connectBroker, connectResultBackend } from './connect';
-import { createControlServer } from './create-control-server';
+import { createControlServer, describeBackend } from './create-control-server';
+import { Mingle } from '../remote-control/mingle';
+import { renderWorkerBanner } from './worker-banner';
+import { maskUrl } from '../utils/mask-secrets';
 import { endProcessOnRemoteShutdown } from './end-process-on-remote-shutdown';
 import { validateCeleryOptions } from './validate-options';
 
@@ -82,6 +85,9 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
   const worker = config.worker && buildWorker(config, { broker, backend, queues, registry, hooks, client, logger });
   const workerEvents = worker && attachWorkerEvents(config, worker, { broker, clock, logger });
   const control = worker && createControlServer(config, { broker, worker, clock, logger, taskEvents: workerEvents ?? undefined });
+  // Before the first task queue is consumed, and so before the mailbox (it starts once the worker has).
+  if (worker && config.worker?.mingle) worker.addStartupStep(() => new Mingle({ control: client.control, worker, clock, logger }).sync());
+  if (worker && config.banner) printBannerOnStart(config, worker, registry, workerEvents);
   const metrics = config.metrics ? attachMetrics(config, { broker, worker, connectionEvents, logger }) : null;
   const monitor = new ClusterMonitor({ broker, clock, control: client.control, logger });
   const alerts = config.alerts ? createCeleryAlerts(config.alerts, { broker, monitor, listeners: alertListeners, logger }) : null;
@@ -124,6 +130,38 @@ function attachWorkerEvents(config: CeleryConfig, worker: CeleryWorker, parts: P
   const events = new WorkerEventsMonitor(worker, { ...parts, sendTaskEvents, heartbeatIntervalSeconds });
   worker.addMonitor(events);
   return events;
+}
+
+/**
+ * The worker CLI's start-up banner, printed once, when the worker first starts consuming. On
+ * stdout and whatever the log level, as `celery worker` prints its own: it is no log line.
+ */
+function printBannerOnStart(config: CeleryConfig, worker: CeleryWorker, registry: TaskRegistry, events: WorkerEventsMonitor | null): void {
+  const banner = config.banner!;
+  let printed = false;
+  worker.addMonitor({
+    workerStarted: () => {
+      if (printed) return;
+      printed = true;
+      const { options } = worker;
+      const tasks = registry.appTaskNames();
+      const text = renderWorkerBanner({
+        nodename: worker.hostname,
+        app: banner.app,
+        transport: maskUrl(config.broker.url),
+        results: describeBackend(config.backend) ?? 'disabled://',
+        concurrency: options.concurrency,
+        prefetchMultiplier: options.prefetchMultiplier,
+        acksLate: options.acksLate,
+        taskEvents: events?.taskEventsEnabled ?? config.events.sendTaskEvents,
+        queues: worker.consumedQueues(),
+        tasks,
+        builtinTasks: registry.names().filter((name) => !tasks.includes(name)),
+        logLevel: banner.logLevel,
+      });
+      process.stdout.write(`${text}\n`);
+    },
+  });
 }
 
 /** Metrics follow the worker (when there is one) and the broker connection from the start. */

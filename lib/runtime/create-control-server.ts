@@ -46,7 +46,8 @@ function celeryConf(config: CeleryConfig, worker: CeleryWorker): Record<string, 
   };
 }
 
-function describeBackend(backend: CeleryConfig['backend']): string | null {
+/** The result backend for logs and `conf`, passwords masked; null for none. */
+export function describeBackend(backend: CeleryConfig['backend']): string | null {
   if (backend === null) return null;
   if (backend.url) return maskUrl(backend.url);
   return backend.dataSource ? "the application's TypeORM DataSource" : 'embedded://';

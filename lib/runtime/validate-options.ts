@@ -111,7 +111,7 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
         problems.push(`worker.delayedDeliveryQueueType must be 'quorum' or 'classic' (Celery: broker_native_delayed_delivery_queue_type), got ${describe(worker.delayedDeliveryQueueType)}`);
       }
       if (worker.hostname !== undefined) checkName(problems, 'worker.hostname', worker.hostname);
-      for (const key of ['acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'autoStart', 'exitOnRemoteShutdown', 'sendTaskEvents', 'logTasks'] as const) {
+      for (const key of ['acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'autoStart', 'exitOnRemoteShutdown', 'mingle', 'sendTaskEvents', 'logTasks'] as const) {
         if (worker[key] !== undefined && typeof worker[key] !== 'boolean') problems.push(`worker.${key} must be true or false, got ${describe(worker[key])}`);
       }
     }

@@ -116,6 +116,7 @@ export class CeleryWorker {
   private readonly observers: WorkerObservers;
   private readonly admission: MessageAdmission;
   private readonly duplicates: DuplicateGuard;
+  private readonly startupSteps: (() => Promise<void>)[] = [];
 
   constructor(private readonly deps: WorkerDependencies) {
     this.hostname = expandHostname(deps.options.hostname);
@@ -199,6 +200,15 @@ export class CeleryWorker {
   /** Adds an observer after construction, as if it had been given in `monitors` (remote control uses it). */
   addMonitor(monitor: WorkerMonitor): void {
     this.observers.add(monitor);
+  }
+
+  /**
+   * Adds work that every start() awaits before any task queue is consumed, as Celery's consumer
+   * steps before `Tasks` (Mingle syncs revoked ids with the other workers there). A step that
+   * rejects fails the start.
+   */
+  addStartupStep(step: () => Promise<void>): void {
+    this.startupSteps.push(step);
   }
 
   /** Tasks run since start, by name (Celery's `inspect stats` → `total`). */
@@ -298,6 +308,7 @@ export class CeleryWorker {
     this.stopping = false;
     this.duplicates.assertUsable(this.deps.registry);
     await this.revoked.load();
+    for (const step of this.startupSteps) await step();
     this.startedAt = new Date();
     this.prefetch = this.basePrefetch;
     const queues = options.queues.map((name) => this.deps.declareQueue(name));

@@ -1,38 +1,47 @@
 import type { RevokeReason } from '../errors/task-revoked.error';
+import { safeRepr } from '../events/safe-repr';
+import { pythonFloatRepr } from '../protocol/pickle/python-float-repr';
 import type { TaskMessage } from '../protocol/task-message';
-import { TaskState } from '../protocol/task-states';
 import type { CeleryLogger } from '../utils/logger';
 import type { PartialTaskMessage, WorkerMonitor } from './worker-monitor';
 
 /**
- * One log line per task when it is done, with its state and runtime:
- * `Task tasks.add[6f1c…] SUCCESS in 0.004s`. Celery's worker logs the same moment at INFO
- * (`Task tasks.add[…] succeeded in 0.004s: 5`); the result is left out here so a large one
- * never floods the log. Enabled by the `worker.logTasks` option (the worker CLI turns it on).
+ * The INFO lines Celery's worker logs per task at `-l info` (celery/app/trace.py LOG_RECEIVED,
+ * LOG_SUCCESS, LOG_RETRY; celery/worker/request.py), in its words:
+ *
+ * - `Task tasks.add[6f1c…] received`
+ * - `Task tasks.add[6f1c…] succeeded in 0.0041s: 5` (the result as Celery's `saferepr`, at most 1024 characters)
+ * - `Task tasks.flaky[6f1c…] retry: Error: …`
+ * - `Discarding revoked task: tasks.add[6f1c…]`
+ *
+ * A failure has no line here: the worker logs it at ERROR whatever the level, naming the exception
+ * type (`Task tasks.fail[…] raised: TypeError: …`, settlement.ts), as Celery does. Enabled by the
+ * `worker.logTasks` option; the worker CLI turns it on at `-l info` and `-l debug`.
  */
 export class TaskProgressLog implements WorkerMonitor {
   constructor(private readonly logger: CeleryLogger) {}
 
-  taskSucceeded(message: TaskMessage, _result: unknown, runtimeSeconds: number): void {
-    this.logger.log(`Task ${message.task}[${message.id}] ${TaskState.SUCCESS} in ${runtimeSeconds.toFixed(3)}s`);
+  taskReceived(message: TaskMessage): void {
+    this.logger.log(`Task ${message.task}[${message.id}] received`);
   }
 
-  taskFailed(message: PartialTaskMessage, error: unknown, runtimeSeconds: number | null): void {
-    const runtime = runtimeSeconds === null ? 'without running' : `in ${runtimeSeconds.toFixed(3)}s`;
-    this.logger.log(`Task ${message.task ?? 'unknown'}[${message.id}] ${TaskState.FAILURE} ${runtime}: ${describeError(error)}`);
+  taskSucceeded(message: TaskMessage, result: unknown, runtimeSeconds: number): void {
+    this.logger.log(`Task ${message.task}[${message.id}] succeeded in ${pythonFloatRepr(runtimeSeconds)}s: ${safeRepr(result)}`);
   }
 
   taskRetried(message: TaskMessage, error: unknown): void {
-    this.logger.log(`Task ${message.task}[${message.id}] ${TaskState.RETRY}: ${describeError(error)}`);
+    this.logger.log(`Task ${message.task}[${message.id}] retry: ${describeError(error)}`);
   }
 
   taskRevoked(message: TaskMessage, reason: RevokeReason): void {
-    this.logger.log(`Task ${message.task}[${message.id}] ${TaskState.REVOKED} (${reason})`);
+    // Celery discards a revoked or expired message with this line; a running task it terminates is stored REVOKED.
+    if (reason === 'terminated') this.logger.log(`Task ${message.task}[${message.id}] terminated: stored as REVOKED`);
+    else this.logger.log(`Discarding revoked task: ${message.task}[${message.id}]${reason === 'expired' ? ' (expired)' : ''}`);
   }
 
   taskRejected(message: PartialTaskMessage | null, requeue: boolean): void {
     const label = message ? `${message.task ?? 'unknown'}[${message.id}]` : 'message';
-    this.logger.log(`Task ${label} ${TaskState.REJECTED}${requeue ? ' (requeued)' : ''}`);
+    this.logger.log(`Task ${label} rejected${requeue ? ' (requeued)' : ''}`);
   }
 }
 

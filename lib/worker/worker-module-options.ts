@@ -57,16 +57,24 @@ export interface WorkerModuleOptions {
    * sent either way, as in Celery. Default false.
    */
   sendTaskEvents?: boolean;
+  /**
+   * At start, before consuming, ask the other workers for their revoked task ids and clock
+   * (Celery's Mingle: a `hello` broadcast, answers collected for 1 s) and warn when one of them
+   * answers under this worker's own node name. false: start without (Celery:
+   * `--without-mingle`), a second sooner. Never on the in-process broker. Default true.
+   */
+  mingle?: boolean;
   /** Seconds between worker-heartbeat events (Celery: `--heartbeat-interval`). Default 2. */
   heartbeatIntervalSeconds?: number;
   /**
-   * Log one line per finished task with its state and runtime (Celery's worker logs these at
-   * INFO: `Task tasks.add[…] succeeded in 0.004s`). The worker CLI turns it on. Default false.
+   * Log Celery's INFO lines per task: `Task tasks.add[…] received`, `Task tasks.add[…] succeeded
+   * in 0.004s: 5`, retries and discarded revoked tasks (a failure is logged at ERROR either way).
+   * The worker CLI decides it from `-l` (info and debug). Default false.
    */
   logTasks?: boolean;
 }
 
 export const WORKER_OPTION_KEYS = optionKeys<WorkerModuleOptions>()(
   'queues', 'concurrency', 'prefetchMultiplier', 'hostname', 'acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'shutdownTimeoutMs',
-  'maxMessageBytes', 'etaParkThresholdSeconds', 'delayedDeliveryQueueType', 'autoStart', 'exitOnRemoteShutdown', 'sendTaskEvents', 'heartbeatIntervalSeconds', 'logTasks',
+  'maxMessageBytes', 'etaParkThresholdSeconds', 'delayedDeliveryQueueType', 'autoStart', 'exitOnRemoteShutdown', 'mingle', 'sendTaskEvents', 'heartbeatIntervalSeconds', 'logTasks',
 );

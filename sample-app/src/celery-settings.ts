@@ -1,26 +1,26 @@
-import { CeleryModuleOptions } from '../../lib';
+import { celeryOptionsFromEnv, CeleryModuleOptions } from '../../lib';
 
 /**
- * CeleryModule options from the environment, with Celery's own setting names, so a Python
- * worker and this app can share one environment file.
+ * CeleryModule options from the environment: Celery's own setting names through
+ * celeryOptionsFromEnv() (CELERY_BROKER_URL, CELERY_RESULT_BACKEND, CELERY_TASK_ACKS_LATE,
+ * CELERY_TASK_REJECT_ON_WORKER_LOST, CELERY_TASK_TRACK_STARTED, CELERY_WORKER_SEND_TASK_EVENTS,
+ * CELERY_TASK_SEND_SENT_EVENT…), so a Python worker and this app share one environment file, and
+ * the sample's own names for what Celery has no setting for: CELERY_QUEUES (comma-separated; the
+ * first is the default queue), CELERY_CONCURRENCY, CELERY_HOSTNAME, CELERY_WORKER_LOG_TASKS.
+ * Under the worker CLI its flags win over all of these.
  */
 export function celeryOptionsFromEnvironment(env: NodeJS.ProcessEnv, role: { worker: boolean }): CeleryModuleOptions {
+  const celery = celeryOptionsFromEnv(env);
   const queues = (env.CELERY_QUEUES ?? 'celery').split(',').map((queue) => queue.trim()).filter(Boolean);
   return {
-    broker: env.CELERY_BROKER_URL || undefined,
-    backend: env.CELERY_RESULT_BACKEND || undefined,
-    defaultQueue: queues[0],
-    sendSentEvent: flag(env.CELERY_TASK_SEND_SENT_EVENT),
+    ...celery,
+    defaultQueue: celery.defaultQueue ?? queues[0],
     worker: role.worker
       ? {
+          ...celery.worker,
           queues,
-          concurrency: env.CELERY_CONCURRENCY ? Number(env.CELERY_CONCURRENCY) : undefined,
+          concurrency: env.CELERY_CONCURRENCY ? Number(env.CELERY_CONCURRENCY) : celery.worker?.concurrency,
           hostname: env.CELERY_HOSTNAME || undefined,
-          acksLate: flag(env.CELERY_TASK_ACKS_LATE),
-          rejectOnWorkerLost: flag(env.CELERY_TASK_REJECT_ON_WORKER_LOST),
-          trackStarted: flag(env.CELERY_TASK_TRACK_STARTED),
-          sendTaskEvents: flag(env.CELERY_WORKER_SEND_TASK_EVENTS),
-          // Set by the worker CLI (nestjs-celery-worker) for --loglevel info and debug.
           logTasks: flag(env.CELERY_WORKER_LOG_TASKS),
         }
       : false,

@@ -82,7 +82,7 @@ describe('deploy/nestjs-celery-worker@.service', () => {
       worker.child.kill('SIGTERM');
       expect(await worker.exited).toBe(0);
       expect(Date.now() - stoppedAt).toBeLessThan(Number(unit.TimeoutStopSec) * 1000);
-      expect(worker.output()).toMatch(new RegExp(`Task tasks\\.sleep\\[${sleeping.id}\\] SUCCESS in 3\\.\\d{3}s`));
+      expect(worker.output()).toMatch(new RegExp(`Task tasks\\.sleep\\[${sleeping.id}\\] succeeded in 3\\.\\d+s: 3\\n`));
       const stored = await sleeping.info();
       expect(stored).toMatchObject({ status: TaskState.SUCCESS, result: 3 });
     } finally {

@@ -44,7 +44,7 @@ describe('nestjs-celery-worker --processes', () => {
     const env = await createTestEnvironment('it-procs-int');
     const producer = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: false });
     const name = `procs-${env.queue}`;
-    const cli = startNodeProcess([CLI, ...SAMPLE_WORKER, '-Q', env.queue, '-n', `${name}@%h`, '-P', '2'], {
+    const cli = startNodeProcess([CLI, ...SAMPLE_WORKER, '-Q', env.queue, '-n', `${name}@%h`, '-P', '2', '-l', 'info'], {
       CELERY_BROKER_URL: RABBITMQ_URL,
       CELERY_RESULT_BACKEND: env.databaseUrl,
       CELERY_TASK_TRACK_STARTED: 'true',
@@ -84,7 +84,7 @@ describe('nestjs-celery-worker --processes', () => {
       // Unique per run: the broker is shared, and remote control reaches every node of it.
       const name = `procs-${env.queue}`;
       nodes = [`${name}-1@${hostname()}`, `${name}-2@${hostname()}`];
-      cli = startNodeProcess([CLI, ...SAMPLE_WORKER, '-Q', env.queue, '-c', '4', '-n', `${name}@%h`, '-P', '2'], {
+      cli = startNodeProcess([CLI, ...SAMPLE_WORKER, '-Q', env.queue, '-c', '4', '-n', `${name}@%h`, '-P', '2', '-l', 'info'], {
         CELERY_BROKER_URL: RABBITMQ_URL,
         CELERY_RESULT_BACKEND: env.databaseUrl,
       });
@@ -104,7 +104,7 @@ describe('nestjs-celery-worker --processes', () => {
       const results = await Promise.all(Array.from({ length: 16 }, () => celery.send('tasks.sleep', [0.3])));
       for (const result of results) expect(await result.get({ timeout: 30_000 })).toBe(0.3);
       for (const index of [1, 2]) {
-        const ran = results.filter((result) => new RegExp(`^\\[${index}:\\d+\\] .*Task tasks\\.sleep\\[${result.id}\\] SUCCESS`, 'm').test(cli.output()));
+        const ran = results.filter((result) => new RegExp(`^\\[${index}:\\d+\\] .*Task tasks\\.sleep\\[${result.id}\\] succeeded`, 'm').test(cli.output()));
         expect(ran.length).toBeGreaterThan(0);
       }
     });

@@ -45,7 +45,7 @@ describe('nestjs-celery-worker', () => {
       await env?.dispose();
     });
 
-    it('maps -Q -c -n -E --loglevel to the worker, logs one line per task, and exits 0 on SIGTERM', async () => {
+    it("maps -Q -c -n -E --loglevel to the worker, logs Celery's lines per task at info, and exits 0 on SIGTERM", async () => {
       const cli = startNodeProcess([CLI, ...SAMPLE_WORKER, '-Q', `${env.queue},${env.queue}-other`, '-c', '3', '-n', 'cli-test@%h', '-E', '--loglevel', 'info'], {
         CELERY_BROKER_URL: RABBITMQ_URL,
         CELERY_RESULT_BACKEND: env.databaseUrl,
@@ -57,8 +57,9 @@ describe('nestjs-celery-worker', () => {
         expect(await sum.get({ timeout: 10_000 })).toBe(42);
         const failed = await celery.send('tasks.fail', ['on purpose']);
         await failed.get({ timeout: 10_000, propagate: false });
-        await cli.waitForOutput(new RegExp(`Task tasks\\.add\\[${sum.id}\\] SUCCESS in \\d+\\.\\d{3}s`));
-        await cli.waitForOutput(new RegExp(`Task tasks\\.fail\\[${failed.id}\\] FAILURE in \\d+\\.\\d{3}s: Error: on purpose`));
+        await cli.waitForOutput(new RegExp(`Task tasks\\.add\\[${sum.id}\\] succeeded in \\d[\\d.e-]*s: 42`));
+        // A failure is Celery's ERROR line, with the exception type.
+        await cli.waitForOutput(new RegExp(`ERROR \\[Celery\\] Task tasks\\.fail\\[${failed.id}\\] raised: Error: on purpose`));
         cli.child.kill('SIGTERM');
         expect(await cli.exited).toBe(0);
         expect(cli.output()).toContain('warm shutdown');

@@ -33,9 +33,10 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
  * Test files run side by side on one broker: two workers under the default `celery@<host>` would
  * share one auto-delete pidbox queue (remote control), which one may delete between the other's
  * declare and consume. A worker without a node name gets one of its own, as separate deployments
- * have.
+ * have. Such a worker also starts without Mingle (its hello waits a second for answers, and a name
+ * of its own is never taken), as the Python test workers run `--without-mingle`.
  */
 function withOwnNodeName(options: CeleryModuleOptions): CeleryModuleOptions {
   if (options.worker === false || options.worker?.hostname) return options;
-  return { ...options, worker: { ...options.worker, hostname: `test-${randomBytes(4).toString('hex')}@%h` } };
+  return { ...options, worker: { mingle: false, ...options.worker, hostname: `test-${randomBytes(4).toString('hex')}@%h` } };
 }

@@ -34,6 +34,8 @@ export interface PythonWorkerOptions extends InteropSettings {
   readyTimeoutMs?: number;
   /** `-E` with heartbeats on: the worker sends task events and worker-online/heartbeat/offline, as monitors need. Default false. */
   events?: boolean;
+  /** `-n`; default `interop-<random>@%h`, a name of its own. */
+  nodename?: string;
 }
 
 /** A real `celery worker` (Python Celery 5.2.6) running test/python/interop_tasks.py. */
@@ -105,7 +107,7 @@ function workerArguments(options: PythonWorkerOptions): string[] {
     '-P', pool,
     ...(pool === 'prefork' ? ['-c', String(options.concurrency ?? 2)] : []),
     '-Q', options.queues.join(','),
-    '-n', `interop-${randomBytes(4).toString('hex')}@%h`,
+    '-n', options.nodename ?? `interop-${randomBytes(4).toString('hex')}@%h`,
     // Mingle waits a second for other workers' replies, gossip and heartbeats chat with them: a
     // test worker needs none of it, and starts faster without.
     '--without-mingle', '--without-gossip',
