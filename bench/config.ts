@@ -9,6 +9,10 @@ export interface BenchConfig {
   rabbitmqUrl: string;
   /** The Redis database of the Redis rows (BENCH_REDIS_URL); the scenario removes the keys it wrote. */
   redisUrl: string;
+  /** Where our results go on Redis (BENCH_REDIS_RESULTS_URL): a database of its own, flushed after each run. */
+  redisResultsUrl: string;
+  /** BullMQ's database (BENCH_BULLMQ_REDIS_URL), flushed at the end. */
+  bullmqRedisUrl: string;
   postgresUrl: string;
   python: string;
   /** False when /usr/bin/python3 (or CELERY_PYTHON) has no Celery: the Python columns are skipped. */
@@ -52,6 +56,9 @@ export function loadConfig(): BenchConfig {
     quick,
     rabbitmqUrl: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/10',
+    // Not 7, 8, 9, 11: the test suite's (test/support/redis.ts).
+    redisResultsUrl: process.env.BENCH_REDIS_RESULTS_URL ?? 'redis://127.0.0.1:6379/13',
+    bullmqRedisUrl: process.env.BENCH_BULLMQ_REDIS_URL ?? 'redis://127.0.0.1:6379/14',
     postgresUrl: process.env.POSTGRES_URL ?? 'postgresql://root@127.0.0.1:5432/test',
     python,
     pythonCelery: process.env.BENCH_SKIP_PYTHON === '1' ? false : hasPythonCelery(python),

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from './config';
+import { bullmqScenario } from './scenarios/bullmq';
 import { drainNoResultScenario } from './scenarios/drain-no-result';
 import { drainPostgresScenario } from './scenarios/drain-postgres';
 import { drainRpcScenario } from './scenarios/drain-rpc';
@@ -30,6 +31,7 @@ const SCENARIOS: [string, (bench: Bench) => Promise<void>][] = [
   ['memory', memoryScenario],
   ['scale', scaleScenario],
   ['redis', redisScenario],
+  ['bullmq', bullmqScenario],
 ];
 
 /** Where results go: bench/results in the sources, whether run from dist/ or not. */

@@ -24,7 +24,8 @@ export function checkTargets(rows: BenchRow[], config: BenchConfig): TargetCheck
     return value === undefined ? { target, measured: 'not measured', met: null } : { target, measured: `${format(value)} ${unit}`, met: value <= limit };
   };
   const checks: TargetCheck[] = [
-    ratio('Publish ≥ 80% of raw amqplib', 'publish.ours', 'publish.raw', 0.8),
+    ratio('Publish, single send() ≥ 80% of raw amqplib', 'publish.ours', 'publish.raw', 0.8),
+    ratio('Publish, sendBulk() ≥ 90% of raw amqplib', 'publish.ours-bulk', 'publish.raw', 0.9),
     ratio('Publish ≥ 5× Celery apply_async', 'publish.ours', 'publish.python', 5),
     ratio('Drain, no result ≥ 65% of raw consumer', 'drain.ours', 'drain.raw', 0.65),
     ratio('Drain, no result ≥ 3× Celery prefork -c 2', 'drain.ours', 'drain.python-prefork', 3),
@@ -32,7 +33,17 @@ export function checkTargets(rows: BenchRow[], config: BenchConfig): TargetCheck
     bestOf('Drain, no result ≥ 3× Celery prefork -c 2, best of our 1 or 2 processes', ['drain.ours', 'drain.ours-2p'], 'drain.python-prefork', 3),
     ratio('Drain, PostgreSQL results ≥ 10× Celery prefork -c 2 (database backend)', 'drain-pg.ours', 'drain-pg.python-prefork', 10),
     ratio('Drain, rpc:// ≥ 2.5× Celery rpc://', 'drain-rpc.ours', 'drain-rpc.python-prefork', 2.5),
+    ratio('Beside BullMQ: drain with results on Redis ≥ BullMQ’s', 'bullmq.results.ours-redis', 'bullmq.results.bullmq', 1),
+    ratio('Beside BullMQ: drain, RabbitMQ + PostgreSQL results ≥ 0.5× BullMQ’s with results', 'bullmq.results.ours-rabbitmq-pg', 'bullmq.results.bullmq', 0.5),
+    ratio('Drain, RabbitMQ + PostgreSQL results ≥ 0.8× raw amqplib consumer, same prefetch', 'bullmq.results.ours-rabbitmq-pg', 'bullmq.drain.raw-amqplib', 0.8),
   ];
+  const oursRoundTrip = median('bullmq.rt.ours.p50');
+  const bullRoundTrip = median('bullmq.rt.bullmq.p50');
+  checks.push(
+    oursRoundTrip === undefined || bullRoundTrip === undefined
+      ? { target: 'Round trip p50 on Redis ≤ BullMQ’s', measured: 'not measured', met: null }
+      : { target: 'Round trip p50 on Redis ≤ BullMQ’s', measured: `${format(oursRoundTrip)} ms vs ${format(bullRoundTrip)} ms`, met: oursRoundTrip <= bullRoundTrip },
+  );
   const oursRpc = median('rt-rpc.ours.p50');
   const pythonRpc = median('rt-rpc.python.p50');
   checks.push(

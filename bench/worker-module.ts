@@ -15,6 +15,12 @@ class BenchTasks {
   noop(): null {
     return null;
   }
+
+  /** The work BullMQ's bench processor does, for the side-by-side rows. */
+  @CeleryTask({ name: 'bench.add' })
+  add(x: number, y: number): number {
+    return x + y;
+  }
 }
 
 @Module({})
@@ -22,9 +28,12 @@ class BenchWorkerRoot {}
 
 /** The module for `settings`, node name `<queue>@%h`; without Mingle, as the Python workers run `--without-mingle`. */
 export function benchWorkerModule(settings: NodeWorkerSettings & { brokerUrl: string }): DynamicModule {
-  const backend = settings.backend === false || settings.backend === 'rpc://'
-    ? settings.backend
-    : { type: 'postgres' as const, url: settings.backend, resultExpiresSeconds: 0 };
+  const backend =
+    settings.backend === false || settings.backend === 'rpc://'
+      ? settings.backend
+      : settings.backend.startsWith('redis')
+        ? { type: 'redis' as const, url: settings.backend, resultExpiresSeconds: 0 }
+        : { type: 'postgres' as const, url: settings.backend, resultExpiresSeconds: 0 };
   return {
     module: BenchWorkerRoot,
     imports: [

@@ -5,6 +5,7 @@ import { runPythonScript, pythonEnvironment } from '../support/processes';
 import { addRow } from '../support/report';
 import { summarize } from '../support/stats';
 import { toPublishOptions } from '../../lib/broker/amqp/message-properties';
+import type { CeleryClient } from '../../lib';
 
 /** Sends in flight at once, for our client and raw amqplib alike. */
 export const WINDOW = 1000;
@@ -24,12 +25,15 @@ export async function publishScenario(bench: Bench): Promise<void> {
   const options = toPublishOptions(sample);
   const channel = await tools.confirmChannel();
   const ours: number[] = [];
+  const bulk: number[] = [];
   const raw: number[] = [];
   const python: number[] = [];
   // Subjects take turns run by run, so a drift in the machine's load hits each of them alike.
   for (let run = 0; run < config.repeats; run++) {
     await tools.purge(queue);
     ours.push(await timeRate(count, WINDOW, () => producer.client.send(NOOP_TASK, [], { queue }).then(() => undefined)));
+    await tools.purge(queue);
+    bulk.push(await bulkSendRate(producer.client, queue, count));
     await tools.purge(queue);
     raw.push(
       await timeRate(count, WINDOW, () =>
@@ -51,7 +55,8 @@ export async function publishScenario(bench: Bench): Promise<void> {
   }
   await producer.close();
   await channel.close();
-  addRow(bench, { key: 'publish.ours', scenario: '1. Publish (confirms)', subject: 'nestjs-celery send()', unit: 'tasks/s', summary: summarize(ours) });
+  addRow(bench, { key: 'publish.ours', scenario: '1. Publish (confirms)', subject: 'nestjs-celery send(), 1,000 in flight', unit: 'tasks/s', summary: summarize(ours) });
+  addRow(bench, { key: 'publish.ours-bulk', scenario: '1. Publish (confirms)', subject: `nestjs-celery sendBulk(), ${WINDOW} a call`, unit: 'tasks/s', summary: summarize(bulk) });
   addRow(bench, {
     key: 'publish.raw',
     scenario: '1. Publish (confirms)',
@@ -64,6 +69,16 @@ export async function publishScenario(bench: Bench): Promise<void> {
     addRow(bench, { key: 'publish.python', scenario: '1. Publish (confirms)', subject: 'Celery apply_async (confirm_publish)', unit: 'tasks/s', summary: summarize(python) });
   }
   await tools.purge(queue);
+}
+
+/** sendBulk() of WINDOW tasks at a time, one call after the other; returns tasks per second. */
+async function bulkSendRate(client: CeleryClient, queue: string, count: number): Promise<number> {
+  const startedAt = performance.now();
+  for (let sent = 0; sent < count; sent += WINDOW) {
+    const settled = await client.sendBulk(NOOP_TASK, Array.from({ length: Math.min(WINDOW, count - sent) }, () => []), { queue });
+    if (settled.some((outcome) => outcome.status === 'rejected')) throw new Error('a bulk send was refused');
+  }
+  return count / ((performance.now() - startedAt) / 1000);
 }
 
 /** Runs `count` operations with at most `window` in flight; returns operations per second. */

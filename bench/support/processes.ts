@@ -45,6 +45,19 @@ export async function startNodeWorker(config: BenchConfig, settings: NodeWorkerS
   );
 }
 
+/** BullMQ's worker (bench/bullmq-worker-process.ts) on a Redis database, concurrency 10, as @nestjs/bullmq runs one. */
+export async function startBullmqWorker(queue: string, connection: { host: string; port: number; db: number }): Promise<WorkerProcess> {
+  const child = fork(join(__dirname, '..', 'bullmq-worker-process.js'), [], {
+    env: { ...process.env, BENCH_BULLMQ: JSON.stringify({ queue, connection, concurrency: 10 }) },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  return track(child, 'BullMQ worker', (resolve) =>
+    child.on('message', (message: { ready?: boolean }) => {
+      if (message?.ready) resolve();
+    }),
+  );
+}
+
 /** bin/nestjs-celery-worker, next to the compiled bench/ in dist/ or the sources. */
 const WORKER_CLI = join(__dirname, '..', '..', '..', 'bin', 'nestjs-celery-worker');
 
