@@ -7,3 +7,5 @@ export { runTask, testTaskContext } from './run-task';
 export type { TestTaskContextOptions } from './run-task';
 export { RetryRequested } from '../errors/retry-requested';
 export type { RetryOptions } from '../errors/retry-requested';
+export { CeleryClientMock, createCeleryClientMock } from './celery-client-mock';
+export type { CeleryClientMockOptions, TaskAnswer } from './celery-client-mock';
