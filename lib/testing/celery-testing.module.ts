@@ -52,7 +52,7 @@ async function createTestingRuntime(options: CeleryModuleOptions, log: SentTaskL
     onTaskCall: log.record,
     wrapBroker: eager ? (broker) => (built.eager = new EagerBroker(broker)) : undefined,
   });
-  if (built.eager && runtime.parts.worker) built.eager.attach(runtime.parts.worker, runtime.parts.registry);
+  if (built.eager && runtime.parts.worker) built.eager.attach(runtime.parts.worker, runtime.parts.registry, runtime.parts.hooks);
   return runtime;
 }
 

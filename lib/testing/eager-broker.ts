@@ -1,22 +1,26 @@
 import type { Broker, ConsumeOptions, Consumer, DeliveredMessage, ExchangeDeclaration, OutgoingMessage, QueueDeclaration } from '../broker/broker.interface';
 import type { TaskMessage } from '../protocol/task-message';
+import type { TaskContext } from '../task/task-context';
 import type { TaskRegistry } from '../task/task-registry';
 import type { CeleryWorker } from '../worker/celery-worker';
+import type { TaskHooks } from '../worker/task-hooks';
 import type { PartialTaskMessage, WorkerMonitor } from '../worker/worker-monitor';
 
 /** A delivery handed to the worker and not settled yet. */
 interface PendingDelivery {
   /** The worker took it as new work (taskReceived): an ack from now on is the early ack, not the end. */
   received: boolean;
+  /** Its code began (taskStarted): it ends with the postrun hooks, after the app's own. */
+  started: boolean;
   finish(): void;
 }
 
 /**
  * The broker as Celery's `task_always_eager` sees it, in front of the in-memory broker: a task
  * this app has (one of its own `@CeleryTask()`s) is handed to the app's worker as it is published,
- * and `publish()` resolves once the worker settled it — stored, its workflow continued, told. So
- * `send()` returns an AsyncResult that is already done, and through the worker's one settlement
- * path: guards, interceptors, hooks, retries, chains, groups and chords behave as in production.
+ * and `publish()` resolves once the worker settled it — stored, its workflow continued, monitors
+ * and the app's hooks told. So `send()` returns an AsyncResult that is already done, and through
+ * the worker's one settlement path: guards, interceptors, hooks, retries, chains, groups and chords behave as in production.
  *
  * As in Celery's eager mode, `countdown` and `eta` are ignored (the task runs now) and a retry
  * runs again at once with `retries + 1`, until it succeeds or its retries are used up. Anything
@@ -28,6 +32,8 @@ interface PendingDelivery {
 export class EagerBroker implements Broker {
   private workerQueues: ReadonlySet<string> = new Set();
   private registry: TaskRegistry | null = null;
+  private hooks: TaskHooks | null = null;
+  private postrunHooked = false;
   /** The worker's message handler, from its consume() on its queues; null before start and after stop. */
   private deliverToWorker: ((message: DeliveredMessage) => void) | null = null;
   /** By `id#retries`: a retry is the same id published again, settled before the try that asked for it. */
@@ -44,9 +50,10 @@ export class EagerBroker implements Broker {
   }
 
   /** Runs this app's tasks on `worker` from now on (before it starts: it is its consume() that is kept). */
-  attach(worker: CeleryWorker, registry: TaskRegistry): void {
+  attach(worker: CeleryWorker, registry: TaskRegistry, hooks: TaskHooks): void {
     this.workerQueues = new Set(worker.options.queues);
     this.registry = registry;
+    this.hooks = hooks;
     worker.addMonitor(this.settlements);
   }
 
@@ -82,6 +89,11 @@ export class EagerBroker implements Broker {
   async consume(options: ConsumeOptions): Promise<Consumer> {
     if (!this.isWorkersConsume(options.queues)) return this.inner.consume(options);
     this.deliverToWorker = options.onMessage;
+    // Registered when the worker starts, after the app's hooks (the explorer's, at module init): hooks run in order.
+    if (!this.postrunHooked) {
+      this.postrunHooked = true;
+      this.hooks?.on('postrun', (event) => this.ranToTheEnd(event.task), { source: 'nestjs-celery/testing eager delivery' });
+    }
     return {
       cancel: async () => {
         this.deliverToWorker = null;
@@ -109,15 +121,17 @@ export class EagerBroker implements Broker {
   }
 
   /**
-   * Hands the message to the worker without its eta and waits for the end of its settlement: the
-   * worker's monitors are told the outcome once it is stored and the workflow continued; a reject
-   * ends it too; an ack before the worker received it as new work is the duplicate guard's.
+   * Hands the message to the worker without its eta and waits for the end of its settlement: for
+   * a task whose code ran, its postrun hooks; for one that did not (revoked, expired), the outcome
+   * told to the worker's monitors; a reject ends either (refused, handed back); an ack before the
+   * worker received it as new work is the duplicate guard's.
    */
   private deliverNow(deliver: (message: DeliveredMessage) => void, message: OutgoingMessage, headers: Record<string, unknown>): Promise<void> {
     const key = settlementKey(headers.id as string, headers.retries);
     return new Promise<void>((resolve) => {
       const pending: PendingDelivery = {
         received: false,
+        started: false,
         finish: () => {
           const list = this.pending.get(key);
           const index = list?.indexOf(pending) ?? -1;
@@ -145,14 +159,22 @@ export class EagerBroker implements Broker {
     taskReceived: (message) => {
       for (const pending of this.pending.get(settlementKey(message.id, message.retries)) ?? []) pending.received = true;
     },
+    taskStarted: (message) => {
+      for (const pending of this.pending.get(settlementKey(message.id, message.retries)) ?? []) pending.started = true;
+    },
     taskSucceeded: (message) => this.settled(message),
     taskFailed: (message) => this.settled(message),
     taskRetried: (message) => this.settled(message),
     taskRevoked: (message) => this.settled(message),
   };
 
+  /** An outcome was told: the end for a task that never ran; one that ran still has its hooks to run. */
   private settled(message: TaskMessage | PartialTaskMessage): void {
-    for (const pending of [...(this.pending.get(settlementKey(message.id, message.retries)) ?? [])]) pending.finish();
+    for (const pending of [...(this.pending.get(settlementKey(message.id, message.retries)) ?? [])]) if (!pending.started) pending.finish();
+  }
+
+  private ranToTheEnd(task: TaskContext): void {
+    for (const pending of [...(this.pending.get(settlementKey(task.id, task.retries)) ?? [])]) pending.finish();
   }
 }
 

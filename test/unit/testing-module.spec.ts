@@ -1,6 +1,6 @@
 import { CanActivate, Injectable, UseGuards } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import { AsyncResult, CeleryClient, CeleryTask, chain, chord, currentTask, group, InvalidCeleryOptionsError, TaskFailedError } from '../../lib';
+import { AsyncResult, CeleryClient, CeleryTask, chain, chord, currentTask, group, InvalidCeleryOptionsError, TaskFailedError, TaskHooks } from '../../lib';
 import { CeleryTesting, CeleryTestingModule, CeleryTestingModuleOptions } from '../../lib/testing';
 
 /**
@@ -69,11 +69,12 @@ const modules: TestingModule[] = [];
 /** The failures these tests cause on purpose would be logged at ERROR. */
 const SILENT = { log() {}, error() {}, warn() {} };
 
-async function start(options: CeleryTestingModuleOptions): Promise<{ moduleRef: TestingModule; celery: CeleryClient; testing: CeleryTesting; tasks: MathTasks }> {
+async function start(options: CeleryTestingModuleOptions, beforeInit?: (moduleRef: TestingModule) => void): Promise<{ moduleRef: TestingModule; celery: CeleryClient; testing: CeleryTesting; tasks: MathTasks }> {
   const moduleRef = await Test.createTestingModule({ imports: [CeleryTestingModule.forRoot(options)], providers: [MathTasks] })
     .setLogger(SILENT)
     .compile();
   modules.push(moduleRef);
+  beforeInit?.(moduleRef);
   await moduleRef.init();
   return { moduleRef, celery: moduleRef.get(CeleryClient), testing: moduleRef.get(CeleryTesting), tasks: moduleRef.get(MathTasks) };
 }
@@ -184,6 +185,22 @@ describe('alwaysEager (Celery task_always_eager)', () => {
     const result = await celery.send('tasks.forbidden');
 
     await expect(result.get({ timeout: 1 })).rejects.toMatchObject({ excType: 'ForbiddenException' });
+  });
+
+  it('resolves once the app\'s task hooks are done too, slow ones included', async () => {
+    const heard: string[] = [];
+    // Before init, as the explorer registers @OnTaskEvent() methods.
+    const { celery } = await start({ alwaysEager: true }, (moduleRef) => {
+      for (const event of ['success', 'postrun'] as const) {
+        moduleRef.get(TaskHooks).on(event, async ({ task }) => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          heard.push(`${event} ${task.name} try ${task.retries}`);
+        });
+      }
+    });
+
+    await celery.send('tasks.flaky');
+    expect(heard).toEqual(['success tasks.flaky try 2', 'postrun tasks.flaky try 2', 'postrun tasks.flaky try 1', 'postrun tasks.flaky try 0']);
   });
 
   it('runs a task a task sends, inside it, as its child', async () => {
