@@ -20,7 +20,8 @@ interface PendingDelivery {
  * this app has (one of its own `@CeleryTask()`s) is handed to the app's worker as it is published,
  * and `publish()` resolves once the worker settled it — stored, its workflow continued, monitors
  * and the app's hooks told. So `send()` returns an AsyncResult that is already done, and through
- * the worker's one settlement path: guards, interceptors, hooks, retries, chains, groups and chords behave as in production.
+ * the worker's one settlement path: guards, interceptors, hooks, retries, chains, groups and
+ * chords behave as in production.
  *
  * As in Celery's eager mode, `countdown` and `eta` are ignored (the task runs now) and a retry
  * runs again at once with `retries + 1`, until it succeeds or its retries are used up. Anything

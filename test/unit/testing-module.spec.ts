@@ -180,6 +180,17 @@ describe('alwaysEager (Celery task_always_eager)', () => {
     expect(error).toMatchObject({ excType: 'ValueError', excJsType: 'RangeError', excMessage: ['out of range'] });
   });
 
+  it('settles what does not run as a worker does: an expired task REVOKED, arguments that do not fit refused', async () => {
+    const { celery, tasks } = await start({ alwaysEager: true });
+    const expired = await celery.send('tasks.add', [1, 1], { expires: new Date(Date.now() - 1000) });
+    const refused = await celery.send('tasks.add', [1, 2, 3]);
+
+    expect(tasks.runs).toEqual([]);
+    expect(await expired.state()).toBe('REVOKED');
+    expect(await refused.state()).toBe('FAILURE');
+    await expect(refused.get({ timeout: 1 })).rejects.toMatchObject({ excType: 'TypeError' });
+  });
+
   it('runs through the task\'s guards, as the worker does', async () => {
     const { celery } = await start({ alwaysEager: true });
     const result = await celery.send('tasks.forbidden');
