@@ -13,7 +13,8 @@ import { SentTaskLog } from './sent-task-log';
  * CeleryModule for tests, as @nestjs/bullmq users get from Nest's docs: the same providers
  * (`CeleryClient`, the explorer of `@CeleryTask()` methods, the worker) on the in-process broker
  * and result backend, private to each compiled module, plus `CeleryTesting`, the record of the
- * tasks sent. Nothing to start: a module compiles and initialises in milliseconds.
+ * tasks sent. Nothing to start: a module compiles and initialises in milliseconds. Celery's
+ * counterparts are the pytest fixtures `celery_app` and `celery_worker`, and `task_always_eager`.
  *
  * ```ts
  * const moduleRef = await Test.createTestingModule({

@@ -7,7 +7,7 @@ import type { SentTaskAssertions, SentTaskLog, TaskName } from './sent-task-log'
 /**
  * The testing kit of one compiled `CeleryTestingModule`: what the app sent (the record), and the
  * in-memory Celery app behind it. Get it with `moduleRef.get(CeleryTesting)`; clear the record
- * between tests that share a module.
+ * between tests that share a module. Celery has no such object: Python tests mock `apply_async`.
  */
 export class CeleryTesting implements SentTaskAssertions {
   constructor(

@@ -39,9 +39,10 @@ export function testTaskContext(options: TestTaskContextOptions = {}): TaskConte
 }
 
 /**
- * Runs `call` as a task would run, with `currentTask()` answering from `context`, so a
- * `@CeleryTask()` method (or anything it calls) can be unit-tested without a module, a broker or
- * a worker: `await runTask(() => tasks.charge(7), { retries: 2 })`. Resolves with what the call
+ * Runs `call` as a task would run (Celery's `task.apply()`, without the worker's policies), with
+ * `currentTask()` answering from `context`, so a `@CeleryTask()` method (or anything it calls)
+ * can be unit-tested without a module, a broker or a worker:
+ * `await runTask(() => tasks.charge(7), { retries: 2 })`. Resolves with what the call
  * returns; rejects with what it throws — `currentTask().retry(options)` rejects with
  * RetryRequested, whose `options` are the retry's (`countdown`, `eta`, `error`, `maxRetries`,
  * `queue`). Nothing else of the worker applies: retry limits, guards, interceptors and hooks run

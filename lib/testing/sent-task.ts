@@ -4,8 +4,9 @@ import type { TaskCall } from '../client/celery-client';
 /**
  * A task the app sent, as the testing kit records it: the call as it was made (name, args,
  * options such as `countdown`, exactly as given) and what it became (its id, the queue it was
- * routed to, its eta…). Plain data, for `toEqual` / `toMatchObject`. Celery keeps no such record;
- * Python tests mock `apply_async` to get the same.
+ * routed to, its eta…). Plain data, for `toEqual` / `toMatchObject`. Every call the client
+ * prepares is one: the app's sends, the steps of its workflows, outbox enqueues; a retry is not
+ * (it is the same task again). Celery keeps no such record; Python tests mock `apply_async`.
  */
 export interface SentTask {
   /** The task id (Celery's `task_id`). */
