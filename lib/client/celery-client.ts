@@ -30,6 +30,21 @@ export interface PreparedTask {
   message: OutgoingMessage;
 }
 
+/**
+ * A task call as the client prepared it, before it is published: what the caller asked (name,
+ * args, options as given) and what it became (the message, where it goes). What `onTaskCall`
+ * is told; Celery's `before_task_publish` signal carries the same moment.
+ */
+export interface TaskCall {
+  readonly name: string;
+  readonly args: readonly unknown[];
+  readonly options: Readonly<SendTaskOptions>;
+  readonly message: TaskMessage;
+  readonly queue: string;
+  readonly exchange: string;
+  readonly routingKey: string;
+}
+
 export interface CeleryClientDependencies {
   broker: Broker;
   backend: ResultBackend;
@@ -46,6 +61,11 @@ export interface CeleryClientDependencies {
   clock?: LamportClock;
   /** Signs every task sent (Celery's `task_serializer='auth'`); unsigned JSON when omitted. */
   signer?: MessageSigner | null;
+  /**
+   * Told of every task call prepared (a send, a canvas step, an outbox enqueue), before it is
+   * published: the testing kit's record of sent tasks. Must not throw.
+   */
+  onTaskCall?: (call: TaskCall) => void;
 }
 
 /**
@@ -144,6 +164,7 @@ export class CeleryClient {
     const destination = this.route(name, args, options);
     const message = this.buildMessage(name, args, { ...options, priority: destination.priority });
     const { properties, body } = encodeTaskMessage(message, this.deps.signer ?? null);
+    this.deps.onTaskCall?.({ name, args, options, message, queue: destination.queue, exchange: destination.exchange, routingKey: destination.routingKey });
     return { taskId: message.id, queue: destination.queue, message: { exchange: destination.exchange, routingKey: destination.routingKey, properties, body } };
   }
 

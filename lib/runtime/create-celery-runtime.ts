@@ -6,7 +6,7 @@ import type { Broker } from '../broker/broker.interface';
 import { QueueCatalog } from '../broker/queue-catalog';
 import { CanvasWorkflowSteps } from '../workflow/canvas-workflow-steps';
 import { chordUnlockTask } from '../workflow/chord-unlock.task';
-import { CeleryClient } from '../client/celery-client';
+import { CeleryClient, CeleryClientDependencies } from '../client/celery-client';
 import { TaskRouter } from '../client/task-router';
 import { TaskSentEvents } from '../events/task-sent-events';
 import { WorkerEventsMonitor } from '../worker/worker-events-monitor';
@@ -36,6 +36,13 @@ export interface RuntimeHost {
   logger: CeleryLogger;
   /** Tasks known before start (a microservice's message handlers); CeleryModule's explorer registers its own later. */
   tasks?: readonly TaskDefinition[];
+  /**
+   * A decorator put in front of the connected broker, which every part then uses: the testing
+   * kit's eager delivery (lib/testing) runs tasks as they are published. Closing it closes the broker.
+   */
+  wrapBroker?(broker: Broker): Broker;
+  /** Told of every task call the app's client prepares (CeleryClientDependencies.onTaskCall): the testing kit's record. */
+  onTaskCall?: CeleryClientDependencies['onTaskCall'];
 }
 
 /**
@@ -49,7 +56,8 @@ export async function createCeleryRuntime(options: CeleryModuleOptions, host: Ru
   const config = resolveCeleryConfig(validateCeleryOptions(options));
   const { logger } = host;
   const connectionEvents = new BrokerConnectionEvents();
-  const broker = await connectBroker(config, logger, connectionEvents);
+  const connected = await connectBroker(config, logger, connectionEvents);
+  const broker = host.wrapBroker?.(connected) ?? connected;
   let backend: ResultBackend | null = null;
   try {
     backend = await connectResultBackend(config, broker, logger);
@@ -80,6 +88,7 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
     clock,
     signer: config.security.signer,
     sentEvents: config.events.sendSentEvent ? new TaskSentEvents({ broker, clock, logger }) : undefined,
+    onTaskCall: host.onTaskCall,
   });
   const outbox = new CeleryOutbox(client, config.outbox, logger);
   const worker = config.worker && buildWorker(config, { broker, backend, queues, registry, hooks, client, logger });

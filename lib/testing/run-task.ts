@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { RetryRequested } from '../errors/retry-requested';
+import { runInTaskContext, TaskContext } from '../task/task-context';
+
+/** What a test may set of a task's context; everything else gets a plain default (see testTaskContext). */
+export type TestTaskContextOptions = Partial<Omit<TaskContext, 'retry'>>;
+
+/**
+ * A task context for a test (Celery's `self.request` as `task.apply()` builds it): a new `id`
+ * (also its `rootId` and `correlationId`), `name` 'test.task', no args or kwargs, `retries` 0,
+ * no parent, group, eta, expiry or headers, delivered from the `celery` queue to `celery@testing`,
+ * and an AbortSignal that never fires unless `signal` is given. `retry()` throws RetryRequested
+ * with its options, as a real task's does.
+ */
+export function testTaskContext(options: TestTaskContextOptions = {}): TaskContext {
+  const id = options.id ?? randomUUID();
+  return {
+    id,
+    name: 'test.task',
+    args: [],
+    kwargs: {},
+    retries: 0,
+    rootId: id,
+    parentId: null,
+    groupId: null,
+    eta: null,
+    expires: null,
+    headers: {},
+    deliveryInfo: { exchange: '', routingKey: 'celery', redelivered: false, queue: 'celery' },
+    replyTo: null,
+    correlationId: id,
+    hostname: 'celery@testing',
+    signal: new AbortController().signal,
+    ...options,
+    retry: (retry = {}) => {
+      throw new RetryRequested(retry);
+    },
+  };
+}
+
+/**
+ * Runs `call` as a task would run (Celery's `task.apply()`, without the worker's policies), with
+ * `currentTask()` answering from `context`, so a `@CeleryTask()` method (or anything it calls)
+ * can be unit-tested without a module, a broker or a worker:
+ * `await runTask(() => tasks.charge(7), { retries: 2 })`. Resolves with what the call
+ * returns; rejects with what it throws — `currentTask().retry(options)` rejects with
+ * RetryRequested, whose `options` are the retry's (`countdown`, `eta`, `error`, `maxRetries`,
+ * `queue`). Nothing else of the worker applies: retry limits, guards, interceptors and hooks run
+ * in CeleryTestingModule.
+ */
+export async function runTask<T>(call: () => T | PromiseLike<T>, context: TestTaskContextOptions = {}): Promise<Awaited<T>> {
+  return await runInTaskContext(testTaskContext(context), call);
+}
