@@ -4,6 +4,8 @@ import { CeleryModule } from '../celery.module';
 import type { CeleryModuleOptions } from '../runtime/celery-module-options';
 import type { CeleryRuntime } from '../runtime/celery-runtime';
 import { createCeleryRuntime } from '../runtime/create-celery-runtime';
+import { forgetMemoryResultStore } from '../backend/memory/memory-result-store';
+import { forgetMemoryVirtualHost } from '../broker/memory/shared-virtual-hosts';
 import { CeleryTesting } from './celery-testing';
 import { celeryOptionsForTesting, CeleryTestingModuleOptions, checkTestingOptions } from './celery-testing-options';
 import { EagerBroker } from './eager-broker';
@@ -54,6 +56,11 @@ async function createTestingRuntime(options: CeleryModuleOptions, log: SentTaskL
     wrapBroker: eager ? (broker) => (built.eager = new EagerBroker(broker)) : undefined,
   });
   if (built.eager && runtime.parts.worker) built.eager.attach(runtime.parts.worker, runtime.parts.registry, runtime.parts.hooks);
+  // The module's memory:// URL is its own: once closed, nothing of it is kept in the process.
+  runtime.onClosed(() => {
+    forgetMemoryVirtualHost(options.broker as string);
+    forgetMemoryResultStore(options.backend as string);
+  });
   return runtime;
 }
 

@@ -50,11 +50,20 @@ const stores = new Map<string, MemoryResultStore>();
 
 /** The process-wide store behind a memory:// result URL: backends of the same URL share it. */
 export function sharedMemoryResultStore(url: string): MemoryResultStore {
-  const key = url.toLowerCase().replace(/^cache\+/, '').replace(/\/+$/, '');
+  const key = storeKey(url);
   let store = stores.get(key);
   if (!store) {
     store = { results: new Map(), groups: new Map(), chords: new Map(), revoked: new Map(), changes: new MemoryResultChanges() };
     stores.set(key, store);
   }
   return store;
+}
+
+/** Forgets the results a memory:// URL holds in this process (for an owner that made the URL its own, once closed). */
+export function forgetMemoryResultStore(url: string): void {
+  stores.delete(storeKey(url));
+}
+
+function storeKey(url: string): string {
+  return url.toLowerCase().replace(/^cache\+/, '').replace(/\/+$/, '');
 }
