@@ -16,6 +16,7 @@ import { publishScenario } from './scenarios/publish';
 import { redisScenario } from './scenarios/redis';
 import { roundTripScenario } from './scenarios/round-trip';
 import { scaleScenario } from './scenarios/scale';
+import { startUpScenario } from './scenarios/start-up';
 import { Bench } from './support/bench-context';
 import { cleanupAll } from './support/cleanup';
 import { RabbitTools } from './support/rabbit';
@@ -32,6 +33,7 @@ const SCENARIOS: [string, (bench: Bench) => Promise<void>][] = [
   ['scale', scaleScenario],
   ['redis', redisScenario],
   ['bullmq', bullmqScenario],
+  ['start-up', startUpScenario],
 ];
 
 /** Where results go: bench/results in the sources, whether run from dist/ or not. */
