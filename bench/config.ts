@@ -28,6 +28,9 @@ export interface BenchConfig {
   pythonRoundTrips: number;
   memoryTasks: number;
   scaleRows: number;
+  /** Scenario 11: tasks published and drained (BENCH_MILLION_TASKS), and Celery's share of it. */
+  millionTasks: number;
+  pythonMillionTasks: number;
   /** Extra node flags for our worker processes (BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"), to profile them. */
   workerNodeArguments: string[];
 }
@@ -72,6 +75,8 @@ export function loadConfig(): BenchConfig {
     pythonRoundTrips: numberFromEnv('BENCH_PYTHON_ROUND_TRIPS', 40, 20, quick),
     memoryTasks: numberFromEnv('BENCH_MEMORY_TASKS', 100_000, 10_000, quick),
     scaleRows: numberFromEnv('BENCH_SCALE_ROWS', 1_000_000, 50_000, quick),
+    millionTasks: numberFromEnv('BENCH_MILLION_TASKS', 1_000_000, 20_000, quick),
+    pythonMillionTasks: numberFromEnv('BENCH_PYTHON_MILLION_TASKS', 100_000, 2_000, quick),
     workerNodeArguments: (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((flag) => flag !== ''),
   };
 }

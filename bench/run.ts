@@ -12,6 +12,7 @@ import { drainNoResultScenario } from './scenarios/drain-no-result';
 import { drainPostgresScenario } from './scenarios/drain-postgres';
 import { drainRpcScenario } from './scenarios/drain-rpc';
 import { memoryScenario } from './scenarios/memory';
+import { millionScenario } from './scenarios/million';
 import { publishScenario } from './scenarios/publish';
 import { redisScenario } from './scenarios/redis';
 import { roundTripScenario } from './scenarios/round-trip';
@@ -34,6 +35,7 @@ const SCENARIOS: [string, (bench: Bench) => Promise<void>][] = [
   ['redis', redisScenario],
   ['bullmq', bullmqScenario],
   ['start-up', startUpScenario],
+  ['million', millionScenario],
 ];
 
 /** Where results go: bench/results in the sources, whether run from dist/ or not. */

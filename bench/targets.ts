@@ -37,6 +37,34 @@ export function checkTargets(rows: BenchRow[], config: BenchConfig): TargetCheck
     ratio('Beside BullMQ: drain, RabbitMQ + PostgreSQL results ≥ 0.5× BullMQ’s with results', 'bullmq.results.ours-rabbitmq-pg', 'bullmq.results.bullmq', 0.5),
     ratio('Drain, RabbitMQ + PostgreSQL results ≥ 0.8× raw amqplib consumer, same prefetch', 'bullmq.results.ours-rabbitmq-pg', 'bullmq.drain.raw-amqplib', 0.8),
   ];
+  const first = median('million.first-10');
+  const last = median('million.last-10');
+  checks.push(
+    first === undefined || last === undefined
+      ? { target: 'A million tasks: the last 10% drain ≥ 90% as fast as the first', measured: 'not measured', met: null }
+      : { target: 'A million tasks: the last 10% drain ≥ 90% as fast as the first', measured: `${format(first)} → ${format(last)} tasks/s`, met: last >= first * 0.9 },
+  );
+  const lost = median('million.lost');
+  const duplicates = median('million.duplicates');
+  checks.push(
+    lost === undefined
+      ? { target: 'A million tasks: none lost', measured: 'not measured', met: null }
+      : { target: 'A million tasks: none lost', measured: `${lost} lost, ${duplicates} run twice`, met: lost === 0 },
+  );
+  const early10 = median('million.memory-10');
+  const late90 = median('million.memory-90');
+  checks.push(
+    early10 === undefined || late90 === undefined
+      ? { target: 'A million tasks: worker memory flat (±10%)', measured: 'not measured', met: null }
+      : { target: 'A million tasks: worker memory flat (±10%)', measured: `${format(early10)} → ${format(late90)} MiB`, met: Math.abs(late90 - early10) <= early10 * 0.1 },
+  );
+  const oursStart = median('start-up.ours');
+  const pythonStart = median('start-up.python');
+  checks.push(
+    oursStart === undefined || pythonStart === undefined
+      ? { target: 'Start-up to consuming ≤ Celery’s', measured: 'not measured', met: null }
+      : { target: 'Start-up to consuming ≤ Celery’s', measured: `${format(oursStart)} ms vs ${format(pythonStart)} ms`, met: oursStart <= pythonStart },
+  );
   const oursRoundTrip = median('bullmq.rt.ours.p50');
   const bullRoundTrip = median('bullmq.rt.bullmq.p50');
   checks.push(

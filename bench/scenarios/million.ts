@@ -1,0 +1,103 @@
+import { Bench } from '../support/bench-context';
+import { createDatabase, lastResultId, successesAfter } from '../support/postgres';
+import { startNodeWorker, startPythonWorker, type WorkerProcess } from '../support/processes';
+import { startProducer } from '../support/producer-app';
+import { NOOP_TASK, pollUntil } from '../support/rabbit';
+import { addRow } from '../support/report';
+import { summarize } from '../support/stats';
+
+const SCENARIO = '11. A million tasks (RabbitMQ, PostgreSQL results)';
+const BULK = 1_000;
+const PROGRESS_POLL_MS = 250;
+
+/**
+ * 11. What teams adopt Celery for: `millionTasks` tasks published with sendBulk() and drained by
+ * two of our workers with every result stored in PostgreSQL. Rates over a tenth early and a tenth
+ * late (the table grows to a million rows meanwhile: no slowdown wanted), each worker's memory
+ * early and late (flat wanted), and nothing lost: exactly one SUCCESS row per task. Beside it
+ * Celery prefork -c 2 on its first `pythonMillionTasks` (a million would take it most of an hour).
+ * One run: a second million proves little more and costs minutes.
+ */
+export async function millionScenario(bench: Bench): Promise<void> {
+  const { config, tools } = bench;
+  const total = config.millionTasks;
+  const tenth = Math.floor(total / 10);
+  const database = await createDatabase(config.postgresUrl, 'million');
+  const queue = await tools.taskQueue('million');
+
+  const producer = await startProducer(config.rabbitmqUrl, false);
+  const publishStart = performance.now();
+  for (let sent = 0; sent < total; sent += BULK) {
+    const settled = await producer.client.sendBulk(NOOP_TASK, Array.from({ length: Math.min(BULK, total - sent) }, () => []), { queue });
+    if (settled.some((outcome) => outcome.status === 'rejected')) throw new Error('a bulk send of the million was refused');
+  }
+  const publishRate = total / ((performance.now() - publishStart) / 1000);
+  await producer.close();
+
+  const channel = await tools.channel();
+  const workers: WorkerProcess[] = [];
+  try {
+    const before = await lastResultId(database);
+    const done = () => successesAfter(database, before);
+    workers.push(...(await Promise.all([0, 1].map(() => startNodeWorker(config, { queue, backend: database.url, ignoreResult: false })))));
+    const startedAt = await pollUntil(async () => (await channel.checkQueue(queue)).messageCount < total, 5, 60_000, 'the workers to start draining');
+    // The first and last tenth are timed between 5–15% and 85–95% done: away from the start (a
+    // worker still starting) and the tail (the last few in flight), on the same footing.
+    const reached = (share: number) => pollUntil(async () => (await done()) >= Math.floor(total * share), PROGRESS_POLL_MS, 3_600_000, `${Math.floor(total * share)} results`);
+    const at05 = await reached(0.05);
+    const at15 = await reached(0.15);
+    const memory10 = workers.map((worker) => worker.memory().rssMiB);
+    const at85 = await reached(0.85);
+    const memory90 = workers.map((worker) => worker.memory().rssMiB);
+    const at95 = await reached(0.95);
+    const at100 = await reached(1);
+    const peak = Math.max(...workers.map((worker) => worker.memory().peakMiB));
+    const { rows } = await database.client.query(
+      "SELECT count(*)::bigint AS rows, count(DISTINCT task_id)::bigint AS tasks FROM celery_taskmeta WHERE id > $1 AND status = 'SUCCESS'",
+      [before],
+    );
+    const stored = { rows: Number(rows[0].rows), tasks: Number(rows[0].tasks) };
+    const note = `${total.toLocaleString('en-US')} tasks, 2 workers`;
+    addRow(bench, { key: 'million.publish', scenario: SCENARIO, subject: 'sendBulk(), 1,000 a call', unit: 'tasks/s', summary: summarize([publishRate]), note });
+    addRow(bench, { key: 'million.first-10', scenario: SCENARIO, subject: 'drain, a tenth early (5–15% done)', unit: 'tasks/s', summary: summarize([tenth / ((at15 - at05) / 1000)]), note });
+    addRow(bench, { key: 'million.last-10', scenario: SCENARIO, subject: 'drain, a tenth late (85–95% done)', unit: 'tasks/s', summary: summarize([tenth / ((at95 - at85) / 1000)]), note });
+    addRow(bench, { key: 'million.overall', scenario: SCENARIO, subject: 'drain, overall', unit: 'tasks/s', summary: summarize([total / ((at100 - startedAt) / 1000)]), note });
+    addRow(bench, { key: 'million.memory-10', scenario: SCENARIO, subject: 'worker RSS at 15% (mean of 2)', unit: 'MiB', summary: summarize([mean(memory10)]), note });
+    addRow(bench, { key: 'million.memory-90', scenario: SCENARIO, subject: 'worker RSS at 85% (mean of 2)', unit: 'MiB', summary: summarize([mean(memory90)]), note });
+    addRow(bench, { key: 'million.memory-peak', scenario: SCENARIO, subject: 'worker peak RSS (highest of 2)', unit: 'MiB', summary: summarize([peak]), note });
+    addRow(bench, { key: 'million.lost', scenario: SCENARIO, subject: 'tasks without a SUCCESS row (lost)', unit: 'tasks', summary: summarize([total - stored.tasks]), note });
+    addRow(bench, { key: 'million.duplicates', scenario: SCENARIO, subject: 'extra SUCCESS rows (run twice)', unit: 'rows', summary: summarize([stored.rows - stored.tasks]), note });
+  } finally {
+    for (const worker of workers) await worker.stop();
+    await channel.close().catch(() => undefined);
+    await tools.deleteQueue(queue);
+  }
+
+  if (!config.pythonCelery) return;
+  const pythonTotal = config.pythonMillionTasks;
+  const pythonQueue = await tools.taskQueue('million-python');
+  const pythonDatabase = await createDatabase(config.postgresUrl, 'million_python');
+  await tools.prequeue(pythonQueue, pythonTotal);
+  const pythonChannel = await tools.channel();
+  const worker = await startPythonWorker(config, { queue: pythonQueue, pool: 'prefork', concurrency: 2, resultBackend: `db+${pythonDatabase.url}`, ignoreResult: false });
+  try {
+    const before = await lastResultId(pythonDatabase);
+    const startedAt = await pollUntil(async () => (await pythonChannel.checkQueue(pythonQueue)).messageCount < pythonTotal, 5, 60_000, 'Celery to start draining');
+    const finishedAt = await pollUntil(async () => (await successesAfter(pythonDatabase, before)) >= pythonTotal, PROGRESS_POLL_MS, 3_600_000, `${pythonTotal} Celery results`);
+    addRow(bench, {
+      key: 'million.python',
+      scenario: SCENARIO,
+      subject: `Celery prefork -c 2, first ${pythonTotal.toLocaleString('en-US')}`,
+      unit: 'tasks/s',
+      summary: summarize([pythonTotal / ((finishedAt - startedAt) / 1000)]),
+    });
+  } finally {
+    await worker.stop();
+    await pythonChannel.close().catch(() => undefined);
+    await tools.deleteQueue(pythonQueue);
+  }
+}
+
+function mean(values: number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
+}
