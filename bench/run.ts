@@ -21,6 +21,7 @@ import { startUpScenario } from './scenarios/start-up';
 import { Bench } from './support/bench-context';
 import { cleanupAll } from './support/cleanup';
 import { RabbitTools } from './support/rabbit';
+import { benchChartSvg } from './support/chart';
 import { markdownTable, targetsTable } from './support/report';
 import { checkTargets } from './targets';
 
@@ -89,7 +90,8 @@ async function main(): Promise<number> {
     join(RESULTS_DIR, `${suffix}.json`),
     `${JSON.stringify({ measuredAt: new Date().toISOString(), machine, durationSeconds, config: { ...config }, rows: bench.rows, targets, notes: bench.notes }, null, 2)}\n`,
   );
-  process.stdout.write(`Written to ${join(RESULTS_DIR, `${suffix}.md`)} and .json\n`);
+  writeFileSync(join(RESULTS_DIR, `${suffix}.svg`), benchChartSvg(bench.rows, machine, new Date().toISOString().slice(0, 10)));
+  process.stdout.write(`Written to ${join(RESULTS_DIR, `${suffix}.md`)}, .json and .svg (the chart)\n`);
   return failed ? 1 : 0;
 }
 
