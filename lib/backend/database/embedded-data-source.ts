@@ -1,8 +1,15 @@
-import { DataSource } from 'typeorm';
-import { PGliteDriver } from 'typeorm-pglite';
+import type { DataSource } from 'typeorm';
 import { ResultBackendConfigurationError } from '../../errors/result-backend-configuration.error';
-import { celeryResultEntities } from './entities';
-import { celeryResultMigrations } from './migrations';
+import { loadOptionalPackage, requireOptionalPackages } from '../../utils/optional-package';
+import { celeryResultSchema, newDataSource } from './celery-result-schema';
+
+/** What needs PGlite, for the error when it is not installed. */
+export const EMBEDDED_BACKEND = 'The embedded result backend (backend: embedded://, or neither broker nor backend configured)';
+
+/** The packages the embedded database needs (optional peer dependencies of nestjs-celery). */
+export function requireEmbeddedPackages(): void {
+  requireOptionalPackages(['typeorm', '@electric-sql/pglite', 'typeorm-pglite'], EMBEDDED_BACKEND);
+}
 
 /** A use of the process's embedded database; `release()` closes it after the last user. */
 export interface EmbeddedDataSourceLease {
@@ -70,12 +77,12 @@ export async function acquireEmbeddedDataSource(dataDir: string | undefined): Pr
 
 async function openDatabase(dataDir: string | undefined): Promise<DataSource> {
   await closing.catch(() => undefined);
-  const dataSource = new DataSource({
-    type: 'postgres',
-    driver: new PGliteDriver(dataDir ? { dataDir } : {}).driver,
-    entities: celeryResultEntities,
-    migrations: celeryResultMigrations,
-  });
+  const { PGliteDriver } = loadOptionalPackage<typeof import('typeorm-pglite')>('typeorm-pglite', EMBEDDED_BACKEND);
+  const { entities, migrations } = celeryResultSchema();
+  const dataSource = newDataSource(
+    { type: 'postgres', driver: new PGliteDriver(dataDir ? { dataDir } : {}).driver, entities, migrations },
+    EMBEDDED_BACKEND,
+  );
   await dataSource.initialize();
   // typeorm-pglite hands every query the same pool object, and TypeORM adds an 'error' listener
   // per query in flight: more than 10 concurrent queries are normal, not a leak.

@@ -1,9 +1,8 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { ResultBackendConnectionError } from '../../errors/result-backend-connection.error';
 import { maskUrl } from '../../utils/mask-secrets';
 import { CeleryLogger } from '../../utils/logger';
-import { celeryResultEntities } from './entities';
-import { celeryResultMigrations } from './migrations';
+import { celeryResultSchema, newDataSource } from './celery-result-schema';
 import { CREATE_CELERY_SEQUENCES_SQL } from './migrations/celery-sequences';
 import { describeDatabaseError } from './postgres-errors';
 import { toNodePostgresUrl } from './postgres-url';
@@ -25,11 +24,12 @@ export const CONNECT_TIMEOUT_MS = 10_000;
  * and/or TypeORM synchronize as asked. Errors name the URL with its password masked.
  */
 export async function openUrlDataSource(url: string, setup: UrlDataSourceSetup): Promise<DataSource> {
-  const dataSource = new DataSource({
+  const { entities, migrations } = celeryResultSchema();
+  const dataSource = newDataSource({
     type: 'postgres',
     url: toNodePostgresUrl(url),
-    entities: celeryResultEntities,
-    migrations: celeryResultMigrations,
+    entities,
+    migrations,
     applicationName: 'nestjs-celery result backend',
     connectTimeoutMS: CONNECT_TIMEOUT_MS,
     // Idle connections dropped by a server restart must not crash the process; the next query reconnects.
