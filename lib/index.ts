@@ -5,7 +5,7 @@ export { CeleryTask } from './decorators/celery-task.decorator';
 export type { CeleryTaskOptions } from './decorators/celery-task.decorator';
 export { TaskArg } from './decorators/task-arg.decorator';
 export type { CeleryContextType } from './celery.constants';
-export * from './decorators/on-task-event.decorator';
+export * from './decorators/on-task-signal.decorator';
 export * from './decorators/on-celery-alert.decorator';
 export type { CeleryAlert, AlertRuleName } from './alerts/celery-alert';
 export type {
@@ -15,8 +15,8 @@ export type {
   WorkerSilenceAlertOptions,
   QueueBacklogAlertOptions,
 } from './alerts/alert-options';
-export { TaskHooks } from './worker/task-hooks';
-export type { TaskEvent, TaskEventName, TaskEventHandler } from './worker/task-hooks';
+export { TaskSignals } from './worker/task-signals';
+export type { TaskSignal, TaskSignalName, TaskSignalHandler } from './worker/task-signals';
 export { CeleryClient } from './client/celery-client';
 export type { PreparedTask } from './client/celery-client';
 export { CeleryOutbox } from './outbox/celery-outbox';
