@@ -55,7 +55,7 @@ export type { RetryOptions } from './errors/retry-requested';
 export { CeleryClient } from './client/celery-client';
 export type { SendTaskOptions } from './client/send-task-options';
 export { defineTask } from './client/task-ref';
-export type { TaskRef } from './client/task-ref';
+export type { NoKwargs, TaskRef } from './client/task-ref';
 export { AsyncResult } from './client/async-result';
 export type { GetResultOptions } from './client/async-result';
 export { TaskState, READY_STATES } from './protocol/task-states';
