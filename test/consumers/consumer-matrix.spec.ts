@@ -13,7 +13,8 @@ import { footprint, requireTime } from './footprint';
  * tarball into fresh apps shaped as `nest new` makes them (apps/*: package.json and tsconfig.json;
  * app-src/: the same few files in each), next to @nestjs/typeorm and the app's own TypeORM. Each
  * app must install with exactly one @nestjs/core, @nestjs/common and typeorm, compile under strict
- * tsc, and, on real RabbitMQ and PostgreSQL, send tasks from its HTTP app to a worker process of
+ * tsc, refuse a part whose optional package it lacks (Redis) with the command to install it, and, on
+ * real RabbitMQ and PostgreSQL, send tasks from its HTTP app to a worker process of
  * its own, with results stored through the app's DataSource (the README's @nestjs/typeorm recipe).
  *
  * npm downloads come from npm's own cache when it has them (--prefer-offline); CONSUMERS_KEEP=1
@@ -121,6 +122,15 @@ describe.each(APPS)('the packed package in a fresh %s app', (name) => {
     await installs.get(name);
     await run(process.execPath, [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir);
   }, 120_000);
+
+  it('fails at start-up when Redis is configured without ioredis, naming the package and the install command', async () => {
+    await installs.get(name);
+    const output = await run(process.execPath, ['dist/missing-package.js'], dir);
+    expect(output.trim()).toBe(
+      'MissingPackageError: The Redis broker (broker: redis://…) needs "ioredis", which is not installed. nestjs-celery leaves ' +
+        'optional parts to the apps that use them (optional peer dependencies). Install it: npm install ioredis',
+    );
+  }, 60_000);
 
   it('sends tasks from its HTTP app to its worker process, results through its own DataSource, on RabbitMQ and PostgreSQL', async () => {
     await installs.get(name);

@@ -4,7 +4,7 @@ import { loadOptionalPackage, requireOptionalPackages } from '../../utils/option
 import { celeryResultSchema, newDataSource } from './celery-result-schema';
 
 /** What needs PGlite, for the error when it is not installed. */
-export const EMBEDDED_BACKEND = 'The embedded result backend (backend: embedded://, or neither broker nor backend configured)';
+export const EMBEDDED_BACKEND = 'The embedded result backend (backend: embedded://)';
 
 /** The packages the embedded database needs (optional peer dependencies of nestjs-celery). */
 export function requireEmbeddedPackages(): void {
