@@ -9,7 +9,8 @@
 import 'reflect-metadata';
 import { CanActivate, Injectable, INestApplicationContext, Module, UseGuards } from '@nestjs/common';
 import { ModuleRef, NestFactory } from '@nestjs/core';
-import { CeleryModule, CeleryTask, TaskRegistry } from '../lib';
+import { CeleryModule, CeleryTask } from '../lib';
+import { TaskRegistry } from '../lib/advanced';
 import { findTaskEnhancers } from '../lib/invocation/task-enhancers';
 import { TaskPipelines } from '../lib/invocation/task-pipelines';
 import { MethodTask } from '../lib/task/method-task';

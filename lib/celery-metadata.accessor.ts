@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { CELERY_ALERT_METADATA, CELERY_TASK_EVENT_METADATA, CELERY_TASK_METADATA } from './celery.constants';
+import { CELERY_ALERT_METADATA, CELERY_TASK_METADATA, CELERY_TASK_SIGNAL_METADATA } from './celery.constants';
 import { CeleryAlertMetadata } from './decorators/on-celery-alert.decorator';
 import { TaskDeclaration } from './decorators/celery-task.decorator';
-import { TaskEventMetadata } from './decorators/on-task-event.decorator';
+import { TaskSignalMetadata } from './decorators/on-task-signal.decorator';
 
-/** Reads `@CeleryTask()`, `@OnTaskEvent()` and `@OnCeleryAlert()` metadata: a thin wrapper over Nest's Reflector. */
+/** Reads `@CeleryTask()`, `@OnTaskSignal()` and `@OnCeleryAlert()` metadata: a thin wrapper over Nest's Reflector. */
 @Injectable()
 export class CeleryMetadataAccessor {
   constructor(private readonly reflector: Reflector) {}
@@ -14,8 +14,8 @@ export class CeleryMetadataAccessor {
     return this.reflector.get<TaskDeclaration | undefined>(CELERY_TASK_METADATA, target);
   }
 
-  getTaskEvent(target: Function): TaskEventMetadata | undefined {
-    return this.reflector.get<TaskEventMetadata | undefined>(CELERY_TASK_EVENT_METADATA, target);
+  getTaskSignal(target: Function): TaskSignalMetadata | undefined {
+    return this.reflector.get<TaskSignalMetadata | undefined>(CELERY_TASK_SIGNAL_METADATA, target);
   }
 
   getAlertListener(target: Function): CeleryAlertMetadata | undefined {

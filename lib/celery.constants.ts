@@ -7,7 +7,7 @@ export const CELERY_TASK_METADATA = 'celery:task';
 /** On a class's prototype: the names of its methods `@CeleryTask()` decorated. */
 export const CELERY_TASK_METHODS_METADATA = 'celery:task-methods';
 export const CELERY_LOGGER_CONTEXT = 'Celery';
-export const CELERY_TASK_EVENT_METADATA = 'celery:task-event';
+export const CELERY_TASK_SIGNAL_METADATA = 'celery:task-signal';
 export const CELERY_ALERT_METADATA = 'celery:alert';
 /** The CeleryRuntime the module's providers come from (runtime/create-celery-runtime.ts). */
 export const CELERY_RUNTIME = Symbol('CELERY_RUNTIME');

@@ -8,10 +8,10 @@ import { buildMethodTask } from './invocation/build-method-task';
 import { checkTaskDecoratorsKept } from './invocation/check-task-decorators-kept';
 import { TaskPipelines } from './invocation/task-pipelines';
 import { TaskRegistry } from './task/task-registry';
-import { TaskHooks } from './worker/task-hooks';
+import { TaskSignals } from './worker/task-signals';
 
 /**
- * Finds `@CeleryTask()`, `@OnTaskEvent()` and `@OnCeleryAlert()` methods on every provider at module init (the way
+ * Finds `@CeleryTask()`, `@OnTaskSignal()` and `@OnCeleryAlert()` methods on every provider at module init (the way
  * @nestjs/bullmq and @nestjs/schedule find their handlers) and registers them, bound to their
  * DI-built instance. A task that cannot be registered as declared stops the bootstrap.
  */
@@ -25,7 +25,7 @@ export class CeleryExplorer implements OnModuleInit {
     private readonly metadataScanner: MetadataScanner,
     private readonly metadata: CeleryMetadataAccessor,
     private readonly registry: TaskRegistry,
-    private readonly hooks: TaskHooks,
+    private readonly signals: TaskSignals,
     private readonly alertListeners: AlertListeners,
     private readonly moduleRef: ModuleRef,
   ) {}
@@ -44,12 +44,12 @@ export class CeleryExplorer implements OnModuleInit {
     for (const methodName of this.metadataScanner.getAllMethodNames(prototype)) {
       const method = prototype[methodName] as (...args: unknown[]) => unknown;
       const declaration = this.metadata.getTaskDeclaration(method);
-      const event = this.metadata.getTaskEvent(method);
+      const signal = this.metadata.getTaskSignal(method);
       const alert = this.metadata.getAlertListener(method);
-      if (!declaration && !event && !alert) continue;
+      if (!declaration && !signal && !alert) continue;
       const source = `${className}.${methodName}`;
       if (!wrapper.isDependencyTreeStatic() || !instance) {
-        const decorator = declaration ? '@CeleryTask()' : event ? '@OnTaskEvent()' : '@OnCeleryAlert()';
+        const decorator = declaration ? '@CeleryTask()' : signal ? '@OnTaskSignal()' : '@OnCeleryAlert()';
         this.logger.warn(
           `${decorator} on ${source} is ignored: the provider is request-scoped (or depends on one). ` +
             'Tasks run outside of any HTTP request; make the provider a singleton (default scope) or move the method to one.',
@@ -60,7 +60,7 @@ export class CeleryExplorer implements OnModuleInit {
         const moduleKey = wrapper.host?.token ?? '';
         this.registry.register(buildMethodTask({ declaration, instance, method, methodName, source, moduleKey }, (taskSource) => this.taskPipelines(taskSource)));
       }
-      if (event) this.hooks.on(event.event, (payload) => method.call(instance, payload), { tasks: event.tasks, source });
+      if (signal) this.signals.on(signal.signal, (payload) => method.call(instance, payload), { tasks: signal.tasks, source });
       if (alert) this.alertListeners.add((payload) => method.call(instance, payload) as void | Promise<void>, { rules: alert.rules, source });
     }
   }

@@ -16,7 +16,7 @@ import { ClusterMonitor } from './monitoring/cluster-monitor';
 import { CeleryWorker } from './worker/celery-worker';
 import { CeleryOutbox } from './outbox/celery-outbox';
 import { TaskRegistry } from './task/task-registry';
-import { TaskHooks } from './worker/task-hooks';
+import { TaskSignals } from './worker/task-signals';
 
 const EXPORTS = [
   CeleryClient,
@@ -25,7 +25,7 @@ const EXPORTS = [
   ControlServer,
   WorkerEventsMonitor,
   TaskRegistry,
-  TaskHooks,
+  TaskSignals,
   CeleryMetrics,
   CeleryHealthIndicator,
   ClusterMonitor,

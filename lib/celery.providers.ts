@@ -15,7 +15,7 @@ import { LamportClock } from './protocol/lamport-clock';
 import { CeleryRuntime, CeleryRuntimeParts } from './runtime/celery-runtime';
 import { createCeleryRuntime } from './runtime/create-celery-runtime';
 import { CeleryWorker } from './worker/celery-worker';
-import { TaskHooks } from './worker/task-hooks';
+import { TaskSignals } from './worker/task-signals';
 import { TaskRegistry } from './task/task-registry';
 
 /** A part of the runtime as a provider: Nest injects what createCeleryRuntime() built, nothing is built twice. */
@@ -41,7 +41,7 @@ export const celeryProviders: Provider[] = [
   part(QueueCatalog, 'queues'),
   part(LamportClock, 'clock'),
   part(TaskRegistry, 'registry'),
-  part(TaskHooks, 'hooks'),
+  part(TaskSignals, 'signals'),
   part(AlertListeners, 'alertListeners'),
   part(CeleryClient, 'client'),
   part(CeleryOutbox, 'outbox'),

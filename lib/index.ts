@@ -1,121 +1,97 @@
-export * from './celery.module';
-export { CELERY_BROKER, CELERY_RESULT_BACKEND } from './celery.constants';
-export * from './interfaces/celery-module-options.interface';
+/*
+ * nestjs-celery: what an app writes against. Everything else is internal, or behind an explicit
+ * entry point: `nestjs-celery/typeorm` (entities and migrations for your own DataSource),
+ * `nestjs-celery/microservices` (the Nest transport), `nestjs-celery/dashboard`,
+ * `nestjs-celery/testing`, and `nestjs-celery/advanced` (the runtime's parts, for tooling).
+ * Importing this file loads no optional package (TypeORM, pg, PGlite, ioredis, prom-client): each
+ * is loaded when the part that needs it is configured.
+ */
+
+// The module and its options.
+export { CeleryModule } from './celery.module';
 export { celeryOptionsFromEnv } from './runtime/celery-options-from-env';
+export type {
+  BrokerOptions,
+  CeleryModuleAsyncOptions,
+  CeleryModuleOptions,
+  CeleryOptionsFactory,
+  EmbeddedBackendOptions,
+  PostgresBackendOptions,
+  RedisBackendOptions,
+  ResultBackendOption,
+  SecurityOptions,
+  WorkerModuleOptions,
+} from './interfaces/celery-module-options.interface';
+export type { CeleryQueueOptions } from './broker/celery-queue';
+export type { DelayedDeliveryQueueType } from './broker/delayed-delivery/delayed-delivery-topology';
+export type { Route, RouterFunction, TaskRoutes } from './client/task-router';
+export type { CeleryMetricsOptions } from './metrics/celery-metrics-options';
+export type { OutboxModuleOptions } from './outbox/outbox-options';
+export type {
+  CeleryAlertsOptions,
+  FailureRateAlertOptions,
+  QueueBacklogAlertOptions,
+  TaskFailureAlertOptions,
+  WorkerSilenceAlertOptions,
+} from './alerts/alert-options';
+
+// Decorators: tasks (Celery's @app.task), their arguments, task signals, alerts.
 export { CeleryTask } from './decorators/celery-task.decorator';
 export type { CeleryTaskOptions } from './decorators/celery-task.decorator';
 export { TaskArg } from './decorators/task-arg.decorator';
 export type { CeleryContextType } from './celery.constants';
-export * from './decorators/on-task-event.decorator';
-export * from './decorators/on-celery-alert.decorator';
-export type { CeleryAlert, AlertRuleName } from './alerts/celery-alert';
-export type {
-  CeleryAlertsOptions,
-  TaskFailureAlertOptions,
-  FailureRateAlertOptions,
-  WorkerSilenceAlertOptions,
-  QueueBacklogAlertOptions,
-} from './alerts/alert-options';
-export { TaskHooks } from './worker/task-hooks';
-export type { TaskEvent, TaskEventName, TaskEventHandler } from './worker/task-hooks';
-export { CeleryClient } from './client/celery-client';
-export type { PreparedTask } from './client/celery-client';
-export { CeleryOutbox } from './outbox/celery-outbox';
-export type { OutboxModuleOptions } from './outbox/outbox-options';
-export { CeleryOutboxEntity } from './outbox/celery-outbox.entity';
-export { celeryOutboxMigrations, CreateCeleryOutbox1766000000000 } from './outbox/create-celery-outbox.migration';
-export { OutboxNotConfiguredError } from './errors/outbox-not-configured.error';
-export { OutboxConnectionError } from './errors/outbox-connection.error';
-export { DuplicateGuardUnavailableError } from './errors/duplicate-guard-unavailable.error';
-export { AsyncResult } from './client/async-result';
-export { Signature, signature } from './client/canvas/signature';
-export type { ApplyOptions, SubtaskType } from './client/canvas/signature';
-export { chain, group, chord } from './client/canvas/canvas';
-export { GroupResult } from './client/canvas/group-result';
-export type { ChordJoin } from './client/canvas/canvas-publisher';
-export type { SignatureDict } from './protocol/signature-dict';
-export { UnboundSignatureError } from './errors/unbound-signature.error';
-export { GroupResultUnsupportedError } from './errors/group-result-unsupported.error';
-export type { GetResultOptions } from './client/async-result';
-export type { SendTaskOptions } from './client/send-task-options';
-export { defineTask } from './client/task-ref';
-export { TaskRouter } from './client/task-router';
-export type { Route, RouterFunction, TaskRoutes } from './client/task-router';
-export type { TaskRef } from './client/task-ref';
-export { CeleryWorker } from './worker/celery-worker';
-export type { ActiveTask } from './worker/celery-worker';
-export { TaskRegistry } from './task/task-registry';
-export type { TaskOptions } from './task/task-definition';
+export { OnTaskSignal } from './decorators/on-task-signal.decorator';
+export type { OnTaskSignalOptions } from './decorators/on-task-signal.decorator';
+export { TaskSignals } from './worker/task-signals';
+export type { TaskSignal, TaskSignalHandler, TaskSignalName } from './worker/task-signals';
+export { OnCeleryAlert } from './decorators/on-celery-alert.decorator';
+export type { AlertRuleName, CeleryAlert } from './alerts/celery-alert';
+
+// Inside a task: Celery's self.request and self.retry().
 export { currentTask, currentTaskOrUndefined } from './task/task-context';
 export type { TaskContext } from './task/task-context';
+export type { RetryOptions } from './errors/retry-requested';
+
+// Sending tasks and reading results (send_task, apply_async, AsyncResult), canvas, the outbox.
+export { CeleryClient } from './client/celery-client';
+export type { SendTaskOptions } from './client/send-task-options';
+export { defineTask } from './client/task-ref';
+export type { NoKwargs, TaskRef } from './client/task-ref';
+export { AsyncResult } from './client/async-result';
+export type { GetResultOptions } from './client/async-result';
 export { TaskState, READY_STATES } from './protocol/task-states';
 export type { TaskStateName } from './protocol/task-states';
-export type { TaskResultMeta, ExceptionInfo } from './protocol/result-meta';
-export { celeryTaskQueue } from './broker/celery-queue';
-export type { CeleryQueueOptions } from './broker/celery-queue';
-export type { DelayedDeliveryQueueType } from './broker/delayed-delivery/delayed-delivery-topology';
-export type { Broker } from './broker/broker.interface';
-export type { ResultBackend } from './backend/result-backend.interface';
-export { createResultBackend } from './backend/create-result-backend';
-export { DatabaseResultBackend } from './backend/database/database-result-backend';
-export { RpcResultBackend } from './backend/rpc/rpc-result-backend';
-export { RedisResultBackend } from './backend/redis/redis-result-backend';
-export type { RedisResultBackendOptions } from './backend/redis/redis-result-backend';
-export type { DatabaseBackendOptions } from './backend/database/database-backend-options';
-export { celeryResultEntities } from './backend/database/entities';
-export { celeryResultMigrations } from './backend/database/migrations';
-export { runCeleryMigrations } from './backend/database/migrations/run-celery-migrations';
-export { CeleryError } from './errors/celery.error';
-export { TaskFailedError } from './errors/task-failed.error';
-export { PythonException } from './errors/python-exception';
-export type { PythonExceptionName } from './errors/python-exception';
-export { InvalidPythonExceptionNameError } from './errors/invalid-python-exception-name.error';
-export { InvalidCeleryOptionsError } from './errors/invalid-celery-options.error';
-export { InvalidSendOptionsError } from './errors/invalid-send-options.error';
-export { DuplicateTaskNameError } from './errors/duplicate-task-name.error';
-export { TaskArgumentNamesError } from './errors/task-argument-names.error';
-export { LostTaskDecoratorError } from './errors/lost-task-decorator.error';
-export { TaskParameterDecoratorsError } from './errors/task-parameter-decorators.error';
-export { ResultBackendDisabledError } from './errors/result-backend-disabled.error';
-export { ResultTimeoutError } from './errors/result-timeout.error';
-export { ResultStoreError } from './errors/result-store.error';
-export { WorkerLostError } from './errors/worker-lost.error';
-export { PublishError } from './errors/publish.error';
-export { PublishTimeoutError } from './errors/publish-timeout.error';
-export { QueueDeclarationError } from './errors/queue-declaration.error';
-export { BrokerConnectionError } from './errors/broker-connection.error';
-export { MessageSecurityError } from './errors/message-security.error';
-export { InvalidRedisUrlError } from './errors/invalid-redis-url.error';
-export { UnsupportedOnRedisError } from './errors/unsupported-on-redis.error';
-export { InvalidBrokerUrlError } from './errors/invalid-broker-url.error';
-export { WorkerNotConsumingError } from './errors/worker-not-consuming.error';
-export { QuorumQueueConsumerError } from './errors/quorum-queue-consumer.error';
-export { CeleryServer } from './microservice/celery.server';
-export { CeleryClientProxy } from './microservice/celery.client-proxy';
-export type { CeleryProxyPayload } from './microservice/celery.client-proxy';
-export { CeleryContext } from './microservice/celery.context';
-export { ControlClient } from './control/control-client';
-export type { BroadcastOptions, ControlReply, RevokeOptions } from './control/control-client';
-export { Inspect } from './control/inspect';
-export type { InspectOptions, RepliesByNode } from './control/inspect';
-export { ControlServer } from './remote-control/control-server';
-export type { TaskEventSwitch } from './events/task-event-switch';
+export { Signature, signature } from './client/canvas/signature';
+export type { ApplyOptions } from './client/canvas/signature';
+export { chain, chord, group } from './client/canvas/canvas';
+export { GroupResult } from './client/canvas/group-result';
+export { CeleryOutbox } from './outbox/celery-outbox';
+
+// The worker (manual start, rate limits), remote control (app.control), metrics, health.
+export { CeleryWorker } from './worker/celery-worker';
+export type { ActiveTask } from './worker/celery-worker';
+export type { BroadcastOptions, ControlClient, ControlReply, RevokeOptions } from './control/control-client';
+export type { Inspect, InspectOptions, RepliesByNode } from './control/inspect';
 export type { ControlOutcome, QueriedTasks, QueueInfo, ScheduledTaskInfo, TaskRequestInfo, WorkerStats } from './control/control-replies';
-export { LamportClock } from './protocol/lamport-clock';
-export { WorkerEventsMonitor } from './worker/worker-events-monitor';
-export { ControlCommandError } from './errors/control-command.error';
-export { InvalidControlRequestError } from './errors/invalid-control-request.error';
 export { CeleryMetrics } from './metrics/celery-metrics';
-export type { CeleryMetricsOptions } from './metrics/celery-metrics-options';
 export { CeleryHealthIndicator } from './health/celery-health-indicator';
 export type { CeleryHealthResult } from './health/celery-health-indicator';
-export { TaskProgressLog } from './worker/task-progress-log';
-export type { WorkerMonitor, PartialTaskMessage } from './worker/worker-monitor';
-export * from './monitoring';
-export { TaskHistoryEntity, celeryDashboardEntities } from './monitoring/history/task-history.entity';
-export { CreateCeleryTaskHistory1767000000000, celeryDashboardMigrations } from './monitoring/history/create-task-history.migration';
-export { CeleryDashboardModule } from './dashboard/celery-dashboard.module';
-export { CeleryDashboard } from './dashboard/celery-dashboard.service';
-export type { DashboardOverview } from './dashboard/celery-dashboard.service';
-export type { CeleryDashboardOptions, DashboardGuard } from './dashboard/dashboard-options';
-export { InvalidDashboardOptionsError } from './errors/invalid-dashboard-options.error';
+
+// Errors an app catches or throws. Configuration errors (thrown once, at start-up) are in nestjs-celery/advanced.
+export { CeleryError } from './errors/celery.error';
+export { TaskFailedError } from './errors/task-failed.error';
+export { ResultTimeoutError } from './errors/result-timeout.error';
+export { ResultBackendDisabledError } from './errors/result-backend-disabled.error';
+export { PublishError } from './errors/publish.error';
+export { PublishTimeoutError } from './errors/publish-timeout.error';
+export { BrokerConnectionError } from './errors/broker-connection.error';
+export { InvalidSendOptionsError } from './errors/invalid-send-options.error';
+export { ControlCommandError } from './errors/control-command.error';
+export { PythonException } from './errors/python-exception';
+export type { PythonExceptionName } from './errors/python-exception';
+export { RetryRequested } from './errors/retry-requested';
+export { MaxRetriesExceededError } from './errors/max-retries-exceeded.error';
+export { SoftTimeLimitExceeded, TimeLimitExceeded } from './errors/time-limit.errors';
+export { TaskRevokedError } from './errors/task-revoked.error';
+export type { RevokeReason } from './errors/task-revoked.error';
+export { WorkerLostError } from './errors/worker-lost.error';

@@ -10,8 +10,9 @@ const ASSETS: Readonly<Record<string, string>> = {
 
 /**
  * The static page (plain HTML, CSS and JavaScript, no build step), read once. They live in
- * `lib/dashboard/static`; compiled code in `dist/lib/dashboard` finds them there too. Chart.js
- * comes from its package (`chart.js/dist/chart.umd.js`).
+ * `lib/dashboard/static`; the package ships them beside its compiled code (`dist/lib/dashboard/static`)
+ * with Chart.js's UMD build, copied there at build time (scripts/build-package.js), so apps need no
+ * chart.js package. In a checkout of this repository, Chart.js comes from its dev dependency.
  */
 export class DashboardAssets {
   private readonly cache = new Map<string, string>();
@@ -32,7 +33,7 @@ export class DashboardAssets {
   private read(name: string): string {
     let body = this.cache.get(name);
     if (body === undefined) {
-      const file = name === 'chart.umd.js' ? join(dirname(require.resolve('chart.js')), 'chart.umd.js') : join(this.directory, name);
+      const file = name === 'chart.umd.js' ? chartFile(this.directory) : join(this.directory, name);
       body = readFileSync(file, 'utf8');
       this.cache.set(name, body);
     }
@@ -45,4 +46,10 @@ function findStaticDirectory(): string {
   const found = candidates.find((candidate) => existsSync(join(candidate, 'index.html')));
   if (!found) throw new Error(`The dashboard's page was not found (looked in ${candidates.join(', ')}). Reinstall the package: lib/dashboard/static must be shipped with it.`);
   return found;
+}
+
+/** Chart.js's UMD build: shipped in the package beside the page; in a checkout, from the chart.js dev dependency. */
+function chartFile(staticDirectory: string): string {
+  const shipped = join(staticDirectory, 'chart.umd.js');
+  return existsSync(shipped) ? shipped : join(dirname(require.resolve('chart.js')), 'chart.umd.js');
 }

@@ -1,10 +1,14 @@
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { ExternalContextCreator, ModuleRef, NestContainer } from '@nestjs/core';
 import { ExternalExceptionFilterContext } from '@nestjs/core/exceptions/external-exception-filter-context';
-import { GuardsConsumer, GuardsContextCreator } from '@nestjs/core/guards';
+// Nest's internals by file, never by folder: Nest 12 (ES modules) maps `@nestjs/core/x` to x.js only.
+import { GuardsConsumer } from '@nestjs/core/guards/guards-consumer';
+import { GuardsContextCreator } from '@nestjs/core/guards/guards-context-creator';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
-import { InterceptorsConsumer, InterceptorsContextCreator } from '@nestjs/core/interceptors';
-import { PipesConsumer, PipesContextCreator } from '@nestjs/core/pipes';
+import { InterceptorsConsumer } from '@nestjs/core/interceptors/interceptors-consumer';
+import { InterceptorsContextCreator } from '@nestjs/core/interceptors/interceptors-context-creator';
+import { PipesConsumer } from '@nestjs/core/pipes/pipes-consumer';
+import { PipesContextCreator } from '@nestjs/core/pipes/pipes-context-creator';
 import { CELERY_CONTEXT_TYPE } from '../celery.constants';
 import { NestPipelineUnavailableError } from '../errors/nest-pipeline-unavailable.error';
 import { TaskInvoker } from '../task/method-task';

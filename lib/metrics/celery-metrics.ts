@@ -1,9 +1,10 @@
-import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Broker, BrokerEvents } from '../broker/broker.interface';
 import type { RevokeReason } from '../errors/task-revoked.error';
 import type { TaskMessage } from '../protocol/task-message';
 import { TaskState } from '../protocol/task-states';
 import type { CeleryLogger } from '../utils/logger';
+import { loadOptionalPackage } from '../utils/optional-package';
 import type { ActiveTask } from '../worker/celery-worker';
 import type { PartialTaskMessage, WorkerMonitor } from '../worker/worker-monitor';
 import type { ResolvedMetricsOptions } from './celery-metrics-options';
@@ -55,7 +56,10 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
     private readonly sources: CeleryMetricsSources,
     options: ResolvedMetricsOptions,
   ) {
-    const registry = options.registry ?? globalRegistry;
+    // prom-client is an optional peer dependency: loaded only when metrics are configured.
+    const prom = loadOptionalPackage<typeof import('prom-client')>('prom-client', 'Metrics (metrics: true)');
+    const { Counter, Gauge, Histogram } = prom;
+    const registry = options.registry ?? prom.register;
     const registers = [registry];
     const prefix = options.prefix;
     this.registry = registry;
@@ -77,7 +81,7 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
       help: 'Broker connections re-established after a loss.',
       registers,
     });
-    const queueDepth = this.queueDepthGauge(`${prefix}queue_depth`, registers);
+    const queueDepth = this.queueDepthGauge(Gauge, `${prefix}queue_depth`, registers);
     const { worker } = sources;
     const inUse = new Gauge({
       name: `${prefix}worker_prefetch_in_use`,
@@ -144,9 +148,9 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
     for (const name of this.metricNames) this.registry.removeSingleMetric(name);
   }
 
-  private queueDepthGauge(name: string, registers: Registry[]): Gauge<'queue'> {
+  private queueDepthGauge(GaugeClass: typeof import('prom-client').Gauge, name: string, registers: Registry[]): Gauge<'queue'> {
     const { broker, queues, logger } = this.sources;
-    return new Gauge({
+    return new GaugeClass({
       name,
       help: 'Messages ready in the queue (not counting those delivered and unacknowledged).',
       labelNames: ['queue'],

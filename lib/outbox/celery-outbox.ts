@@ -1,4 +1,5 @@
-import { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { newDataSource } from '../backend/database/celery-result-schema';
 import { describeDatabaseError } from '../backend/database/postgres-errors';
 import { toNodePostgresUrl } from '../backend/database/postgres-url';
 import { AsyncResult } from '../client/async-result';
@@ -11,11 +12,15 @@ import { OutboxNotConfiguredError } from '../errors/outbox-not-configured.error'
 import { CeleryLogger } from '../utils/logger';
 import { maskUrl } from '../utils/mask-secrets';
 import { migrationsAdvice, runCeleryMigrations } from '../backend/database/migrations/run-celery-migrations';
+import { requireOptionalPackages } from '../utils/optional-package';
 import { celeryOutboxMigrations } from './create-celery-outbox.migration';
 import { ResolvedOutboxOptions } from './outbox-options';
 import { OutboxRelay } from './outbox-relay';
 import { INSERT_OUTBOX_ROW_SQL, toOutboxParameters } from './outbox-row';
 import { OutboxTableNames } from './outbox-table';
+
+/** What needs TypeORM here, for the error when it is not installed. */
+const OUTBOX = 'The transactional outbox (outbox option)';
 
 /**
  * Sends tasks inside the caller's database transaction (the transactional-outbox pattern; Celery
@@ -32,7 +37,11 @@ export class CeleryOutbox {
     private readonly client: CeleryClient,
     private readonly options: ResolvedOutboxOptions | null,
     private readonly logger: CeleryLogger,
-  ) {}
+  ) {
+    // TypeORM (and node-postgres for a URL) are optional peers: missing ones fail here, at start-up.
+    if (options?.url !== undefined) requireOptionalPackages(['typeorm', 'pg'], OUTBOX);
+    else if (options) requireOptionalPackages(['typeorm'], OUTBOX);
+  }
 
   /**
    * Writes a task message into the outbox in `manager`'s transaction and returns its AsyncResult
@@ -80,7 +89,7 @@ export class CeleryOutbox {
       return options.dataSource;
     }
     const url = options.url!;
-    const dataSource = new DataSource({ type: 'postgres', url: toNodePostgresUrl(url), applicationName: 'nestjs-celery outbox relay' });
+    const dataSource = newDataSource({ type: 'postgres', url: toNodePostgresUrl(url), applicationName: 'nestjs-celery outbox relay' }, OUTBOX);
     try {
       await dataSource.initialize();
     } catch (error) {

@@ -10,15 +10,15 @@ import { optionKeys } from '../utils/option-keys';
 import type { WorkerModuleOptions } from '../worker/worker-module-options';
 
 /**
- * Options of `CeleryModule.forRoot()`. With neither broker nor backend, the module runs on an
- * in-process broker and an embedded PostgreSQL, so an app works before any server exists.
+ * Options of `CeleryModule.forRoot()` (Celery's app configuration). `broker` is required;
+ * `memory://` (broker and backend) runs everything in process, for tests and demos.
  */
 export interface CeleryModuleOptions {
-  /** Celery's `broker_url` (CELERY_BROKER_URL). Omitted: the in-process `memory://` broker. */
+  /** Celery's `broker_url` (CELERY_BROKER_URL), required: `amqp://…`, `redis://…`, or `memory://` for the in-process broker. */
   broker?: string | BrokerOptions;
   /**
    * Celery's `result_backend` (CELERY_RESULT_BACKEND): a URL, options, or false for none.
-   * Omitted: embedded PostgreSQL when the broker is omitted too, otherwise none.
+   * Omitted: none, as in Celery (`get()` then fails with ResultBackendDisabledError).
    */
   backend?: ResultBackendOption;
   /** Queue for tasks sent without one (Celery: `task_default_queue`). Default 'celery'. */

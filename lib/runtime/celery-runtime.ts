@@ -13,7 +13,7 @@ import type { CeleryOutbox } from '../outbox/celery-outbox';
 import type { LamportClock } from '../protocol/lamport-clock';
 import type { CeleryLogger } from '../utils/logger';
 import type { CeleryWorker } from '../worker/celery-worker';
-import type { TaskHooks } from '../worker/task-hooks';
+import type { TaskSignals } from '../worker/task-signals';
 import type { TaskRegistry } from '../task/task-registry';
 import type { CeleryConfig } from './celery-config';
 import { decideRoles, RuntimeRoles } from './runtime-roles';
@@ -31,8 +31,8 @@ export interface CeleryRuntimeParts {
   readonly clock: LamportClock;
   /** The app's tasks and Celery's built-ins; the app's are registered before start(). */
   readonly registry: TaskRegistry;
-  /** The app's task signals (`@OnTaskEvent()`). */
-  readonly hooks: TaskHooks;
+  /** The app's task signal handlers (`@OnTaskSignal()`). */
+  readonly signals: TaskSignals;
   /** The app's `@OnCeleryAlert()` methods. */
   readonly alertListeners: AlertListeners;
   readonly client: CeleryClient;

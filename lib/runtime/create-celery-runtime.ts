@@ -18,7 +18,7 @@ import { LamportClock } from '../protocol/lamport-clock';
 import type { CeleryLogger } from '../utils/logger';
 import { CeleryWorker } from '../worker/celery-worker';
 import type { TaskDefinition } from '../task/task-definition';
-import { TaskHooks } from '../worker/task-hooks';
+import { TaskSignals } from '../worker/task-signals';
 import { TaskProgressLog } from '../worker/task-progress-log';
 import { TaskRegistry } from '../task/task-registry';
 import { CeleryConfig, resolveCeleryConfig } from './celery-config';
@@ -75,7 +75,7 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
   const queues = new QueueCatalog(config.queues);
   const registry = new TaskRegistry();
   for (const task of host.tasks ?? []) registry.register(task);
-  const hooks = new TaskHooks(logger);
+  const signals = new TaskSignals(logger);
   const alertListeners = new AlertListeners();
   const clock = new LamportClock();
   const client = new CeleryClient({
@@ -91,7 +91,7 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
     onTaskCall: host.onTaskCall,
   });
   const outbox = new CeleryOutbox(client, config.outbox, logger);
-  const worker = config.worker && buildWorker(config, { broker, backend, queues, registry, hooks, client, logger });
+  const worker = config.worker && buildWorker(config, { broker, backend, queues, registry, signals, client, logger });
   const workerEvents = worker && attachWorkerEvents(config, worker, { broker, clock, logger });
   const control = worker && createControlServer(config, { broker, worker, clock, logger, taskEvents: workerEvents ?? undefined });
   // Before the first task queue is consumed, and so before the mailbox (it starts once the worker has).
@@ -101,7 +101,7 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
   const monitor = new ClusterMonitor({ broker, clock, control: client.control, logger });
   const alerts = config.alerts ? createCeleryAlerts(config.alerts, { broker, monitor, listeners: alertListeners, logger }) : null;
   const parts: CeleryRuntimeParts = {
-    config, logger, broker, connectionEvents, backend, queues, clock, registry, hooks, alertListeners,
+    config, logger, broker, connectionEvents, backend, queues, clock, registry, signals, alertListeners,
     client, outbox, worker, control, workerEvents, metrics, monitor, alerts,
   };
   const runtime = new CeleryRuntime(parts);
@@ -112,16 +112,16 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
 /** The worker, with Celery's built-ins registered beside the app's tasks (they never make the app a worker: runtime-roles.ts). */
 function buildWorker(
   config: CeleryConfig,
-  parts: Pick<CeleryRuntimeParts, 'broker' | 'backend' | 'queues' | 'registry' | 'hooks' | 'client' | 'logger'>,
+  parts: Pick<CeleryRuntimeParts, 'broker' | 'backend' | 'queues' | 'registry' | 'signals' | 'client' | 'logger'>,
 ): CeleryWorker {
-  const { broker, backend, queues, registry, hooks, client, logger } = parts;
+  const { broker, backend, queues, registry, signals, client, logger } = parts;
   // Celery's join of chords on backends without a counter: a queue shared with Python may carry it.
   registry.registerBuiltin(chordUnlockTask(client));
   return new CeleryWorker({
     broker,
     backend,
     registry,
-    hooks,
+    signals,
     logger,
     options: config.worker!,
     declareQueue: (name, requested) => queues.declaration(name, requested),

@@ -12,7 +12,7 @@ export interface CeleryTestingModuleOptions extends Pick<CeleryModuleOptions, 'd
   /**
    * Run the app's own tasks when they are sent (Celery's `task_always_eager`): `send()` resolves
    * once the task ran and its outcome is stored, so the AsyncResult is already done. It runs
-   * through the worker (guards, interceptors, hooks, retries, chains, groups and chords as in
+   * through the worker (guards, interceptors, signals, retries, chains, groups and chords as in
    * production); `countdown` and `eta` are ignored and a retry runs again at once, as in Celery.
    * Tasks the app does not have (Python's) are only sent. Default false.
    */

@@ -55,7 +55,7 @@ async function createTestingRuntime(options: CeleryModuleOptions, log: SentTaskL
     onTaskCall: log.record,
     wrapBroker: eager ? (broker) => (built.eager = new EagerBroker(broker)) : undefined,
   });
-  if (built.eager && runtime.parts.worker) built.eager.attach(runtime.parts.worker, runtime.parts.registry, runtime.parts.hooks);
+  if (built.eager && runtime.parts.worker) built.eager.attach(runtime.parts.worker, runtime.parts.registry, runtime.parts.signals);
   // The module's memory:// URL is its own: once closed, nothing of it is kept in the process.
   runtime.onClosed(() => {
     forgetMemoryVirtualHost(options.broker as string);

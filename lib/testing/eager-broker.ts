@@ -3,14 +3,14 @@ import type { TaskMessage } from '../protocol/task-message';
 import type { TaskContext } from '../task/task-context';
 import type { TaskRegistry } from '../task/task-registry';
 import type { CeleryWorker } from '../worker/celery-worker';
-import type { TaskHooks } from '../worker/task-hooks';
+import type { TaskSignals } from '../worker/task-signals';
 import type { PartialTaskMessage, WorkerMonitor } from '../worker/worker-monitor';
 
 /** A delivery handed to the worker and not settled yet. */
 interface PendingDelivery {
   /** The worker took it as new work (taskReceived): an ack from now on is the early ack, not the end. */
   received: boolean;
-  /** Its code began (taskStarted): it ends with the postrun hooks, after the app's own. */
+  /** Its code began (taskStarted): it ends with the postrun signal handlers, after the app's own. */
   started: boolean;
   finish(): void;
 }
@@ -19,8 +19,8 @@ interface PendingDelivery {
  * The broker as Celery's `task_always_eager` sees it, in front of the in-memory broker: a task
  * this app has (one of its own `@CeleryTask()`s) is handed to the app's worker as it is published,
  * and `publish()` resolves once the worker settled it — stored, its workflow continued, monitors
- * and the app's hooks told. So `send()` returns an AsyncResult that is already done, and through
- * the worker's one settlement path: guards, interceptors, hooks, retries, chains, groups and
+ * and the app's signal handlers told. So `send()` returns an AsyncResult that is already done, and through
+ * the worker's one settlement path: guards, interceptors, signals, retries, chains, groups and
  * chords behave as in production.
  *
  * As in Celery's eager mode, `countdown` and `eta` are ignored (the task runs now) and a retry
@@ -33,7 +33,7 @@ interface PendingDelivery {
 export class EagerBroker implements Broker {
   private workerQueues: ReadonlySet<string> = new Set();
   private registry: TaskRegistry | null = null;
-  private hooks: TaskHooks | null = null;
+  private signals: TaskSignals | null = null;
   private postrunHooked = false;
   /** The worker's message handler, from its consume() on its queues; null before start and after stop. */
   private deliverToWorker: ((message: DeliveredMessage) => void) | null = null;
@@ -51,10 +51,10 @@ export class EagerBroker implements Broker {
   }
 
   /** Runs this app's tasks on `worker` from now on (before it starts: it is its consume() that is kept). */
-  attach(worker: CeleryWorker, registry: TaskRegistry, hooks: TaskHooks): void {
+  attach(worker: CeleryWorker, registry: TaskRegistry, signals: TaskSignals): void {
     this.workerQueues = new Set(worker.options.queues);
     this.registry = registry;
-    this.hooks = hooks;
+    this.signals = signals;
     worker.addMonitor(this.settlements);
   }
 
@@ -90,10 +90,10 @@ export class EagerBroker implements Broker {
   async consume(options: ConsumeOptions): Promise<Consumer> {
     if (!this.isWorkersConsume(options.queues)) return this.inner.consume(options);
     this.deliverToWorker = options.onMessage;
-    // Registered when the worker starts, after the app's hooks (the explorer's, at module init): hooks run in order.
+    // Registered when the worker starts, after the app's handlers (the explorer's, at module init): they run in order.
     if (!this.postrunHooked) {
       this.postrunHooked = true;
-      this.hooks?.on('postrun', (event) => this.ranToTheEnd(event.task), { source: 'nestjs-celery/testing eager delivery' });
+      this.signals?.on('postrun', (signal) => this.ranToTheEnd(signal.task), { source: 'nestjs-celery/testing eager delivery' });
     }
     return {
       cancel: async () => {
@@ -123,7 +123,7 @@ export class EagerBroker implements Broker {
 
   /**
    * Hands the message to the worker without its eta and waits for the end of its settlement: for
-   * a task whose code ran, its postrun hooks; for one that did not (revoked, expired), the outcome
+   * a task whose code ran, its postrun signal handlers; for one that did not (revoked, expired), the outcome
    * told to the worker's monitors; a reject ends either (refused, handed back); an ack before the
    * worker received it as new work is the duplicate guard's.
    */
@@ -169,7 +169,7 @@ export class EagerBroker implements Broker {
     taskRevoked: (message) => this.settled(message),
   };
 
-  /** An outcome was told: the end for a task that never ran; one that ran still has its hooks to run. */
+  /** An outcome was told: the end for a task that never ran; one that ran still has its signal handlers to run. */
   private settled(message: TaskMessage | PartialTaskMessage): void {
     for (const pending of [...(this.pending.get(settlementKey(message.id, message.retries)) ?? [])]) if (!pending.started) pending.finish();
   }

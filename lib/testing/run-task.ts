@@ -45,7 +45,7 @@ export function testTaskContext(options: TestTaskContextOptions = {}): TaskConte
  * `await runTask(() => tasks.charge(7), { retries: 2 })`. Resolves with what the call
  * returns; rejects with what it throws — `currentTask().retry(options)` rejects with
  * RetryRequested, whose `options` are the retry's (`countdown`, `eta`, `error`, `maxRetries`,
- * `queue`). Nothing else of the worker applies: retry limits, guards, interceptors and hooks run
+ * `queue`). Nothing else of the worker applies: retry limits, guards, interceptors and signal handlers run
  * in CeleryTestingModule.
  */
 export async function runTask<T>(call: () => T | PromiseLike<T>, context: TestTaskContextOptions = {}): Promise<Awaited<T>> {

@@ -19,7 +19,7 @@ import { planRetry } from './retry-policy';
 import { RevokedTasks } from './revoked-tasks';
 import { SettlingTask, TaskSettlement } from './settlement';
 import { TaskDefinition, TaskOptions } from '../task/task-definition';
-import { TaskHooks } from './task-hooks';
+import { TaskSignals } from './task-signals';
 import { failed, TaskOutcome } from './task-outcome';
 import { TaskRegistry } from '../task/task-registry';
 import { RunResult, TaskRun } from './task-run';
@@ -55,8 +55,8 @@ export interface WorkerDependencies {
   declareQueue(name: string, requested?: CeleryQueueOptions): QueueDeclaration;
   /** Keeps revoked ids across restarts; without it they live in memory, as in Celery. */
   revokedStore?: RevokedTaskStore;
-  /** The app's task hooks (`@OnTaskEvent()`). */
-  hooks?: TaskHooks;
+  /** The app's task signal handlers (`@OnTaskSignal()`). */
+  signals?: TaskSignals;
   /** Observers of the worker: Celery events, metrics. */
   monitors?: WorkerMonitor[];
   /** Chains, callbacks, errbacks and chord joins of the tasks run here (the canvas); none when omitted. */
@@ -78,7 +78,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * A Celery worker (`celery worker`): consumes the task queues with a prefetch bound, runs up to
  * `concurrency` tasks at once, and settles each outcome in one place (settlement.ts): stored,
- * workflow continued, monitors and hooks told, message acked at Celery's moment (before running
+ * workflow continued, monitors and signal handlers told, message acked at Celery's moment (before running
  * by default, after the outcome is stored with acksLate). Bad messages are refused one by one
  * without ever stopping the worker.
  */
@@ -120,7 +120,7 @@ export class CeleryWorker {
 
   constructor(private readonly deps: WorkerDependencies) {
     this.hostname = expandHostname(deps.options.hostname);
-    this.observers = new WorkerObservers(deps.monitors, deps.hooks, deps.logger);
+    this.observers = new WorkerObservers(deps.monitors, deps.signals, deps.logger);
     this.recorder = new ResultRecorder(deps.backend, this.hostname);
     this.revoked = new RevokedTasks(deps.revokedStore);
     const security = deps.security ?? NO_MESSAGE_SECURITY;
@@ -527,7 +527,7 @@ export class CeleryWorker {
     if (settings.trackStarted) await this.recorder.started(message, delivery.deliveryInfo.routingKey).catch((error: Error) => this.logStoreError(message, error));
     const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal);
     this.observers.notify('taskStarted', message);
-    await this.observers.emit('prerun', context);
+    await this.observers.sendSignal('prerun', context);
     const startedAt = performance.now();
     const result = await run.execute(accepted.call, context, settings, (seconds) =>
       this.deps.logger.warn(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed and its slot freed, though its code may still be running`),

@@ -23,7 +23,7 @@ export interface SettlingTask {
   readonly settings?: ExecutionSettings;
   /** True once the message was acked (before running, without acksLate). */
   acked: boolean;
-  /** Set when the task's code ran (prerun was told): its context for the hooks, and how long it ran. */
+  /** Set when the task's code ran (prerun was told): its context for the signal handlers, and how long it ran. */
   run?: { readonly context: TaskContext; readonly runtimeMs: number };
 }
 
@@ -31,7 +31,7 @@ export interface SettlementDependencies {
   recorder: ResultRecorder;
   observers: WorkerObservers;
   logger: CeleryLogger;
-  /** The worker's node name, in the context hooks get for tasks that did not run. */
+  /** The worker's node name, in the context signal handlers get for tasks that did not run. */
   hostname: string;
   /** Chains, callbacks, errbacks and chord joins; none when omitted. */
   workflow?: WorkflowSteps;
@@ -54,7 +54,7 @@ const NEVER_ABORTED = new AbortController().signal;
  * 3. the workflow continues: a success counts in its chord; a failure stores FAILURE on the
  *    chain's remaining steps (to their reply_to too), counts in its chord and sends the errbacks;
  *    a revoke counts in its chord;
- * 4. monitors (events, metrics, logs) and the app's hooks are told what was stored;
+ * 4. monitors (events, metrics, logs) and the app's signal handlers are told what was stored;
  * 5. the message is acked — or rejected without requeue when it was refused, so a dead-letter
  *    exchange keeps it — then the postrun hook runs.
  */
@@ -80,7 +80,7 @@ export class TaskSettlement {
     if (outcome.state === 'FAILURE' && outcome.why === 'refused') task.delivery.reject(false);
     else if (!task.acked) task.delivery.ack();
     task.acked = true;
-    if (task.run) await this.deps.observers.emit('postrun', task.run.context, { runtimeMs: task.run.runtimeMs, state: outcome.state });
+    if (task.run) await this.deps.observers.sendSignal('postrun', task.run.context, { runtimeMs: task.run.runtimeMs, state: outcome.state });
     return outcome.state;
   }
 
@@ -168,7 +168,7 @@ export class TaskSettlement {
     }
   }
 
-  /** Monitors and the app's hooks learn what was stored; a failure is logged at ERROR with its exception type. */
+  /** Monitors and the app's signal handlers learn what was stored; a failure is logged at ERROR with its exception type. */
   private async tell(task: SettlingTask, outcome: TaskOutcome): Promise<void> {
     const { observers } = this.deps;
     const message = task.message;
@@ -176,22 +176,22 @@ export class TaskSettlement {
     switch (outcome.state) {
       case 'SUCCESS':
         observers.notify('taskSucceeded', message as TaskMessage, outcome.value, runtimeSeconds ?? 0);
-        if (task.run) await observers.emit('success', task.run.context, { result: outcome.value, runtimeMs: task.run.runtimeMs });
+        if (task.run) await observers.sendSignal('success', task.run.context, { result: outcome.value, runtimeMs: task.run.runtimeMs });
         return;
       case 'RETRY':
         observers.notify('taskRetried', message as TaskMessage, outcome.cause);
-        if (task.run) await observers.emit('retry', task.run.context, { error: outcome.cause, runtimeMs: task.run.runtimeMs });
+        if (task.run) await observers.sendSignal('retry', task.run.context, { error: outcome.cause, runtimeMs: task.run.runtimeMs });
         return;
       case 'REVOKED':
         observers.notify('taskRevoked', message as TaskMessage, outcome.reason);
-        await observers.emit('revoked', this.contextOf(task), { reason: outcome.reason });
+        await observers.sendSignal('revoked', this.contextOf(task), { reason: outcome.reason });
         return;
       case 'FAILURE':
         this.logFailure(task, outcome.error, outcome.why);
         observers.notify('taskFailed', message, outcome.error, runtimeSeconds);
         if (outcome.why === 'refused') observers.notify('taskRejected', message, false);
-        // Hooks are the app's: they hear of failures of its own tasks, not of messages for tasks it does not have.
-        if (task.task && isComplete(message)) await observers.emit('failure', this.contextOf(task), { error: outcome.error, runtimeMs: task.run?.runtimeMs });
+        // Signal handlers are the app's: they hear of failures of its own tasks, not of messages for tasks it does not have.
+        if (task.task && isComplete(message)) await observers.sendSignal('failure', this.contextOf(task), { error: outcome.error, runtimeMs: task.run?.runtimeMs });
         return;
     }
   }

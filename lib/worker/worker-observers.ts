@@ -1,11 +1,11 @@
 import { CeleryLogger } from '../utils/logger';
 import { TaskContext } from '../task/task-context';
-import { TaskEvent, TaskEventName, TaskHooks } from './task-hooks';
+import { TaskSignal, TaskSignalName, TaskSignals } from './task-signals';
 import { WorkerMonitor } from './worker-monitor';
 
 /**
  * Who watches the worker: monitors (Celery events, metrics, remote control) told synchronously,
- * and the app's `@OnTaskEvent()` hooks awaited. Neither can disturb the worker: failures are
+ * and the app's task signal handlers (`@OnTaskSignal()`) awaited. Neither can disturb the worker: failures are
  * logged. With nobody listening, telling costs nothing.
  */
 export class WorkerObservers {
@@ -13,7 +13,7 @@ export class WorkerObservers {
 
   constructor(
     monitors: readonly WorkerMonitor[] | undefined,
-    private readonly hooks: TaskHooks | undefined,
+    private readonly signals: TaskSignals | undefined,
     private readonly logger: CeleryLogger,
   ) {
     this.monitors = [...(monitors ?? [])];
@@ -33,7 +33,7 @@ export class WorkerObservers {
     }
   }
 
-  emit(event: TaskEventName, task: TaskContext, details: Omit<TaskEvent, 'event' | 'task'> = {}): Promise<void> | undefined {
-    return this.hooks?.has(event) ? this.hooks.emit({ event, task, ...details }) : undefined;
+  sendSignal(signal: TaskSignalName, task: TaskContext, details: Omit<TaskSignal, 'signal' | 'task'> = {}): Promise<void> | undefined {
+    return this.signals?.has(signal) ? this.signals.send({ signal, task, ...details }) : undefined;
   }
 }

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { CeleryDashboardModule, CeleryModule } from '../../lib';
+import { CeleryModule } from '../../lib';
+import { CeleryDashboardModule } from '../../lib/dashboard';
 import { celeryOptionsFromEnvironment } from './celery-settings';
 import { dashboardGuardFromEnvironment } from './http/dashboard-auth.guard';
 import { HealthController } from './http/health.controller';

@@ -1,6 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { connect, GetMessage } from 'amqplib';
-import { CELERY_RESULT_BACKEND, CeleryClient, ResultBackend, TaskState } from '../../lib';
+import { CeleryClient, TaskState } from '../../lib';
+import { CELERY_RESULT_BACKEND, ResultBackend } from '../../lib/advanced';
 import { parseCeleryDate } from '../../lib/protocol/celery-time';
 import { startCeleryApp } from '../support/celery-app';
 import { loadFixture } from '../support/fixtures';

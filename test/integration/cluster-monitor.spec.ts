@@ -1,6 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { hostname as osHostname } from 'node:os';
-import { CELERY_BROKER, CeleryClient } from '../../lib';
+import { CeleryClient } from '../../lib';
+import { CELERY_BROKER } from '../../lib/advanced';
 import type { Broker } from '../../lib/broker/broker.interface';
 import { ClusterMonitor } from '../../lib/monitoring/cluster-monitor';
 import type { TaskSnapshot } from '../../lib/monitoring/monitored-task';

@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { hostname as osHostname } from 'node:os';
-import { CeleryClient, CeleryDashboard } from '../../lib';
+import { CeleryClient } from '../../lib';
+import { CeleryDashboard } from '../../lib/dashboard';
 import { celeryOptionsFromEnvironment } from '../../sample-app/src/celery-settings';
 import { eventually } from '../support/celery-app';
 import { DASHBOARD_AUTHORIZATION, dashboardRequest, startDashboardApp } from '../support/dashboard-app';

@@ -2,7 +2,8 @@ import { INestApplicationContext, Injectable } from '@nestjs/common';
 import { connect, type ChannelModel } from 'amqplib';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CeleryClient, CeleryTask, CeleryWorker, DuplicateGuardUnavailableError, TaskHooks } from '../../lib';
+import { CeleryClient, CeleryTask, CeleryWorker, TaskSignals } from '../../lib';
+import { DuplicateGuardUnavailableError } from '../../lib/advanced';
 import { ROOT, startNodeProcess } from '../support/built-app';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { querySql } from '../support/postgres';
@@ -118,8 +119,8 @@ describe('duplicate-delivery guard (skipIfSucceeded)', () => {
       [GuardedTasks],
     );
     let runs = 0;
-    app.get(TaskHooks).on('prerun', (event) => {
-      if (event.task.id === taskId) runs++;
+    app.get(TaskSignals).on('prerun', (signal) => {
+      if (signal.task.id === taskId) runs++;
     });
     await app.get(CeleryWorker).start();
     return { app, runs: () => runs };

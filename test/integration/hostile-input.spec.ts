@@ -1,7 +1,8 @@
 import { INestApplicationContext, Injectable, Logger } from '@nestjs/common';
 import fc from 'fast-check';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { CELERY_BROKER, CeleryClient, CeleryTask, CeleryWorker } from '../../lib';
+import { CeleryClient, CeleryTask, CeleryWorker } from '../../lib';
+import { CELERY_BROKER } from '../../lib/advanced';
 import type { Broker, MessageProperties } from '../../lib/broker/broker.interface';
 import { eventually, startCeleryApp } from '../support/celery-app';
 

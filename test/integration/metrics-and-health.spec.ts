@@ -2,7 +2,8 @@ import { INestApplicationContext, Injectable, ServiceUnavailableException } from
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Registry } from 'prom-client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CeleryClient, CeleryHealthIndicator, CeleryMetrics, CeleryTask, createResultBackend } from '../../lib';
+import { CeleryClient, CeleryHealthIndicator, CeleryMetrics, CeleryTask } from '../../lib';
+import { createResultBackend } from '../../lib/backend/create-result-backend';
 import { AmqpBroker } from '../../lib/broker/amqp/amqp-broker';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { deleteQueues, forceCloseConnection, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';

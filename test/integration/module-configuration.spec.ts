@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
-import { CeleryClient, CeleryModule, CeleryTask, defineTask, InvalidCeleryOptionsError, TaskRegistry } from '../../lib';
+import { CeleryClient, CeleryModule, CeleryTask, defineTask } from '../../lib';
+import { InvalidCeleryOptionsError, TaskRegistry } from '../../lib/advanced';
 import { startCeleryApp } from '../support/celery-app';
 
 /** A task class provided through useFactory: it has no metatype, its instance's class counts. */

@@ -1,8 +1,8 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
-import { CeleryClient, CeleryTask, chord, currentTask, OnTaskEvent, signature } from '../../lib';
-import type { TaskEvent } from '../../lib';
+import { CeleryClient, CeleryTask, chord, currentTask, OnTaskSignal, signature } from '../../lib';
+import type { TaskSignal } from '../../lib';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { celeryDatabaseUrl, runPython } from '../support/python-celery';
 import { RABBITMQ_URL, uniqueName, deleteQueues } from '../support/rabbitmq';
@@ -26,7 +26,7 @@ async function queueState(queue: string): Promise<{ messageCount: number; consum
   }
 }
 
-const failures: TaskEvent[] = [];
+const failures: TaskSignal[] = [];
 const errbacks: string[] = [];
 
 @Injectable()
@@ -58,9 +58,9 @@ class RegressionTasks {
     return { retries, tenant: headers['x-tenant'] ?? null };
   }
 
-  @OnTaskEvent('failure')
-  failed(event: TaskEvent): void {
-    failures.push(event);
+  @OnTaskSignal('failure')
+  failed(signal: TaskSignal): void {
+    failures.push(signal);
   }
 }
 
@@ -89,10 +89,10 @@ describe('one runtime, one settlement path, on RabbitMQ and PostgreSQL', () => {
     await expect(body.get({ timeout: 10_000 })).rejects.toMatchObject({ excType: 'ChordError' });
   });
 
-  it('a retry that cannot be republished is stored FAILURE and the failure hook is told, not RETRY', async () => {
+  it('a retry that cannot be republished is stored FAILURE and the failure signal is sent, not RETRY', async () => {
     const result = await celery.send('rt.bounce', []);
     await expect(result.get({ timeout: 10_000 })).rejects.toMatchObject({ excType: 'PublishError' });
-    await eventually(() => (failures.some((event) => event.task.id === result.id) ? true : undefined), 10_000, 'the failure hook');
+    await eventually(() => (failures.some((signal) => signal.task.id === result.id) ? true : undefined), 10_000, 'the failure signal');
   });
 
   it("a retry keeps the producer's headers: a Python client's header reaches the second try", async () => {

@@ -1,5 +1,6 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
-import { CeleryTask, LostTaskDecoratorError, TaskArgumentNamesError } from '../../lib';
+import { CeleryTask } from '../../lib';
+import { LostTaskDecoratorError, TaskArgumentNamesError } from '../../lib/advanced';
 import { startCeleryApp } from '../support/celery-app';
 import { runInteropClient } from '../support/python-worker';
 import { RABBITMQ_URL } from '../support/rabbitmq';

@@ -20,7 +20,8 @@ import {
 } from '@nestjs/common';
 import { APP_GUARD, ExternalContextCreator, Reflector } from '@nestjs/core';
 import { Observable, map, of } from 'rxjs';
-import { AsyncResult, CeleryClient, CeleryTask, TaskArg, TaskFailedError, TaskParameterDecoratorsError, currentTask } from '../../lib';
+import { AsyncResult, CeleryClient, CeleryTask, TaskArg, TaskFailedError, currentTask } from '../../lib';
+import { TaskParameterDecoratorsError } from '../../lib/advanced';
 import type { CeleryContextType, TaskContext } from '../../lib';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
 import { startCeleryApp } from '../support/celery-app';

@@ -1,6 +1,7 @@
 import { INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CeleryDashboardModule, CeleryDashboardOptions, CeleryModule, CeleryModuleOptions } from '../../lib';
+import { CeleryModule, CeleryModuleOptions } from '../../lib';
+import { CeleryDashboardModule, CeleryDashboardOptions } from '../../lib/dashboard';
 import { DashboardAuthGuard } from '../../sample-app/src/http/dashboard-auth.guard';
 import { TasksModule } from '../../sample-app/src/tasks/tasks.module';
 

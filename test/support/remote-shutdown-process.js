@@ -8,7 +8,8 @@ const { Controller, Injectable, Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { MessagePattern } = require('@nestjs/microservices');
 const { setTimeout: sleep } = require('node:timers/promises');
-const { CeleryModule, CeleryServer, CeleryTask } = require('../../dist/lib');
+const { CeleryModule, CeleryTask } = require('../../dist/lib');
+const { CeleryServer } = require('../../dist/lib/microservice');
 
 const mode = process.env.REMOTE_SHUTDOWN_MODE;
 const options = {

@@ -20,8 +20,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['workflow', 'remote-control', 'metrics', 'monitoring', 'alerts', 'outbox'],
   // The one composition root.
   ['runtime'],
-  // Nest glue: lib/*.ts and the Nest-facing folders.
-  ['(root)', 'decorators', 'invocation', 'microservice', 'dashboard', 'health', 'interfaces', 'testing'],
+  // Nest glue: lib/*.ts and the Nest-facing folders; `advanced` and `typeorm` are entry points only.
+  ['(root)', 'decorators', 'invocation', 'microservice', 'dashboard', 'health', 'interfaces', 'testing', 'advanced', 'typeorm'],
 ];
 
 /** Same-layer imports allowed (from → to); in the foundation and the Nest glue any is. */

@@ -1,6 +1,7 @@
 import { CanActivate, Injectable, UseGuards } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import { AsyncResult, CeleryClient, CeleryTask, chain, chord, currentTask, group, InvalidCeleryOptionsError, TaskFailedError, TaskHooks } from '../../lib';
+import { AsyncResult, CeleryClient, CeleryTask, chain, chord, currentTask, group, TaskFailedError, TaskSignals } from '../../lib';
+import { InvalidCeleryOptionsError } from '../../lib/advanced';
 import { CeleryTesting, CeleryTestingModule, CeleryTestingModuleOptions } from '../../lib/testing';
 
 /**
@@ -203,7 +204,7 @@ describe('alwaysEager (Celery task_always_eager)', () => {
     // Before init, as the explorer registers @OnTaskEvent() methods.
     const { celery } = await start({ alwaysEager: true }, (moduleRef) => {
       for (const event of ['success', 'postrun'] as const) {
-        moduleRef.get(TaskHooks).on(event, async ({ task }) => {
+        moduleRef.get(TaskSignals).on(event, async ({ task }) => {
           await new Promise((resolve) => setTimeout(resolve, 20));
           heard.push(`${event} ${task.name} try ${task.retries}`);
         });

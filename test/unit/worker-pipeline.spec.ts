@@ -13,14 +13,14 @@ import { chain, chord } from '../../lib/client/canvas/canvas';
 import type { WorkerModuleOptions } from '../../lib/worker/worker-module-options';
 import type { TaskDefinition, TaskOptions } from '../../lib/task/task-definition';
 import { currentTask } from '../../lib/task/task-context';
-import type { TaskEvent } from '../../lib/worker/task-hooks';
+import type { TaskSignal } from '../../lib/worker/task-signals';
 import type { PartialTaskMessage, WorkerMonitor } from '../../lib/worker/worker-monitor';
 import { eventually } from '../support/celery-app';
 
 /**
  * The worker's pipeline, branch by branch, on the in-memory broker and result backend (no server
  * needed, a few seconds in all): every way a delivery can end goes through the one settlement
- * (lib/worker/settlement.ts) — stored, workflow continued, monitors and hooks told, acked or
+ * (lib/worker/settlement.ts) — stored, workflow continued, monitors and signal handlers told, acked or
  * rejected. Built by the real composition root (createCeleryRuntime), as every host builds it.
  */
 
@@ -69,7 +69,7 @@ class RecordingMonitor implements WorkerMonitor {
 interface Harness {
   runtime: CeleryRuntime;
   monitor: RecordingMonitor;
-  hooks: TaskEvent[];
+  signals: TaskSignal[];
   logs: string[];
   brokerUrl: string;
   queue: string;
@@ -103,8 +103,8 @@ async function startWorker(tasks: TaskDefinition[], worker: WorkerModuleOptions 
   );
   const monitor = new RecordingMonitor();
   runtime.parts.worker!.addMonitor(monitor);
-  const hooks: TaskEvent[] = [];
-  for (const event of ['prerun', 'success', 'failure', 'retry', 'revoked', 'postrun'] as const) runtime.parts.hooks.on(event, (payload) => void hooks.push(payload));
+  const signals: TaskSignal[] = [];
+  for (const name of ['prerun', 'success', 'failure', 'retry', 'revoked', 'postrun'] as const) runtime.parts.signals.on(name, (signal) => void signals.push(signal));
   const raw = createBroker(brokerUrl);
   await raw.declareExchange({ name: 'dead', type: 'direct', durable: true });
   await raw.declareQueue({ name: 'dead', durable: true, exclusive: false, autoDelete: false, arguments: {}, exchange: { name: 'dead', type: 'direct', durable: true }, routingKey: 'dead' });
@@ -113,7 +113,7 @@ async function startWorker(tasks: TaskDefinition[], worker: WorkerModuleOptions 
   const harness: Harness = {
     runtime,
     monitor,
-    hooks,
+    signals,
     logs,
     brokerUrl,
     queue,
@@ -154,18 +154,18 @@ async function deadLetters(harness: Harness, count: number): Promise<TaskMessage
   }
 }
 
-function hooksOf(harness: Harness, taskId: string): string[] {
-  return harness.hooks.filter((event) => event.task.id === taskId).map((event) => (event.event === 'postrun' ? `postrun ${event.state}` : event.event));
+function signalsOf(harness: Harness, taskId: string): string[] {
+  return harness.signals.filter((signal) => signal.task.id === taskId).map((signal) => (signal.signal === 'postrun' ? `postrun ${signal.state}` : signal.signal));
 }
 
 describe('the worker pipeline settles every outcome in one place', () => {
-  it('success: SUCCESS stored, monitors and hooks told in order, message acked', async () => {
+  it('success: SUCCESS stored, monitors and signal handlers told in order, message acked', async () => {
     const harness = await startWorker([task('t.add', (x: number, y: number) => x + y)]);
     const result = await harness.runtime.parts.client.send('t.add', [2, 3]);
     expect(await result.get({ timeout: 5_000 })).toBe(5);
-    await eventually(() => (hooksOf(harness, result.id).includes('postrun SUCCESS') ? true : undefined));
+    await eventually(() => (signalsOf(harness, result.id).includes('postrun SUCCESS') ? true : undefined));
     expect(harness.monitor.about(result.id)).toEqual(['received', 'started', 'succeeded']);
-    expect(hooksOf(harness, result.id)).toEqual(['prerun', 'success', 'postrun SUCCESS']);
+    expect(signalsOf(harness, result.id)).toEqual(['prerun', 'success', 'postrun SUCCESS']);
     expect(await harness.raw.queueDepth(harness.queue)).toBe(0);
   });
 
@@ -179,10 +179,10 @@ describe('the worker pipeline settles every outcome in one place', () => {
       }),
     ]);
     const result = await harness.runtime.parts.client.send('t.quiet', [], { ignoreResult: true, headers: { 'x-tenant': 'acme' } });
-    await eventually(() => (tries === 2 && hooksOf(harness, result.id).includes('postrun SUCCESS') ? true : undefined));
+    await eventually(() => (tries === 2 && signalsOf(harness, result.id).includes('postrun SUCCESS') ? true : undefined));
     // RETRY was stored before the next try; the SUCCESS of the ignore_result retry was not.
     expect((await harness.stored(result.id))?.status).toBe('RETRY');
-    expect(harness.hooks.filter((event) => event.event === 'prerun').map((event) => event.task.headers['x-tenant'])).toEqual(['acme', 'acme']);
+    expect(harness.signals.filter((signal) => signal.signal === 'prerun').map((signal) => signal.task.headers['x-tenant'])).toEqual(['acme', 'acme']);
   });
 
   it('failure: FAILURE stored with the exception, errbacks sent, the chain\'s remaining steps stored FAILURE', async () => {
@@ -206,8 +206,8 @@ describe('the worker pipeline settles every outcome in one place', () => {
     await eventually(() => (errbackArgs.length === 1 ? true : undefined));
     expect(errbackArgs).toEqual([first]);
     expect(harness.monitor.about(first)).toEqual(['received', 'started', 'failed RangeError']);
-    await eventually(() => (hooksOf(harness, first).includes('postrun FAILURE') ? true : undefined));
-    expect(hooksOf(harness, first)).toEqual(['prerun', 'failure', 'postrun FAILURE']);
+    await eventually(() => (signalsOf(harness, first).includes('postrun FAILURE') ? true : undefined));
+    expect(signalsOf(harness, first)).toEqual(['prerun', 'failure', 'postrun FAILURE']);
     expect(harness.logs).toContainEqual(expect.stringMatching(new RegExp(`^error Task t.fail\\[${first}\\] raised: RangeError: out of range`)));
   });
 
@@ -236,7 +236,7 @@ describe('the worker pipeline settles every outcome in one place', () => {
     expect(bodies).toEqual([]);
   });
 
-  it('refused (arguments that do not fit): FAILURE stored, the failure hook told, message dead-lettered, never run', async () => {
+  it('refused (arguments that do not fit): FAILURE stored, the failure signal sent, message dead-lettered, never run', async () => {
     let runs = 0;
     const harness = await startWorker([task('t.pair', () => void (runs += 1), {}, 2)]);
     const result = await harness.runtime.parts.client.send('t.pair', [1]);
@@ -244,7 +244,7 @@ describe('the worker pipeline settles every outcome in one place', () => {
     expect(meta.result).toMatchObject({ exc_message: [expect.stringContaining('takes 2 positional arguments but 1 were given')] });
     await deadLetters(harness, 1);
     expect(runs).toBe(0);
-    expect(hooksOf(harness, result.id)).toEqual(['failure']);
+    expect(signalsOf(harness, result.id)).toEqual(['failure']);
     expect(harness.monitor.about(result.id)).toEqual(['received', 'failed TaskArgumentsError', 'rejected requeue=false']);
   });
 
@@ -278,7 +278,7 @@ describe('the worker pipeline settles every outcome in one place', () => {
     expect(MaxRetriesExceededError).toBeDefined();
   });
 
-  it('a retry that cannot be republished is a FAILURE everywhere: stored, errbacks sent, monitors and hooks told FAILURE', async () => {
+  it('a retry that cannot be republished is a FAILURE everywhere: stored, errbacks sent, monitors and signal handlers told FAILURE', async () => {
     const errbackArgs: unknown[] = [];
     const harness = await startWorker([
       task('t.bounce', () => currentTask().retry({ countdown: 0, queue: 'no-such-queue' })),
@@ -288,9 +288,9 @@ describe('the worker pipeline settles every outcome in one place', () => {
     const meta = await harness.waitForState(result.id, 'FAILURE');
     expect(meta.result).toMatchObject({ exc_type: 'PublishError' });
     await eventually(() => (errbackArgs.length === 1 ? true : undefined));
-    await eventually(() => (hooksOf(harness, result.id).includes('postrun FAILURE') ? true : undefined));
+    await eventually(() => (signalsOf(harness, result.id).includes('postrun FAILURE') ? true : undefined));
     expect(harness.monitor.about(result.id)).toEqual(['received', 'started', 'failed PublishError']);
-    expect(hooksOf(harness, result.id)).toEqual(['prerun', 'failure', 'postrun FAILURE']);
+    expect(signalsOf(harness, result.id)).toEqual(['prerun', 'failure', 'postrun FAILURE']);
   });
 
   it('a hard time limit: FAILURE TimeLimitExceeded, the slot freed while the code still runs', async () => {
@@ -318,7 +318,7 @@ describe('the worker pipeline settles every outcome in one place', () => {
     expect(harness.logs).toContainEqual(expect.stringContaining('its next workflow step could not be sent'));
   });
 
-  it('revoked before it ran, expired, and terminated while running: REVOKED stored, the revoked hook told, chord counted', async () => {
+  it('revoked before it ran, expired, and terminated while running: REVOKED stored, the revoked signal sent, chord counted', async () => {
     const bodies: unknown[] = [];
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
@@ -343,9 +343,9 @@ describe('the worker pipeline settles every outcome in one place', () => {
     await worker!.revoke([running.id], { terminate: true });
     expect((await harness.waitForState(running.id, 'REVOKED')).result).toMatchObject({ exc_message: ['terminated'] });
     release();
-    await eventually(() => (hooksOf(harness, running.id).includes('postrun REVOKED') ? true : undefined));
-    expect(hooksOf(harness, running.id)).toEqual(['prerun', 'revoked', 'postrun REVOKED']);
-    expect(hooksOf(harness, revokedId)).toEqual(['revoked']);
+    await eventually(() => (signalsOf(harness, running.id).includes('postrun REVOKED') ? true : undefined));
+    expect(signalsOf(harness, running.id)).toEqual(['prerun', 'revoked', 'postrun REVOKED']);
+    expect(signalsOf(harness, revokedId)).toEqual(['revoked']);
 
     // A chord whose header task is revoked completes (with ChordError) instead of waiting for ever.
     const headerId = randomUUID();
@@ -377,7 +377,7 @@ describe('the worker pipeline settles every outcome in one place', () => {
     await eventually(() => (errbackArgs.length === 1 ? true : undefined));
     expect(errbackArgs).toEqual([result.id]);
     expect(runs).toBe(0);
-    expect(hooksOf(harness, result.id)).toEqual(['failure']);
+    expect(signalsOf(harness, result.id)).toEqual(['failure']);
     expect(harness.monitor.about(result.id)).toEqual(['received', 'failed WorkerLostError']);
   });
 

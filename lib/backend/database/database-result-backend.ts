@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { RevokedTaskStore } from '../revoked-task-store.interface';
 import type { BackendCapabilities } from '../backend-capabilities';
 import { ResultBackendConfigurationError } from '../../errors/result-backend-configuration.error';
@@ -19,7 +19,7 @@ import { READY_STATES } from '../../protocol/task-states';
 import { buildStoreResultsSql, notifyChunks } from './store-results-sql';
 import { waitForReadyResult } from '../wait-for-ready-result';
 import { DatabaseBackendOptions, resolveDatabaseBackendOptions, ResolvedDatabaseBackendOptions } from './database-backend-options';
-import { acquireEmbeddedDataSource, describeDataDir } from './embedded-data-source';
+import { acquireEmbeddedDataSource, describeDataDir, requireEmbeddedPackages } from './embedded-data-source';
 import { pickleGroupResult, unpickleGroupResult } from './group-result-pickle';
 import { describeDatabaseError, isMissingSchemaError, isTransientPostgresError } from './postgres-errors';
 import { buildResultTableSql, ResultTableSql } from './result-table-sql';
@@ -27,11 +27,12 @@ import { asBuffer, fromTaskResultRow, TaskResultRow, toStoreParameters } from '.
 import { CHORD_COUNTER_SQL } from './chord-counter-sql';
 import { REVOKED_TASK_SQL } from './revoked-task-sql';
 import { openUrlDataSource } from './url-data-source';
-import { celeryResultMigrations } from './migrations';
+import { celeryResultSchema } from './celery-result-schema';
 import { migrationsAdvice, runCeleryMigrations } from './migrations/run-celery-migrations';
 import { PostgresResultListener } from './postgres-result-listener';
 import { listenConnectionFor } from './listen-connection';
 import { assertCeleryEntitiesRegistered, verifyCeleryTables } from './verify-celery-tables';
+import { requireOptionalPackages } from '../../utils/optional-package';
 
 /** Rows deleted per expiry statement: short row locks, few round trips. */
 const EXPIRY_BATCH_SIZE = 5_000;
@@ -91,11 +92,14 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
           'Expected at most one: a PostgreSQL URL, your own DataSource, or the embedded database.',
       );
     }
+    const listen = listenConnectionFor(options);
+    // TypeORM, node-postgres (for LISTEN) and PGlite (embedded) are optional peers: missing ones fail here, at start-up.
+    if (options.url === undefined && options.dataSource === undefined) requireEmbeddedPackages();
+    else requireOptionalPackages(listen === null ? ['typeorm'] : ['typeorm', 'pg'], 'The PostgreSQL result backend');
     this.settings = resolveDatabaseBackendOptions(options);
     this.sql = buildResultTableSql();
     this.logger = options.logger ?? SILENT_LOGGER;
     this.description = describeSource(options);
-    const listen = listenConnectionFor(options);
     this.listener = listen === null ? null : new PostgresResultListener(listen, this.description, this.logger);
     this.changes = this.listener ?? POLLING_CHANGE_SOURCE;
     this.expiry = new ResultExpiryScheduler(this, this.settings.resultExpiresSeconds, this.settings.cleanupIntervalMs, this.logger);
@@ -145,7 +149,8 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
    */
   private async migrateApplicationDataSource(dataSource: DataSource): Promise<void> {
     try {
-      await runCeleryMigrations(dataSource, celeryResultMigrations);
+      // Loaded now, not when nestjs-celery is imported: the migration classes need TypeORM.
+      await runCeleryMigrations(dataSource, celeryResultSchema().migrations);
     } catch (error) {
       throw new ResultBackendConnectionError(
         `Could not prepare Celery's result tables in ${this.description}: ${describeDatabaseError(error)}. ${migrationsAdvice('migrationsRun')}`,

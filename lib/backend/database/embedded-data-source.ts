@@ -1,9 +1,16 @@
-import { DataSource } from 'typeorm';
-import { PGliteDriver } from 'typeorm-pglite';
+import type { DataSource } from 'typeorm';
 import { ResultBackendConfigurationError } from '../../errors/result-backend-configuration.error';
-import { celeryResultEntities } from './entities';
-import { celeryResultMigrations } from './migrations';
+import { loadOptionalPackage, requireOptionalPackages } from '../../utils/optional-package';
+import { celeryResultSchema, newDataSource } from './celery-result-schema';
 import { runCeleryMigrations } from './migrations/run-celery-migrations';
+
+/** What needs PGlite, for the error when it is not installed. */
+export const EMBEDDED_BACKEND = 'The embedded result backend (backend: embedded://)';
+
+/** The packages the embedded database needs (optional peer dependencies of nestjs-celery). */
+export function requireEmbeddedPackages(): void {
+  requireOptionalPackages(['typeorm', '@electric-sql/pglite', 'typeorm-pglite'], EMBEDDED_BACKEND);
+}
 
 /** A use of the process's embedded database; `release()` closes it after the last user. */
 export interface EmbeddedDataSourceLease {
@@ -71,18 +78,17 @@ export async function acquireEmbeddedDataSource(dataDir: string | undefined): Pr
 
 async function openDatabase(dataDir: string | undefined): Promise<DataSource> {
   await closing.catch(() => undefined);
-  const dataSource = new DataSource({
-    type: 'postgres',
-    driver: new PGliteDriver(dataDir ? { dataDir } : {}).driver,
-    entities: celeryResultEntities,
-  });
+  const { PGliteDriver } = loadOptionalPackage<typeof import('typeorm-pglite')>('typeorm-pglite', EMBEDDED_BACKEND);
+  const { entities, migrations } = celeryResultSchema();
+  // No `migrations` in the DataSource: ours are run below and recorded in celery_migrations.
+  const dataSource = newDataSource({ type: 'postgres', driver: new PGliteDriver(dataDir ? { dataDir } : {}).driver, entities }, EMBEDDED_BACKEND);
   await dataSource.initialize();
   // typeorm-pglite hands every query the same pool object, and TypeORM adds an 'error' listener
   // per query in flight: more than 10 concurrent queries are normal, not a leak.
   (dataSource.driver as unknown as { master?: { setMaxListeners?(count: number): void } }).master?.setMaxListeners?.(0);
   try {
     // Ours alone, so always brought up to date (recorded in celery_migrations, as everywhere).
-    await runCeleryMigrations(dataSource, celeryResultMigrations);
+    await runCeleryMigrations(dataSource, migrations);
   } catch (error) {
     await dataSource.destroy().catch(() => undefined);
     throw error;

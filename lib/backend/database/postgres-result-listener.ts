@@ -1,6 +1,7 @@
-import { Client, ClientConfig } from 'pg';
+import type { Client, ClientConfig } from 'pg';
 import { ReconnectBackoff } from '../../broker/amqp/reconnect-backoff';
 import { CeleryLogger } from '../../utils/logger';
+import { loadOptionalPackage } from '../../utils/optional-package';
 import { ResultChangeSource, sleep } from '../result-change-source';
 import { TaskChangeNotifier } from '../rpc/task-change-notifier';
 import { describeDatabaseError } from './postgres-errors';
@@ -30,6 +31,8 @@ export class PostgresResultListener implements ResultChangeSource {
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly backoff = new ReconnectBackoff(100, 5_000);
+  /** node-postgres, an optional peer dependency: loaded with the backend, so a missing one fails at start-up. */
+  private readonly ClientClass: typeof Client = loadOptionalPackage<typeof import('pg')>('pg', 'The PostgreSQL result backend').Client;
 
   constructor(
     private readonly connection: ClientConfig,
@@ -70,7 +73,7 @@ export class PostgresResultListener implements ResultChangeSource {
   }
 
   private async connect(): Promise<void> {
-    const client = new Client({ ...this.connection, application_name: 'nestjs-celery result listener', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    const client = new this.ClientClass({ ...this.connection, application_name: 'nestjs-celery result listener', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     client.on('notification', (message) => this.onNotification(message.payload));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));

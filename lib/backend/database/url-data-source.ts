@@ -1,9 +1,8 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { ResultBackendConnectionError } from '../../errors/result-backend-connection.error';
 import { maskUrl } from '../../utils/mask-secrets';
 import { CeleryLogger } from '../../utils/logger';
-import { celeryResultEntities } from './entities';
-import { celeryResultMigrations } from './migrations';
+import { celeryResultSchema, newDataSource } from './celery-result-schema';
 import { CREATE_CELERY_SEQUENCES_SQL } from './migrations/celery-sequences';
 import { migrationsAdvice, runCeleryMigrations } from './migrations/run-celery-migrations';
 import { describeDatabaseError } from './postgres-errors';
@@ -25,10 +24,11 @@ export const CONNECT_TIMEOUT_MS = 10_000;
  * and/or TypeORM synchronize as asked. Errors name the URL with its password masked.
  */
 export async function openUrlDataSource(url: string, setup: UrlDataSourceSetup): Promise<DataSource> {
-  const dataSource = new DataSource({
+  const { entities, migrations } = celeryResultSchema();
+  const dataSource = newDataSource({
     type: 'postgres',
     url: toNodePostgresUrl(url),
-    entities: celeryResultEntities,
+    entities,
     // No `migrations`: ours are recorded in celery_migrations, never in a `migrations` table that
     // is the app's own when this URL names the app's database (issue #14).
     applicationName: 'nestjs-celery result backend',
@@ -47,7 +47,7 @@ export async function openUrlDataSource(url: string, setup: UrlDataSourceSetup):
     );
   }
   try {
-    if (setup.migrationsRun) await runCeleryMigrations(dataSource, celeryResultMigrations);
+    if (setup.migrationsRun) await runCeleryMigrations(dataSource, migrations);
     if (setup.synchronize) {
       // synchronize creates tables whose id DEFAULT needs the sequences, which it does not create.
       for (const statement of CREATE_CELERY_SEQUENCES_SQL) await dataSource.query(statement);

@@ -1,7 +1,7 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { ResultBackendConfigurationError } from '../../errors/result-backend-configuration.error';
 import { CeleryTableNames as T } from './celery-table-names';
-import { celeryResultEntities } from './entities';
+import { celeryResultSchema } from './celery-result-schema';
 
 /**
  * Checks once, at connect time, that Celery's tables have every column our SQL uses, so a missing
@@ -9,7 +9,7 @@ import { celeryResultEntities } from './entities';
  */
 export async function verifyCeleryTables(dataSource: DataSource): Promise<void> {
   const missing: string[] = [];
-  for (const entity of celeryResultEntities) {
+  for (const entity of celeryResultSchema().entities) {
     const metadata = dataSource.getMetadata(entity);
     const rows: { column_name: string }[] = await dataSource.query(
       `SELECT attname AS column_name FROM pg_attribute
@@ -42,11 +42,11 @@ export async function verifyCeleryTables(dataSource: DataSource): Promise<void> 
 
 /** Throws when the application's DataSource does not know our entities (so our SQL has no model). */
 export function assertCeleryEntitiesRegistered(dataSource: DataSource): void {
-  const missing = celeryResultEntities.filter((entity) => !dataSource.hasMetadata(entity));
+  const missing = celeryResultSchema().entities.filter((entity) => !dataSource.hasMetadata(entity));
   if (missing.length > 0) {
     throw new ResultBackendConfigurationError(
       `The DataSource given to the result backend does not register ${missing.map((entity) => entity.name).join(', ')}. ` +
-        'Expected Celery\'s result entities in it. Add `celeryResultEntities` (exported by nestjs-celery) to its ' +
+        'Expected Celery\'s result entities in it. Add `celeryResultEntities` (from nestjs-celery/typeorm) to its ' +
         '`entities`; the tables themselves are created by our migrations (migrationsRun, docs/MIGRATIONS.md).',
     );
   }

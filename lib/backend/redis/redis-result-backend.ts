@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ResultStoreError } from '../../errors/result-store.error';
 import { TaskResultMeta } from '../../protocol/result-meta';
 import { TaskState } from '../../protocol/task-states';
-import { closeConnection, connectWithin, redisConnectionOptions } from '../../broker/redis/redis-connection';
+import { closeConnection, connectWithin, createRedisClient, redisConnectionOptions } from '../../broker/redis/redis-connection';
 import type { BackendCapabilities } from '../backend-capabilities';
 import { encodeResult } from '../encode-result';
 import { ResultBackendConnectionError } from '../../errors/result-backend-connection.error';
@@ -25,6 +25,9 @@ import {
   groupKey,
   taskKey,
 } from './redis-result-meta';
+
+/** What needs ioredis, for the error when it is not installed. */
+const REDIS_BACKEND = 'The Redis result backend (backend: redis://…)';
 
 /** Options of the Redis result backend (Celery `result_backend = 'redis://…'`). */
 export interface RedisResultBackendOptions {
@@ -101,8 +104,8 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
     this.logger = options.logger ?? SILENT_LOGGER;
     // Named like the broker's connections, so `CLIENT LIST` shows whose they are.
     const connectionName = `nestjs-celery-results-${process.pid}`;
-    this.client = new Redis(redisConnectionOptions(url, connectionName, true));
-    this.subscriber = new Redis(redisConnectionOptions(url, connectionName));
+    this.client = createRedisClient(redisConnectionOptions(url, connectionName, true), REDIS_BACKEND);
+    this.subscriber = createRedisClient(redisConnectionOptions(url, connectionName), REDIS_BACKEND);
     this.client.defineCommand('celeryStoreResult', { numberOfKeys: 1, lua: STORE_RESULT_SCRIPT });
     for (const connection of [this.client, this.subscriber]) {
       connection.on('error', (error: Error) => this.logger.warn(`Redis result backend ${this.description}: ${maskSecretsInText(error.message)}`));

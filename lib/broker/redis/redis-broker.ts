@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { BrokerConnectionError } from '../../errors/broker-connection.error';
 import { PublishError } from '../../errors/publish.error';
 import { UnsupportedOnRedisError } from '../../errors/unsupported-on-redis.error';
@@ -14,7 +14,7 @@ import { bindingSetKey, decodeBinding, DEFAULT_VISIBILITY_TIMEOUT_SECONDS, encod
 import { type FanoutSubscription, RedisFanoutConsumer } from './redis-fanout-consumer';
 import { RedisConsumer, type RedisConsumerHost } from './redis-consumer';
 import { RedisListConsumer } from './redis-list-consumer';
-import { closeConnection, connectWithin, redisConnectionOptions } from './redis-connection';
+import { closeConnection, connectWithin, createRedisClient, redisConnectionOptions } from './redis-connection';
 import { parseRedisUrl, type RedisUrl } from './redis-url';
 import { UnackedMessages } from './unacked-messages';
 
@@ -79,7 +79,7 @@ export class RedisBroker implements Broker {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.publishTimeoutMs = options.publishTimeoutMs ?? 30_000;
     this.logger = options.logger ?? consoleBrokerLogger;
-    this.client = new Redis(redisConnectionOptions(this.url, options.connectionName, true));
+    this.client = createRedisClient(redisConnectionOptions(this.url, options.connectionName, true), 'The Redis broker (broker: redis://…)');
     const events = options.events ?? {};
     this.client.on('ready', () => events.connected?.());
     this.client.on('close', () => {

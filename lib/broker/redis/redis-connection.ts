@@ -1,6 +1,16 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { maskSecretsInText } from '../../utils/mask-secrets';
+import { loadOptionalPackage } from '../../utils/optional-package';
 import type { RedisUrl } from './redis-url';
+
+/**
+ * A new ioredis client. ioredis is an optional peer dependency, loaded here, when a Redis broker or
+ * result backend is created: `neededBy` names it in the error when ioredis is not installed.
+ */
+export function createRedisClient(options: RedisOptions, neededBy: string): Redis {
+  const { Redis: RedisClient } = loadOptionalPackage<typeof import('ioredis')>('ioredis', neededBy);
+  return new RedisClient(options);
+}
 
 /**
  * ioredis settings shared by the broker and the result backend: connect on demand, reconnect

@@ -1,0 +1,47 @@
+import { MissingPackageError } from '../errors/missing-package.error';
+
+/**
+ * The optional peer dependencies our code loads, each only when the part that needs it is
+ * configured (package.json's peerDependenciesMeta lists these and @nestjs/microservices, which
+ * only the `nestjs-celery/microservices` entry point imports):
+ *
+ * - `ioredis`: the redis://, rediss:// and sentinel:// broker and result backend;
+ * - `typeorm` + `pg`: the PostgreSQL result backend and the transactional outbox;
+ * - `typeorm` + `@electric-sql/pglite` + `typeorm-pglite`: the `embedded://` result backend;
+ * - `prom-client`: `metrics`.
+ */
+export const OPTIONAL_PACKAGES = ['ioredis', 'typeorm', 'pg', '@electric-sql/pglite', 'typeorm-pglite', 'prom-client'] as const;
+
+export type OptionalPackage = (typeof OPTIONAL_PACKAGES)[number];
+
+/**
+ * Loads an optional package for the part that needs it (`neededBy`, e.g. "The redis:// broker").
+ * Not installed → MissingPackageError naming it and `npm install <name>`, at start-up, where the
+ * part is configured. Importing nestjs-celery never loads these: only this function does.
+ */
+export function loadOptionalPackage<T>(name: OptionalPackage, neededBy: string): T {
+  requireOptionalPackages([name], neededBy);
+  return require(name) as T;
+}
+
+/** Checks (by loading them) that every package a part needs is installed; one error lists all that are not. */
+export function requireOptionalPackages(names: readonly OptionalPackage[], neededBy: string): void {
+  const missing = names.filter((name) => !isInstalled(name));
+  if (missing.length > 0) throw new MissingPackageError(missing, neededBy);
+}
+
+function isInstalled(name: string): boolean {
+  try {
+    require(name);
+    return true;
+  } catch (error) {
+    if (isNotFound(error, name)) return false;
+    throw error; // installed but failing to load: its own error says more than ours would
+  }
+}
+
+/** Node's "Cannot find module '<name>'" for the package itself, not for something it requires. */
+function isNotFound(error: unknown, name: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'MODULE_NOT_FOUND' && typeof message === 'string' && message.startsWith(`Cannot find module '${name}'`);
+}
