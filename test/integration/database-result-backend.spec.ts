@@ -373,7 +373,7 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
     const error = await refused.connect().catch((caught) => caught);
     expect(error).toBeInstanceOf(ResultBackendConfigurationError);
     expect(error.message).toContain('celeryResultEntities');
-    expect(error.message).toContain('celeryResultMigrations');
+    expect(error.message).toContain('docs/MIGRATIONS.md');
     await withoutEntities.destroy();
 
     const appDataSource = new DataSource({ type: 'postgres', url: database.url, entities: [...celeryResultEntities] });
