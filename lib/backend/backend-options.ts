@@ -20,7 +20,7 @@ export interface PostgresBackendOptions {
   storeRetryTimeoutMs?: number;
 }
 
-/** Embedded PostgreSQL (PGlite) in this process: the default when nothing is configured. */
+/** Embedded PostgreSQL (PGlite) in this process (`embedded://`); never a default: ask for it. */
 export interface EmbeddedBackendOptions {
   type: 'embedded';
   /** Directory to keep the data in; in memory when omitted. */

@@ -20,7 +20,7 @@ export class SoftTimeLimitExceeded extends CeleryError {
  * The hard time limit passed: the task is failed and its slot freed (Celery's TimeLimitExceeded).
  * Stored as a Python worker stores it: `billiard.exceptions.TimeLimitExceeded` with the limit in
  * seconds as its one argument (celery/worker/request.py `on_timeout`: `TimeLimitExceeded(timeout)`).
- * Node.js cannot stop code that ignores its AbortSignal; see the README on time limits.
+ * Node.js cannot stop code that ignores its AbortSignal; see docs/TASKS.md on time limits.
  */
 export class TimeLimitExceeded extends CeleryError {
   readonly celeryExceptionType = 'TimeLimitExceeded';

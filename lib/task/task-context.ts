@@ -26,7 +26,7 @@ export interface TaskContext {
   correlationId: string | null;
   /** The worker's node name, `celery@host`. */
   hostname: string;
-  /** Fires when the task should stop: worker shutdown past its timeout (later: revoke, time limits). */
+  /** Fires when the task should stop: soft or hard time limit, revoke with terminate, worker shutdown past its timeout; `reason` says which. */
   signal: AbortSignal;
   /**
    * Retries the task (Celery's `self.retry()`): throws, so `throw`/`return` is not needed after it.

@@ -19,7 +19,7 @@ export interface WorkerModuleOptions {
    * `task_reject_on_worker_lost`). true: it runs again. false: FAILURE with WorkerLostError is
    * stored and the message acked, so a task that crashes its worker cannot do so forever; the
    * worker then records STARTED for acksLate tasks (as with trackStarted), which is how the next
-   * worker knows the run began. Default true (see the README's Reliability section for why).
+   * worker knows the run began. Default true (docs/RELIABILITY.md says why).
    */
   rejectOnWorkerLost?: boolean;
   /** Store STARTED (Celery: `task_track_started`). Default false. */

@@ -76,7 +76,7 @@ const WAIT_BACKOFF = { initialDelayMs: 2, maxDelayMs: 1_000 };
 /**
  * Celery's Redis result backend (`celery.backends.redis.RedisBackend`, celery-protocol.md §4.2):
  * each state is the JSON meta under `celery-task-meta-<id>`, written with SETEX `result_expires`
- * and PUBLISHed on a channel of the same name in one MULTI, so `get()` (ours or Python's) is
+ * and PUBLISHed on a channel of the same name in one script, so `get()` (ours or Python's) is
  * woken, not polling. Groups are saved under `celery-taskset-meta-<id>`, and chords are joined
  * with Celery's own keys (`.s` size, `.j` sorted parts, `.t` added parts), so a chord's header
  * may run on Python and Nest workers alike and whichever finishes last sends the body.

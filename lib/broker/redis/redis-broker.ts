@@ -45,11 +45,12 @@ export interface RedisBrokerOptions {
 
 /**
  * The Redis broker, wire-compatible with kombu's Redis transport as Celery 5.2.6 uses it: a queue
- * is a list per priority band (LPUSH to publish, BRPOP to consume), bindings are the
+ * is a list per priority band (LPUSH to publish; a batch read, or BRPOP when nothing is ready, to
+ * consume), bindings are the
  * `_kombu.binding.<exchange>` sets, acks are emulated with the `unacked` hash and a visibility
  * timeout, and fanout exchanges (remote control, events) are pub/sub channels. Through ioredis,
  * which reconnects on its own and re-subscribes. What Redis cannot guarantee compared with
- * RabbitMQ is in the README ("Redis").
+ * RabbitMQ is in docs/REDIS.md.
  */
 export class RedisBroker implements Broker {
   readonly description: string;
