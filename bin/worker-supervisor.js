@@ -45,7 +45,7 @@ function prefixLines(stream, output, prefix) {
  * would mean a cold shutdown), a second one for a cold shutdown. Exits 0 when every child stopped
  * cleanly, 1 otherwise, and 1 at once when a child cannot start the first time (bad module, broker
  * URL, options…: restarting would fail the same way). A child that dies later is restarted with
- * backoff.
+ * backoff; one that ends cleanly (a remote shutdown of its node) stays down.
  */
 function supervise(command, count, log) {
   let stopping = false;
@@ -91,6 +91,13 @@ function supervise(command, count, log) {
         log(`worker process ${slot.index} (pid ${child.pid}) could not start (${how}); stopping the others`);
         failed = true;
         return stopAll('warm');
+      }
+      if (code === 0) {
+        // A child ends cleanly on its own only when its node was told to (`celery control shutdown`,
+        // Flower's button): that node stays down, as a Python worker told so does. When every child
+        // has been shut down that way, the CLI exits 0 too, like a whole Python worker told to stop.
+        log(`worker process ${slot.index} (pid ${child.pid}) was shut down remotely; it stays down`);
+        return finishIfAllStopped();
       }
       const ranMs = Date.now() - slot.startedAt;
       slot.delayMs = ranMs >= STABLE_AFTER_MS ? RESTART_MIN_MS : Math.min(slot.delayMs * 2 || RESTART_MIN_MS, RESTART_MAX_MS);

@@ -70,6 +70,37 @@ describe('nestjs-celery-worker --processes', () => {
     }
   });
 
+  it('leaves a child down after a remote shutdown of its node, and exits 0 once every node was shut down', async () => {
+    const env = await createTestEnvironment('it-procs-rs');
+    const producer = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue, worker: false });
+    const name = `procs-${env.queue}`;
+    const nodes = [1, 2].map((index) => `${name}-${index}@${hostname()}`);
+    const cli = startNodeProcess([CLI, ...SAMPLE_WORKER, '-Q', env.queue, '-n', `${name}@%h`, '-P', '2', '-l', 'info'], {
+      CELERY_BROKER_URL: RABBITMQ_URL,
+      CELERY_RESULT_BACKEND: env.databaseUrl,
+    });
+    try {
+      for (const node of nodes) await cli.waitForOutput(new RegExp(`Worker ${node.replace(/[.]/g, '\\.')} consuming`), 60_000);
+      const celery = producer.get(CeleryClient);
+      await celery.control.shutdown({ destination: [nodes[0]] });
+      await cli.waitForOutput(/worker process 1 \(pid \d+\) was shut down remotely; it stays down/, 30_000);
+      // Past the 1 s a crashed child waits before its restart: still only node 2 answers, and works.
+      const result = await celery.send('tasks.add', [2, 3]);
+      expect(await result.get({ timeout: 30_000 })).toBe(5);
+      const answered = await celery.control.ping({ destination: nodes, timeout: 2_000 });
+      expect(Object.keys(Object.assign({}, ...answered))).toEqual([nodes[1]]);
+      expect(cli.output()).not.toContain('restarting it');
+
+      await celery.control.shutdown({ destination: [nodes[1]] });
+      expect(await cli.exited).toBe(0);
+      expect(cli.output()).toContain('all 2 worker processes stopped');
+    } finally {
+      cli.child.kill('SIGKILL');
+      await producer.close();
+      await env.dispose();
+    }
+  });
+
   describe('with two processes', () => {
     let env: TestEnvironment;
     let producer: INestApplicationContext;
