@@ -50,7 +50,7 @@ const npmInstall = (cwd: string) => run('npm', ['install', '--prefer-offline', '
 async function pack(): Promise<string> {
   const stage = join(work, 'package');
   await run(process.execPath, [join(ROOT, 'scripts', 'build-package.js'), stage], ROOT);
-  for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin']) cpSync(join(ROOT, file), join(stage, file), { recursive: true });
+  for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin', 'docs']) cpSync(join(ROOT, file), join(stage, file), { recursive: true });
   const [{ filename }] = JSON.parse(await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], stage)) as { filename: string }[];
   cpSync(join(work, filename), join(work, 'nestjs-celery.tgz'));
   return join(work, 'nestjs-celery.tgz');
