@@ -1,5 +1,9 @@
+import { Injectable } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { CeleryTask } from '../../lib';
+import { CeleryTestingModule } from '../../lib/testing';
 import { Bench } from '../support/bench-context';
 import { PYTHON_DIR, pythonEnvironment } from '../support/processes';
 import { pollUntil } from '../support/rabbit';
@@ -41,6 +45,9 @@ export async function startUpScenario(bench: Bench): Promise<void> {
       ),
     );
   }
+  const testing: number[] = [];
+  for (let run = 0; run < Math.max(config.repeats, 5); run++) testing.push(await testingModuleStartUp());
+  addRow(bench, { key: 'start-up.testing-module', scenario: SCENARIO, subject: 'CeleryTestingModule compile + init (eager, one task)', unit: 'ms', summary: summarize(testing) });
   addRow(bench, { key: 'start-up.ours', scenario: SCENARIO, subject: 'nestjs-celery-worker (Nest app, RabbitMQ)', unit: 'ms', summary: summarize(ours) });
   if (config.pythonCelery) addRow(bench, { key: 'start-up.python', scenario: SCENARIO, subject: 'celery worker -P prefork -c 2', unit: 'ms', summary: summarize(python) });
 }
@@ -67,4 +74,28 @@ async function timeToConsumer(bench: Bench, start: (queue: string) => import('no
     await channel.close().catch(() => undefined);
     await tools.deleteQueue(queue);
   }
+}
+
+@Injectable()
+class TestedTasks {
+  @CeleryTask({ name: 'tasks.add' })
+  add(x: number, y: number): number {
+    return x + y;
+  }
+}
+
+/**
+ * Milliseconds a unit test waits for nestjs-celery/testing's module: compile and init, as a spec's
+ * beforeEach does (issue #14 asks for under 200 ms; the embedded PGlite it replaced took 4–11 s).
+ * The first run pays for loading the modules, as a spec file's first test does.
+ */
+async function testingModuleStartUp(): Promise<number> {
+  const startedAt = performance.now();
+  const moduleRef = await Test.createTestingModule({ imports: [CeleryTestingModule.forRoot({ alwaysEager: true })], providers: [TestedTasks] })
+    .setLogger({ log() {}, error() {}, warn() {} })
+    .compile();
+  await moduleRef.init();
+  const elapsed = performance.now() - startedAt;
+  await moduleRef.close();
+  return elapsed;
 }

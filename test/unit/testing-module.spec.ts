@@ -2,7 +2,11 @@ import { CanActivate, Injectable, UseGuards } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { AsyncResult, CeleryClient, CeleryTask, chain, chord, currentTask, group, TaskFailedError, TaskSignals } from '../../lib';
 import { InvalidCeleryOptionsError } from '../../lib/advanced';
+import { MemoryResultBackend } from '../../lib/backend/memory/memory-result-backend';
+import { CELERY_RUNTIME } from '../../lib/celery.constants';
+import type { CeleryRuntime } from '../../lib/runtime/celery-runtime';
 import { CeleryTesting, CeleryTestingModule, CeleryTestingModuleOptions } from '../../lib/testing';
+import { EagerBroker } from '../../lib/testing/eager-broker';
 
 /**
  * nestjs-celery/testing's module (issue #14 item 8): CeleryModule on the in-process broker and
@@ -85,21 +89,15 @@ afterEach(async () => {
 });
 
 describe('CeleryTestingModule', () => {
-  it('compiles and initialises in well under 200 ms, with no database to start', async () => {
-    const timings: number[] = [];
-    for (let run = 0; run < 5; run++) {
-      const startedAt = performance.now();
-      const { moduleRef } = await start({ alwaysEager: true });
-      timings.push(performance.now() - startedAt);
-      await moduleRef.close();
-      modules.splice(modules.indexOf(moduleRef), 1);
-    }
-    const sorted = [...timings].sort((a, b) => a - b);
-    // eslint-disable-next-line no-console
-    if (process.env.TEST_TIMINGS) console.log(`CeleryTestingModule start-up (compile + init), ms: ${timings.map((ms) => ms.toFixed(1)).join(', ')}`);
-    // The target is 200 ms (the embedded PGlite took 4–11 s); measured 3–45 ms on the dev container,
-    // the first run paying for what the process loads lazily. The median decides, as two cores are shared.
-    expect(sorted[2]).toBeLessThan(200);
+  // How fast it starts (the target is under 200 ms; the embedded PGlite took 4–11 s) is measured by the
+  // bench (scenario 10, 'CeleryTestingModule compile + init'), not asserted here: a timed test fails on a busy machine.
+  it('starts on the in-process broker and results, with no database or server to start', async () => {
+    const { moduleRef, celery } = await start({ alwaysEager: true });
+    const { broker, backend, worker } = moduleRef.get<CeleryRuntime>(CELERY_RUNTIME).parts;
+    expect(broker).toBeInstanceOf(EagerBroker);
+    expect(backend).toBeInstanceOf(MemoryResultBackend);
+    expect(worker).toBeDefined();
+    expect(await (await celery.send('tasks.add', [1, 2])).get({ timeout: 1000 })).toBe(3);
   });
 
   it('records what the app sent, as the call gave it, and runs nothing without a worker', async () => {
