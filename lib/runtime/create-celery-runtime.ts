@@ -72,7 +72,7 @@ export async function createCeleryRuntime(options: CeleryModuleOptions, host: Ru
 
 function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, connectionEvents: BrokerConnectionEvents, backend: ResultBackend): CeleryRuntime {
   const { logger } = host;
-  const queues = new QueueCatalog(config.queues);
+  const queues = new QueueCatalog(config.queues, config.defaultQueueType);
   const registry = new TaskRegistry();
   for (const task of host.tasks ?? []) registry.register(task);
   const signals = new TaskSignals(logger);
