@@ -63,7 +63,7 @@ export { TaskState, READY_STATES } from './protocol/task-states';
 export type { TaskStateName } from './protocol/task-states';
 export { Signature, signature } from './client/canvas/signature';
 export type { ApplyOptions } from './client/canvas/signature';
-export { chain, chord, group } from './client/canvas/canvas';
+export { chain, chord, chunks, group, xmap, xstarmap } from './client/canvas/canvas';
 export { GroupResult } from './client/canvas/group-result';
 export { CeleryOutbox } from './outbox/celery-outbox';
 

@@ -207,8 +207,9 @@ export class CeleryClient {
    * through the default exchange (Celery's shortcut); other exchanges with their routing key.
    */
   private route(name: string, args: unknown[], options: SendTaskOptions): { queue: string; exchange: string; routingKey: string; priority?: number } {
-    const route = this.deps.router?.route(name, args, options.kwargs ?? {}) ?? {};
-    const queue = options.queue ?? this.deps.registry?.get(name)?.options.queue ?? route.queue ?? this.deps.defaultQueue;
+    const routeName = options.routeName ?? name;
+    const route = this.deps.router?.route(routeName, args, options.kwargs ?? {}) ?? {};
+    const queue = options.queue ?? this.deps.registry?.get(routeName)?.options.queue ?? route.queue ?? this.deps.defaultQueue;
     const exchange = options.exchange ?? route.exchange;
     const routingKey = options.routingKey ?? route.routingKey;
     const priority = options.priority ?? route.priority;

@@ -46,6 +46,11 @@ export interface SendTaskOptions {
   chain?: SignatureDict[];
   /** The chord body this task is a header member of (Celery's `chord` option); set by chord(). */
   chord?: SignatureDict;
+  /**
+   * Route the call as if it were a call of this task (Celery's `route_name`): `celery.map`,
+   * `celery.starmap` and chunks go where the task they run goes. Default: the task's own name.
+   */
+  routeName?: string;
   /** Where an rpc:// result goes, when not to this client (Celery: `reply_to`); kept by chain steps. */
   replyTo?: string;
 }

@@ -3,7 +3,7 @@ import { AsyncResult } from '../async-result';
 import type { CeleryClient } from '../celery-client';
 import { SendTaskOptions } from '../send-task-options';
 import { ResultTuple, SignatureDict } from '../../protocol/signature-dict';
-import { chordDict } from './composite-dicts';
+import { chordDict, chunksAsGroup } from './composite-dicts';
 import { GroupResult } from './group-result';
 import { fromCeleryOptions } from './signature-options';
 
@@ -58,6 +58,8 @@ export class CanvasPublisher {
         copy.kwargs.header = this.freeze(dict.kwargs.header as SignatureDict);
         copy.kwargs.body = this.freeze(dict.kwargs.body as SignatureDict);
         return copy;
+      case 'chunks':
+        return this.freeze(chunksAsGroup(dict)); // Celery sends chunks as their group of starmaps
       default:
         copy.options.task_id ??= randomUUID();
         copy.options.reply_to ??= this.client.replyTo;
@@ -120,7 +122,9 @@ export class CanvasPublisher {
     const args = frozen.immutable ? frozen.args : [...prepend, ...frozen.args];
     // The steps after this task's own chain (a chord body's) come after it: first in the reversed list.
     const chain = base.chain || own.chain ? [...(base.chain ?? []), ...(own.chain ?? [])] : undefined;
-    await this.client.send(frozen.task, args, { ...own, ...defined(base), chain, kwargs: frozen.kwargs });
+    // map and starmap go where their task goes (Celery's `route_name`)
+    const routeName = isMapLike(frozen) ? (frozen.kwargs.task as SignatureDict).task : undefined;
+    await this.client.send(frozen.task, args, { ...own, ...defined(base), chain, kwargs: frozen.kwargs, routeName });
   }
 
   /** The first step is sent; the others travel in `embed.chain`, reversed, after any outer rest. */
@@ -194,7 +198,7 @@ function withMemberOptions(dict: SignatureDict, options: Record<string, unknown>
     tasks[tasks.length - 1] = withMemberOptions(tasks[tasks.length - 1], options);
     return { ...dict, kwargs: { ...dict.kwargs, tasks } };
   }
-  if (dict.subtask_type !== null) return dict; // a nested group or chord keeps its own ids
+  if (!isOneTask(dict)) return dict; // a nested group or chord keeps its own ids
   return { ...dict, options: { ...dict.options, ...options } };
 }
 
@@ -220,6 +224,15 @@ function upgradeGroups(steps: SignatureDict[]): SignatureDict[] {
     else upgraded.push(step);
   }
   return upgraded;
+}
+
+function isMapLike(dict: SignatureDict): boolean {
+  return dict.subtask_type === 'xmap' || dict.subtask_type === 'xstarmap';
+}
+
+/** Sent as one task message: a plain task, or map / starmap (one built-in task). */
+function isOneTask(dict: SignatureDict): boolean {
+  return dict.subtask_type === null || isMapLike(dict);
 }
 
 function inherited(dict: SignatureDict): SendTaskOptions {
