@@ -90,6 +90,7 @@ export { ControlCommandError } from './errors/control-command.error';
 export { PythonException } from './errors/python-exception';
 export type { PythonExceptionName } from './errors/python-exception';
 export { RetryRequested } from './errors/retry-requested';
+export { ReplaceRequested } from './errors/replace-requested';
 export { MaxRetriesExceededError } from './errors/max-retries-exceeded.error';
 export { SoftTimeLimitExceeded, TimeLimitExceeded } from './errors/time-limit.errors';
 export { TaskRevokedError } from './errors/task-revoked.error';

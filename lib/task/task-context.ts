@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DeliveryInfo } from '../broker/broker.interface';
 import { CeleryError } from '../errors/celery.error';
 import { RetryOptions } from '../errors/retry-requested';
+import type { SignatureLike } from '../protocol/signature-dict';
 
 /**
  * What a running task can know about itself (Celery's `self.request`), available anywhere in the
@@ -34,6 +35,13 @@ export interface TaskContext {
    * MaxRetriesExceededError once the task's maxRetries are used up.
    */
   retry(options?: RetryOptions): never;
+  /**
+   * Replaces the task with a signature, chain, group or chord (Celery's `self.replace(sig)`):
+   * throws, so nothing after it runs. The worker sends the replacement under this task's id —
+   * a caller's `get()` gets the replacement's result — with this task's callbacks, errbacks,
+   * chord membership and remaining chain steps moved to it, and stores nothing for this task.
+   */
+  replace(signature: SignatureLike): never;
 }
 
 const storage = new AsyncLocalStorage<TaskContext>();

@@ -1,4 +1,5 @@
 import type { DeliveredMessage } from '../broker/broker.interface';
+import { CeleryError } from '../errors/celery.error';
 import { ResultEncodeError } from '../errors/result-encode.error';
 import type { TaskMessage } from '../protocol/task-message';
 import type { CeleryLogger } from '../utils/logger';
@@ -7,7 +8,7 @@ import type { ExecutionSettings } from './execution-settings';
 import type { ResultRecorder } from './result-recorder';
 import type { TaskContext } from '../task/task-context';
 import type { TaskDefinition } from '../task/task-definition';
-import { failed, FailureKind, RetriedOutcome, SettledState, TaskOutcome } from './task-outcome';
+import { failed, FailureKind, ReplacedOutcome, RetriedOutcome, SettledState, TaskOutcome } from './task-outcome';
 import type { PartialTaskMessage } from './worker-monitor';
 import type { WorkerObservers } from './worker-observers';
 import type { WorkflowSteps } from './workflow-steps';
@@ -47,7 +48,8 @@ const NEVER_ABORTED = new AbortController().signal;
  * request's `on_success` / `on_failure`), whatever path led here:
  *
  * 1. before storing: a success sends its callbacks and chain's next step (their failure fails
- *    the task); a retry stores RETRY and publishes the next try (its failure fails the task);
+ *    the task); a retry stores RETRY and publishes the next try (its failure fails the task); a
+ *    replaced task sends its replacement (its failure fails the task), and stores nothing;
  * 2. the outcome is stored (SUCCESS unless ignore_result; a value that cannot be stored fails
  *    the task); when the store itself fails, an unacked message goes back to its queue and
  *    nothing else happens — it will run again;
@@ -71,6 +73,7 @@ export class TaskSettlement {
         outcome = failed(error, 'next-step-not-sent');
       }
     }
+    if (outcome.state === 'IGNORED') outcome = await this.replace(task, outcome);
     if (outcome.state === 'RETRY') outcome = await this.retry(task, outcome);
     const stored = await this.store(task, outcome, children);
     if (stored === null) return this.handBack(task);
@@ -112,6 +115,21 @@ export class TaskSettlement {
     }
   }
 
+  /**
+   * Sends the replacement a task asked for, in its place (Celery's `Task.replace`, which sends
+   * it before raising Ignore): nothing is stored for the task then. A replacement that cannot be
+   * sent fails the task with why, as the error raised by `sig.delay()` fails it in Celery.
+   */
+  private async replace(task: SettlingTask, outcome: ReplacedOutcome): Promise<TaskOutcome> {
+    try {
+      if (!this.deps.workflow) throw new CeleryError('this worker was built without workflow steps, so it cannot send a replacement');
+      await this.deps.workflow.replace(task.message as TaskMessage, outcome.replacement);
+      return outcome;
+    } catch (error) {
+      return failed(error, 'replacement-not-sent');
+    }
+  }
+
   /** Stores the outcome; returns what was stored (a success may turn into a failure), or null when the store failed. */
   private async store(task: SettlingTask, outcome: TaskOutcome, children: unknown[]): Promise<TaskOutcome | null> {
     const { recorder } = this.deps;
@@ -132,6 +150,8 @@ export class TaskSettlement {
           }
         case 'RETRY':
           return outcome; // stored before the next try was sent
+        case 'IGNORED':
+          return outcome; // the replacement stores its result under this task's id
         case 'FAILURE':
           await recorder.failure(message, queue, outcome.error);
           return outcome;
@@ -182,6 +202,9 @@ export class TaskSettlement {
         observers.notify('taskRetried', message as TaskMessage, outcome.cause);
         if (task.run) await observers.sendSignal('retry', task.run.context, { error: outcome.cause, runtimeMs: task.run.runtimeMs });
         return;
+      case 'IGNORED':
+        observers.notify('taskReplaced', message as TaskMessage, outcome.replacement);
+        return;
       case 'REVOKED':
         observers.notify('taskRevoked', message as TaskMessage, outcome.reason);
         await observers.sendSignal('revoked', this.contextOf(task), { reason: outcome.reason });
@@ -217,6 +240,7 @@ const FAILURE_VERBS: Record<Exclude<FailureKind, 'refused'>, string> = {
   'retry-not-sent': 'failed, its retry could not be sent',
   'next-step-not-sent': 'failed, its next workflow step could not be sent',
   'result-not-storable': 'failed, its result cannot be stored',
+  'replacement-not-sent': 'failed, its replacement could not be sent',
 };
 
 /** A message that was read whole (not the id-only remains of an invalid one): its workflow can go on. */

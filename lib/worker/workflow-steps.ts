@@ -1,4 +1,5 @@
 import type { RevokeReason } from '../errors/task-revoked.error';
+import type { SignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
 
 /**
@@ -22,6 +23,12 @@ export interface WorkflowSteps {
    * its chord, and sends the errbacks with the failed task's id.
    */
   afterFailure(message: TaskMessage, error: unknown): Promise<void>;
+  /**
+   * Sends what a task asked to be replaced by (Celery's `Task.replace`), under the task's id, with
+   * its callbacks, errbacks, chord membership and remaining chain steps. Throws when it cannot be
+   * sent, or is no valid replacement; the task then fails with that error.
+   */
+  replace(message: TaskMessage, replacement: SignatureDict): Promise<void>;
   /** After REVOKED is stored: counts the task in its chord, as Celery's `mark_as_revoked` does, so the chord does not wait for ever. */
   afterRevoked(message: TaskMessage, reason: RevokeReason): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { CanvasPublisher, resultIdOf } from '../client/canvas/canvas-publisher';
 import { chordErrorInfo } from '../client/canvas/chord-error';
 import { groupDict } from '../client/canvas/composite-dicts';
 import { asResultTuple } from '../client/canvas/result-tuple';
+import { replacementFor } from './task-replacement';
 
 /**
  * The worker's side of the canvas, as Celery 5.2.6's worker does it (celery-protocol.md §7):
@@ -66,6 +67,10 @@ export class CanvasWorkflowSteps implements WorkflowSteps {
       if (stepChord && typeof step.options.group_id === 'string') await this.countChordPart(step.options.group_id, stepId, stepChord, message, step.options.group_index as number | undefined);
     }
     if (message.embed.errbacks?.length) await this.sendErrbacks(message.embed.errbacks, message.id, workflowOptions(message));
+  }
+
+  async replace(message: TaskMessage, replacement: SignatureDict): Promise<void> {
+    await this.publisher.apply(this.publisher.freeze(replacementFor(message, replacement)), [], workflowOptions(message));
   }
 
   async afterRevoked(message: TaskMessage): Promise<void> {

@@ -8,6 +8,7 @@ import type { TaskResultMeta } from '../../lib/protocol/result-meta';
 import { CeleryRuntime } from '../../lib/runtime/celery-runtime';
 import { createCeleryRuntime } from '../../lib/runtime/create-celery-runtime';
 import type { TaskDefinition } from '../../lib/task/task-definition';
+import { currentTask, TaskContext } from '../../lib/task/task-context';
 import type { TaskMessage } from '../../lib/protocol/task-message';
 import { eventually } from '../support/celery-app';
 
@@ -146,5 +147,92 @@ describe("kwargs given to a composite's applyAsync, passed on as Celery's canvas
     const client = runtime.parts.client;
     const result = await chord([client.signature('t.echo', [1]), client.signature('t.echo', [2])], client.signature('t.echo', [])).applyAsync([0], { k: 'v' });
     expect(await result.get({ timeout: 5_000 })).toEqual([[[0, 1, { k: 'v' }], [0, 2, { k: 'v' }]]]);
+  });
+});
+
+describe("replace() as Celery's Task.replace", () => {
+  const echo = task('t.echo', (...args: unknown[]) => args);
+  const xsum = task('t.xsum', (numbers: number[]) => numbers.reduce((total, value) => total + value, 0), 1);
+  const fail = task('t.fail', () => {
+    throw new RangeError('replacement failed');
+  });
+  /** Replaces itself with what `by(...args)` gives. */
+  const replacer = (by: (...args: any[]) => Parameters<TaskContext['replace']>[0]) => task('t.replacer', (...args: unknown[]) => currentTask().replace(by(...args)));
+
+  it("sends the replacement under the task's id: get() on it gives the replacement's result; nothing is stored for the task itself", async () => {
+    const signals: string[] = [];
+    const runtime = await startWorker([add, replacer((x: number) => signature('t.add', [x, 100]))]);
+    runtime.parts.signals.on('postrun', (signal) => void signals.push(`${signal.task.name} ${signal.state}`));
+    const result = await runtime.parts.client.send('t.replacer', [1]);
+    expect(await result.get({ timeout: 5_000 })).toBe(101);
+    const replacement = received.find((message) => message.task === 't.add')!;
+    expect(replacement).toMatchObject({ id: result.id, parentId: result.id, rootId: result.id, customHeaders: { replaced_task_nesting: 1 } });
+    await eventually(() => (signals.length === 2 ? true : undefined));
+    expect(signals).toEqual(['t.replacer IGNORED', 't.add SUCCESS']);
+  });
+
+  it('stores no state of its own: until the replacement runs, the id is PENDING', async () => {
+    const runtime = await startWorker([replacer(() => signature('t.add', [1, 1], {}, { queue: 'nobody-consumes-this' }))]);
+    const ignored: string[] = [];
+    runtime.parts.signals.on('postrun', (signal) => void ignored.push(signal.state!));
+    const result = await runtime.parts.client.send('t.replacer');
+    await eventually(() => (ignored.length === 1 ? true : undefined));
+    expect(ignored).toEqual(['IGNORED']);
+    expect(await result.state()).toBe('PENDING');
+    expect(await runtime.parts.broker.queueDepth('nobody-consumes-this')).toBe(1);
+  });
+
+  it('counts nesting: a replacement that replaces itself again carries replaced_task_nesting 2', async () => {
+    const runtime = await startWorker([
+      add,
+      task('t.outer', () => currentTask().replace(signature('t.inner'))),
+      task('t.inner', () => currentTask().replace(signature('t.add', [2, 3]))),
+    ]);
+    const result = await runtime.parts.client.send('t.outer');
+    expect(await result.get({ timeout: 5_000 })).toBe(5);
+    expect(received.map((message) => [message.task, message.id === result.id, message.customHeaders.replaced_task_nesting])).toEqual([
+      ['t.outer', true, undefined],
+      ['t.inner', true, 1],
+      ['t.add', true, 2],
+    ]);
+  });
+
+  it("moves the task's callbacks and remaining chain steps to the replacement (a chain), their ids kept", async () => {
+    const runtime = await startWorker([add, echo, replacer((x: number) => chain(signature('t.add', [x, 1]), signature('t.add', [10])))]);
+    const client = runtime.parts.client;
+    const last = await chain(client.signature('t.replacer', [1]).link(signature('t.echo', ['linked'])), signature('t.add', [1000])).applyAsync();
+    expect(await last.get({ timeout: 5_000 })).toBe(1012);
+    expect(await last.parent!.get({ timeout: 5_000 })).toBe(12); // the replaced step's id holds the replacement chain's result
+    await eventually(() => (received.some((message) => message.task === 't.echo') ? true : undefined));
+    expect(received.find((message) => message.task === 't.echo')!.args).toEqual([12, 'linked']);
+  });
+
+  it("a group replacement becomes a chord with celery.accumulate: the task's result is the group's list", async () => {
+    const runtime = await startWorker([add, replacer(() => group([signature('t.add', [1, 1]), signature('t.add', [2, 2])]))]);
+    const result = await runtime.parts.client.send('t.replacer');
+    expect(await result.get({ timeout: 5_000 })).toEqual([2, 4]);
+    expect(received.find((message) => message.task === 'celery.accumulate')?.id).toBe(result.id);
+  });
+
+  it("keeps the task's place in a chord header: the body gets the replacement's result", async () => {
+    const runtime = await startWorker([add, xsum, replacer((x: number) => signature('t.add', [x, 40]))]);
+    const client = runtime.parts.client;
+    const result = await chord([client.signature('t.replacer', [2]), client.signature('t.add', [1, 1])], client.signature('t.xsum')).applyAsync();
+    expect(await result.get({ timeout: 5_000 })).toBe(44);
+  });
+
+  it("moves the task's errbacks: a failing replacement sends them with the task's id", async () => {
+    const runtime = await startWorker([fail, echo, replacer(() => signature('t.fail'))]);
+    const client = runtime.parts.client;
+    const result = await client.send('t.replacer', [], { linkError: signature('t.echo', ['errback']) });
+    expect((await stored(runtime, result.id)).result).toMatchObject({ exc_type: 'ValueError', exc_message: ['replacement failed'] });
+    await eventually(() => (received.some((message) => message.task === 't.echo') ? true : undefined));
+    expect(received.find((message) => message.task === 't.echo')!.args).toEqual([result.id, 'errback']);
+  });
+
+  it('a replacement that is part of a chord of its own fails the task with ImproperlyConfigured, as Celery raises', async () => {
+    const runtime = await startWorker([add, replacer(() => signature('t.add', [1, 1], {}, { chord: signature('t.add').toDict() }))]);
+    const result = await runtime.parts.client.send('t.replacer');
+    expect((await stored(runtime, result.id)).result).toMatchObject({ exc_type: 'ImproperlyConfigured', exc_module: 'celery.exceptions' });
   });
 });
