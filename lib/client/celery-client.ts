@@ -13,7 +13,8 @@ import type { MessageSigner } from '../protocol/auth-serializer';
 import { encodeTaskMessage } from '../protocol/encode-task-message';
 import { EMPTY_EMBED, SignatureLike, TaskEmbed, toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
-import { currentTaskOrUndefined } from '../task/task-context';
+import { addToParentTrail, currentTaskOrUndefined } from '../task/task-context';
+import { taskResultTuple } from './canvas/result-tuple';
 import { Signature, signature } from './canvas/signature';
 import { AsyncResult } from './async-result';
 import { SendTaskOptions } from './send-task-options';
@@ -118,6 +119,7 @@ export class CeleryClient {
   async send(task: string | AnyTaskRef, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
     const prepared = this.prepare(task, args, options);
     await this.publishPrepared(prepared);
+    if (options.addToParent !== false) addToParentTrail(taskResultTuple(prepared.taskId));
     return new AsyncResult(prepared.taskId, this.deps.backend);
   }
 

@@ -46,6 +46,26 @@ export interface TaskContext {
 
 const storage = new AsyncLocalStorage<TaskContext>();
 
+/** What each running task sent (Celery's `request.children`), as result tuples, kept beside its context. */
+const trails = new WeakMap<TaskContext, unknown[]>();
+
+/**
+ * Records a result the running task sent, if any task is running here (Celery's
+ * `add_to_parent`): the worker stores them as the `children` of the task's result.
+ */
+export function addToParentTrail(resultTuple: unknown): void {
+  const context = storage.getStore();
+  if (!context) return;
+  const trail = trails.get(context);
+  if (trail) trail.push(resultTuple);
+  else trails.set(context, [resultTuple]);
+}
+
+/** The result tuples a task sent while it ran, in the order sent. */
+export function trailOf(context: TaskContext): unknown[] {
+  return trails.get(context) ?? [];
+}
+
 /** Runs `fn` with `context` as the current task. */
 export function runInTaskContext<T>(context: TaskContext, fn: () => T): T {
   return storage.run(context, fn);

@@ -6,7 +6,7 @@ import type { CeleryLogger } from '../utils/logger';
 import { createTaskContext } from './create-task-context';
 import type { ExecutionSettings } from './execution-settings';
 import type { ResultRecorder } from './result-recorder';
-import type { TaskContext } from '../task/task-context';
+import { TaskContext, trailOf } from '../task/task-context';
 import type { TaskDefinition } from '../task/task-definition';
 import { failed, FailureKind, ReplacedOutcome, RetriedOutcome, SettledState, TaskOutcome } from './task-outcome';
 import type { PartialTaskMessage } from './worker-monitor';
@@ -40,6 +40,9 @@ export interface SettlementDependencies {
   republish(task: SettlingTask & { message: TaskMessage }, retry: RetriedOutcome): Promise<void>;
 }
 
+/** Shared by every task that sent nothing: never written to. */
+const NO_CHILDREN: unknown[] = [];
+
 /** The signal of a context built for a task that never ran: nothing will abort it. */
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -65,10 +68,12 @@ export class TaskSettlement {
 
   async settle(task: SettlingTask, outcome: TaskOutcome): Promise<SettledState> {
     const message = task.message;
-    let children: unknown[] = [];
+    // Celery's `children`: what the task sent while it ran, then its callbacks and chain's next step.
+    let children = task.run ? trailOf(task.run.context) : NO_CHILDREN;
     if (outcome.state === 'SUCCESS' && isComplete(message) && this.deps.workflow) {
       try {
-        children = await this.deps.workflow.beforeSuccess(message, outcome.value);
+        const linked = await this.deps.workflow.beforeSuccess(message, outcome.value);
+        if (linked.length > 0) children = [...children, ...linked];
       } catch (error) {
         outcome = failed(error, 'next-step-not-sent');
       }

@@ -5,7 +5,7 @@ import { asResultTuple } from '../client/canvas/result-tuple';
 import { NotRegisteredError } from '../errors/not-registered.error';
 import { TaskArgumentsError } from '../errors/task-arguments.error';
 import { SignatureDict } from '../protocol/signature-dict';
-import { currentTask } from '../task/task-context';
+import { addToParentTrail, currentTask } from '../task/task-context';
 import type { TaskDefinition } from '../task/task-definition';
 import type { TaskRegistry } from '../task/task-registry';
 
@@ -46,7 +46,9 @@ export function chunksTask(client: CeleryClient): TaskDefinition {
     return async () => {
       const context = currentTask();
       const frozen = publisher.freeze(chunksDict(task, it, n as number));
-      return asResultTuple(await publisher.apply(frozen, [], { parentId: context.id, rootId: context.rootId ?? context.id }));
+      const tuple = asResultTuple(await publisher.apply(frozen, [], { parentId: context.id, rootId: context.rootId ?? context.id }));
+      addToParentTrail(tuple); // Celery's group apply_async lists the group in the task's children
+      return tuple;
     };
   });
 }

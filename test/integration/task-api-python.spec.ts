@@ -1,14 +1,16 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
-import { CeleryClient, CeleryTask, chunks, currentTask, signature, xmap, xstarmap } from '../../lib';
+import { AsyncResult, CeleryClient, CeleryTask, chain, chunks, currentTask, signature, xmap, xstarmap } from '../../lib';
 import { MathTasks } from '../../sample-app/src/tasks/math.tasks';
 import { startCeleryApp } from '../support/celery-app';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
-import { RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+import { deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
+import { redisUrl } from '../support/redis';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
 /**
  * The rest of Celery's task API across languages (RabbitMQ, PostgreSQL results): what Python's
- * add.map() / add.starmap() / add.chunks() send runs on our worker, and ours on a Python worker.
+ * add.map() / add.starmap() / add.chunks() send runs on our worker, and ours on a Python worker;
+ * a Python caller's get() on a task our worker replaced; children and collect() both ways.
  */
 const pythonQueue = uniqueName('it-taskapi-py');
 
@@ -88,5 +90,55 @@ print(json.dumps({"alone": alone.get(timeout=20), "chained": r.get(timeout=20), 
       settings,
     );
     expect(output).toEqual({ alone: 40, chained: 25, replaced: 20 });
+  });
+});
+
+/** Celery's database table has no `children` column; Redis keeps them in the result meta, where both sides read them. */
+describe('the result graph across languages (Redis results)', () => {
+  const nestQueue = uniqueName('it-graph-nest');
+  const pyQueue = uniqueName('it-graph-py');
+  const settings = { resultBackend: redisUrl(12), defaultQueue: pyQueue };
+  let app: INestApplicationContext;
+  let celery: CeleryClient;
+  let python: PythonWorker;
+
+  beforeAll(async () => {
+    [app, python] = await Promise.all([
+      startCeleryApp({ broker: RABBITMQ_URL, backend: settings.resultBackend, defaultQueue: nestQueue }, [MathTasks]),
+      startPythonWorker({ queues: [pyQueue], ...settings }),
+    ]);
+    celery = app.get(CeleryClient);
+  }, 60_000);
+
+  afterAll(async () => {
+    await python?.stop();
+    await app?.close();
+    await deleteQueues(nestQueue, pyQueue);
+  });
+
+  it("Python reads the children our worker stored, and collect()s through them", async () => {
+    const output = await runInteropClient<{ children: string[]; collected: number[]; last: string }>(
+      `import json
+from celery import chain
+from interop_tasks import add
+nest = ${JSON.stringify(nestQueue)}
+r = chain(add.s(1, 1).set(queue=nest), add.s(2).set(queue=nest), add.s(3).set(queue=nest))()
+r.get(timeout=20)
+first = r.parent.parent
+print(json.dumps({"children": [c.id for c in first.children], "collected": [v for _, v in first.collect(timeout=10)], "last": r.parent.id}))`,
+      settings,
+    );
+    expect(output).toEqual({ children: [output.last], collected: [2, 4, 7], last: output.last });
+  });
+
+  it('reads the children a Python worker stored, and collect()s through them', async () => {
+    const py = (...args: number[]) => celery.signature('tasks.add', args, {}, { queue: pyQueue });
+    const last = await chain(py(1, 1), py(2), py(3)).applyAsync();
+    await last.get({ timeout: 20_000 });
+    const first = (last.parent as AsyncResult).parent as AsyncResult;
+    expect((await first.children()).map((child) => child.id)).toEqual([(last.parent as AsyncResult).id]);
+    const collected: unknown[] = [];
+    for await (const [, value] of first.collect({ timeout: 10_000 })) collected.push(value);
+    expect(collected).toEqual([2, 4, 7]);
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { chain, chord, chunks, group, xmap, xstarmap } from '../../lib/client/canvas/canvas';
 import { GroupResult } from '../../lib/client/canvas/group-result';
+import type { AsyncResult } from '../../lib/client/async-result';
 import { signature } from '../../lib/client/canvas/signature';
 import { TaskArgumentsError } from '../../lib/errors/task-arguments.error';
 import { InvalidSendOptionsError } from '../../lib/errors/invalid-send-options.error';
@@ -234,5 +235,42 @@ describe("replace() as Celery's Task.replace", () => {
     const runtime = await startWorker([add, replacer(() => signature('t.add', [1, 1], {}, { chord: signature('t.add').toDict() }))]);
     const result = await runtime.parts.client.send('t.replacer');
     expect((await stored(runtime, result.id)).result).toMatchObject({ exc_type: 'ImproperlyConfigured', exc_module: 'celery.exceptions' });
+  });
+});
+
+describe("the result graph: AsyncResult.parent, children() and collect()", () => {
+  it("children are what the task sent while it ran (a task, a group, a chain by its first task), then its callbacks and chain's next step", async () => {
+    let client: CeleryRuntime['parts']['client'] | null = null;
+    const runtime = await startWorker([
+      add,
+      task('t.fanout', async () => {
+        await client!.send('t.add', [1, 1]);
+        await group([signature('t.add', [2, 2]), signature('t.add', [3, 3])]).bind(client!).applyAsync();
+        await chain(signature('t.add', [4, 4]), signature('t.add', [1])).bind(client!).applyAsync();
+        await client!.send('t.add', [5, 5], { addToParent: false });
+        return 'fanned out';
+      }),
+    ]);
+    client = runtime.parts.client;
+    const last = await chain(client.signature('t.fanout').link(signature('t.add', [0, 0]).asImmutable()), signature('t.add', [100, 0]).asImmutable()).applyAsync();
+    await last.get({ timeout: 5_000 });
+    const fanout = last.parent as AsyncResult;
+    const children = await fanout.children();
+    expect(children.map((child) => (child instanceof GroupResult ? `group of ${child.results.length}` : 'task'))).toEqual(['task', 'group of 2', 'task', 'task', 'task']);
+    expect(children[4].id).toBe(last.id); // the chain's next step comes last, after the callback
+    const collected: unknown[] = [];
+    for await (const [, value] of fanout.collect({ timeout: 5_000 })) collected.push(value);
+    // Breadth first, as Celery's iterdeps: the task, its children in order, the group's members, then the sent chain's next step.
+    expect(collected).toEqual(['fanned out', 2, [4, 6], 8, 0, 100, 4, 6, 9]);
+  });
+
+  it('a task sent on its own has no parent; a chain step has the step before as parent', async () => {
+    const runtime = await startWorker([add]);
+    const client = runtime.parts.client;
+    const alone = await client.send('t.add', [1, 1]);
+    expect(alone.parent).toBeNull();
+    const last = await chain(client.signature('t.add', [1, 1]), signature('t.add', [1])).applyAsync();
+    expect(await (last.parent as AsyncResult).get({ timeout: 5_000 })).toBe(2);
+    expect(await alone.children()).toEqual([]);
   });
 });

@@ -5,6 +5,8 @@ import { SendTaskOptions } from '../send-task-options';
 import { ResultTuple, SignatureDict } from '../../protocol/signature-dict';
 import { chordDict, chunksAsGroup } from './composite-dicts';
 import { GroupResult } from './group-result';
+import { asResultTuple } from './result-tuple';
+import { addToParentTrail } from '../../task/task-context';
 import { fromCeleryOptions } from './signature-options';
 
 /** How a chord's header is joined; see ApplyOptions.chordJoin. */
@@ -33,10 +35,15 @@ export class CanvasPublisher {
     private readonly settings: { chordJoin?: ChordJoin } = {},
   ) {}
 
-  /** Freezes (assigns every id), sends, and returns the result handle (Celery's `apply_async`). */
-  async applyAsync(dict: SignatureDict): Promise<AppliedResult> {
+  /**
+   * Freezes (assigns every id), sends, and returns the result handle (Celery's `apply_async`).
+   * Sent from inside a running task, the workflow is listed in its `children` as Celery lists it:
+   * a chain by its first task, a chord by its header, a group or a task by itself.
+   */
+  async applyAsync(dict: SignatureDict, options: { addToParent?: boolean } = {}): Promise<AppliedResult> {
     const frozen = this.freeze(dict);
     await this.apply(frozen, [], {});
+    if (options.addToParent !== false) addToParentTrail(asResultTuple(this.resultOf(firstSent(frozen))));
     return this.resultOf(frozen);
   }
 
@@ -124,7 +131,8 @@ export class CanvasPublisher {
     const chain = base.chain || own.chain ? [...(base.chain ?? []), ...(own.chain ?? [])] : undefined;
     // map and starmap go where their task goes (Celery's `route_name`)
     const routeName = isMapLike(frozen) ? (frozen.kwargs.task as SignatureDict).task : undefined;
-    await this.client.send(frozen.task, args, { ...own, ...defined(base), chain, kwargs: frozen.kwargs, routeName });
+    // Only the workflow as a whole is a child of the task sending it (applyAsync), not each of its tasks.
+    await this.client.send(frozen.task, args, { ...own, ...defined(base), chain, kwargs: frozen.kwargs, routeName, addToParent: false });
   }
 
   /** The first step is sent; the others travel in `embed.chain`, reversed, after any outer rest. */
@@ -169,6 +177,7 @@ export class CanvasPublisher {
       kwargs: { interval: null, max_retries: null, result },
       countdown: 1,
       ignoreResult: true,
+      addToParent: false,
       queue: (body.options.queue as string | undefined) ?? undefined,
       priority: (body.options.priority as number | undefined) ?? undefined,
     });
@@ -189,6 +198,13 @@ export function resultIdOf(dict: SignatureDict): string {
     default:
       return dict.options.task_id as string;
   }
+}
+
+/** The part of a frozen workflow a sending task lists in its children: a chain's first step, a chord's header. */
+function firstSent(frozen: SignatureDict): SignatureDict {
+  if (frozen.subtask_type === 'chain') return firstSent((frozen.kwargs.tasks as SignatureDict[])[0]);
+  if (frozen.subtask_type === 'chord') return frozen.kwargs.header as SignatureDict;
+  return frozen;
 }
 
 /** A group member's membership options go on the task that finishes it: a chain's last step. */

@@ -126,10 +126,10 @@ export class Signature<TResult = unknown, THandle = AsyncResult<TResult>> {
    */
   async applyAsync(args: readonly unknown[] = [], kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<THandle> {
     if (!this.app) throw new UnboundSignatureError(this.task);
-    const { chordJoin, ...sendOptions } = options;
+    const { chordJoin, addToParent, ...sendOptions } = options;
     const publisher = new CanvasPublisher(this.app, { chordJoin });
     const dict = this.clone(args, kwargs, sendOptions).toDict();
-    return (await publisher.applyAsync(dict)) as THandle;
+    return (await publisher.applyAsync(dict, { addToParent })) as THandle;
   }
 
   private appendOption(name: 'link' | 'link_error', signature: SignatureLike): Signature<TResult, THandle> {
