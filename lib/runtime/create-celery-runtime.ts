@@ -131,7 +131,7 @@ function buildWorker(
     // The database backend keeps revoked ids across restarts; with others they live in memory, as in Celery.
     revokedStore: backend.capabilities.revokedStore,
     monitors: config.logTasks ? [new TaskProgressLog(logger)] : undefined,
-    workflow: new CanvasWorkflowSteps(client, logger),
+    workflow: new CanvasWorkflowSteps(client, logger, registry),
     security: config.security,
   });
 }

@@ -83,7 +83,7 @@ export class TaskSettlement {
     const stored = await this.store(task, outcome, children);
     if (stored === null) return this.handBack(task);
     outcome = stored;
-    await this.continueWorkflow(message, outcome);
+    await this.continueWorkflow(task, outcome);
     await this.tell(task, outcome);
     if (outcome.state === 'FAILURE' && outcome.why === 'refused') task.delivery.reject(false);
     else if (!task.acked) task.delivery.ack();
@@ -181,12 +181,13 @@ export class TaskSettlement {
   }
 
   /** Workflow work after the outcome is stored; its failure is logged, never lost silently. */
-  private async continueWorkflow(message: TaskMessage | PartialTaskMessage, outcome: TaskOutcome): Promise<void> {
+  private async continueWorkflow(task: SettlingTask, outcome: TaskOutcome): Promise<void> {
+    const { message } = task;
     const workflow = this.deps.workflow;
     if (!workflow || !isComplete(message)) return;
     try {
       if (outcome.state === 'SUCCESS') await workflow.afterSuccess(message);
-      else if (outcome.state === 'FAILURE') await workflow.afterFailure(message, outcome.error);
+      else if (outcome.state === 'FAILURE') await workflow.afterFailure(message, outcome.error, this.contextOf(task));
       else if (outcome.state === 'REVOKED') await workflow.afterRevoked(message, outcome.reason);
     } catch (error) {
       this.deps.logger.error(`Workflow step after task ${label(message)} failed: ${(error as Error)?.message ?? String(error)}`);

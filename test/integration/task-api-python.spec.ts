@@ -1,7 +1,8 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
 import { AsyncResult, CeleryClient, CeleryTask, chain, chunks, currentTask, signature, xmap, xstarmap } from '../../lib';
+import type { TaskContext } from '../../lib';
 import { MathTasks } from '../../sample-app/src/tasks/math.tasks';
-import { startCeleryApp } from '../support/celery-app';
+import { eventually, startCeleryApp } from '../support/celery-app';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
 import { deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 import { redisUrl } from '../support/redis';
@@ -14,8 +15,22 @@ import { createTestEnvironment, TestEnvironment } from '../support/test-environm
  */
 const pythonQueue = uniqueName('it-taskapi-py');
 
+/** What the Nest errback taking (request, exc, traceback) was called with. */
+const errbackCalls: { id: string; name: string; error: string; traceback: string | null }[] = [];
+
 @Injectable()
-class ReplacingTasks {
+class TaskApiTasks {
+  @CeleryTask('nest.fail')
+  fail(message: string): never {
+    throw new Error(message);
+  }
+
+  /** Celery's `def on_error(request, exc, traceback)`, said with errbackWithRequest. */
+  @CeleryTask({ name: 'nest.on_error', errbackWithRequest: true })
+  onError(request: TaskContext, exc: unknown, traceback: string | null): void {
+    errbackCalls.push({ id: request.id, name: request.name, error: (exc as Error).message, traceback });
+  }
+
   /** Replaces itself with tasks.mul(x, 10) on the Python worker (Celery's `return self.replace(mul.s(x, 10))`). */
   @CeleryTask('nest.times_ten_on_python')
   timesTenOnPython(x: number): never {
@@ -34,7 +49,7 @@ describe('task API across languages', () => {
     env = await createTestEnvironment('it-taskapi');
     env.alsoRemove(pythonQueue);
     settings = { resultBackend: `db+${env.databaseUrl}`, defaultQueue: pythonQueue };
-    app = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue }, [MathTasks, ReplacingTasks]);
+    app = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue }, [MathTasks, TaskApiTasks]);
     celery = app.get(CeleryClient);
     python = await startPythonWorker({ queues: [pythonQueue], ...settings });
   }, 60_000);
@@ -90,6 +105,25 @@ print(json.dumps({"alone": alone.get(timeout=20), "chained": r.get(timeout=20), 
       settings,
     );
     expect(output).toEqual({ alone: 40, chained: 25, replaced: 20 });
+  });
+
+  it('calls our errback taking (request, exc, traceback) in-process for a Python-sent task that failed on our worker', async () => {
+    const output = await runInteropClient<{ id: string; raised: string }>(
+      `import json
+from interop_tasks import app
+r = app.send_task("nest.fail", ("boom",), queue=${JSON.stringify(env.queue)}, link_error=app.signature("nest.on_error"))
+try:
+    r.get(timeout=20)
+    raised = "nothing"
+except Exception as exc:
+    raised = repr(exc)
+print(json.dumps({"id": r.id, "raised": raised}))`,
+      settings,
+    );
+    expect(output.raised).toContain('boom');
+    const call = await eventually(() => errbackCalls.find((candidate) => candidate.id === output.id), 10_000, 'the errback call');
+    expect(call).toMatchObject({ name: 'nest.fail', error: 'boom' });
+    expect(call.traceback).toContain('boom');
   });
 });
 

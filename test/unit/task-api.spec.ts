@@ -274,3 +274,57 @@ describe("the result graph: AsyncResult.parent, children() and collect()", () =>
     expect(await alone.children()).toEqual([]);
   });
 });
+
+describe("errbacks taking Celery's (request, exc, traceback), called in-process", () => {
+  const failing = task('t.fail', () => {
+    throw new RangeError('out of range');
+  });
+  /** An errback registered with errbackWithRequest: what it was called with. */
+  function requestErrback(name: string, calls: unknown[][], behaviour: () => void = () => undefined): TaskDefinition {
+    return {
+      name,
+      options: { errbackWithRequest: true },
+      source: `test ${name}`,
+      prepare: (args) => () => {
+        calls.push([...args, currentTask().id]);
+        behaviour();
+      },
+    };
+  }
+
+  it("calls an errback registered with errbackWithRequest with (request, exc, traceback, ...its args), and still sends the old-style ones with the task's id", async () => {
+    const calls: unknown[][] = [];
+    const oldStyle: unknown[] = [];
+    const runtime = await startWorker([failing, requestErrback('t.on_error', calls), task('t.old_errback', (failedId: string) => void oldStyle.push(failedId))]);
+    const result = await runtime.parts.client.send('t.fail', [], { linkError: [signature('t.on_error', ['extra']), signature('t.old_errback')], headers: { tenant: 'acme' } });
+    await eventually(() => (calls.length === 1 && oldStyle.length === 1 ? true : undefined));
+    const [request, error, traceback, extra, contextId] = calls[0] as [TaskContext, Error, string, string, string];
+    expect(request).toMatchObject({ id: result.id, name: 't.fail', headers: { tenant: 'acme' } });
+    expect(error).toBeInstanceOf(RangeError);
+    expect(traceback).toContain('out of range');
+    expect(extra).toBe('extra');
+    expect(contextId).toBe(result.id); // run in the failed task's context
+    expect(oldStyle).toEqual([result.id]);
+    expect(received.map((message) => message.task).sort()).toEqual(['t.fail', 't.old_errback']); // no message for the in-process one
+    expect((await stored(runtime, result.id)).status).toBe('FAILURE');
+  });
+
+  it('an in-process errback that throws is logged; the failure stored stays as it is', async () => {
+    const calls: unknown[][] = [];
+    const logs: string[] = [];
+    const id = randomUUID();
+    const runtime = await createCeleryRuntime(
+      { broker: `memory://errbacks-${id}`, backend: `memory://errbacks-${id}`, worker: { hostname: `errbacks-${id}@%h`, exitOnRemoteShutdown: false } },
+      {
+        logger: { log: () => undefined, warn: () => undefined, error: (line: string) => void logs.push(line) },
+        tasks: [failing, requestErrback('t.on_error', calls, () => { throw new Error('errback broke'); })],
+      },
+    );
+    runtimes.push(runtime);
+    await runtime.start();
+    const result = await runtime.parts.client.send('t.fail', [], { linkError: signature('t.on_error') });
+    await eventually(() => (logs.some((line) => line.includes('errback broke')) ? true : undefined));
+    expect(logs.find((line) => line.includes('errback broke'))).toBe(`Errback t.on_error of task t.fail[${result.id}] failed: errback broke`);
+    expect((await stored(runtime, result.id)).result).toMatchObject({ exc_type: 'ValueError', exc_message: ['out of range'] });
+  });
+});
