@@ -119,7 +119,8 @@ export class CeleryClient {
   async send(task: string | AnyTaskRef, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
     const prepared = this.prepare(task, args, options);
     await this.publishPrepared(prepared);
-    if (options.addToParent !== false) addToParentTrail(taskResultTuple(prepared.taskId));
+    // Only a send from inside a running task has a parent to tell (and pays for the tuple).
+    if (options.addToParent !== false && currentTaskOrUndefined()) addToParentTrail(taskResultTuple(prepared.taskId));
     return new AsyncResult(prepared.taskId, this.deps.backend);
   }
 

@@ -6,7 +6,7 @@ import { ResultTuple, SignatureDict } from '../../protocol/signature-dict';
 import { chordDict, chunksAsGroup } from './composite-dicts';
 import { GroupResult } from './group-result';
 import { asResultTuple } from './result-tuple';
-import { addToParentTrail } from '../../task/task-context';
+import { addToParentTrail, currentTaskOrUndefined } from '../../task/task-context';
 import { fromCeleryOptions } from './signature-options';
 
 /** How a chord's header is joined; see ApplyOptions.chordJoin. */
@@ -43,7 +43,7 @@ export class CanvasPublisher {
   async applyAsync(dict: SignatureDict, options: { addToParent?: boolean } = {}): Promise<AppliedResult> {
     const frozen = this.freeze(dict);
     await this.apply(frozen, [], {});
-    if (options.addToParent !== false) addToParentTrail(asResultTuple(this.resultOf(firstSent(frozen))));
+    if (options.addToParent !== false && currentTaskOrUndefined()) addToParentTrail(asResultTuple(this.resultOf(firstSent(frozen))));
     return this.resultOf(frozen);
   }
 
