@@ -73,7 +73,7 @@ export async function createCeleryRuntime(options: CeleryModuleOptions, host: Ru
 
 function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, connectionEvents: BrokerConnectionEvents, backend: ResultBackend): CeleryRuntime {
   const { logger } = host;
-  const queues = new QueueCatalog(config.queues);
+  const queues = new QueueCatalog(config.queues, config.defaultQueueType);
   const registry = new TaskRegistry();
   for (const task of host.tasks ?? []) registry.register(task);
   const signals = new TaskSignals(logger);
@@ -90,6 +90,7 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
     signer: config.security.signer,
     sentEvents: config.events.sendSentEvent ? new TaskSentEvents({ broker, clock, logger }) : undefined,
     onTaskCall: host.onTaskCall,
+    tracer: config.tracer,
   });
   const outbox = new CeleryOutbox(client, config.outbox, logger);
   const worker = config.worker && buildWorker(config, { broker, backend, queues, registry, signals, client, logger });
@@ -133,6 +134,7 @@ function buildWorker(
     monitors: config.logTasks ? [new TaskProgressLog(logger)] : undefined,
     workflow: new CanvasWorkflowSteps(client, logger, registry),
     security: config.security,
+    tracer: config.tracer,
   });
 }
 

@@ -8,7 +8,7 @@ import type { ExecutionSettings } from './execution-settings';
 import type { ResultRecorder } from './result-recorder';
 import { TaskContext, trailOf } from '../task/task-context';
 import type { TaskDefinition } from '../task/task-definition';
-import { failed, FailureKind, ReplacedOutcome, RetriedOutcome, SettledState, TaskOutcome } from './task-outcome';
+import { failed, FailureKind, ReplacedOutcome, RetriedOutcome, SettledOutcome, TaskOutcome } from './task-outcome';
 import type { PartialTaskMessage } from './worker-monitor';
 import type { WorkerObservers } from './worker-observers';
 import type { WorkflowSteps } from './workflow-steps';
@@ -66,7 +66,7 @@ const NEVER_ABORTED = new AbortController().signal;
 export class TaskSettlement {
   constructor(private readonly deps: SettlementDependencies) {}
 
-  async settle(task: SettlingTask, outcome: TaskOutcome): Promise<SettledState> {
+  async settle(task: SettlingTask, outcome: TaskOutcome): Promise<SettledOutcome> {
     const message = task.message;
     // Celery's `children`: what the task sent while it ran, then its callbacks and chain's next step.
     let children = task.run ? trailOf(task.run.context) : NO_CHILDREN;
@@ -89,7 +89,7 @@ export class TaskSettlement {
     else if (!task.acked) task.delivery.ack();
     task.acked = true;
     if (task.run) await this.deps.observers.sendSignal('postrun', task.run.context, { runtimeMs: task.run.runtimeMs, state: outcome.state });
-    return outcome.state;
+    return outcome;
   }
 
   /**
@@ -173,11 +173,11 @@ export class TaskSettlement {
   }
 
   /** The store failed and the message is still ours: back to its queue, to run again (acksLate, or not run yet). */
-  private handBack(task: SettlingTask): SettledState {
+  private handBack(task: SettlingTask): SettledOutcome {
     task.delivery.reject(true);
     task.acked = true;
     this.deps.observers.notify('taskRejected', task.message, true);
-    return 'HANDED_BACK';
+    return { state: 'HANDED_BACK' };
   }
 
   /** Workflow work after the outcome is stored; its failure is logged, never lost silently. */
