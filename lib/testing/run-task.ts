@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { ReplaceRequested } from '../errors/replace-requested';
 import { RetryRequested } from '../errors/retry-requested';
+import { toSignatureDict } from '../protocol/signature-dict';
 import { runInTaskContext, TaskContext } from '../task/task-context';
 
 /** What a test may set of a task's context; everything else gets a plain default (see testTaskContext). */
-export type TestTaskContextOptions = Partial<Omit<TaskContext, 'retry'>>;
+export type TestTaskContextOptions = Partial<Omit<TaskContext, 'retry' | 'replace'>>;
 
 /**
  * A task context for a test (Celery's `self.request` as `task.apply()` builds it): a new `id`
  * (also its `rootId` and `correlationId`), `name` 'test.task', no args or kwargs, `retries` 0,
  * no parent, group, eta, expiry or headers, delivered from the `celery` queue to `celery@testing`,
  * and an AbortSignal that never fires unless `signal` is given. `retry()` throws RetryRequested
- * with its options, as a real task's does.
+ * with its options and `replace(signature)` ReplaceRequested with the signature's dict, as a real
+ * task's do.
  */
 export function testTaskContext(options: TestTaskContextOptions = {}): TaskContext {
   const id = options.id ?? randomUUID();
@@ -34,6 +37,9 @@ export function testTaskContext(options: TestTaskContextOptions = {}): TaskConte
     ...options,
     retry: (retry = {}) => {
       throw new RetryRequested(retry);
+    },
+    replace: (signature) => {
+      throw new ReplaceRequested(toSignatureDict(signature));
     },
   };
 }

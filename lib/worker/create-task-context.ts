@@ -1,5 +1,7 @@
 import { DeliveryInfo } from '../broker/broker.interface';
+import { ReplaceRequested } from '../errors/replace-requested';
 import { RetryRequested } from '../errors/retry-requested';
+import { toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
 import { TaskContext } from '../task/task-context';
 
@@ -24,6 +26,9 @@ export function createTaskContext(message: TaskMessage, deliveryInfo: DeliveryIn
     signal,
     retry: (options = {}) => {
       throw new RetryRequested(options);
+    },
+    replace: (signature) => {
+      throw new ReplaceRequested(toSignatureDict(signature));
     },
   };
 }
