@@ -56,7 +56,7 @@ describe('CeleryModule options', () => {
 
   it('applies worker defaults and keeps explicit values', () => {
     const worker = resolveCeleryConfig({ broker: 'memory://', defaultQueue: 'jobs', worker: { concurrency: 4 } }).worker!;
-    expect(worker).toMatchObject({ queues: ['jobs'], concurrency: 4, prefetchMultiplier: 1, acksLate: false, autoStart: true });
+    expect(worker).toMatchObject({ queues: ['jobs'], concurrency: 4, prefetchMultiplier: 4, acksLate: false, autoStart: true });
     expect(resolveCeleryConfig({ broker: 'memory://', worker: false }).worker).toBeNull();
   });
 
