@@ -49,7 +49,7 @@ export type { AlertRuleName, CeleryAlert } from './alerts/celery-alert';
 
 // Inside a task: Celery's self.request and self.retry().
 export { currentTask, currentTaskOrUndefined } from './task/task-context';
-export type { TaskContext } from './task/task-context';
+export type { TaskContext, TaskStateUpdate } from './task/task-context';
 export type { RetryOptions } from './errors/retry-requested';
 
 // Sending tasks and reading results (send_task, apply_async, AsyncResult), canvas, the outbox.
@@ -86,6 +86,7 @@ export { PublishError } from './errors/publish.error';
 export { PublishTimeoutError } from './errors/publish-timeout.error';
 export { BrokerConnectionError } from './errors/broker-connection.error';
 export { InvalidSendOptionsError } from './errors/invalid-send-options.error';
+export { InvalidTaskStateError } from './errors/invalid-task-state.error';
 export { ControlCommandError } from './errors/control-command.error';
 export { PythonException } from './errors/python-exception';
 export type { PythonExceptionName } from './errors/python-exception';

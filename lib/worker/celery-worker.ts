@@ -525,7 +525,7 @@ export class CeleryWorker {
       accepted.acked = true;
     }
     if (settings.trackStarted) await this.recorder.started(message, delivery.deliveryInfo.routingKey).catch((error: Error) => this.logStoreError(message, error));
-    const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal);
+    const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal, (update) => this.storeStateOf(message, delivery.deliveryInfo.routingKey, update));
     this.observers.notify('taskStarted', message);
     await this.observers.sendSignal('prerun', context);
     const startedAt = performance.now();
@@ -567,6 +567,16 @@ export class CeleryWorker {
     }
     if (previous.kind !== 'lost' || settings.rejectOnWorkerLost) return 'run';
     return failed(new WorkerLostError(previous.worker), 'worker-lost');
+  }
+
+  /**
+   * A task's `updateState()`: stored now; a failure is logged (a task that did not await the
+   * promise must not crash the process) and still rejects for one that did.
+   */
+  private storeStateOf(message: TaskMessage, queue: string, update: { taskId: string; state: string; meta: unknown }): Promise<void> {
+    const stored = this.recorder.custom(message, queue, update);
+    stored.catch((error: Error) => this.deps.logger.warn(`Task ${message.task}[${message.id}] could not store state ${update.state}: ${error.message}`));
+    return stored;
   }
 
   private logStoreError(message: TaskMessage, error: Error): void {

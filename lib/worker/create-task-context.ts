@@ -1,10 +1,30 @@
 import { DeliveryInfo } from '../broker/broker.interface';
+import { CeleryError } from '../errors/celery.error';
+import { InvalidTaskStateError } from '../errors/invalid-task-state.error';
 import { RetryRequested } from '../errors/retry-requested';
+import { progressMeta, PROGRESS_STATE } from '../protocol/progress-meta';
 import { TaskMessage } from '../protocol/task-message';
-import { TaskContext } from '../task/task-context';
+import { TaskContext, TaskStateUpdate } from '../task/task-context';
+
+/** Stores a state `updateState` was asked for: the worker's ResultRecorder, for the task's message. */
+export type StateStore = (update: Required<TaskStateUpdate>) => Promise<void>;
+
+/** celery_taskmeta.status is varchar(50); the other backends take what it can hold. */
+const MAX_STATE_LENGTH = 50;
+
+/** A context built after the run (for signal handlers) cannot store states any more. */
+const AFTER_THE_RUN: StateStore = () =>
+  Promise.reject(new CeleryError('updateState() was called after the task ended; its final state is stored and would be overwritten.'));
 
 /** The context a running task sees (Celery's `self.request`), built from its message. */
-export function createTaskContext(message: TaskMessage, deliveryInfo: DeliveryInfo, hostname: string, signal: AbortSignal): TaskContext {
+export function createTaskContext(
+  message: TaskMessage,
+  deliveryInfo: DeliveryInfo,
+  hostname: string,
+  signal: AbortSignal,
+  storeState: StateStore = AFTER_THE_RUN,
+): TaskContext {
+  const updateState = (update: TaskStateUpdate) => checkedStore(message.id, update, storeState);
   return {
     id: message.id,
     name: message.task,
@@ -25,5 +45,22 @@ export function createTaskContext(message: TaskMessage, deliveryInfo: DeliveryIn
     retry: (options = {}) => {
       throw new RetryRequested(options);
     },
+    updateState,
+    setProgress: (current, total, description) => updateState({ state: PROGRESS_STATE, meta: progressMeta(current, total, description) }),
   };
+}
+
+/** Refuses a state no backend can hold, before anything is sent. */
+export function checkedStore(runningTaskId: string, update: TaskStateUpdate, storeState: StateStore): Promise<void> {
+  const taskId = update?.taskId ?? runningTaskId;
+  const state: unknown = update?.state;
+  if (typeof state !== 'string' || state.length === 0 || state.length > MAX_STATE_LENGTH) {
+    const got = JSON.stringify(state) ?? String(state);
+    const expected = `a state name of 1 to ${MAX_STATE_LENGTH} characters (celery_taskmeta.status is varchar(${MAX_STATE_LENGTH})), such as 'PROGRESS'`;
+    return Promise.reject(new InvalidTaskStateError(String(taskId), `got state ${got}; expected ${expected}`));
+  }
+  if (typeof taskId !== 'string' || taskId.length === 0) {
+    return Promise.reject(new InvalidTaskStateError(String(taskId), 'taskId must be a task id (a non-empty string), or left out for the running task'));
+  }
+  return storeState({ taskId, state, meta: update.meta === undefined ? null : update.meta });
 }
