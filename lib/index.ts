@@ -59,6 +59,7 @@ export { defineTask } from './client/task-ref';
 export type { NoKwargs, TaskRef } from './client/task-ref';
 export { AsyncResult } from './client/async-result';
 export type { GetResultOptions } from './client/async-result';
+export type { TaskProgress, WatchOptions } from './client/task-progress';
 export { TaskState, READY_STATES } from './protocol/task-states';
 export type { TaskStateName } from './protocol/task-states';
 export { Signature, signature } from './client/canvas/signature';

@@ -1,6 +1,7 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
-import { CeleryTask, currentTask } from '../../lib';
-import { startCeleryApp } from '../support/celery-app';
+import { CeleryClient, CeleryTask, currentTask, TaskProgress } from '../../lib';
+import { eventually, startCeleryApp } from '../support/celery-app';
+import { startPythonWorker } from '../support/python-worker';
 import { celeryDatabaseUrl, runPython } from '../support/python-celery';
 import { RABBITMQ_URL } from '../support/rabbitmq';
 import { redisUrl } from '../support/redis';
@@ -9,8 +10,22 @@ import { createTestEnvironment, TestEnvironment } from '../support/test-environm
 /** A Redis database of this file's own. */
 const REDIS_DB = 13;
 
-/** Running `progress.report` tasks, by id: each waits until `progress.release` names it. */
+/** Running `progress.report` and `progress.steps` tasks, by id: each waits until released. */
 const waiting = new Map<string, () => void>();
+
+/** When each step of `progress.steps` was stored (`<task id>:<step>` → epoch ms). */
+const storedAt = new Map<string, number>();
+
+function holdUntilReleased(taskId: string): Promise<void> {
+  return new Promise<void>((resolve) => waiting.set(taskId, resolve));
+}
+
+function release(taskId: string): void {
+  const resume = waiting.get(taskId);
+  if (!resume) throw new Error(`task ${taskId} is not waiting`);
+  waiting.delete(taskId);
+  resume();
+}
 
 @Injectable()
 class ProgressTasks {
@@ -18,18 +33,28 @@ class ProgressTasks {
   @CeleryTask({ name: 'progress.report' })
   async report(total: number): Promise<string> {
     const task = currentTask();
-    const released = new Promise<void>((resolve) => waiting.set(task.id, resolve));
+    const released = holdUntilReleased(task.id);
     await task.setProgress(1, total, 'first step');
     await released;
-    waiting.delete(task.id);
     return 'done';
   }
 
   @CeleryTask({ name: 'progress.release' })
-  release(taskId: string): boolean {
-    const release = waiting.get(taskId);
-    release?.();
-    return release !== undefined;
+  release(taskId: string): void {
+    release(taskId);
+  }
+
+  /** Each step reported, then held until the test releases it. */
+  @CeleryTask({ name: 'progress.steps' })
+  async steps(total: number): Promise<number> {
+    const task = currentTask();
+    for (let step = 1; step <= total; step++) {
+      const released = holdUntilReleased(task.id);
+      await task.setProgress(step, total, `step ${step}`);
+      storedAt.set(`${task.id}:${step}`, Date.now());
+      await released;
+    }
+    return total;
   }
 
   /** Celery's `update_state(task_id=other, …)`: the state of another task. */
@@ -116,4 +141,89 @@ describe.each([
     // it to the running task's caller, as Celery does, so only the shared stores are checked.
     if (kind !== 'rpc') expect(output.other).toEqual({ state: 'CHECKED', info: { by: 'nest', at: [1, 2] } });
   }, 120_000);
+});
+
+/** Collects what `result.watch()` yields, with when it came. */
+function watchAll(iteration: AsyncIterable<TaskProgress>): { seen: { progress: TaskProgress; at: number }[]; done: Promise<void> } {
+  const seen: { progress: TaskProgress; at: number }[] = [];
+  const done = (async () => {
+    for await (const progress of iteration) seen.push({ progress, at: Date.now() });
+  })();
+  return { seen, done };
+}
+
+const step = (current: number, total: number) => ({
+  state: 'PROGRESS',
+  meta: { pending: false, current, total, percent: Math.round((current / total) * 10_000) / 100, description: `step ${current}` },
+});
+
+describe.each([
+  ['PostgreSQL', 'postgres'],
+  ['Redis', 'redis'],
+  ['rpc://', 'rpc'],
+  ['memory://', 'memory'],
+] as const)('AsyncResult.progress() and watch() (%s)', (_label, kind) => {
+  let environment: TestEnvironment;
+  let app: INestApplicationContext;
+  let client: CeleryClient;
+
+  beforeAll(async () => {
+    environment = await createTestEnvironment(`it-watch-${kind}`);
+    const backend = kind === 'postgres' ? environment.databaseUrl : kind === 'redis' ? redisUrl(REDIS_DB) : kind === 'rpc' ? 'rpc://' : `memory://progress-${environment.queue}`;
+    app = await startCeleryApp({ broker: RABBITMQ_URL, backend, defaultQueue: environment.queue }, [ProgressTasks]);
+    client = app.get(CeleryClient);
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await environment?.dispose();
+  });
+
+  it('yields each reported step as it is stored, woken by the backend rather than a poll, then the result', async () => {
+    const result = await client.send('progress.steps', [2]);
+    const watching = watchAll(result.watch({ timeout: 30_000 }));
+    await eventually(() => (waiting.has(result.id) && storedAt.has(`${result.id}:1`)) || undefined, 15_000, 'step 1 stored');
+    expect(await result.progress()).toEqual(step(1, 2));
+    await eventually(() => watching.seen.find((seen) => seen.progress.state === 'PROGRESS') ?? undefined, 10_000, 'step 1 seen');
+
+    // Silence first, so that a watcher that polled would be at its longest pause (2 s) by now…
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    release(result.id);
+    const second = await eventually(() => watching.seen.find((seen) => (seen.progress.meta as { current?: number })?.current === 2), 10_000, 'step 2 seen');
+    // …yet the store wakes it at once.
+    expect(second.at - storedAt.get(`${result.id}:2`)!).toBeLessThan(500);
+
+    release(result.id);
+    await watching.done;
+    const states = watching.seen.map((seen) => seen.progress).filter((progress) => progress.state !== 'PENDING');
+    expect(states).toEqual([step(1, 2), step(2, 2), { state: 'SUCCESS', meta: 2 }]);
+    expect(await result.progress()).toEqual({ state: 'SUCCESS', meta: 2 });
+    expect(await result.get({ timeout: 5_000 })).toBe(2);
+  }, 60_000);
+
+  it('starts with PENDING for a task nothing is stored for, and ends with ResultTimeoutError', async () => {
+    const unknown = client.asyncResult(`never-sent-${environment.queue}`);
+    expect(await unknown.progress()).toEqual({ state: 'PENDING', meta: null });
+    const watching = watchAll(unknown.watch({ timeout: 300 }));
+    await expect(watching.done).rejects.toThrow(/was not ready within 300 ms \(state: PENDING\)/);
+    expect(watching.seen.map((seen) => seen.progress)).toEqual([{ state: 'PENDING', meta: null }]);
+  });
+
+  if (kind !== 'memory') {
+    it("sees a Python task's update_state (celery-progress's ProgressRecorder) step by step", async () => {
+      const pythonQueue = `${environment.queue}-py`;
+      environment.alsoRemove(pythonQueue);
+      const resultBackend = kind === 'postgres' ? celeryDatabaseUrl(environment.databaseUrl) : kind === 'redis' ? redisUrl(REDIS_DB) : 'rpc://';
+      const python = await startPythonWorker({ queues: [pythonQueue], resultBackend });
+      try {
+        const result = await client.send('py.progress', [3, 0.5], { queue: pythonQueue });
+        const watching = watchAll(result.watch({ timeout: 30_000 }));
+        await watching.done;
+        const states = watching.seen.map((seen) => seen.progress).filter((progress) => progress.state !== 'PENDING');
+        expect(states).toEqual([step(1, 3), step(2, 3), step(3, 3), { state: 'SUCCESS', meta: 3 }]);
+      } finally {
+        await python.stop();
+      }
+    }, 90_000);
+  }
 });
