@@ -7,7 +7,8 @@ import { WorkerLostError } from '../errors/worker-lost.error';
 import { TaskMessage } from '../protocol/task-message';
 import { MessageSecurity, NO_MESSAGE_SECURITY } from '../security/load-message-security';
 import { CeleryLogger } from '../utils/logger';
-import { createTaskContext } from './create-task-context';
+import { createTaskContext, refuseStateAfterTheRun } from './create-task-context';
+import type { TaskStateUpdate } from '../task/task-context';
 import { DuplicateGuard } from './duplicate-guard';
 import { EtaParking } from './eta-parking';
 import { ExecutionSettings, resolveExecutionSettings, TimeLimitOverride } from './execution-settings';
@@ -525,7 +526,7 @@ export class CeleryWorker {
       accepted.acked = true;
     }
     if (settings.trackStarted) await this.recorder.started(message, delivery.deliveryInfo.routingKey).catch((error: Error) => this.logStoreError(message, error));
-    const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal, (update) => this.storeStateOf(message, delivery.deliveryInfo.routingKey, update));
+    const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal, (update) => this.storeStateOf(accepted, update));
     this.observers.notify('taskStarted', message);
     await this.observers.sendSignal('prerun', context);
     const startedAt = performance.now();
@@ -570,11 +571,13 @@ export class CeleryWorker {
   }
 
   /**
-   * A task's `updateState()`: stored now; a failure is logged (a task that did not await the
-   * promise must not crash the process) and still rejects for one that did.
+   * A task's `updateState()`: stored now, unless its run has ended (`accepted.run` is set then).
+   * A failure is logged (a task that did not await the promise must not crash the process) and
+   * still rejects for one that did.
    */
-  private storeStateOf(message: TaskMessage, queue: string, update: { taskId: string; state: string; meta: unknown }): Promise<void> {
-    const stored = this.recorder.custom(message, queue, update);
+  private storeStateOf(accepted: AcceptedTask, update: Required<TaskStateUpdate>): Promise<void> {
+    const { message, delivery } = accepted;
+    const stored = accepted.run ? refuseStateAfterTheRun(update) : this.recorder.custom(message, delivery.deliveryInfo.routingKey, update);
     stored.catch((error: Error) => this.deps.logger.warn(`Task ${message.task}[${message.id}] could not store state ${update.state}: ${error.message}`));
     return stored;
   }

@@ -12,9 +12,19 @@ export type StateStore = (update: Required<TaskStateUpdate>) => Promise<void>;
 /** celery_taskmeta.status is varchar(50); the other backends take what it can hold. */
 const MAX_STATE_LENGTH = 50;
 
-/** A context built after the run (for signal handlers) cannot store states any more. */
-const AFTER_THE_RUN: StateStore = () =>
-  Promise.reject(new CeleryError('updateState() was called after the task ended; its final state is stored and would be overwritten.'));
+/**
+ * What `updateState` does once the task's run has ended (it returned, threw, or hit its hard time
+ * limit while its code still runs): refuse, since the final state is stored or about to be, and
+ * PostgreSQL would let a late PROGRESS overwrite it.
+ */
+export function refuseStateAfterTheRun(update: Required<TaskStateUpdate>): Promise<never> {
+  return Promise.reject(
+    new CeleryError(
+      `updateState() was called for task ${update.taskId} (state ${update.state}) after the task's run ended: ` +
+        'its final state is stored and would be overwritten. Report progress before the task returns; stop work when currentTask().signal fires.',
+    ),
+  );
+}
 
 /** The context a running task sees (Celery's `self.request`), built from its message. */
 export function createTaskContext(
@@ -22,7 +32,7 @@ export function createTaskContext(
   deliveryInfo: DeliveryInfo,
   hostname: string,
   signal: AbortSignal,
-  storeState: StateStore = AFTER_THE_RUN,
+  storeState: StateStore = refuseStateAfterTheRun,
 ): TaskContext {
   const updateState = (update: TaskStateUpdate) => checkedStore(message.id, update, storeState);
   return {

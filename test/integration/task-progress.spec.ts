@@ -13,6 +13,9 @@ const REDIS_DB = 13;
 /** Running `progress.report` and `progress.steps` tasks, by id: each waits until released. */
 const waiting = new Map<string, () => void>();
 
+/** `progress.late` tasks' setProgress, kept to be called after the task returned. */
+const lateReports = new Map<string, () => Promise<void>>();
+
 /** When each step of `progress.steps` was stored (`<task id>:<step>` → epoch ms). */
 const storedAt = new Map<string, number>();
 
@@ -42,6 +45,14 @@ class ProgressTasks {
   @CeleryTask({ name: 'progress.release' })
   release(taskId: string): void {
     release(taskId);
+  }
+
+  /** Returns at once, leaving behind a report that comes too late. */
+  @CeleryTask({ name: 'progress.late' })
+  late(): string {
+    const task = currentTask();
+    lateReports.set(task.id, () => task.setProgress(1, 1, 'too late'));
+    return 'finished';
   }
 
   /** Each step reported, then held until the test releases it. */
@@ -200,6 +211,13 @@ describe.each([
     expect(await result.progress()).toEqual({ state: 'SUCCESS', meta: 2 });
     expect(await result.get({ timeout: 5_000 })).toBe(2);
   }, 60_000);
+
+  it('refuses a report made after the task returned, keeping the final state', async () => {
+    const result = await client.send('progress.late', []);
+    expect(await result.get({ timeout: 10_000 })).toBe('finished');
+    await expect(lateReports.get(result.id)!()).rejects.toThrow(/after the task's run ended: its final state is stored and would be overwritten/);
+    expect(await result.progress()).toEqual({ state: 'SUCCESS', meta: 'finished' });
+  });
 
   it('starts with PENDING for a task nothing is stored for, and ends with ResultTimeoutError', async () => {
     const unknown = client.asyncResult(`never-sent-${environment.queue}`);
