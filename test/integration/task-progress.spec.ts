@@ -1,4 +1,5 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
+import { join } from 'node:path';
 import { CeleryClient, CeleryTask, currentTask, TaskProgress } from '../../lib';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { startPythonWorker } from '../support/python-worker';
@@ -115,6 +116,36 @@ const RUNNING_AS_CELERY_PROGRESS_SHOWS_IT = {
   get_info: { state: 'PROGRESS', complete: false, success: null, progress: { pending: false, current: 1, total: 4, percent: 25, description: 'first step' } },
 };
 
+/**
+ * A Django 3.2 project (test/python/djproj) with celery-progress's URLs: its view
+ * `/celery-progress/<task_id>/` is what the celery-progress bar's JavaScript polls and renders.
+ */
+const DJANGO_PROJECT = join(__dirname, '..', 'python', 'djproj');
+const DJANGO_VIEW = `
+import json, os, time, django
+os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'djproj.settings')
+django.setup()
+from django.test import Client
+from djproj.celery import app
+
+queue = os.environ['QUEUE']
+browser = Client()
+def view(task_id):
+    response = browser.get('/celery-progress/%s/' % task_id)
+    return {'status': response.status_code, 'json': json.loads(response.content)}
+
+report = app.send_task('progress.report', (4,), queue=queue)
+deadline = time.time() + 30
+while view(report.id)['json']['state'] != 'PROGRESS':
+    if time.time() > deadline:
+        raise SystemExit('the view showed no PROGRESS within 30 s')
+    time.sleep(0.05)
+running = view(report.id)
+app.send_task('progress.release', (report.id,), queue=queue)
+report.get(timeout=30)
+print(json.dumps({'running': running, 'finished': view(report.id)}))
+`;
+
 const FINISHED = {
   state: 'SUCCESS',
   info: 'done',
@@ -152,6 +183,22 @@ describe.each([
     // it to the running task's caller, as Celery does, so only the shared stores are checked.
     if (kind !== 'rpc') expect(output.other).toEqual({ state: 'CHECKED', info: { by: 'nest', at: [1, 2] } });
   }, 120_000);
+
+  // The view runs in the web process, which in a real deployment did not send the task: with
+  // rpc:// it could not read it (and Celery's own rpc:// forgets a result once get() consumed it).
+  if (kind !== 'rpc') {
+    it("renders in a Django project's celery-progress view, the JSON its progress bar draws", async () => {
+      const env = {
+        PYTHONPATH: [DJANGO_PROJECT, process.env.PYTHONPATH].filter(Boolean).join(':'),
+        DJANGO_CELERY_BROKER_URL: `${RABBITMQ_URL}//`,
+        DJANGO_CELERY_RESULT_BACKEND: pythonBackend,
+        QUEUE: environment.queue,
+      };
+      const output = JSON.parse((await runPython(DJANGO_VIEW, { env, timeoutMs: 90_000 })).trim().split('\n').pop()!);
+      expect(output.running).toEqual({ status: 200, json: RUNNING_AS_CELERY_PROGRESS_SHOWS_IT.get_info });
+      expect(output.finished).toEqual({ status: 200, json: FINISHED.get_info });
+    }, 120_000);
+  }
 });
 
 /** Collects what `result.watch()` yields, with when it came. */
