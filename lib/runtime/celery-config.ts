@@ -9,6 +9,9 @@ import { ResolvedMetricsOptions, resolveMetricsOptions } from '../metrics/celery
 import { loadMessageSecurity, MessageSecurity } from '../security/load-message-security';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from '../worker/worker-options';
 import { ResolvedOutboxOptions, resolveOutboxOptions } from '../outbox/outbox-options';
+import { createTaskTracer } from '../tracing/create-task-tracer';
+import type { TaskTracer } from '../tracing/task-tracer';
+import { resolveTracingOptions } from '../tracing/tracing-options';
 import { urlScheme } from '../broker/amqp/amqp-url';
 import { CeleryLogLevel, commandLineHostname, WorkerCommandLine, workerCommandLine } from './worker-command-line';
 
@@ -37,6 +40,8 @@ export interface CeleryConfig {
   security: MessageSecurity;
   /** null: no transactional outbox. */
   outbox: ResolvedOutboxOptions | null;
+  /** Spans for sends and runs (OpenTelemetry), or NO_TRACING. */
+  tracer: TaskTracer;
 }
 
 /**
@@ -85,6 +90,7 @@ export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: W
     alerts: options.alerts || null,
     security: loadMessageSecurity(options.security),
     outbox: resolveOutboxOptions(options.outbox),
+    tracer: createTaskTracer(resolveTracingOptions(options.tracing)),
   };
 }
 

@@ -6,6 +6,7 @@ import type { TaskRoutes } from '../client/task-router';
 import type { CeleryMetricsOptions } from '../metrics/celery-metrics-options';
 import type { OutboxModuleOptions } from '../outbox/outbox-options';
 import type { SecurityOptions } from '../security/security-options';
+import type { TracingOptions } from '../tracing/tracing-options';
 import { optionKeys } from '../utils/option-keys';
 import type { WorkerModuleOptions } from '../worker/worker-module-options';
 
@@ -49,10 +50,18 @@ export interface CeleryModuleOptions {
    * of the PostgreSQL database the app's transactions run on. Omitted: no outbox.
    */
   outbox?: OutboxModuleOptions;
+  /**
+   * OpenTelemetry tracing as Python's opentelemetry-instrumentation-celery does it: an
+   * `apply_async/<task>` span per send and a `run/<task>` span per run, W3C trace context in the
+   * message headers both ways. `true` uses the global TracerProvider and propagator (set up by
+   * `NodeSDK.start()` or `provider.register()`), or give `{ tracerProvider }`. Needs the optional
+   * peer `@opentelemetry/api`. Default off.
+   */
+  tracing?: boolean | TracingOptions;
   /** Register the module globally. Default true. */
   isGlobal?: boolean;
 }
 
 export const CELERY_MODULE_OPTION_KEYS = optionKeys<CeleryModuleOptions>()(
-  'broker', 'backend', 'defaultQueue', 'queues', 'taskRoutes', 'sendSentEvent', 'worker', 'metrics', 'alerts', 'security', 'outbox', 'isGlobal',
+  'broker', 'backend', 'defaultQueue', 'queues', 'taskRoutes', 'sendSentEvent', 'worker', 'metrics', 'alerts', 'security', 'outbox', 'tracing', 'isGlobal',
 );

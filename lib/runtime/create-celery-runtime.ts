@@ -89,6 +89,7 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
     signer: config.security.signer,
     sentEvents: config.events.sendSentEvent ? new TaskSentEvents({ broker, clock, logger }) : undefined,
     onTaskCall: host.onTaskCall,
+    tracer: config.tracer,
   });
   const outbox = new CeleryOutbox(client, config.outbox, logger);
   const worker = config.worker && buildWorker(config, { broker, backend, queues, registry, signals, client, logger });
@@ -130,6 +131,7 @@ function buildWorker(
     monitors: config.logTasks ? [new TaskProgressLog(logger)] : undefined,
     workflow: new CanvasWorkflowSteps(client, logger),
     security: config.security,
+    tracer: config.tracer,
   });
 }
 

@@ -8,6 +8,7 @@ import { SECURITY_OPTION_KEYS } from '../security/security-options';
 import { WORKER_OPTION_KEYS } from '../worker/worker-module-options';
 import { METRICS_OPTION_KEYS } from '../metrics/celery-metrics-options';
 import { OUTBOX_OPTION_KEYS } from '../outbox/outbox-options';
+import { TRACING_OPTION_KEYS } from '../tracing/tracing-options';
 import { unknownKeyProblems } from '../utils/option-keys';
 import { InvalidCeleryOptionsError } from '../errors/invalid-celery-options.error';
 import type { CeleryModuleOptions } from './celery-module-options';
@@ -133,6 +134,7 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
   }
   checkSecurity(problems, options.security);
   if (options.outbox !== undefined) checkOutbox(problems, options.outbox);
+  checkTracing(problems, options.tracing);
   if (problems.length > 0) throw new InvalidCeleryOptionsError(problems);
   return options;
 }
@@ -204,4 +206,18 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(maskUrl(value));
   if (value === null || typeof value !== 'object') return String(value);
   return Array.isArray(value) ? (value.length === 0 ? 'an empty array' : 'an array') : 'an object';
+}
+
+/** `tracing`: a switch, or `{ tracerProvider }` with a provider that can hand out tracers. */
+function checkTracing(problems: string[], tracing: CeleryModuleOptions['tracing']): void {
+  if (tracing === undefined || typeof tracing === 'boolean') return;
+  if (typeof tracing !== 'object' || tracing === null) {
+    problems.push(`tracing must be true, false or { tracerProvider }, got ${describe(tracing)}`);
+    return;
+  }
+  problems.push(...unknownKeyProblems(tracing, TRACING_OPTION_KEYS, 'tracing'));
+  const provider = tracing.tracerProvider as { getTracer?: unknown } | undefined;
+  if (provider !== undefined && typeof provider?.getTracer !== 'function') {
+    problems.push(`tracing.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()), got ${describe(provider)}`);
+  }
 }

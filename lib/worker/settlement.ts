@@ -7,7 +7,7 @@ import type { ExecutionSettings } from './execution-settings';
 import type { ResultRecorder } from './result-recorder';
 import type { TaskContext } from '../task/task-context';
 import type { TaskDefinition } from '../task/task-definition';
-import { failed, FailureKind, RetriedOutcome, SettledState, TaskOutcome } from './task-outcome';
+import { failed, FailureKind, RetriedOutcome, SettledOutcome, TaskOutcome } from './task-outcome';
 import type { PartialTaskMessage } from './worker-monitor';
 import type { WorkerObservers } from './worker-observers';
 import type { WorkflowSteps } from './workflow-steps';
@@ -61,7 +61,7 @@ const NEVER_ABORTED = new AbortController().signal;
 export class TaskSettlement {
   constructor(private readonly deps: SettlementDependencies) {}
 
-  async settle(task: SettlingTask, outcome: TaskOutcome): Promise<SettledState> {
+  async settle(task: SettlingTask, outcome: TaskOutcome): Promise<SettledOutcome> {
     const message = task.message;
     let children: unknown[] = [];
     if (outcome.state === 'SUCCESS' && isComplete(message) && this.deps.workflow) {
@@ -81,7 +81,7 @@ export class TaskSettlement {
     else if (!task.acked) task.delivery.ack();
     task.acked = true;
     if (task.run) await this.deps.observers.sendSignal('postrun', task.run.context, { runtimeMs: task.run.runtimeMs, state: outcome.state });
-    return outcome.state;
+    return outcome;
   }
 
   /**
@@ -148,11 +148,11 @@ export class TaskSettlement {
   }
 
   /** The store failed and the message is still ours: back to its queue, to run again (acksLate, or not run yet). */
-  private handBack(task: SettlingTask): SettledState {
+  private handBack(task: SettlingTask): SettledOutcome {
     task.delivery.reject(true);
     task.acked = true;
     this.deps.observers.notify('taskRejected', task.message, true);
-    return 'HANDED_BACK';
+    return { state: 'HANDED_BACK' };
   }
 
   /** Workflow work after the outcome is stored; its failure is logged, never lost silently. */

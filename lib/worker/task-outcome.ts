@@ -53,7 +53,8 @@ export function failed(error: unknown, why: FailureKind): FailedOutcome {
 }
 
 /**
- * What settle() did: the state it ended in, or HANDED_BACK when the outcome could not be stored
- * and the message went back to its queue to run again (acksLate).
+ * What settle() did: the outcome it ended with (a success whose next step could not be sent is a
+ * failure by then), or HANDED_BACK when the outcome could not be stored and the message went back
+ * to its queue to run again (acksLate).
  */
-export type SettledState = TaskOutcome['state'] | 'HANDED_BACK';
+export type SettledOutcome = TaskOutcome | { readonly state: 'HANDED_BACK' };

@@ -87,6 +87,13 @@ def roundtrip(value):
     return value
 
 
+@app.task(name="py.traceparent", bind=True)
+def traceparent(self):
+    """The W3C trace context the message carried, read as opentelemetry-instrumentation-celery
+    reads it in task_prerun (its CeleryGetter: getattr(task.request, 'traceparent'))."""
+    return getattr(self.request, "traceparent", None)
+
+
 @app.task(name="py.arguments")
 def arguments(*args, **kwargs):
     """What the worker received, as it received it: positional and keyword arguments alike."""
