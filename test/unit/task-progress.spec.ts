@@ -1,6 +1,7 @@
-import { InvalidTaskStateError } from '../../lib';
-import { runTask } from '../../lib/testing';
-import { currentTask } from '../../lib';
+import { Injectable } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { CeleryClient, CeleryTask, currentTask, InvalidTaskStateError, TaskProgress } from '../../lib';
+import { CeleryTestingModule, runTask } from '../../lib/testing';
 import { progressMeta } from '../../lib/protocol/progress-meta';
 import { checkedStore } from '../../lib/worker/create-task-context';
 
@@ -61,5 +62,46 @@ describe('updateState() checks', () => {
     const updateState = jest.fn(async () => undefined);
     await runTask(() => currentTask().setProgress(1, 4, 'first'), { updateState });
     expect(updateState).toHaveBeenCalledWith({ state: 'PROGRESS', meta: { pending: false, current: 1, total: 4, percent: 25, description: 'first' } });
+  });
+});
+
+/** Held `imports.rows` tasks, by id. */
+const held = new Map<string, () => void>();
+
+@Injectable()
+class ImportTasks {
+  @CeleryTask({ name: 'imports.rows' })
+  async rows(total: number): Promise<number> {
+    const task = currentTask();
+    const released = new Promise<void>((resolve) => held.set(task.id, resolve));
+    await task.setProgress(1, total, 'first row');
+    await released;
+    return total;
+  }
+}
+
+describe('progress in CeleryTestingModule (in-process broker and results)', () => {
+  it('is seen by watch() while an eager task runs, then the result', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [CeleryTestingModule.forRoot({ alwaysEager: true })], providers: [ImportTasks] }).compile();
+    await moduleRef.init();
+    try {
+      const celery = moduleRef.get(CeleryClient);
+      // Eager: send() resolves once the task is done, so the watch starts first, on the id the send will use.
+      const taskId = 'eager-import';
+      const seen: TaskProgress[] = [];
+      const watching = (async () => {
+        for await (const progress of celery.asyncResult(taskId).watch({ timeout: 5_000 })) {
+          seen.push(progress);
+          if (progress.state === 'PROGRESS') held.get(taskId)!();
+        }
+      })();
+      const result = await celery.send('imports.rows', [4], { taskId });
+      await watching;
+      const firstRow = { state: 'PROGRESS', meta: { pending: false, current: 1, total: 4, percent: 25, description: 'first row' } };
+      expect(seen).toEqual([{ state: 'PENDING', meta: null }, firstRow, { state: 'SUCCESS', meta: 4 }]);
+      expect(await result.progress()).toEqual({ state: 'SUCCESS', meta: 4 });
+    } finally {
+      await moduleRef.close();
+    }
   });
 });
