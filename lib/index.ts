@@ -65,7 +65,7 @@ export { TaskState, READY_STATES } from './protocol/task-states';
 export type { TaskStateName } from './protocol/task-states';
 export { Signature, signature } from './client/canvas/signature';
 export type { ApplyOptions } from './client/canvas/signature';
-export { chain, chord, group } from './client/canvas/canvas';
+export { chain, chord, chunks, group, xmap, xstarmap } from './client/canvas/canvas';
 export { GroupResult } from './client/canvas/group-result';
 export { CeleryOutbox } from './outbox/celery-outbox';
 
@@ -93,6 +93,7 @@ export { ControlCommandError } from './errors/control-command.error';
 export { PythonException } from './errors/python-exception';
 export type { PythonExceptionName } from './errors/python-exception';
 export { RetryRequested } from './errors/retry-requested';
+export { ReplaceRequested } from './errors/replace-requested';
 export { MaxRetriesExceededError } from './errors/max-retries-exceeded.error';
 export { SoftTimeLimitExceeded, TimeLimitExceeded } from './errors/time-limit.errors';
 export { TaskRevokedError } from './errors/task-revoked.error';

@@ -13,7 +13,8 @@ import type { MessageSigner } from '../protocol/auth-serializer';
 import { encodeTaskMessage } from '../protocol/encode-task-message';
 import { EMPTY_EMBED, SignatureLike, TaskEmbed, toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
-import { currentTaskOrUndefined } from '../task/task-context';
+import { addToParentTrail, currentTaskOrUndefined } from '../task/task-context';
+import { taskResultTuple } from './canvas/result-tuple';
 import { Signature, signature } from './canvas/signature';
 import { AsyncResult } from './async-result';
 import { SendTaskOptions } from './send-task-options';
@@ -123,6 +124,8 @@ export class CeleryClient {
   async send(task: string | AnyTaskRef, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
     const prepared = this.prepare(task, args, options);
     await this.publishPrepared(prepared);
+    // Only a send from inside a running task has a parent to tell (and pays for the tuple).
+    if (options.addToParent !== false && currentTaskOrUndefined()) addToParentTrail(taskResultTuple(prepared.taskId));
     return new AsyncResult(prepared.taskId, this.deps.backend);
   }
 
@@ -219,8 +222,9 @@ export class CeleryClient {
    * through the default exchange (Celery's shortcut); other exchanges with their routing key.
    */
   private route(name: string, args: unknown[], options: SendTaskOptions): { queue: string; exchange: string; routingKey: string; priority?: number } {
-    const route = this.deps.router?.route(name, args, options.kwargs ?? {}) ?? {};
-    const queue = options.queue ?? this.deps.registry?.get(name)?.options.queue ?? route.queue ?? this.deps.defaultQueue;
+    const routeName = options.routeName ?? name;
+    const route = this.deps.router?.route(routeName, args, options.kwargs ?? {}) ?? {};
+    const queue = options.queue ?? this.deps.registry?.get(routeName)?.options.queue ?? route.queue ?? this.deps.defaultQueue;
     const exchange = options.exchange ?? route.exchange;
     const routingKey = options.routingKey ?? route.routingKey;
     const priority = options.priority ?? route.priority;

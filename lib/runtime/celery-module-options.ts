@@ -2,6 +2,7 @@ import type { CeleryAlertsOptions } from '../alerts/alert-options';
 import type { ResultBackendOption } from '../backend/backend-options';
 import type { BrokerOptions } from '../broker/broker-options';
 import type { CeleryQueueOptions } from '../broker/celery-queue';
+import type { DefaultQueueType } from '../broker/queue-catalog';
 import type { TaskRoutes } from '../client/task-router';
 import type { CeleryMetricsOptions } from '../metrics/celery-metrics-options';
 import type { OutboxModuleOptions } from '../outbox/outbox-options';
@@ -16,7 +17,7 @@ import type { WorkerModuleOptions } from '../worker/worker-module-options';
  */
 export interface CeleryModuleOptions {
   /** Celery's `broker_url` (CELERY_BROKER_URL), required: `amqp://…`, `redis://…`, or `memory://` for the in-process broker. */
-  broker?: string | BrokerOptions;
+  broker?: string | readonly string[] | BrokerOptions;
   /**
    * Celery's `result_backend` (CELERY_RESULT_BACKEND): a URL, options, or false for none.
    * Omitted: none, as in Celery (`get()` then fails with ResultBackendDisabledError).
@@ -24,6 +25,13 @@ export interface CeleryModuleOptions {
   backend?: ResultBackendOption;
   /** Queue for tasks sent without one (Celery: `task_default_queue`). Default 'celery'. */
   defaultQueue?: string;
+  /**
+   * How the default queue and every queue not in `queues` are declared (Celery 5.5's
+   * `task_default_queue_type`; 5.6 splits it with `task_create_missing_queue_type`): 'quorum'
+   * queues are replicated across a RabbitMQ cluster and survive a node's loss. Default: 'quorum'
+   * when `broker` lists several nodes, else 'classic' (what Celery declares by default).
+   */
+  taskDefaultQueueType?: DefaultQueueType;
   /** Per-queue declaration settings (Celery: `task_queues`), e.g. `{ urgent: { maxPriority: 10 } }`. */
   queues?: Record<string, CeleryQueueOptions>;
   /** Where tasks go by name or glob (Celery: `task_routes`), e.g. `{ 'images.*': { queue: 'media' }, 'tasks.add': 'math' }`. */
@@ -63,5 +71,5 @@ export interface CeleryModuleOptions {
 }
 
 export const CELERY_MODULE_OPTION_KEYS = optionKeys<CeleryModuleOptions>()(
-  'broker', 'backend', 'defaultQueue', 'queues', 'taskRoutes', 'sendSentEvent', 'worker', 'metrics', 'alerts', 'security', 'outbox', 'tracing', 'isGlobal',
+  'broker', 'backend', 'defaultQueue', 'taskDefaultQueueType', 'queues', 'taskRoutes', 'sendSentEvent', 'worker', 'metrics', 'alerts', 'security', 'outbox', 'tracing', 'isGlobal',
 );

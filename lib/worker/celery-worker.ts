@@ -2,6 +2,7 @@ import { hostname as osHostname } from 'node:os';
 import type { RevokedTaskStore } from '../backend/revoked-task-store.interface';
 import { ResultBackend } from '../backend/result-backend.interface';
 import { Broker, Consumer, DeliveredMessage, DeliveryInfo, QueueDeclaration } from '../broker/broker.interface';
+import { ReplaceRequested } from '../errors/replace-requested';
 import { TaskRevokedError } from '../errors/task-revoked.error';
 import { WorkerLostError } from '../errors/worker-lost.error';
 import { TaskMessage } from '../protocol/task-message';
@@ -577,10 +578,11 @@ export class CeleryWorker {
     trace.end();
   }
 
-  /** A run's result as Celery reads it: a revoke, a retry (asked, or autoretried), or a failure. */
+  /** A run's result as Celery reads it: a revoke, a replacement, a retry (asked, or autoretried), or a failure. */
   private outcomeOf(accepted: AcceptedTask, result: RunResult): TaskOutcome {
     if (result.ok) return { state: 'SUCCESS', value: result.value };
     if (result.error instanceof TaskRevokedError) return { state: 'REVOKED', reason: result.error.reason };
+    if (result.error instanceof ReplaceRequested) return { state: 'IGNORED', replacement: result.error.replacement };
     const plan = planRetry(accepted.message, accepted.task.options, result.error);
     if (plan.kind === 'retry') return { state: 'RETRY', cause: plan.cause, eta: plan.eta, queue: plan.queue };
     return failed(plan.kind === 'exhausted' ? plan.error : result.error, 'raised');

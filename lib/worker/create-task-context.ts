@@ -1,8 +1,10 @@
 import { DeliveryInfo } from '../broker/broker.interface';
 import { CeleryError } from '../errors/celery.error';
 import { InvalidTaskStateError } from '../errors/invalid-task-state.error';
+import { ReplaceRequested } from '../errors/replace-requested';
 import { RetryRequested } from '../errors/retry-requested';
 import { progressMeta, PROGRESS_STATE } from '../protocol/progress-meta';
+import { toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
 import { TaskContext, TaskStateUpdate } from '../task/task-context';
 
@@ -54,6 +56,9 @@ export function createTaskContext(
     signal,
     retry: (options = {}) => {
       throw new RetryRequested(options);
+    },
+    replace: (signature) => {
+      throw new ReplaceRequested(toSignatureDict(signature));
     },
     updateState,
     setProgress: (current, total, description) => updateState({ state: PROGRESS_STATE, meta: progressMeta(current, total, description) }),
