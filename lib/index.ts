@@ -50,7 +50,7 @@ export type { AlertRuleName, CeleryAlert } from './alerts/celery-alert';
 
 // Inside a task: Celery's self.request and self.retry().
 export { currentTask, currentTaskOrUndefined } from './task/task-context';
-export type { TaskContext } from './task/task-context';
+export type { TaskContext, TaskStateUpdate } from './task/task-context';
 export type { RetryOptions } from './errors/retry-requested';
 
 // Sending tasks and reading results (send_task, apply_async, AsyncResult), canvas, the outbox.
@@ -60,6 +60,7 @@ export { defineTask } from './client/task-ref';
 export type { NoKwargs, TaskRef } from './client/task-ref';
 export { AsyncResult } from './client/async-result';
 export type { GetResultOptions } from './client/async-result';
+export type { TaskProgress, WatchOptions } from './client/task-progress';
 export { TaskState, READY_STATES } from './protocol/task-states';
 export type { TaskStateName } from './protocol/task-states';
 export { Signature, signature } from './client/canvas/signature';
@@ -87,6 +88,7 @@ export { PublishError } from './errors/publish.error';
 export { PublishTimeoutError } from './errors/publish-timeout.error';
 export { BrokerConnectionError } from './errors/broker-connection.error';
 export { InvalidSendOptionsError } from './errors/invalid-send-options.error';
+export { InvalidTaskStateError } from './errors/invalid-task-state.error';
 export { ControlCommandError } from './errors/control-command.error';
 export { PythonException } from './errors/python-exception';
 export type { PythonExceptionName } from './errors/python-exception';

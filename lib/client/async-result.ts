@@ -5,6 +5,7 @@ import { TaskResultMeta } from '../protocol/result-meta';
 import { PROPAGATE_STATES, READY_STATES, TaskState, TaskStateName } from '../protocol/task-states';
 import type { GroupResult } from './canvas/group-result';
 import { resultFromTuple } from './canvas/result-tuple';
+import { progressOf, TaskProgress, watchTaskProgress, WatchOptions } from './task-progress';
 
 export interface GetResultOptions {
   /** Milliseconds to wait; rejects with ResultTimeoutError after that. Default: wait forever. */
@@ -38,6 +39,27 @@ export class AsyncResult<TResult = unknown> {
   /** PENDING, STARTED, RETRY, SUCCESS, FAILURE, REVOKED or a custom state (Celery: `.state`). */
   async state(): Promise<TaskStateName> {
     return (await this.info())?.status ?? TaskState.PENDING;
+  }
+
+  /**
+   * The state and meta stored now (Celery's `.state` and `.info` at once): PROGRESS and
+   * `{ current, total, percent, … }` while the task reports progress (`setProgress`, Python's
+   * `update_state`), PENDING and null before anything is stored.
+   */
+  async progress(): Promise<TaskProgress> {
+    return progressOf(await this.backend.getResult(this.id));
+  }
+
+  /**
+   * Each state of the task as it is stored — the current one first, then every change (a new
+   * state, or new meta: each `setProgress`), ending after the ready state:
+   * `for await (const { state, meta } of result.watch()) …`. Woken by the backend (PostgreSQL
+   * LISTEN/NOTIFY, Redis pub/sub, rpc:// replies, which reach only the process that sent the
+   * task), not by a poll interval. Celery has no iterator; `get(on_message=…)` is the nearest.
+   * A state stored and replaced between two reads may be skipped; the last one never is.
+   */
+  watch(options?: WatchOptions): AsyncGenerator<TaskProgress, void, undefined> {
+    return watchTaskProgress(this.backend, this.id, options);
   }
 
   /** True once the task has finished, whatever the outcome (Celery: `.ready()`). */

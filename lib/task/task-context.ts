@@ -42,6 +42,31 @@ export interface TaskContext {
    * chord membership and remaining chain steps moved to it, and stores nothing for this task.
    */
   replace(signature: SignatureLike): never;
+  /**
+   * Stores a state of this task (or of `taskId`) in the result backend now, as Celery's
+   * `self.update_state(task_id=None, state=None, meta=None)`: Python reads it as
+   * `AsyncResult(id).state` and `.info`, our `AsyncResult.progress()` and `watch()` see it. The
+   * task's final state overwrites it. Resolves once stored; rejects (and logs a warning) when the
+   * backend could not store it, or with InvalidTaskStateError for a state it cannot hold.
+   */
+  updateState(update: TaskStateUpdate): Promise<void>;
+  /**
+   * Reports progress as Django's celery-progress `ProgressRecorder(self).set_progress(current,
+   * total, description)` does: `updateState` with state PROGRESS and meta `{ pending, current,
+   * total, percent, description }`, which celery-progress's `Progress(result).get_info()` and
+   * bar show, and our dashboard too.
+   */
+  setProgress(current: number, total: number, description?: string): Promise<void>;
+}
+
+/** What `updateState` stores: Celery's `update_state(task_id, state, meta)`. */
+export interface TaskStateUpdate {
+  /** A custom state such as 'PROGRESS', or one of Celery's; at most 50 characters. */
+  state: string;
+  /** What Python reads as `AsyncResult.info`; JSON-like. Default null. */
+  meta?: unknown;
+  /** Another task's id (Celery's `task_id=`); default: the running task. */
+  taskId?: string;
 }
 
 const storage = new AsyncLocalStorage<TaskContext>();

@@ -8,7 +8,8 @@ import { WorkerLostError } from '../errors/worker-lost.error';
 import { TaskMessage } from '../protocol/task-message';
 import { MessageSecurity, NO_MESSAGE_SECURITY } from '../security/load-message-security';
 import { CeleryLogger } from '../utils/logger';
-import { createTaskContext } from './create-task-context';
+import { createTaskContext, refuseStateAfterTheRun } from './create-task-context';
+import type { TaskStateUpdate } from '../task/task-context';
 import { DuplicateGuard } from './duplicate-guard';
 import { EtaParking } from './eta-parking';
 import { ExecutionSettings, resolveExecutionSettings, TimeLimitOverride } from './execution-settings';
@@ -549,7 +550,7 @@ export class CeleryWorker {
       accepted.acked = true;
     }
     if (settings.trackStarted) await this.recorder.started(message, delivery.deliveryInfo.routingKey).catch((error: Error) => this.logStoreError(message, error));
-    const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal);
+    const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal, (update) => this.storeStateOf(accepted, update));
     this.observers.notify('taskStarted', message);
     if (this.tracer.enabled) accepted.trace = this.tracer.startRun(message, { ...delivery.deliveryInfo, hostname: this.hostname });
     const trace = accepted.trace;
@@ -609,6 +610,18 @@ export class CeleryWorker {
     }
     if (previous.kind !== 'lost' || settings.rejectOnWorkerLost) return 'run';
     return failed(new WorkerLostError(previous.worker), 'worker-lost');
+  }
+
+  /**
+   * A task's `updateState()`: stored now, unless its run has ended (`accepted.run` is set then).
+   * A failure is logged (a task that did not await the promise must not crash the process) and
+   * still rejects for one that did.
+   */
+  private storeStateOf(accepted: AcceptedTask, update: Required<TaskStateUpdate>): Promise<void> {
+    const { message, delivery } = accepted;
+    const stored = accepted.run ? refuseStateAfterTheRun(update) : this.recorder.custom(message, delivery.deliveryInfo.routingKey, update);
+    stored.catch((error: Error) => this.deps.logger.warn(`Task ${message.task}[${message.id}] could not store state ${update.state}: ${error.message}`));
+    return stored;
   }
 
   private logStoreError(message: TaskMessage, error: Error): void {
