@@ -206,6 +206,11 @@ export class CeleryClient {
     return signature(typeof task === 'string' ? task : task.name, args, kwargs, options, this);
   }
 
+  /** The queue tasks sent without one go to (Celery's `task_default_queue`). */
+  get defaultQueue(): string {
+    return this.deps.defaultQueue;
+  }
+
   /** The result backend results are read from (Celery's `app.backend`); canvas results and saved groups use it. */
   get resultBackend(): ResultBackend {
     return this.deps.backend;

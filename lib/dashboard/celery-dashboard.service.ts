@@ -18,6 +18,20 @@ import { CELERY_DASHBOARD_OPTIONS } from './dashboard.constants';
 import type { ResolvedDashboardOptions } from './dashboard-options';
 import { presentTask } from './present';
 import { readRunningTaskProgress, RunningTaskProgress } from './running-task-progress';
+import { QueueOverview, QueueRow } from './queue-overview';
+
+/** How long the dashboard waits for workers' replies to remote-control requests. */
+const CONTROL_TIMEOUT_MS = 1500;
+
+/** A worker as `celery inspect` describes it (Flower's worker page), Python workers included. */
+export interface WorkerDetail {
+  hostname: string;
+  stats: unknown;
+  /** Registered tasks with their rate and time limits, as `inspect registered rate_limit time_limit soft_time_limit` lists them. */
+  registered: string[];
+  activeQueues: unknown[];
+  conf: Record<string, unknown>;
+}
 
 /** How often the live stream re-sends the worker list, so heartbeat ages move without events. */
 const WORKER_TICK_MS = 2000;
@@ -49,6 +63,7 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
   private readonly streams = new Set<Subscriber<MessageEvent>>();
   /** The last progress read, shared by every open page within a tick. */
   private progressRead: { at: number; progress: Promise<Record<string, RunningTaskProgress>> } | null = null;
+  private readonly queueOverview: QueueOverview;
 
   constructor(
     @Inject(CELERY_DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,
@@ -62,6 +77,7 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
     const database = backend.capabilities.postgres;
     this.store = options.history && database ? new PostgresTaskHistoryStore(database.connectedDataSource) : new MemoryTaskHistoryStore();
     this.writer = new TaskHistoryWriter(this.monitor.state, this.store, { logger: this.logger });
+    this.queueOverview = new QueueOverview(broker, celery.defaultQueue);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -196,6 +212,41 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
     return this.celery.control.rateLimit(taskName, rateLimit, { reply: true, timeout: 2000, destination: worker ? [worker] : undefined });
   }
 
+  /**
+   * The queues the workers consume, with depth, consumers and rate; a paused queue stays listed
+   * with the workers it can be resumed on.
+   */
+  async queues(): Promise<QueueRow[]> {
+    const active = await this.celery.control.inspect({ timeout: CONTROL_TIMEOUT_MS }).activeQueues();
+    return this.queueOverview.read(active);
+  }
+
+  /** Celery's `cancel_consumer` for one queue, on every worker or one: it stays queued, nobody takes it. */
+  async pauseQueue(queue: string, worker: string | undefined): Promise<ControlReply[]> {
+    return this.celery.control.cancelConsumer(queue, { reply: true, timeout: CONTROL_TIMEOUT_MS, destination: worker ? [worker] : undefined });
+  }
+
+  /** Celery's `add_consumer` for one queue, declared as the workers declared it, on every worker or one. */
+  async resumeQueue(queue: string, worker: string | undefined): Promise<ControlReply[]> {
+    const info = this.queueOverview.declaration(queue);
+    return this.celery.control.addConsumer(queue, {
+      reply: true,
+      timeout: CONTROL_TIMEOUT_MS,
+      destination: worker ? [worker] : undefined,
+      exchange: info?.exchange?.name,
+      exchangeType: info?.exchange?.type,
+      routingKey: info?.routing_key,
+    });
+  }
+
+  /** One worker as remote control describes it: stats, registered tasks with their limits, queues, configuration. */
+  async workerDetail(hostname: string): Promise<WorkerDetail> {
+    const inspect = this.celery.control.inspect({ destination: [hostname], timeout: CONTROL_TIMEOUT_MS });
+    const [stats, registered, activeQueues, conf] = await Promise.all([inspect.stats(), inspect.registered('rate_limit', 'time_limit', 'soft_time_limit'), inspect.activeQueues(), inspect.conf()]);
+    if (!(hostname in stats)) throw new NotFoundException(`Worker ${hostname} did not answer within ${CONTROL_TIMEOUT_MS} ms.`);
+    return { hostname, stats: stats[hostname], registered: registered[hostname] ?? [], activeQueues: activeQueues[hostname] ?? [], conf: maskConf(conf[hostname] ?? {}) };
+  }
+
   /** Celery's `shutdown` control command to one worker: a warm shutdown. */
   async shutdownWorker(hostname: string): Promise<{ worker: string }> {
     if (!this.monitor.state.worker(hostname)) throw new NotFoundException(`No worker ${hostname} has been seen by the dashboard.`);
@@ -223,4 +274,9 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
       `The arguments of task ${task.uuid} are not known exactly: the result backend did not keep them (result_extended) and the event's repr ${JSON.stringify(maskSecretsInText(task.args ?? ''))} is not a plain literal. Send it again from code.`,
     );
   }
+}
+
+/** A worker's configuration with every URL's password masked (a Python worker's conf may name them). */
+function maskConf(conf: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(conf).map(([key, value]) => [key, typeof value === 'string' ? maskSecretsInText(value) : value]));
 }

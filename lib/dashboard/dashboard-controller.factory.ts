@@ -4,7 +4,7 @@ import type { Observable } from 'rxjs';
 import { CeleryDashboard } from './celery-dashboard.service';
 import { DashboardAssets } from './dashboard-assets';
 import type { ResolvedDashboardOptions } from './dashboard-options';
-import { readRateLimitBody, readRevokeBody, readSeriesQuery, readTaskFilter } from './dashboard-requests';
+import { readQueueBody, readRateLimitBody, readRevokeBody, readSeriesQuery, readTaskFilter } from './dashboard-requests';
 
 /** The bits of Express's / Fastify's reply the asset routes use. */
 interface RawReply {
@@ -105,6 +105,28 @@ export function createDashboardController(options: ResolvedDashboardOptions): Ty
     async rateLimit(@Body() body: unknown) {
       const { taskName, rateLimit, worker } = readRateLimitBody(body);
       return { taskName, rateLimit, replies: await this.dashboard.setRateLimit(taskName, rateLimit, worker) };
+    }
+
+    @Get('api/queues')
+    queues() {
+      return this.dashboard.queues();
+    }
+
+    @Post('api/queues/:name/pause')
+    async pauseQueue(@Param('name') name: string, @Body() body: unknown) {
+      const { worker } = readQueueBody(body);
+      return { queue: name, worker: worker ?? null, replies: await this.dashboard.pauseQueue(name, worker) };
+    }
+
+    @Post('api/queues/:name/resume')
+    async resumeQueue(@Param('name') name: string, @Body() body: unknown) {
+      const { worker } = readQueueBody(body);
+      return { queue: name, worker: worker ?? null, replies: await this.dashboard.resumeQueue(name, worker) };
+    }
+
+    @Get('api/workers/:hostname')
+    workerDetail(@Param('hostname') hostname: string) {
+      return this.dashboard.workerDetail(hostname);
     }
 
     @Post('api/workers/:hostname/shutdown')

@@ -61,6 +61,15 @@ export function readRateLimitBody(body: unknown): { taskName: string; rateLimit:
   return { taskName: taskName.trim(), rateLimit: normalised, worker: worker as string | undefined };
 }
 
+/** A queue pause or resume: on one worker (`{ worker }`), or on every worker (no body, or no worker). */
+export function readQueueBody(body: unknown): { worker: string | undefined } {
+  const { worker } = readObject(body, optional);
+  if (worker !== undefined && worker !== null && (typeof worker !== 'string' || worker === '')) {
+    throw new BadRequestException('"worker" must be a worker node name such as "celery@host", or left out for every worker.');
+  }
+  return { worker: (worker as string | null | undefined) ?? undefined };
+}
+
 const optional = true;
 const required = false;
 

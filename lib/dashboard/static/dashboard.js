@@ -1,5 +1,5 @@
 // The dashboard page: plain JavaScript, no build step. Views are chosen by the URL hash
-// (#/workers, #/tasks, #/task/<id>, #/charts); data comes from the JSON API next to this page and
+// (#/workers, #/worker/<name>, #/queues, #/tasks, #/task/<id>, #/charts); data comes from the JSON API next to this page and
 // live updates from its server-sent event stream. All text goes in with textContent.
 (function () {
   'use strict';
@@ -84,7 +84,7 @@
     const workers = [...state.workers.values()].sort((a, b) => a.hostname.localeCompare(b.hostname));
     const rows = workers.map((worker) =>
       el('tr', { 'data-worker': worker.hostname },
-        el('td', {}, worker.hostname),
+        el('td', {}, el('a', { href: `#/worker/${encodeURIComponent(worker.hostname)}` }, worker.hostname)),
         el('td', {}, el('span', { class: `state status-${worker.online ? 'online' : 'offline'}`, 'data-status': worker.online ? 'online' : 'offline' }, worker.online ? 'online' : 'offline')),
         el('td', {}, worker.heartbeatAgeSeconds == null ? '—' : `${worker.heartbeatAgeSeconds.toFixed(1)} s ago`),
         el('td', { 'data-field': 'active' }, worker.active ?? ''),
@@ -269,15 +269,62 @@
     document.body.dataset.chartsUpdated = String(Date.now());
   }
 
+  // ---- queues --------------------------------------------------------------------------------
+  async function loadQueues() {
+    const queues = await request('GET', 'queues');
+    const rows = queues.map((queue) =>
+      el('tr', { 'data-queue': queue.name },
+        el('td', {}, queue.name),
+        el('td', { 'data-field': 'messages' }, queue.messages == null ? '—' : queue.messages),
+        el('td', {}, queue.ratePerSecond == null ? '' : queue.ratePerSecond),
+        el('td', { 'data-field': 'consumers' }, queue.consumers.join(', ') || '—'),
+        el('td', { 'data-field': 'paused' }, queue.pausedOn.join(', ')),
+        el('td', {},
+          el('button', { class: 'pause', disabled: queue.consumers.length === 0, onclick: () => queueAction(queue.name, 'pause') }, 'Pause'),
+          el('button', { class: 'resume', onclick: () => queueAction(queue.name, 'resume') }, 'Resume')),
+      ),
+    );
+    $('#queues-table tbody').replaceChildren(...rows);
+  }
+
+  async function queueAction(queue, action) {
+    const worker = $('#queue-worker').value || undefined;
+    try {
+      const result = await request('POST', `queues/${encodeURIComponent(queue)}/${action}`, worker ? { worker } : {});
+      $('#queue-result').textContent = `${action === 'pause' ? 'Paused' : 'Resumed'} ${queue} on ${result.replies.length} worker(s): ` +
+        result.replies.flatMap((reply) => Object.entries(reply).map(([node, answer]) => `${node}: ${answer.ok || answer.error}`)).join('; ');
+      await loadQueues();
+    } catch (error) {
+      showMessage(error.message);
+    }
+  }
+
+  // ---- one worker ----------------------------------------------------------------------------
+  async function loadWorker(hostname) {
+    $('#worker-name').textContent = hostname;
+    const detail = await request('GET', `workers/${encodeURIComponent(hostname)}`);
+    $('#worker-registered').replaceChildren(...detail.registered.map((task) => el('li', {}, task)));
+    $('#worker-queues').replaceChildren(...detail.activeQueues.map((queue) => el('li', { 'data-queue': queue.name }, queue.name,
+      queue.queue_arguments && Object.keys(queue.queue_arguments).length ? ` ${JSON.stringify(queue.queue_arguments)}` : '')));
+    const stats = detail.stats || {};
+    const pool = stats.pool || {};
+    const rows = [['pool', pool.implementation || ''], ['concurrency', pool['max-concurrency']], ['processes', (pool.processes || []).join(', ')],
+      ['prefetch', stats.prefetch_count], ['pid', stats.pid], ['uptime (s)', stats.uptime], ['tasks run', JSON.stringify(stats.total || {})]];
+    $('#worker-stats tbody').replaceChildren(...rows.map(([name, value]) => el('tr', {}, el('th', {}, name), el('td', {}, value == null ? '' : value))));
+    $('#worker-conf tbody').replaceChildren(...Object.entries(detail.conf).sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, value]) => el('tr', {}, el('th', {}, name), el('td', {}, typeof value === 'string' ? value : JSON.stringify(value)))));
+  }
+
   // ---- routing -----------------------------------------------------------------------------
   function route() {
     const [, view = 'workers', id] = (location.hash || '#/workers').split('/');
     state.view = view;
     state.taskId = view === 'task' ? decodeURIComponent(id || '') : null;
+    const workerName = view === 'worker' ? decodeURIComponent(id || '') : null;
     for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== `view-${view}`;
     for (const link of document.querySelectorAll('nav a')) link.classList.toggle('current', link.dataset.view === view);
     showMessage('');
-    const load = { workers: async () => renderWorkers(), tasks: loadTasks, task: () => loadTask(state.taskId), charts: loadCharts }[view];
+    const load = { workers: async () => renderWorkers(), queues: loadQueues, worker: () => loadWorker(workerName), tasks: loadTasks, task: () => loadTask(state.taskId), charts: loadCharts }[view];
     if (load) load().catch((error) => showMessage(error.message));
     loadOverview().catch((error) => showMessage(error.message));
   }
