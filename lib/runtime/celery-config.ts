@@ -9,6 +9,8 @@ import { ResolvedMetricsOptions, resolveMetricsOptions } from '../metrics/celery
 import { loadMessageSecurity, MessageSecurity } from '../security/load-message-security';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from '../worker/worker-options';
 import { ResolvedOutboxOptions, resolveOutboxOptions } from '../outbox/outbox-options';
+import { ResolvedBeatOptions, resolveBeatOptions } from '../beat/beat-options';
+import { isPostgresUrl } from '../backend/database/postgres-url';
 import { urlScheme } from '../broker/amqp/amqp-url';
 import { CeleryLogLevel, commandLineHostname, WorkerCommandLine, workerCommandLine } from './worker-command-line';
 
@@ -37,6 +39,8 @@ export interface CeleryConfig {
   security: MessageSecurity;
   /** null: no transactional outbox. */
   outbox: ResolvedOutboxOptions | null;
+  /** null: this process fires no periodic tasks. */
+  beat: ResolvedBeatOptions | null;
 }
 
 /**
@@ -51,9 +55,10 @@ export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: W
   const defaultQueue = options.defaultQueue ?? 'celery';
   const { sendTaskEvents, heartbeatIntervalSeconds, logTasks, autoStart, exitOnRemoteShutdown, mingle, ...worker } = options.worker || {};
   const flags = options.worker === false ? null : commandLine;
+  const backend = resolveBackend(options);
   return {
     broker,
-    backend: resolveBackend(options),
+    backend,
     defaultQueue,
     queues: options.queues ?? {},
     taskRoutes: options.taskRoutes,
@@ -85,6 +90,11 @@ export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: W
     alerts: options.alerts || null,
     security: loadMessageSecurity(options.security),
     outbox: resolveOutboxOptions(options.outbox),
+    // The beat's tables live in the result backend's PostgreSQL unless it names a database of its own.
+    beat: resolveBeatOptions(options.beat, {
+      url: backend?.url !== undefined && isPostgresUrl(backend.url) ? backend.url : undefined,
+      dataSource: backend?.url === undefined ? backend?.dataSource : undefined,
+    }),
   };
 }
 

@@ -5,6 +5,7 @@ import type { CeleryQueueOptions } from '../broker/celery-queue';
 import type { TaskRoutes } from '../client/task-router';
 import type { CeleryMetricsOptions } from '../metrics/celery-metrics-options';
 import type { OutboxModuleOptions } from '../outbox/outbox-options';
+import type { BeatModuleOptions } from '../beat/beat-options';
 import type { SecurityOptions } from '../security/security-options';
 import { optionKeys } from '../utils/option-keys';
 import type { WorkerModuleOptions } from '../worker/worker-module-options';
@@ -49,10 +50,17 @@ export interface CeleryModuleOptions {
    * of the PostgreSQL database the app's transactions run on. Omitted: no outbox.
    */
   outbox?: OutboxModuleOptions;
+  /**
+   * Fire periodic tasks from this process (`celery beat`; in a worker, `celery worker -B`): any
+   * number of processes may, on one PostgreSQL database, and each due run is fired once. Schedules
+   * are Celery's `beat_schedule` (`schedule`), `@CeleryTask({ schedule })`, and with
+   * `scheduler: 'django'` django-celery-beat's tables. Omitted: no beat. See docs/BEAT.md.
+   */
+  beat?: false | BeatModuleOptions;
   /** Register the module globally. Default true. */
   isGlobal?: boolean;
 }
 
 export const CELERY_MODULE_OPTION_KEYS = optionKeys<CeleryModuleOptions>()(
-  'broker', 'backend', 'defaultQueue', 'queues', 'taskRoutes', 'sendSentEvent', 'worker', 'metrics', 'alerts', 'security', 'outbox', 'isGlobal',
+  'broker', 'backend', 'defaultQueue', 'queues', 'taskRoutes', 'sendSentEvent', 'worker', 'metrics', 'alerts', 'security', 'outbox', 'beat', 'isGlobal',
 );

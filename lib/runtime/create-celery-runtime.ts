@@ -14,6 +14,7 @@ import type { CeleryModuleOptions } from './celery-module-options';
 import { CeleryMetrics } from '../metrics/celery-metrics';
 import { ClusterMonitor } from '../monitoring/cluster-monitor';
 import { CeleryOutbox } from '../outbox/celery-outbox';
+import { BeatRunner } from '../beat/beat-runner';
 import { LamportClock } from '../protocol/lamport-clock';
 import type { CeleryLogger } from '../utils/logger';
 import { CeleryWorker } from '../worker/celery-worker';
@@ -100,9 +101,10 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
   const metrics = config.metrics ? attachMetrics(config, { broker, worker, connectionEvents, logger }) : null;
   const monitor = new ClusterMonitor({ broker, clock, control: client.control, logger });
   const alerts = config.alerts ? createCeleryAlerts(config.alerts, { broker, monitor, listeners: alertListeners, logger }) : null;
+  const beat = config.beat ? new BeatRunner({ options: config.beat, client, registry, logger, listeners: metrics ? [metrics] : [] }) : null;
   const parts: CeleryRuntimeParts = {
     config, logger, broker, connectionEvents, backend, queues, clock, registry, signals, alertListeners,
-    client, outbox, worker, control, workerEvents, metrics, monitor, alerts,
+    client, outbox, worker, control, workerEvents, metrics, monitor, alerts, beat,
   };
   const runtime = new CeleryRuntime(parts);
   if (control && config.worker?.exitOnRemoteShutdown) control.onShutdown(endProcessOnRemoteShutdown(runtime, logger));
