@@ -7,7 +7,7 @@ import { BeatChangeNotice as N, DjangoBeatTables as T } from './django-beat-tabl
  * columns, constraints and indexes), unless Django made them already, and adds the triggers that
  * NOTIFY the beats of every change an admin makes. A change of `last_run_at` / `total_run_count`
  * alone (a beat firing) notifies nobody. A project that later adds Django runs
- * `manage.py migrate django_celery_beat --fake-initial`.
+ * `manage.py migrate django_celery_beat --fake` (the tables are 2.4.0's, as its migrations 0001–0016 leave them).
  */
 export class CreateDjangoCeleryBeatTables1768000000000 implements MigrationInterface {
   name = 'CreateDjangoCeleryBeatTables1768000000000';
