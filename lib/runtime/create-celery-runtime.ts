@@ -6,6 +6,7 @@ import type { Broker } from '../broker/broker.interface';
 import { QueueCatalog } from '../broker/queue-catalog';
 import { CanvasWorkflowSteps } from '../workflow/canvas-workflow-steps';
 import { chordUnlockTask } from '../workflow/chord-unlock.task';
+import { backendCleanupTask } from '../worker/backend-cleanup.task';
 import { CeleryClient, CeleryClientDependencies } from '../client/celery-client';
 import { TaskRouter } from '../client/task-router';
 import { TaskSentEvents } from '../events/task-sent-events';
@@ -119,6 +120,8 @@ function buildWorker(
   const { broker, backend, queues, registry, signals, client, logger } = parts;
   // Celery's join of chords on backends without a counter: a queue shared with Python may carry it.
   registry.registerBuiltin(chordUnlockTask(client));
+  // Celery's daily result cleanup, which Python's beat sends to the default queue.
+  registry.registerBuiltin(backendCleanupTask(backend, config.backend?.resultExpiresSeconds, logger));
   return new CeleryWorker({
     broker,
     backend,

@@ -3,6 +3,7 @@ import { connect, type ChannelModel, type GetMessage } from 'amqplib';
 import { CeleryTask } from '../../lib';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { querySql } from '../support/postgres';
+import { celeryDatabaseUrl, runPython } from '../support/python-celery';
 import { RABBITMQ_URL } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
@@ -117,5 +118,31 @@ describe('beat (periodic tasks)', () => {
     expect(JSON.parse(once.content.toString()).slice(0, 2)).toEqual([[7], { k: 'v' }]);
     const [onceRow] = await sql(`SELECT enabled, total_run_count FROM django_celery_beat_periodictask WHERE name = 'admin-once'`);
     expect(onceRow).toEqual({ enabled: false, total_run_count: 1 });
+  }, 60_000);
+
+  it("runs celery.backend_cleanup, Celery's daily result cleanup, when Python Celery sends it", async () => {
+    @Injectable()
+    class NoopTasks {
+      @CeleryTask({ name: 'beat.cleanup.noop' })
+      noop() {
+        return null;
+      }
+    }
+    const cleanupQueue = `${env.queue}-cleanup`;
+    env.alsoRemove(cleanupQueue);
+    const app = await startCeleryApp(
+      { broker: RABBITMQ_URL, backend: { type: 'postgres', url: env.databaseUrl, resultExpiresSeconds: 3600 }, defaultQueue: cleanupQueue },
+      [NoopTasks],
+    );
+    apps.push(app);
+    await sql(`INSERT INTO celery_taskmeta (id, task_id, status, result, date_done) VALUES (nextval('task_id_sequence'), 'expired-1', 'SUCCESS', NULL, now() - interval '2 hours'), (nextval('task_id_sequence'), 'fresh-1', 'SUCCESS', NULL, now())`);
+    await runPython(`
+from celery import Celery
+app = Celery(broker='${RABBITMQ_URL}', backend='${celeryDatabaseUrl(env.databaseUrl)}')
+result = app.send_task('celery.backend_cleanup', queue='${cleanupQueue}')
+print(result.get(timeout=20))
+`);
+    const left = await sql(`SELECT task_id FROM celery_taskmeta WHERE task_id IN ('expired-1', 'fresh-1') ORDER BY task_id`);
+    expect(left.map((row) => row.task_id)).toEqual(['fresh-1']);
   }, 60_000);
 });

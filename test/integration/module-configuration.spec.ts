@@ -31,7 +31,7 @@ describe('CeleryModule configuration', () => {
     const app = moduleRef.createNestApplication({ logger: false });
     await app.init();
     try {
-      expect(app.get(TaskRegistry).names()).toEqual(['celery.chord_unlock', 'config.hello']); // Celery's built-in chord join beside the app's own
+      expect(app.get(TaskRegistry).names()).toEqual(['celery.backend_cleanup', 'celery.chord_unlock', 'config.hello']); // Celery's built-ins (result cleanup, chord join) beside the app's own
       expect(app.get(TaskRegistry).appTaskNames()).toEqual(['config.hello']);
       expect(app.get(CeleryClient)).toBeInstanceOf(CeleryClient);
     } finally {
