@@ -29,9 +29,10 @@ export function decideRoles(config: CeleryConfig, registry: TaskRegistry): Runti
   const alerts = config.alerts !== null;
   const outboxRelay = config.outbox?.relay === true;
   const beat = config.beat !== null;
-  const roles = (worker: RuntimeRoles['worker'], summary: string): RuntimeRoles => ({ worker, alerts, outboxRelay, beat, summary: beat ? `${summary}; beat` : summary });
-  if (config.worker === null) return roles('none', beat ? 'Beat, no worker (worker: false)' : 'Producer only (worker: false)');
-  if (tasks.length === 0) return roles('none', beat ? 'Beat, no worker: no @CeleryTask() methods found' : 'Producer only: no @CeleryTask() methods found');
+  // A worker with a beat is `celery worker -B`; a beat alone is `celery beat`.
+  const roles = (worker: RuntimeRoles['worker'], summary: string): RuntimeRoles => ({ worker, alerts, outboxRelay, beat, summary: beat && worker !== 'none' ? `${summary} and a beat` : summary });
+  if (config.worker === null) return roles('none', beat ? 'Beat only (worker: false)' : 'Producer only (worker: false)');
+  if (tasks.length === 0) return roles('none', beat ? 'Beat only: no @CeleryTask() methods found' : 'Producer only: no @CeleryTask() methods found');
   if (!config.worker.autoStart) return roles('manual', `Worker for ${tasks.length} task(s), started by the app (worker.autoStart: false)`);
   return roles('consume', `Worker for ${tasks.length} task(s)`);
 }
