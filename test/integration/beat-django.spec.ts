@@ -1,6 +1,6 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { connect, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { PYTHON } from '../support/python-celery';
@@ -136,4 +136,51 @@ describe('beat on django-celery-beat 2.4.0', () => {
       await own.dispose();
     }
   }, 60_000);
+
+  it("sends the message Python's beat (django_celery_beat DatabaseScheduler) sends for the same row, plus periodic_task_name", async () => {
+    const own = await createTestEnvironment('it-beat-python');
+    const channel = await amqp.createChannel();
+    await admin(own.databaseUrl, { op: 'migrate' });
+    await channel.assertQueue(own.queue, { durable: true });
+    const messages: ConsumeMessage[] = [];
+    await channel.consume(own.queue, (message) => message && messages.push(message), { noAck: true });
+    await admin(own.databaseUrl, { op: 'create', name: 'same-row', task: 'dj.same', schedule: { interval: [1, 'seconds'] }, args: [4], kwargs: { b: 2 }, headers: { tenant: 't' }, priority: 2, queue: own.queue });
+    const python = spawn(PYTHON, ['-m', 'celery', '-A', 'djproj', 'beat', '-S', 'django_celery_beat.schedulers:DatabaseScheduler', '-l', 'info', '--max-interval', '1'], {
+      cwd: DJANGO_PROJECT,
+      env: { ...process.env, DJANGO_SETTINGS_MODULE: 'djproj.beat_settings', DJANGO_DATABASE_URL: own.databaseUrl, DJANGO_CELERY_BROKER_URL: RABBITMQ_URL },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let pythonOutput = '';
+    python.stdout.on('data', (chunk: Buffer) => (pythonOutput += chunk.toString()));
+    python.stderr.on('data', (chunk: Buffer) => (pythonOutput += chunk.toString()));
+    try {
+      const fromPython = await eventually(() => messages[0], 30_000, `a fire of Python's beat (its output: ${pythonOutput.slice(-500)})`);
+      python.kill('SIGTERM');
+      await new Promise((resolve) => python.once('exit', resolve));
+      messages.length = 0;
+      const nest = await startCeleryApp({ broker: RABBITMQ_URL, worker: false, beat: { url: own.databaseUrl, scheduler: 'django' } });
+      try {
+        const fromNest = await eventually(() => messages[0], 5000, 'a fire of our beat');
+        const { headers: pythonHeaders, ...pythonProperties } = fromPython.properties;
+        const { headers: nestHeaders, ...nestProperties } = fromNest.properties;
+        const defined = (properties: object) => Object.keys(properties).filter((key) => (properties as Record<string, unknown>)[key] !== undefined).sort();
+        expect(defined(nestProperties)).toEqual(defined(pythonProperties));
+        for (const key of ['contentType', 'contentEncoding', 'deliveryMode', 'priority'] as const) expect(nestProperties[key]).toEqual(pythonProperties[key]);
+        // Celery 5.2.6 drops periodic_task_name on RabbitMQ; we send it, and every header Python's beat sends.
+        expect(Object.keys(nestHeaders!).sort()).toEqual([...Object.keys(pythonHeaders!), 'periodic_task_name'].sort());
+        // Values too, but `lang` (ours says 'js', as every message this module sends) and the ids, origin, reply queue.
+        for (const key of ['task', 'tenant', 'retries', 'eta', 'expires', 'group', 'group_index', 'timelimit', 'ignore_result', 'shadow']) {
+          expect([key, nestHeaders![key]]).toEqual([key, pythonHeaders![key]]);
+        }
+        expect(JSON.parse(fromNest.content.toString())).toEqual(JSON.parse(fromPython.content.toString()));
+        expect(fromNest.fields).toMatchObject({ exchange: fromPython.fields.exchange, routingKey: fromPython.fields.routingKey });
+      } finally {
+        await nest.close();
+      }
+    } finally {
+      python.kill('SIGKILL');
+      await channel.close().catch(() => undefined);
+      await own.dispose();
+    }
+  }, 90_000);
 });
