@@ -35,6 +35,7 @@ export interface BeatRunnerDependencies {
 export class BeatRunner {
   private beat: CeleryBeat | null = null;
   private ownDataSource: DataSource | null = null;
+  private readonly listeners: BeatListener[];
 
   constructor(private readonly deps: BeatRunnerDependencies) {
     if (deps.options.url === undefined && deps.options.dataSource === undefined) {
@@ -44,16 +45,17 @@ export class BeatRunner {
       );
     }
     requireOptionalPackages(deps.options.url !== undefined ? ['typeorm', 'pg'] : ['typeorm'], BEAT);
+    this.listeners = [...(deps.listeners ?? [])];
   }
 
-  /** Schedules this process fires (empty before start()). */
-  get beatSchedules() {
-    return this.beat?.schedules ?? [];
+  /** Also tell `listener` of every run fired from now on (the benchmark measures lag this way). */
+  addListener(listener: BeatListener): void {
+    this.listeners.push(listener);
   }
 
   async start(): Promise<void> {
     if (this.beat) return;
-    const { options, client, logger, listeners } = this.deps;
+    const { options, client, logger } = this.deps;
     const codeRows = this.codeRows();
     const dataSource = await this.openDataSource();
     if (options.migrationsRun) {
@@ -70,7 +72,7 @@ export class BeatRunner {
       prepare: (task, args, sendOptions) => client.prepare(task, args, sendOptions),
       publish: (prepared) => client.publishPrepared(prepared),
       logger,
-      listeners,
+      listeners: this.listeners,
     });
     await this.beat.start();
   }

@@ -3,7 +3,7 @@ import { ChannelListener, listenOnDataSource } from '../backend/database/data-so
 import type { PreparedTask } from '../client/celery-client';
 import type { SendTaskOptions } from '../client/send-task-options';
 import { InvalidScheduleError } from '../errors/invalid-schedule.error';
-import { INSERT_OUTBOX_ROW_SQL, toOutboxParameters } from '../outbox/outbox-row';
+import { INSERT_OUTBOX_ROWS_SQL, toOutboxColumns } from '../outbox/outbox-row';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import type { CeleryLogger } from '../utils/logger';
 import type { ResolvedBeatOptions } from './beat-options';
@@ -71,11 +71,6 @@ export class CeleryBeat {
   private relay: OutboxRelay | null = null;
 
   constructor(private readonly deps: CeleryBeatDependencies) {}
-
-  /** Schedules this beat fires right now (for the dashboard and tests). */
-  get schedules(): readonly BeatEntry[] {
-    return [...this.entries.values()];
-  }
 
   /** Writes the code's schedules, starts the relay and the LISTEN, and fires what is due. */
   async start(): Promise<void> {
@@ -196,6 +191,7 @@ export class CeleryBeat {
 
   private async fireLocked(manager: EntityManager, rows: PeriodicTaskRow[]): Promise<{ entry: BeatEntry; taskId: string; lagSeconds: number; atMs: number }[]> {
     const fired: { entry: BeatEntry; taskId: string; lagSeconds: number; atMs: number }[] = [];
+    const messages: PreparedTask[] = [];
     for (const row of rows) {
       this.heldElsewhere.delete(row.id);
       const entry = this.compile(row);
@@ -205,10 +201,11 @@ export class CeleryBeat {
       this.entries.set(entry.id, entry);
       if (!state.isDue) continue;
       const prepared = this.deps.prepare(entry.task, entry.args, entry.sendOptions);
-      await manager.query(INSERT_OUTBOX_ROW_SQL, toOutboxParameters(prepared));
+      messages.push(prepared);
       fired.push({ entry, taskId: prepared.taskId, lagSeconds: state.lagSeconds, atMs });
     }
     if (fired.length > 0) {
+      await manager.query(INSERT_OUTBOX_ROWS_SQL, toOutboxColumns(messages));
       await manager.query(RECORD_RUNS_SQL, [fired.map((run) => run.entry.id), fired.map((run) => new Date(run.atMs)), fired.map((run) => run.entry.oneOff)]);
     }
     return fired;

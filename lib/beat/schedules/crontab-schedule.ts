@@ -63,12 +63,6 @@ export class CrontabSchedule implements PeriodicSchedule {
     return { isDue: true, nextSeconds: next / SECOND_MS, lagSeconds: -remaining / SECOND_MS };
   }
 
-  /** The instant of the next run after `afterMs` (the time a beat fires it), for display. */
-  nextRunAfter(afterMs: number): number {
-    const wall = toWallClock(afterMs, this.timeZone);
-    return afterMs + this.remainingMs(wall, afterMs, wall);
-  }
-
   describe(): string {
     const text = (field: CronField | undefined) => (field === undefined ? '*' : Array.isArray(field) ? field.join(',') : String(field));
     const { minute, hour, dayOfWeek, dayOfMonth, monthOfYear } = this.fields;
