@@ -10,7 +10,7 @@ import type { ResolvedBeatOptions } from './beat-options';
 import { BeatEntry, entryFromRow, entryState } from './beat-entry';
 import type { CodeScheduleRow } from './store/code-schedule-rows';
 import { BeatChangeNotice } from './store/django-beat-tables';
-import { CLAIM_ROWS_SQL, LOAD_ROWS_SQL, PeriodicTaskRow, RECORD_RUNS_SQL, START_NEW_ROWS_SQL } from './store/periodic-task-row';
+import { CLAIM_ROWS_SQL, LOAD_ROWS_SQL, PeriodicTaskRow, READ_RUNS_SQL, RECORD_RUNS_SQL, RunColumns, START_NEW_ROWS_SQL } from './store/periodic-task-row';
 import { writeCodeSchedules } from './store/write-code-schedules';
 
 /** One run fired: what the beat's log line and the metrics are told. */
@@ -43,6 +43,8 @@ export interface CeleryBeatDependencies {
 
 /** Rows fired per claiming transaction. */
 const CLAIM_BATCH = 500;
+/** Messages the beat's relay publishes per transaction: a beat writes its runs in batches as large. */
+const RELAY_BATCH = 500;
 /** How long a row another beat holds is left alone before this beat looks again. */
 const HELD_ELSEWHERE_MS = 200;
 
@@ -79,7 +81,7 @@ export class CeleryBeat {
     const changed = await dataSource.transaction((manager) => writeCodeSchedules(manager, codeRows));
     if (changed > 0) logger.log(`Beat wrote ${changed} schedule(s) of the code into django-celery-beat's tables`);
     this.stopped = false;
-    this.relay = new OutboxRelay({ dataSource, publish: this.deps.publish, logger, pollIntervalMs: options.maxIntervalMs, batchSize: 100 });
+    this.relay = new OutboxRelay({ dataSource, publish: this.deps.publish, logger, pollIntervalMs: options.maxIntervalMs, batchSize: RELAY_BATCH });
     await this.relay.start();
     await this.listen();
     const what = options.scheduler === 'django' ? "every enabled row of django-celery-beat's tables" : `${codeRows.length} schedule(s) of the code`;
@@ -134,8 +136,11 @@ export class CeleryBeat {
     if (this.reloadWanted || !this.listener) await this.reload();
     let nowMs = this.nowMs();
     const due = [...this.entries.values()].filter((entry) => (this.heldElsewhere.get(entry.id) ?? 0) <= nowMs && entryState(entry, nowMs).isDue);
-    for (let start = 0; start < due.length && !this.stopped; start += CLAIM_BATCH) {
-      await this.claim(due.slice(start, start + CLAIM_BATCH).map((entry) => entry.id));
+    // Each beat starts at a place of its own in the due runs: beats due at once split them rather than queue behind one another's locks.
+    const offset = due.length > CLAIM_BATCH ? Math.floor(Math.random() * due.length) : 0;
+    const ordered = offset === 0 ? due : [...due.slice(offset), ...due.slice(0, offset)];
+    for (let start = 0; start < ordered.length && !this.stopped; start += CLAIM_BATCH) {
+      await this.claim(ordered.slice(start, start + CLAIM_BATCH));
     }
     nowMs = this.nowMs();
     let nextMs = this.deps.options.maxIntervalMs;
@@ -174,18 +179,34 @@ export class CeleryBeat {
    * One transaction: lock the due rows no other beat holds, decide again from the locked rows and
    * the database's clock, write the messages of the runs still due to the outbox and record them.
    */
-  private async claim(ids: number[]): Promise<void> {
-    const fired = await this.deps.dataSource.transaction(async (manager) => {
-      const rows: PeriodicTaskRow[] = await manager.query(CLAIM_ROWS_SQL, [ids]);
+  private async claim(due: readonly BeatEntry[]): Promise<void> {
+    const ids = due.map((entry) => entry.id);
+    const { fired, skipped } = await this.deps.dataSource.transaction(async (manager) => {
+      const rows: PeriodicTaskRow[] = await manager.query(CLAIM_ROWS_SQL, [ids, due.map((entry) => new Date(entry.lastRunAtMs))]);
       const locked = new Set(rows.map((row) => row.id));
-      const retryAt = this.nowMs() + HELD_ELSEWHERE_MS;
-      for (const id of ids) if (!locked.has(id)) this.heldElsewhere.set(id, retryAt);
-      return this.fireLocked(manager, rows);
+      return { fired: await this.fireLocked(manager, rows), skipped: ids.filter((id) => !locked.has(id)) };
     });
+    if (skipped.length > 0) await this.readRuns(skipped);
     for (const { entry, taskId, lagSeconds, atMs } of fired) {
       this.entries.set(entry.id, { ...entry, lastRunAtMs: atMs, totalRunCount: entry.totalRunCount + 1, enabled: entry.enabled && !entry.oneOff });
       this.deps.logger.log(`Scheduler: Sending due task ${entry.name} (${entry.task}) id ${taskId}`);
       for (const listener of this.deps.listeners ?? []) listener.beatFired({ name: entry.name, task: entry.task, taskId, lagSeconds });
+    }
+  }
+
+  /**
+   * Rows a claim skipped: one another beat fired since this beat read it gets its new run
+   * columns; one unchanged is being fired by another beat right now, and is left alone a moment.
+   */
+  private async readRuns(ids: number[]): Promise<void> {
+    const runs: RunColumns[] = await this.deps.dataSource.query(READ_RUNS_SQL, [ids]);
+    const retryAt = this.nowMs() + HELD_ELSEWHERE_MS;
+    for (const run of runs) {
+      const entry = this.entries.get(run.id);
+      if (!entry) continue;
+      const lastRunAtMs = (run.last_run_at ?? run.now).getTime();
+      if (lastRunAtMs === entry.lastRunAtMs && run.last_run_at !== null) this.heldElsewhere.set(run.id, retryAt);
+      else this.entries.set(run.id, { ...entry, lastRunAtMs, totalRunCount: run.total_run_count, enabled: run.enabled });
     }
   }
 

@@ -12,7 +12,8 @@ const OUTAGE_MS = 4_000;
  * Fault: the beats' PostgreSQL (a private cluster) stopped for 4 s while two beats fire schedules
  * due every second. Nothing fires during the outage (a run is decided and recorded in the
  * database); once it is back every schedule fires again, catching up once rather than once per
- * missed run, and every recorded run is delivered once.
+ * missed run, and every recorded run is delivered (a few twice, with the same task id, when the
+ * outage broke a relay between the broker's confirm and its DELETE).
  */
 describe('fault: PostgreSQL restarted under two beats', () => {
   let postgres: PrivatePostgres;
@@ -33,7 +34,7 @@ describe('fault: PostgreSQL restarted under two beats', () => {
     await postgres?.stop();
   }, 120_000);
 
-  it('resumes within 2 s of the restart, catches up once, and delivers every recorded run once', async () => {
+  it('resumes within 2 s of the restart, catches up once, and delivers every recorded run', async () => {
     const sql = (text: string, parameters: unknown[] = []) => querySql(postgres.url, text, parameters);
     const channel = await amqp.createChannel();
     await channel.assertQueue(queue, { durable: true });
@@ -75,15 +76,21 @@ describe('fault: PostgreSQL restarted under two beats', () => {
       ids.set(delivery.name, (ids.get(delivery.name) ?? new Set()).add(delivery.taskId));
       times.set(delivery.name, [...(times.get(delivery.name) ?? []), delivery.at]);
     }
-    const smallestGap = Math.min(...[...times.values()].flatMap((list) => list.slice(1).map((time, index) => time - list[index])));
-    console.log(`beat PostgreSQL restart: ${recorded} runs recorded, ${deliveries.length} delivered, first fire ${firstAfterRestart - restartedAt} ms after the restart, smallest gap ${smallestGap} ms`);
+    // Runs per schedule beside the seconds it was fired over: catching up every missed run would add four.
+    const surplus = Math.max(...rows.map((row) => {
+      const list = times.get(row.name) ?? [];
+      return Number(row.total_run_count) - (list[list.length - 1] - list[0]) / 1000;
+    }));
+    console.log(`beat PostgreSQL restart: ${recorded} runs recorded, ${deliveries.length} delivered (same task id twice: ${deliveries.length - [...ids.values()].reduce((sum, set) => sum + set.size, 0)}), first fire ${firstAfterRestart - restartedAt} ms after the restart, most runs beyond one a second ${surplus.toFixed(1)}`);
 
     expect(duringOutage).toBe(0);
     expect(firstAfterRestart - restartedAt).toBeLessThan(2000);
     expect(rows.map((row) => [row.name, Number(row.total_run_count)])).toEqual(rows.map((row) => [row.name, ids.get(row.name)?.size ?? 0]));
-    expect(deliveries.length).toBe(recorded);
-    // Caught up once: four missed seconds fire one run per schedule, never four in a row.
-    expect(smallestGap).toBeGreaterThan(500);
+    // A relay whose DELETE the outage broke publishes those rows again, with the same task ids (at-least-once, docs/BEAT.md).
+    const duplicates = deliveries.length - [...ids.values()].reduce((sum, set) => sum + set.size, 0);
+    expect(duplicates).toBeLessThanOrEqual(SCHEDULES * 2);
+    // Caught up once: the four missed seconds add one run per schedule, not four (delivery times, relayed, jitter by up to a second).
+    expect(surplus).toBeLessThan(2.5);
     await channel.close();
   }, 120_000);
 });

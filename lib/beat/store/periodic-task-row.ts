@@ -57,10 +57,25 @@ export const START_NEW_ROWS_SQL = `UPDATE ${T.periodicTask} SET last_run_at = cl
   WHERE last_run_at IS NULL AND ($1::text[] IS NULL OR name = ANY($1))`;
 
 /**
- * The claim: the rows locked for this transaction; a row another beat is firing right now is
- * skipped (it records the run; this beat reads the new last_run_at next time).
+ * The claim: the rows locked for this transaction, among those still as this beat last saw them
+ * ($2: their last_run_at, to the millisecond). A row another beat is firing right now is skipped,
+ * and so is one it fired meanwhile: neither is locked nor read in full (see READ_RUNS_SQL).
  */
-export const CLAIM_ROWS_SQL = `${SELECT_ROWS} WHERE t.id = ANY($1::int[]) ORDER BY t.id FOR UPDATE OF t SKIP LOCKED`;
+export const CLAIM_ROWS_SQL = `${SELECT_ROWS}
+  JOIN unnest($1::int[], $2::timestamptz[]) AS seen(id, last_run_at)
+    ON seen.id = t.id AND date_trunc('milliseconds', t.last_run_at) IS NOT DISTINCT FROM seen.last_run_at
+  ORDER BY t.id FOR UPDATE OF t SKIP LOCKED`;
+
+/** The run columns of rows a claim skipped: whether another beat fired them (a newer last_run_at) or is firing them now. */
+export const READ_RUNS_SQL = `SELECT id, last_run_at, total_run_count, enabled, clock_timestamp() AS now FROM ${T.periodicTask} WHERE id = ANY($1::int[])`;
+
+export interface RunColumns {
+  id: number;
+  last_run_at: Date | null;
+  total_run_count: number;
+  enabled: boolean;
+  now: Date;
+}
 
 /** Records the runs fired, in the claim's transaction: last_run_at, the count, and one-offs disabled. */
 export const RECORD_RUNS_SQL = `UPDATE ${T.periodicTask} AS t
