@@ -173,6 +173,7 @@ export class CeleryBeat {
       if (entry) entries.set(entry.id, entry);
     }
     this.entries = entries;
+    for (const id of this.heldElsewhere.keys()) if (!entries.has(id)) this.heldElsewhere.delete(id);
   }
 
   /**
