@@ -43,6 +43,8 @@ export interface CeleryMetricsSources {
  * - `<prefix>broker_reconnects_total`: connections re-established after a loss.
  * - `<prefix>beat_fires_total{name}` / `<prefix>beat_fire_lag_seconds{name}`: periodic runs this
  *   process's beat fired, and how late after their due time.
+ * - `<prefix>broker_connected{node}`: 1 for the broker node connected to (password masked; a
+ *   failover list names the node in use), nothing while disconnected.
  *
  * Counting happens on the worker's path (a WorkerMonitor); the gauges are read only when scraped.
  */
@@ -116,7 +118,18 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
         this.set(worker?.isRunning ? worker.prefetchCount : 0);
       },
     });
-    this.metricNames = [this.tasks, this.runtime, this.reconnects, this.beatFires, this.beatLag, queueDepth, inUse, limit].map(metricName);
+    const broker = sources.broker;
+    const connected = new Gauge({
+      name: `${prefix}broker_connected`,
+      help: 'The broker node connected to now (1), by its URL with the password masked.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        if (broker.isConnected) this.set({ node: broker.description }, 1);
+      },
+    });
+    this.metricNames = [this.tasks, this.runtime, this.reconnects, this.beatFires, this.beatLag, queueDepth, inUse, limit, connected].map(metricName);
   }
 
   taskReceived(message: TaskMessage): void {

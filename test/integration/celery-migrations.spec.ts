@@ -3,7 +3,7 @@ import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { DatabaseResultBackend } from '../../lib/backend/database/database-result-backend';
 import { acquireEmbeddedDataSource } from '../../lib/backend/database/embedded-data-source';
 import { celeryResultEntities } from '../../lib/backend/database/entities';
-import { celeryResultMigrations } from '../../lib/backend/database/migrations';
+import { celeryResultMigrations, NotifyCeleryTaskProgress1768300000000 } from '../../lib/backend/database/migrations';
 import { MIGRATION_LOCK_KEY } from '../../lib/backend/database/migrations/migration-lock';
 import { runCeleryMigrations } from '../../lib/backend/database/migrations/run-celery-migrations';
 import { PostgresTaskHistoryStore } from '../../lib/monitoring/history/task-history-store';
@@ -36,8 +36,8 @@ const LEGACY_NAMES = [
   'CreateCeleryTaskHistory1766000000000',
 ];
 
-/** Our migrations as an earlier release shipped them: the same statements, under the names it recorded. */
-const legacyMigrations = [...celeryResultMigrations, ...celeryOutboxMigrations, ...celeryDashboardMigrations].map((Migration, index) => {
+/** Our migrations as an earlier release shipped them: the same statements, under the names it recorded (the progress triggers came later). */
+const legacyMigrations = [...celeryResultMigrations.filter((Migration) => Migration !== NotifyCeleryTaskProgress1768300000000), ...celeryOutboxMigrations, ...celeryDashboardMigrations].map((Migration, index) => {
   const name = LEGACY_NAMES[index];
   return class extends Migration {
     override name = name;
@@ -50,9 +50,13 @@ const CURRENT_NAMES = [
   'CreateCeleryResultTables1732435200000',
   'CreateCeleryRevokedTasks1764000000000',
   'CreateCeleryChordCounters1765000000000',
+  'NotifyCeleryTaskProgress1768300000000',
   'CreateCeleryOutbox1766000000000',
   'CreateCeleryTaskHistory1767000000000',
 ];
+
+/** The result backend's set, celeryResultMigrations. */
+const RESULT_NAMES = CURRENT_NAMES.slice(0, 4);
 
 /** The docs/MIGRATIONS.md recipe: a migration of the app's own that runs ours inside its pipeline. */
 class CeleryTables1767500000000 implements MigrationInterface {
@@ -102,7 +106,7 @@ describe("our migrations stay out of the application's migrations table", () => 
       await backend.close();
 
       expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000']);
-      expect(await tableNames(database.url, 'celery_migrations')).toEqual(CURRENT_NAMES.slice(0, 3));
+      expect(await tableNames(database.url, 'celery_migrations')).toEqual(RESULT_NAMES);
       await app.undoLastMigration(); // failed with "No migration CreateCeleryChordCounters1765000000000 was found in the source code"
       expect(await tableNames(database.url, 'migrations')).toEqual([]);
       expect(await querySql(database.url, "SELECT to_regclass('orders') AS orders")).toEqual([{ orders: null }]);
@@ -181,7 +185,7 @@ describe("our migrations stay out of the application's migrations table", () => 
       await backend.close();
 
       expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000']);
-      expect(await tableNames(database.url, 'celery_migrations')).toEqual(CURRENT_NAMES.slice(0, 3));
+      expect(await tableNames(database.url, 'celery_migrations')).toEqual(RESULT_NAMES);
       expect(await querySql(database.url, "SELECT to_regclass('celery_taskmeta_date_done_idx') AS index")).toEqual([{ index: null }]);
       await app.undoLastMigration();
     } finally {
@@ -199,8 +203,8 @@ describe("our migrations stay out of the application's migrations table", () => 
       await backend.connect();
       await backend.close();
 
-      expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000', ...CURRENT_NAMES.slice(0, 3)]);
-      expect(await tableNames(database.url, 'celery_migrations')).toEqual(CURRENT_NAMES.slice(0, 3));
+      expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000', ...RESULT_NAMES]);
+      expect(await tableNames(database.url, 'celery_migrations')).toEqual(RESULT_NAMES);
       expect(await querySql(database.url, "SELECT to_regclass('celery_taskmeta_date_done_idx') AS index")).toEqual([{ index: null }]);
     } finally {
       await app.destroy();
@@ -297,12 +301,15 @@ describe("running ours from the app's own migration pipeline (docs/MIGRATIONS.md
     const cli = new DataSource({ type: 'postgres', url: database.url, migrations: ALL_MIGRATIONS, migrationsTableName: 'celery_migrations' });
     await cli.initialize();
     try {
-      expect((await cli.runMigrations()).map((migration) => migration.name)).toEqual(CURRENT_NAMES);
+      // TypeORM runs them in timestamp order, so the progress triggers (1768300000000) come last.
+      const byTimestamp = [...CURRENT_NAMES].sort((a, b) => Number(a.slice(-13)) - Number(b.slice(-13)));
+      expect((await cli.runMigrations()).map((migration) => migration.name)).toEqual(byTimestamp);
       expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual([]);
 
       await cli.undoLastMigration();
-      expect(await querySql(database.url, "SELECT to_regclass('celery_task_history') AS history")).toEqual([{ history: null }]);
-      expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual(['CreateCeleryTaskHistory1767000000000']);
+      expect(await querySql(database.url, "SELECT count(*)::integer AS triggers FROM pg_trigger WHERE tgname LIKE 'celery_taskmeta_progress_%'")).toEqual([{ triggers: 0 }]);
+      expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual(['NotifyCeleryTaskProgress1768300000000']);
+      expect(await querySql(database.url, "SELECT count(*)::integer AS triggers FROM pg_trigger WHERE tgname LIKE 'celery_taskmeta_progress_%'")).toEqual([{ triggers: 2 }]);
       expect(await cli.showMigrations()).toBe(false); // TypeORM reads our record: nothing pending
       expect(await tableNames(database.url, 'migrations')).toEqual([]);
     } finally {
@@ -316,7 +323,7 @@ describe('the embedded database', () => {
     const lease = await acquireEmbeddedDataSource(undefined);
     try {
       const rows: { name: string }[] = await lease.dataSource.query('SELECT name FROM celery_migrations ORDER BY id');
-      expect(rows.map((row) => row.name)).toEqual(CURRENT_NAMES.slice(0, 3));
+      expect(rows.map((row) => row.name)).toEqual(RESULT_NAMES);
       expect(await lease.dataSource.query("SELECT to_regclass('migrations') AS migrations")).toEqual([{ migrations: null }]);
     } finally {
       await lease.release();
