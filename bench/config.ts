@@ -31,6 +31,9 @@ export interface BenchConfig {
   /** Scenario 11: tasks published and drained (BENCH_MILLION_TASKS), and Celery's share of it. */
   millionTasks: number;
   pythonMillionTasks: number;
+  /** Scenario 12: schedules due every second (BENCH_BEAT_SCHEDULES) fired by three beats for BENCH_BEAT_SECONDS. */
+  beatSchedules: number;
+  beatSeconds: number;
   /** Extra node flags for our worker processes (BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"), to profile them. */
   workerNodeArguments: string[];
 }
@@ -77,6 +80,8 @@ export function loadConfig(): BenchConfig {
     scaleRows: numberFromEnv('BENCH_SCALE_ROWS', 1_000_000, 50_000, quick),
     millionTasks: numberFromEnv('BENCH_MILLION_TASKS', 1_000_000, 20_000, quick),
     pythonMillionTasks: numberFromEnv('BENCH_PYTHON_MILLION_TASKS', 100_000, 2_000, quick),
+    beatSchedules: numberFromEnv('BENCH_BEAT_SCHEDULES', 10_000, 500, quick),
+    beatSeconds: numberFromEnv('BENCH_BEAT_SECONDS', 20, 8, quick),
     workerNodeArguments: (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((flag) => flag !== ''),
   };
 }

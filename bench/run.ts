@@ -18,6 +18,7 @@ import { redisScenario } from './scenarios/redis';
 import { roundTripScenario } from './scenarios/round-trip';
 import { scaleScenario } from './scenarios/scale';
 import { startUpScenario } from './scenarios/start-up';
+import { beatScenario } from './scenarios/beat';
 import { Bench } from './support/bench-context';
 import { cleanupAll } from './support/cleanup';
 import { RabbitTools } from './support/rabbit';
@@ -37,6 +38,7 @@ const SCENARIOS: [string, (bench: Bench) => Promise<void>][] = [
   ['bullmq', bullmqScenario],
   ['start-up', startUpScenario],
   ['million', millionScenario],
+  ['beat', beatScenario],
 ];
 
 /** Where results go: bench/results in the sources, whether run from dist/ or not. */

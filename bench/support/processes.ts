@@ -211,3 +211,29 @@ function readMemory(pid: number): { rssMiB: number; peakMiB: number } {
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
   return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
 }
+
+/** A beat of ours (bench/beat-process.ts) and how to ask it for the lag of each run it fired. */
+export interface BeatProcess extends WorkerProcess {
+  lagsMs(): Promise<number[]>;
+}
+
+/** One beat in its own Node.js process, on the benchmark's database, firing every row of django-celery-beat's tables. */
+export async function startBeatProcess(config: BenchConfig, databaseUrl: string): Promise<BeatProcess> {
+  const child = fork(join(__dirname, '..', 'beat-process.js'), [], {
+    env: { ...process.env, BENCH_BEAT: JSON.stringify({ brokerUrl: config.rabbitmqUrl, databaseUrl }) },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const beat = await track(child, 'our beat', (resolve) =>
+    child.on('message', (message: { ready?: boolean }) => {
+      if (message?.ready) resolve();
+    }),
+  );
+  return {
+    ...beat,
+    lagsMs: () =>
+      new Promise((resolve) => {
+        child.once('message', (message: { lagsMs: number[] }) => resolve(message.lagsMs));
+        child.send('report');
+      }),
+  };
+}

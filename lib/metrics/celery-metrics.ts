@@ -41,6 +41,8 @@ export interface CeleryMetricsSources {
  * - `<prefix>worker_prefetch_in_use` / `<prefix>worker_prefetch_limit`: unacknowledged
  *   messages this worker holds (running, waiting for a slot or an ETA) and the basic.qos window.
  * - `<prefix>broker_reconnects_total`: connections re-established after a loss.
+ * - `<prefix>beat_fires_total{name}` / `<prefix>beat_fire_lag_seconds{name}`: periodic runs this
+ *   process's beat fired, and how late after their due time.
  * - `<prefix>broker_connected{node}`: 1 for the broker node connected to (password masked; a
  *   failover list names the node in use), nothing while disconnected.
  *
@@ -51,6 +53,8 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
   private readonly tasks: Counter<'name' | 'state'>;
   private readonly runtime: Histogram<'name'>;
   private readonly reconnects: Counter;
+  private readonly beatFires: Counter<'name'>;
+  private readonly beatLag: Histogram<'name'>;
   private readonly metricNames: string[];
   private connectionLost = false;
 
@@ -83,6 +87,19 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
       help: 'Broker connections re-established after a loss.',
       registers,
     });
+    this.beatFires = new Counter({
+      name: `${prefix}beat_fires_total`,
+      help: 'Periodic task runs fired by this beat, by schedule name.',
+      labelNames: ['name'],
+      registers,
+    });
+    this.beatLag = new Histogram({
+      name: `${prefix}beat_fire_lag_seconds`,
+      help: 'Seconds between a periodic run\'s due time and its firing, by schedule name (database clock).',
+      labelNames: ['name'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 300],
+      registers,
+    });
     const queueDepth = this.queueDepthGauge(Gauge, `${prefix}queue_depth`, registers);
     const { worker } = sources;
     const inUse = new Gauge({
@@ -112,7 +129,7 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
         if (broker.isConnected) this.set({ node: broker.description }, 1);
       },
     });
-    this.metricNames = [this.tasks, this.runtime, this.reconnects, queueDepth, inUse, limit, connected].map(metricName);
+    this.metricNames = [this.tasks, this.runtime, this.reconnects, this.beatFires, this.beatLag, queueDepth, inUse, limit, connected].map(metricName);
   }
 
   taskReceived(message: TaskMessage): void {
@@ -144,6 +161,12 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
 
   taskRejected(message: PartialTaskMessage | null): void {
     this.tasks.inc({ name: message?.task ?? 'unknown', state: TaskState.REJECTED });
+  }
+
+  /** A BeatListener (lib/beat), told of every run this process's beat fires. */
+  beatFired(fire: { name: string; lagSeconds: number }): void {
+    this.beatFires.inc({ name: fire.name });
+    this.beatLag.observe({ name: fire.name }, fire.lagSeconds);
   }
 
   disconnected(): void {

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { ChannelListener, listenOnDataSource } from '../backend/database/data-source-listener';
 import type { PreparedTask } from '../client/celery-client';
 import { CeleryLogger } from '../utils/logger';
 import { CLAIM_OUTBOX_ROWS_SQL, DELETE_OUTBOX_ROWS_SQL, fromOutboxRow, OutboxRow } from './outbox-row';
@@ -15,19 +16,6 @@ export interface OutboxRelayDependencies {
   batchSize: number;
 }
 
-/** node-postgres' client, as much of it as LISTEN needs. */
-interface ListeningClient {
-  query(sql: string): Promise<unknown>;
-  on(event: string, listener: (error?: Error) => void): void;
-  off(event: string, listener: (error?: Error) => void): void;
-}
-
-interface Listener {
-  client: ListeningClient;
-  release: (error?: Error) => void;
-  handlers: [string, (error?: Error) => void][];
-}
-
 /**
  * Publishes the committed rows of `celery_outbox` to the broker and deletes each once the broker
  * confirmed it (the relay of the transactional-outbox pattern; Celery has no equivalent). Rows
@@ -40,7 +28,7 @@ export class OutboxRelay {
   private draining: Promise<void> | null = null;
   private wakeAgain = false;
   private stopped = true;
-  private listener: Listener | null = null;
+  private listener: ChannelListener | null = null;
 
   constructor(private readonly deps: OutboxRelayDependencies) {}
 
@@ -121,39 +109,22 @@ export class OutboxRelay {
    * PGlite, are polled every pollIntervalMs). A lost listener falls back to the poll and is re-made on the next drain.
    */
   private async listen(): Promise<void> {
-    const driver = this.deps.dataSource.driver as unknown as { obtainMasterConnection?: () => Promise<[ListeningClient, (error?: Error) => void]> };
-    // A driver given to TypeORM (typeorm-pglite for the embedded database) is not node-postgres: poll only.
-    const options = this.deps.dataSource.options as { type: string; driver?: unknown };
-    if (options.type !== 'postgres' || options.driver !== undefined || !driver.obtainMasterConnection) return;
     try {
-      const [client, release] = await driver.obtainMasterConnection();
-      const lost = (error?: Error) => this.dropListener(error);
-      const listener: Listener = { client, release, handlers: [['notification', () => this.wake()], ['error', lost], ['end', lost]] };
-      for (const [event, handler] of listener.handlers) client.on(event, handler);
-      this.listener = listener;
-      await client.query(`LISTEN ${OutboxTableNames.channel}`);
-    } catch (error) {
-      this.dropListener(error as Error);
+      this.listener = await listenOnDataSource(this.deps.dataSource, OutboxTableNames.channel, {
+        notified: () => this.wake(),
+        lost: (error) => {
+          this.listener = null;
+          if (!this.stopped) this.deps.logger.warn(`Outbox relay lost its LISTEN connection: ${error.message}; polling every ${this.deps.pollIntervalMs} ms`);
+        },
+      });
+    } catch {
+      this.listener = null;
     }
   }
 
-  private dropListener(error?: Error): void {
-    if (!this.listener) return;
-    if (!this.stopped) this.deps.logger.warn(`Outbox relay lost its LISTEN connection${error ? `: ${error.message}` : ''}; polling every ${this.deps.pollIntervalMs} ms`);
-    void this.unlisten(error ?? new Error('connection ended'));
-  }
-
-  /** Gives the connection back to the pool; a broken one with its error, so the pool discards it. */
-  private async unlisten(error?: Error): Promise<void> {
+  private async unlisten(): Promise<void> {
     const listener = this.listener;
     this.listener = null;
-    if (!listener) return;
-    for (const [event, handler] of listener.handlers) listener.client.off(event, handler);
-    if (error) {
-      listener.client.on('error', () => undefined); // a late error of the discarded connection must not crash the process
-      return listener.release(error);
-    }
-    await listener.client.query(`UNLISTEN ${OutboxTableNames.channel}`).catch(() => undefined);
-    listener.release();
+    await listener?.close();
   }
 }

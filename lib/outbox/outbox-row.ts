@@ -16,6 +16,10 @@ export interface OutboxRow {
 /** The INSERT of one prepared task, run on the caller's EntityManager (its transaction). */
 export const INSERT_OUTBOX_ROW_SQL = `INSERT INTO ${T.table} (task_id, queue, exchange, routing_key, properties, body) VALUES ($1, $2, $3, $4, $5, $6)`;
 
+/** Many prepared tasks in one INSERT (the beat writes a batch of due runs at once): one array per column. */
+export const INSERT_OUTBOX_ROWS_SQL = `INSERT INTO ${T.table} (task_id, queue, exchange, routing_key, properties, body)
+  SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::json[], $6::bytea[])`;
+
 /**
  * The oldest rows no other relay holds, locked until this relay's transaction ends: several
  * relays share the table without publishing the same row at the same time.
@@ -28,6 +32,12 @@ export const DELETE_OUTBOX_ROWS_SQL = `DELETE FROM ${T.table} WHERE id = ANY($1:
 export function toOutboxParameters(prepared: PreparedTask): unknown[] {
   const { message } = prepared;
   return [prepared.taskId, prepared.queue, message.exchange, message.routingKey, JSON.stringify(message.properties), message.body];
+}
+
+/** The parameters of INSERT_OUTBOX_ROWS_SQL: the columns of each prepared task, column by column. */
+export function toOutboxColumns(prepared: readonly PreparedTask[]): unknown[][] {
+  const rows = prepared.map(toOutboxParameters);
+  return [0, 1, 2, 3, 4, 5].map((column) => rows.map((row) => row[column]));
 }
 
 /** The prepared task a row holds, ready for `CeleryClient.publishPrepared`. */

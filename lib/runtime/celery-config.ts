@@ -10,6 +10,8 @@ import { ResolvedMetricsOptions, resolveMetricsOptions } from '../metrics/celery
 import { loadMessageSecurity, MessageSecurity } from '../security/load-message-security';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from '../worker/worker-options';
 import { ResolvedOutboxOptions, resolveOutboxOptions } from '../outbox/outbox-options';
+import { ResolvedBeatOptions, resolveBeatOptions } from '../beat/beat-options';
+import { isPostgresUrl } from '../backend/database/postgres-url';
 import { createTaskTracer } from '../tracing/create-task-tracer';
 import type { TaskTracer } from '../tracing/task-tracer';
 import { resolveTracingOptions } from '../tracing/tracing-options';
@@ -43,6 +45,8 @@ export interface CeleryConfig {
   security: MessageSecurity;
   /** null: no transactional outbox. */
   outbox: ResolvedOutboxOptions | null;
+  /** null: this process fires no periodic tasks. */
+  beat: ResolvedBeatOptions | null;
   /** Spans for sends and runs (OpenTelemetry), or NO_TRACING. */
   tracer: TaskTracer;
 }
@@ -60,9 +64,10 @@ export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: W
   const defaultQueue = options.defaultQueue ?? 'celery';
   const { sendTaskEvents, heartbeatIntervalSeconds, logTasks, autoStart, exitOnRemoteShutdown, mingle, ...worker } = options.worker || {};
   const flags = options.worker === false ? null : commandLine;
+  const backend = resolveBackend(options);
   return {
     broker,
-    backend: resolveBackend(options),
+    backend,
     defaultQueue,
     // Several brokers mean a cluster: a classic queue lives on one node and is gone with it.
     defaultQueueType: options.taskDefaultQueueType ?? (broker.url.includes(';') ? 'quorum' : 'classic'),
@@ -96,6 +101,11 @@ export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: W
     alerts: options.alerts || null,
     security: loadMessageSecurity(options.security),
     outbox: resolveOutboxOptions(options.outbox),
+    // The beat's tables live in the result backend's PostgreSQL unless it names a database of its own.
+    beat: resolveBeatOptions(options.beat, {
+      url: backend?.url !== undefined && isPostgresUrl(backend.url) ? backend.url : undefined,
+      dataSource: backend?.url === undefined ? backend?.dataSource : undefined,
+    }),
     tracer: createTaskTracer(resolveTracingOptions(options.tracing)),
   };
 }

@@ -6,6 +6,7 @@ import type { DefaultQueueType } from '../broker/queue-catalog';
 import type { TaskRoutes } from '../client/task-router';
 import type { CeleryMetricsOptions } from '../metrics/celery-metrics-options';
 import type { OutboxModuleOptions } from '../outbox/outbox-options';
+import type { BeatModuleOptions } from '../beat/beat-options';
 import type { SecurityOptions } from '../security/security-options';
 import type { TracingOptions } from '../tracing/tracing-options';
 import { optionKeys } from '../utils/option-keys';
@@ -59,6 +60,13 @@ export interface CeleryModuleOptions {
    */
   outbox?: OutboxModuleOptions;
   /**
+   * Fire periodic tasks from this process (`celery beat`; in a worker, `celery worker -B`): any
+   * number of processes may, on one PostgreSQL database, and each due run is fired once. Schedules
+   * are Celery's `beat_schedule` (`schedule`), `@CeleryTask({ schedule })`, and with
+   * `scheduler: 'django'` django-celery-beat's tables. Omitted: no beat. See docs/BEAT.md.
+   */
+  beat?: false | BeatModuleOptions;
+  /**
    * OpenTelemetry tracing as Python's opentelemetry-instrumentation-celery does it: an
    * `apply_async/<task>` span per send and a `run/<task>` span per run, W3C trace context in the
    * message headers both ways. `true` uses the global TracerProvider and propagator (set up by
@@ -71,5 +79,5 @@ export interface CeleryModuleOptions {
 }
 
 export const CELERY_MODULE_OPTION_KEYS = optionKeys<CeleryModuleOptions>()(
-  'broker', 'backend', 'defaultQueue', 'taskDefaultQueueType', 'queues', 'taskRoutes', 'sendSentEvent', 'worker', 'metrics', 'alerts', 'security', 'outbox', 'tracing', 'isGlobal',
+  'broker', 'backend', 'defaultQueue', 'taskDefaultQueueType', 'queues', 'taskRoutes', 'sendSentEvent', 'worker', 'metrics', 'alerts', 'security', 'outbox', 'tracing', 'beat', 'isGlobal',
 );

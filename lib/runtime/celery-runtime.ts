@@ -10,6 +10,7 @@ import type { WorkerEventsMonitor } from '../worker/worker-events-monitor';
 import type { CeleryMetrics } from '../metrics/celery-metrics';
 import type { ClusterMonitor } from '../monitoring/cluster-monitor';
 import type { CeleryOutbox } from '../outbox/celery-outbox';
+import type { BeatRunner } from '../beat/beat-runner';
 import type { LamportClock } from '../protocol/lamport-clock';
 import type { CeleryLogger } from '../utils/logger';
 import type { CeleryWorker } from '../worker/celery-worker';
@@ -49,6 +50,8 @@ export interface CeleryRuntimeParts {
   readonly monitor: ClusterMonitor;
   /** null unless the `alerts` option is set. */
   readonly alerts: CeleryAlerts | null;
+  /** null unless the `beat` option is set. */
+  readonly beat: BeatRunner | null;
 }
 
 type Phase = 'built' | 'started' | 'draining' | 'drained' | 'closed';
@@ -90,7 +93,7 @@ export class CeleryRuntime {
   async start(): Promise<void> {
     if (this.phase !== 'built') return;
     this.phase = 'started';
-    const { config, registry, outbox, alerts, monitor, alertListeners, worker, control, logger } = this.parts;
+    const { config, registry, outbox, alerts, monitor, alertListeners, worker, control, beat, logger } = this.parts;
     const roles = decideRoles(config, registry);
     this.roles = roles;
     logger.log(roles.summary);
@@ -104,17 +107,22 @@ export class CeleryRuntime {
     } else if (alertListeners.size > 0) {
       logger.warn(`@OnCeleryAlert() on ${alertListeners.sources.join(', ')} will get no alert: the alerts option of CeleryModule.forRoot() is not set`);
     }
-    if (roles.worker !== 'consume' || !worker) return;
-    await worker.start();
-    // Started by the worker; waited for so that `celery inspect` sees the worker once bootstrap is done.
-    await control?.start();
+    if (roles.worker === 'consume' && worker) {
+      await worker.start();
+      // Started by the worker; waited for so that `celery inspect` sees the worker once bootstrap is done.
+      await control?.start();
+    }
+    // Last: its schedules may name any task registered by now (`@CeleryTask({ schedule })`).
+    await beat?.start();
   }
 
   /** Stops consuming, lets running tasks finish and their outcomes settle, stops the relay and the monitors. */
   async drain(): Promise<void> {
     if (this.phase === 'draining' || this.phase === 'drained' || this.phase === 'closed') return;
     this.phase = 'draining';
-    const { worker, control, outbox, alerts, monitor } = this.parts;
+    const { worker, control, outbox, alerts, monitor, beat } = this.parts;
+    // The beat first: what it committed is published by its relay before that stops.
+    await beat?.stop();
     await worker?.stop();
     await control?.stop();
     await outbox.stop();

@@ -7,6 +7,7 @@ import { QueueCatalog } from '../broker/queue-catalog';
 import { CanvasWorkflowSteps } from '../workflow/canvas-workflow-steps';
 import { chordUnlockTask } from '../workflow/chord-unlock.task';
 import { accumulateTask, chunksTask, mapTask, starmapTask } from '../workflow/map-tasks';
+import { backendCleanupTask } from '../worker/backend-cleanup.task';
 import { CeleryClient, CeleryClientDependencies } from '../client/celery-client';
 import { TaskRouter } from '../client/task-router';
 import { TaskSentEvents } from '../events/task-sent-events';
@@ -15,6 +16,7 @@ import type { CeleryModuleOptions } from './celery-module-options';
 import { CeleryMetrics } from '../metrics/celery-metrics';
 import { ClusterMonitor } from '../monitoring/cluster-monitor';
 import { CeleryOutbox } from '../outbox/celery-outbox';
+import { BeatRunner } from '../beat/beat-runner';
 import { LamportClock } from '../protocol/lamport-clock';
 import type { CeleryLogger } from '../utils/logger';
 import { CeleryWorker } from '../worker/celery-worker';
@@ -102,9 +104,10 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
   const metrics = config.metrics ? attachMetrics(config, { broker, worker, connectionEvents, logger }) : null;
   const monitor = new ClusterMonitor({ broker, clock, control: client.control, logger });
   const alerts = config.alerts ? createCeleryAlerts(config.alerts, { broker, monitor, listeners: alertListeners, logger }) : null;
+  const beat = config.beat ? new BeatRunner({ options: config.beat, client, registry, logger, listeners: metrics ? [metrics] : [] }) : null;
   const parts: CeleryRuntimeParts = {
     config, logger, broker, connectionEvents, backend, queues, clock, registry, signals, alertListeners,
-    client, outbox, worker, control, workerEvents, metrics, monitor, alerts,
+    client, outbox, worker, control, workerEvents, metrics, monitor, alerts, beat,
   };
   const runtime = new CeleryRuntime(parts);
   if (control && config.worker?.exitOnRemoteShutdown) control.onShutdown(endProcessOnRemoteShutdown(runtime, logger));
@@ -121,6 +124,8 @@ function buildWorker(
   registry.registerBuiltin(chordUnlockTask(client));
   // What Python's add.map(), add.starmap() and add.chunks() send, and the body replace() gives a group.
   for (const builtin of [mapTask(registry), starmapTask(registry), chunksTask(client), accumulateTask()]) registry.registerBuiltin(builtin);
+  // Celery's daily result cleanup, which Python's beat sends to the default queue.
+  registry.registerBuiltin(backendCleanupTask(backend, config.backend?.resultExpiresSeconds, logger));
   return new CeleryWorker({
     broker,
     backend,

@@ -12,6 +12,8 @@ export interface RuntimeRoles {
   readonly alerts: boolean;
   /** Relays the transactional outbox. */
   readonly outboxRelay: boolean;
+  /** Fires periodic tasks (the `beat` option): `celery beat`, or with a worker `celery worker -B`. */
+  readonly beat: boolean;
   /** One line for the start-up log: what this process is and why. */
   readonly summary: string;
 }
@@ -26,10 +28,11 @@ export function decideRoles(config: CeleryConfig, registry: TaskRegistry): Runti
   const tasks = registry.appTaskNames();
   const alerts = config.alerts !== null;
   const outboxRelay = config.outbox?.relay === true;
-  if (config.worker === null) return { worker: 'none', alerts, outboxRelay, summary: 'Producer only (worker: false)' };
-  if (tasks.length === 0) return { worker: 'none', alerts, outboxRelay, summary: 'Producer only: no @CeleryTask() methods found' };
-  if (!config.worker.autoStart) {
-    return { worker: 'manual', alerts, outboxRelay, summary: `Worker for ${tasks.length} task(s), started by the app (worker.autoStart: false)` };
-  }
-  return { worker: 'consume', alerts, outboxRelay, summary: `Worker for ${tasks.length} task(s)` };
+  const beat = config.beat !== null;
+  // A worker with a beat is `celery worker -B`; a beat alone is `celery beat`.
+  const roles = (worker: RuntimeRoles['worker'], summary: string): RuntimeRoles => ({ worker, alerts, outboxRelay, beat, summary: beat && worker !== 'none' ? `${summary} and a beat` : summary });
+  if (config.worker === null) return roles('none', beat ? 'Beat only (worker: false)' : 'Producer only (worker: false)');
+  if (tasks.length === 0) return roles('none', beat ? 'Beat only: no @CeleryTask() methods found' : 'Producer only: no @CeleryTask() methods found');
+  if (!config.worker.autoStart) return roles('manual', `Worker for ${tasks.length} task(s), started by the app (worker.autoStart: false)`);
+  return roles('consume', `Worker for ${tasks.length} task(s)`);
 }

@@ -8,6 +8,10 @@ import { SECURITY_OPTION_KEYS } from '../security/security-options';
 import { WORKER_OPTION_KEYS } from '../worker/worker-module-options';
 import { METRICS_OPTION_KEYS } from '../metrics/celery-metrics-options';
 import { OUTBOX_OPTION_KEYS } from '../outbox/outbox-options';
+import { BEAT_ENTRY_KEYS, BEAT_OPTION_KEYS, beatTimeZone } from '../beat/beat-options';
+import { codeScheduleRow } from '../beat/store/code-schedule-rows';
+import { isKnownTimeZone } from '../beat/schedules/wall-clock';
+import { InvalidScheduleError } from '../errors/invalid-schedule.error';
 import { TRACING_OPTION_KEYS } from '../tracing/tracing-options';
 import { unknownKeyProblems } from '../utils/option-keys';
 import { InvalidCeleryOptionsError } from '../errors/invalid-celery-options.error';
@@ -140,6 +144,7 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
   }
   checkSecurity(problems, options.security);
   if (options.outbox !== undefined) checkOutbox(problems, options.outbox);
+  if (options.beat !== undefined && options.beat !== false) checkBeat(problems, options.beat);
   checkTracing(problems, options.tracing);
   if (options.taskDefaultQueueType !== undefined && options.taskDefaultQueueType !== 'classic' && options.taskDefaultQueueType !== 'quorum') {
     problems.push(`taskDefaultQueueType must be 'classic' or 'quorum' (Celery: task_default_queue_type), got ${describe(options.taskDefaultQueueType)}`);
@@ -188,6 +193,43 @@ function checkOutbox(problems: string[], outbox: NonNullable<CeleryModuleOptions
   }
   checkPositive(problems, 'outbox.pollIntervalMs', outbox.pollIntervalMs, true);
   checkInteger(problems, 'outbox.batchSize', outbox.batchSize);
+}
+
+/** The beat: its database, time zone, and every schedule of `beat.schedule` compiled as the beat will. */
+function checkBeat(problems: string[], beat: NonNullable<CeleryModuleOptions['beat']>): void {
+  if (typeof beat !== 'object' || beat === null || Array.isArray(beat)) {
+    problems.push(`beat must be false or an object such as { schedule: { 'cleanup': { task: 'tasks.cleanup', schedule: 3600 } } }, got ${describe(beat)}`);
+    return;
+  }
+  problems.push(...unknownKeyProblems(beat, BEAT_OPTION_KEYS, 'beat'));
+  if (beat.url !== undefined) checkUrl(problems, 'beat.url', beat.url);
+  if (beat.url !== undefined && beat.dataSource !== undefined) problems.push('beat takes a url or a dataSource, not both');
+  if (beat.scheduler !== undefined && beat.scheduler !== 'default' && beat.scheduler !== 'django') {
+    problems.push(`beat.scheduler must be 'default' (the code's schedules) or 'django' (every row of django-celery-beat's tables), got ${describe(beat.scheduler)}`);
+  }
+  if (beat.timezone !== undefined && (typeof beat.timezone !== 'string' || !isKnownTimeZone(beat.timezone))) {
+    problems.push(`beat.timezone must be an IANA time zone such as 'Europe/Paris' or 'UTC' (Celery: timezone), got ${describe(beat.timezone)}`);
+  }
+  for (const key of ['enableUtc', 'migrationsRun'] as const) {
+    if (beat[key] !== undefined && typeof beat[key] !== 'boolean') problems.push(`beat.${key} must be true or false, got ${describe(beat[key])}`);
+  }
+  checkPositive(problems, 'beat.maxIntervalMs', beat.maxIntervalMs, true);
+  const schedule = beat.schedule;
+  if (schedule === undefined) return;
+  if (typeof schedule !== 'object' || schedule === null || Array.isArray(schedule)) {
+    problems.push(`beat.schedule must be an object of schedule name → { task, schedule, args?, kwargs?, options? } (Celery: beat_schedule), got ${describe(schedule)}`);
+    return;
+  }
+  const zone = typeof beat.timezone === 'string' && isKnownTimeZone(beat.timezone) ? beat.timezone : beatTimeZone({ enableUtc: beat.enableUtc });
+  for (const [name, entry] of Object.entries(schedule)) {
+    if (typeof entry === 'object' && entry !== null) problems.push(...unknownKeyProblems(entry, BEAT_ENTRY_KEYS, `beat.schedule['${name}']`));
+    try {
+      codeScheduleRow(name, entry, zone);
+    } catch (error) {
+      if (!(error instanceof InvalidScheduleError)) throw error;
+      problems.push(error.message);
+    }
+  }
 }
 
 /** A broker URL, a `;` failover list of them, or an array: each entry a URL (later `;` entries may be a host only, as kombu reads them). */

@@ -1,3 +1,5 @@
+import type { TaskScheduleOption } from './task-schedule';
+
 /**
  * Per-task settings, the attributes of a Celery task class in camelCase. Unset values fall back
  * to the module's worker defaults (see execution-settings.ts, the one place that decides).
@@ -49,6 +51,12 @@ export interface TaskOptions {
   retryBackoffMax?: number;
   /** Spread each backoff randomly over [0, backoff] (Celery: `retry_jitter`, default true). */
   retryJitter?: boolean;
+  /**
+   * Send this task periodically, from the processes that run a beat (the `beat` module option):
+   * an entry of Celery's `beat_schedule` for this task, named after it unless `name` says otherwise.
+   * E.g. `{ crontab: { minute: 0, hour: 4 } }`, `30` (seconds), or `{ schedule: 30, args: [1] }`.
+   */
+  schedule?: TaskScheduleOption;
 }
 
 /** A class of errors, as `autoretryFor` lists them. */

@@ -18,3 +18,6 @@ export { celeryOutboxMigrations, CreateCeleryOutbox1766000000000 } from '../outb
 // The dashboard's task history.
 export { celeryDashboardEntities, TaskHistoryEntity } from '../monitoring/history/task-history.entity';
 export { celeryDashboardMigrations, CreateCeleryTaskHistory1767000000000 } from '../monitoring/history/create-task-history.migration';
+
+// The beat's tables: django-celery-beat's (created when Django has not) and our NOTIFY triggers (beat: { migrationsRun: false }).
+export { celeryBeatMigrations, CreateDjangoCeleryBeatTables1768000000000 } from '../beat/store/create-django-beat-tables.migration';

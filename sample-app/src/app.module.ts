@@ -14,9 +14,11 @@ export interface AppRole {
   api: boolean;
   /** Run the sample tasks (a Celery worker). */
   worker: boolean;
+  /** Fire periodic tasks (a beat); a worker also runs one with CELERY_BEAT=true. */
+  beat?: boolean;
 }
 
-/** The sample app in one of its roles: API, worker, or both in one process (the demo). */
+/** The sample app in one of its roles: API, worker, beat, or API and worker in one process (the demo). */
 @Module({})
 export class AppModule {
   static forRole(role: AppRole, env: NodeJS.ProcessEnv = process.env): DynamicModule {
@@ -25,7 +27,8 @@ export class AppModule {
       imports: [
         // The API serves /metrics, so it keeps them; a worker without HTTP would have nowhere to show them.
         CeleryModule.forRoot({ ...celeryOptionsFromEnvironment(env, role), metrics: role.api }),
-        ...(role.worker ? [TasksModule] : []),
+        // A beat knows the tasks too: their @CeleryTask({ schedule }) and their queues.
+        ...(role.worker || role.beat ? [TasksModule] : []),
         ...(role.api ? [TerminusModule] : []),
         // The dashboard at /celery, off unless CELERY_DASHBOARD=true, behind HTTP Basic authentication.
         ...(role.api && env.CELERY_DASHBOARD === 'true' ? [CeleryDashboardModule.register({ path: 'celery', guards: [dashboardGuardFromEnvironment(env)] })] : []),

@@ -1,4 +1,5 @@
 import { celeryOptionsFromEnv, CeleryModuleOptions } from '../../lib';
+import type { BeatModuleOptions } from '../../lib/advanced';
 
 /**
  * CeleryModule options from the environment: Celery's own setting names through
@@ -7,9 +8,10 @@ import { celeryOptionsFromEnv, CeleryModuleOptions } from '../../lib';
  * CELERY_TASK_SEND_SENT_EVENT…), so a Python worker and this app share one environment file, and
  * the sample's own names for what Celery has no setting for: CELERY_QUEUES (comma-separated; the
  * first is the default queue), CELERY_CONCURRENCY, CELERY_HOSTNAME, CELERY_WORKER_LOG_TASKS.
- * Under the worker CLI its flags win over all of these.
+ * Under the worker CLI its flags win over all of these. The beat (beatOptionsFromEnvironment) runs
+ * in a beat process, and in a worker with CELERY_BEAT=true (`celery worker -B`).
  */
-export function celeryOptionsFromEnvironment(env: NodeJS.ProcessEnv, role: { worker: boolean }): CeleryModuleOptions {
+export function celeryOptionsFromEnvironment(env: NodeJS.ProcessEnv, role: { worker: boolean; beat?: boolean }): CeleryModuleOptions {
   const celery = celeryOptionsFromEnv(env);
   const queues = (env.CELERY_QUEUES ?? 'celery').split(',').map((queue) => queue.trim()).filter(Boolean);
   return {
@@ -24,6 +26,24 @@ export function celeryOptionsFromEnvironment(env: NodeJS.ProcessEnv, role: { wor
           logTasks: flag(env.CELERY_WORKER_LOG_TASKS),
         }
       : false,
+    beat: role.beat || (role.worker && flag(env.CELERY_BEAT)) ? beatOptionsFromEnvironment(env) : false,
+  };
+}
+
+/**
+ * The beat's settings: CELERY_BEAT_SCHEDULER=django fires every row of django-celery-beat's tables
+ * (Celery's `beat_scheduler`, django_celery_beat.schedulers:DatabaseScheduler), otherwise the code's
+ * schedules only; the tables are in CELERY_BEAT_DATABASE_URL, by default the database of
+ * CELERY_RESULT_BACKEND; CELERY_TIMEZONE and CELERY_ENABLE_UTC as Celery's `timezone` / `enable_utc`.
+ * Any number of beat processes may run on one database.
+ */
+export function beatOptionsFromEnvironment(env: NodeJS.ProcessEnv): BeatModuleOptions {
+  const scheduler = env.CELERY_BEAT_SCHEDULER?.trim();
+  return {
+    scheduler: scheduler === 'django' || scheduler === 'django_celery_beat.schedulers:DatabaseScheduler' ? 'django' : 'default',
+    url: env.CELERY_BEAT_DATABASE_URL?.trim() || undefined,
+    timezone: env.CELERY_TIMEZONE?.trim() || undefined,
+    enableUtc: flag(env.CELERY_ENABLE_UTC),
   };
 }
 

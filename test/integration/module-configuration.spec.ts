@@ -31,7 +31,7 @@ describe('CeleryModule configuration', () => {
     const app = moduleRef.createNestApplication({ logger: false });
     await app.init();
     try {
-      expect(app.get(TaskRegistry).names()).toEqual(['celery.chord_unlock', 'config.hello']); // Celery's built-in chord join beside the app's own
+      expect(app.get(TaskRegistry).names()).toEqual(['celery.accumulate', 'celery.backend_cleanup', 'celery.chord_unlock', 'celery.chunks', 'celery.map', 'celery.starmap', 'config.hello']); // Celery's built-ins (canvas helpers, result cleanup, chord join) beside the app's own
       expect(app.get(TaskRegistry).appTaskNames()).toEqual(['config.hello']);
       expect(app.get(CeleryClient)).toBeInstanceOf(CeleryClient);
     } finally {

@@ -18,7 +18,7 @@ export interface SampleProcess {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-export function startSampleProcess(entry: 'main-worker' | 'main-api', env: Record<string, string>): SampleProcess {
+export function startSampleProcess(entry: 'main-worker' | 'main-api' | 'main-beat', env: Record<string, string>): SampleProcess {
   return startNodeProcess([join(ROOT, 'dist', 'sample-app', 'src', `${entry}.js`)], env, entry);
 }
 

@@ -408,7 +408,7 @@ describe('roles', () => {
     try {
       await runtime.start();
       expect(runtime.decidedRoles?.worker).toBe('none');
-      expect(runtime.parts.registry.names()).toEqual(['celery.accumulate', 'celery.chord_unlock', 'celery.chunks', 'celery.map', 'celery.starmap']);
+      expect(runtime.parts.registry.names()).toEqual(['celery.accumulate', 'celery.backend_cleanup', 'celery.chord_unlock', 'celery.chunks', 'celery.map', 'celery.starmap']);
       expect(runtime.parts.registry.appTaskNames()).toEqual([]);
       await runtime.parts.client.send('tasks.for_python', [1]);
       expect(runtime.parts.worker!.isRunning).toBe(false);

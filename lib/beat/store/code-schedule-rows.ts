@@ -1,0 +1,113 @@
+import { InvalidScheduleError } from '../../errors/invalid-schedule.error';
+import type { BeatSchedule, BeatScheduleEntry, CronFieldSpec } from '../../task/task-schedule';
+import { entryFromRow } from '../beat-entry';
+import type { PeriodicTaskRow } from './periodic-task-row';
+
+/** A schedule of Nest code as django-celery-beat's tables hold it: a PeriodicTask and one schedule row. */
+export interface CodeScheduleRow {
+  name: string;
+  task: string;
+  args: string;
+  kwargs: string;
+  queue: string | null;
+  exchange: string | null;
+  routingKey: string | null;
+  priority: number | null;
+  headers: string;
+  expireSeconds: number | null;
+  oneOff: boolean;
+  startTime: Date | null;
+  description: string;
+  schedule:
+    | { kind: 'interval'; every: number; period: string }
+    | { kind: 'crontab'; minute: string; hour: string; dayOfWeek: string; dayOfMonth: string; monthOfYear: string; timezone: string }
+    | { kind: 'clocked'; at: Date };
+}
+
+const PERIODS = ['days', 'hours', 'minutes', 'seconds'];
+
+/**
+ * The rows of one code entry, checked by compiling them as the beat will (a bad crontab field, an
+ * unknown zone, args that are not a list fail here, at start-up, naming the entry). A bare number
+ * of seconds becomes an IntervalSchedule in seconds, as django-celery-beat's `from_schedule`
+ * stores Celery's `schedule(run_every)`: whole seconds, at least one.
+ */
+export function codeScheduleRow(name: string, entry: BeatScheduleEntry, timeZone: string): CodeScheduleRow {
+  const where = `beat schedule '${name}'`;
+  if (typeof entry !== 'object' || entry === null) throw new InvalidScheduleError(`${where} must be an object such as { task: 'tasks.add', schedule: 30 }`);
+  if (typeof entry.task !== 'string' || entry.task === '') throw new InvalidScheduleError(`${where}: task must be the name of a task, such as 'tasks.add'`);
+  if (entry.args !== undefined && !Array.isArray(entry.args)) throw new InvalidScheduleError(`${where}: args must be a list`);
+  const options = entry.options ?? {};
+  const row: CodeScheduleRow = {
+    name,
+    task: entry.task,
+    args: JSON.stringify(entry.args ?? []),
+    kwargs: JSON.stringify(entry.kwargs ?? {}),
+    queue: options.queue ?? null,
+    exchange: options.exchange ?? null,
+    routingKey: options.routingKey ?? null,
+    priority: options.priority ?? null,
+    headers: JSON.stringify(options.headers ?? {}),
+    expireSeconds: options.expires ?? null,
+    oneOff: entry.oneOff ?? false,
+    startTime: entry.startTime === undefined ? null : toDate(where, 'startTime', entry.startTime),
+    description: entry.description ?? '',
+    schedule: scheduleRow(where, entry.schedule, timeZone),
+  };
+  if (row.priority !== null && (!Number.isInteger(row.priority) || row.priority < 0 || row.priority > 255)) throw new InvalidScheduleError(`${where}: options.priority must be a whole number 0-255`);
+  if (row.expireSeconds !== null && (!Number.isInteger(row.expireSeconds) || row.expireSeconds < 0)) throw new InvalidScheduleError(`${where}: options.expires must be whole seconds (django-celery-beat's expire_seconds)`);
+  entryFromRow(asReadRow(row), timeZone); // throws what the beat would
+  return row;
+}
+
+function scheduleRow(where: string, schedule: BeatSchedule, timeZone: string): CodeScheduleRow['schedule'] {
+  if (typeof schedule === 'number') return interval(where, schedule, 'seconds');
+  if (typeof schedule !== 'object' || schedule === null) {
+    throw new InvalidScheduleError(`${where}: schedule must be seconds, { every, period }, { crontab: { minute, hour, … } } or { clocked: time }, got ${String(schedule)}`);
+  }
+  if ('every' in schedule) return interval(where, schedule.every, schedule.period ?? 'seconds');
+  if ('crontab' in schedule) {
+    const spec = schedule.crontab ?? {};
+    const text = (field: CronFieldSpec | undefined) => (field === undefined ? '*' : Array.isArray(field) ? field.join(',') : String(field));
+    return {
+      kind: 'crontab',
+      minute: text(spec.minute),
+      hour: text(spec.hour),
+      dayOfWeek: text(spec.dayOfWeek),
+      dayOfMonth: text(spec.dayOfMonth),
+      monthOfYear: text(spec.monthOfYear),
+      timezone: spec.timezone ?? timeZone,
+    };
+  }
+  if ('clocked' in schedule) return { kind: 'clocked', at: toDate(where, 'schedule.clocked', schedule.clocked) };
+  throw new InvalidScheduleError(`${where}: schedule must be seconds, { every, period }, { crontab: { minute, hour, … } } or { clocked: time }`);
+}
+
+function interval(where: string, every: number, period: string): CodeScheduleRow['schedule'] {
+  if (!PERIODS.includes(period)) throw new InvalidScheduleError(`${where}: period must be one of ${PERIODS.join(', ')}, got '${period}'`);
+  if (!Number.isInteger(every) || every < 1) {
+    throw new InvalidScheduleError(`${where}: an interval is a whole number of ${period}, at least 1 (django-celery-beat's IntervalSchedule), got ${String(every)}`);
+  }
+  return { kind: 'interval', every, period };
+}
+
+function toDate(where: string, field: string, value: Date | string): Date {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) throw new InvalidScheduleError(`${where}: ${field} must be a Date or an ISO 8601 time with an offset, got ${String(value)}`);
+  return date;
+}
+
+/** The row the beat would read back, to check the entry before anything is written. */
+function asReadRow(row: CodeScheduleRow): PeriodicTaskRow {
+  const s = row.schedule;
+  return {
+    id: 0, name: row.name, task: row.task, args: row.args, kwargs: row.kwargs, queue: row.queue, exchange: row.exchange,
+    routing_key: row.routingKey, priority: row.priority, headers: row.headers, expires: null, expire_seconds: row.expireSeconds,
+    enabled: true, one_off: row.oneOff, start_time: row.startTime, last_run_at: null, total_run_count: 0,
+    interval_every: s.kind === 'interval' ? s.every : null, interval_period: s.kind === 'interval' ? s.period : null,
+    crontab_minute: s.kind === 'crontab' ? s.minute : null, crontab_hour: s.kind === 'crontab' ? s.hour : null,
+    crontab_day_of_week: s.kind === 'crontab' ? s.dayOfWeek : null, crontab_day_of_month: s.kind === 'crontab' ? s.dayOfMonth : null,
+    crontab_month_of_year: s.kind === 'crontab' ? s.monthOfYear : null, crontab_timezone: s.kind === 'crontab' ? s.timezone : null,
+    clocked_time: s.kind === 'clocked' ? s.at : null, solar_event: null, now: new Date(),
+  };
+}

@@ -1,0 +1,107 @@
+import { entryFromRow, entryState } from '../../lib/beat/beat-entry';
+import { codeScheduleRow } from '../../lib/beat/store/code-schedule-rows';
+import { resolveCeleryConfig } from '../../lib/runtime/celery-config';
+import { decideRoles } from '../../lib/runtime/runtime-roles';
+import { TaskRegistry } from '../../lib/task/task-registry';
+import { problemsOf } from '../support/option-problems';
+
+describe('beat options', () => {
+  it('accepts Celery beat_schedule entries of every kind', () => {
+    expect(
+      problemsOf({
+        beat: {
+          url: 'postgresql://db/app',
+          timezone: 'Europe/Paris',
+          schedule: {
+            seconds: { task: 'tasks.add', schedule: 30, args: [1, 2] },
+            interval: { task: 'tasks.add', schedule: { every: 5, period: 'minutes' }, options: { queue: 'math', priority: 3, expires: 60 } },
+            crontab: { task: 'reports.daily', schedule: { crontab: { minute: 0, hour: '7', dayOfWeek: 'mon-fri' } }, kwargs: { kind: 'daily' } },
+            clocked: { task: 'launch', schedule: { clocked: '2027-01-01T00:00:00Z' } },
+          },
+        },
+      }),
+    ).toEqual([]);
+  });
+
+  it('names each bad entry, key and value, and what to write instead', () => {
+    expect(
+      problemsOf({
+        beat: {
+          timezone: 'Mars/Olympus',
+          scheduler: 'redbeat',
+          maxInterval: 5,
+          schedule: {
+            fractional: { task: 'tasks.add', schedule: 0.5 },
+            crontab: { task: 'tasks.add', schedule: { crontab: { minute: '*/0', hour: 25 } } },
+            days: { task: 'tasks.add', schedule: { crontab: { dayOfWeek: 'someday' } } },
+            untasked: { schedule: 10 },
+            typo: { task: 'tasks.add', schedule: 10, kwarg: {} },
+            when: { task: 'tasks.add', schedule: { clocked: 'tomorrow' } },
+          },
+        },
+      }),
+    ).toEqual([
+      'beat.maxInterval is not an option: did you mean beat.maxIntervalMs?',
+      "beat.scheduler must be 'default' (the code's schedules) or 'django' (every row of django-celery-beat's tables), got \"redbeat\"",
+      "beat.timezone must be an IANA time zone such as 'Europe/Paris' or 'UTC' (Celery: timezone), got \"Mars/Olympus\"",
+      "beat schedule 'fractional': an interval is a whole number of seconds, at least 1 (django-celery-beat's IntervalSchedule), got 0.5",
+      "Periodic task 'crontab': minute '*/0' is not a crontab pattern: step '0' must be a positive whole number",
+      "Periodic task 'days': dayOfWeek 'someday' is not a crontab pattern: invalid weekday literal 'someday'",
+      "beat schedule 'untasked': task must be the name of a task, such as 'tasks.add'",
+      "beat.schedule['typo'].kwarg is not an option: did you mean beat.schedule['typo'].kwargs?",
+      "beat schedule 'when': schedule.clocked must be a Date or an ISO 8601 time with an offset, got tomorrow",
+    ]);
+  });
+
+  it("keeps its tables in the database result backend's PostgreSQL unless given one, and is a role of its own", () => {
+    const withBackend = resolveCeleryConfig({ broker: 'memory://', backend: 'db+postgresql://db/results', beat: {} }, null);
+    expect(withBackend.beat).toMatchObject({ url: 'db+postgresql://db/results', scheduler: 'default', timezone: 'UTC', maxIntervalMs: 1000 });
+    expect(resolveCeleryConfig({ broker: 'memory://', backend: 'redis://r', beat: { url: 'postgresql://db/beat' } }, null).beat?.url).toBe('postgresql://db/beat');
+    expect(resolveCeleryConfig({ broker: 'memory://', backend: 'redis://r', beat: {} }, null).beat?.url).toBeUndefined();
+    expect(resolveCeleryConfig({ broker: 'memory://' }, null).beat).toBeNull();
+    const roles = decideRoles(resolveCeleryConfig({ broker: 'memory://', worker: false, beat: { url: 'postgresql://db/app' } }, null), new TaskRegistry());
+    expect(roles).toMatchObject({ worker: 'none', beat: true, summary: 'Beat only (worker: false)' });
+  });
+});
+
+describe('a beat entry', () => {
+  const rowOf = (schedule: Parameters<typeof codeScheduleRow>[1], now = new Date('2026-06-01T10:00:00Z')) => {
+    const row = codeScheduleRow('entry', schedule, 'UTC');
+    const s = row.schedule;
+    return {
+      id: 1, name: row.name, task: row.task, args: row.args, kwargs: row.kwargs, queue: row.queue, exchange: row.exchange, routing_key: row.routingKey,
+      priority: row.priority, headers: row.headers, expires: null, expire_seconds: row.expireSeconds, enabled: true, one_off: row.oneOff,
+      start_time: row.startTime, last_run_at: new Date('2026-06-01T09:59:00Z'), total_run_count: 0,
+      interval_every: s.kind === 'interval' ? s.every : null, interval_period: s.kind === 'interval' ? s.period : null,
+      crontab_minute: null, crontab_hour: null, crontab_day_of_week: null, crontab_day_of_month: null, crontab_month_of_year: null, crontab_timezone: null,
+      clocked_time: s.kind === 'clocked' ? s.at : null, solar_event: null, now,
+    };
+  };
+
+  it("sends Celery beat's options with a periodic_task_name header", () => {
+    const entry = entryFromRow(rowOf({ task: 't', schedule: 30, args: [1], kwargs: { a: 1 }, options: { queue: 'q', priority: 4, expires: 60, headers: { h: 1 } } }), 'UTC');
+    expect(entry.sendOptions).toEqual({ kwargs: { a: 1 }, headers: { h: 1, periodic_task_name: 'entry' }, queue: 'q', priority: 4, expires: 60 });
+    expect(entry.args).toEqual([1]);
+  });
+
+  it('waits for its start time, and a one-off that ran is never due again (django-celery-beat ModelEntry.is_due)', () => {
+    const now = Date.parse('2026-06-01T10:00:00Z');
+    const later = entryFromRow(rowOf({ task: 't', schedule: 30, startTime: '2026-06-01T10:00:42Z' }), 'UTC');
+    expect(entryState(later, now)).toEqual({ isDue: false, nextSeconds: 42, lagSeconds: 0 });
+    const oneOff = entryFromRow(rowOf({ task: 't', schedule: 30, oneOff: true }), 'UTC');
+    expect(entryState(oneOff, now).isDue).toBe(true);
+    expect(entryState({ ...oneOff, totalRunCount: 1 }, now).isDue).toBe(false);
+    expect(entryState({ ...oneOff, enabled: false }, now)).toEqual({ isDue: false, nextSeconds: 5, lagSeconds: 0 });
+  });
+
+  it('catches up a missed run once: due with its lag, then counted from the run', () => {
+    const entry = entryFromRow(rowOf({ task: 't', schedule: 30 }), 'UTC');
+    const now = Date.parse('2026-06-01T12:00:00Z'); // two hours of runs missed
+    expect(entryState(entry, now)).toEqual({ isDue: true, nextSeconds: 30, lagSeconds: 7230 });
+    expect(entryState({ ...entry, lastRunAtMs: now }, now + 1000)).toEqual({ isDue: false, nextSeconds: 29, lagSeconds: 0 });
+  });
+
+  it('treats a clocked schedule as a one-off', () => {
+    expect(entryFromRow(rowOf({ task: 't', schedule: { clocked: '2026-06-01T09:00:00Z' } }), 'UTC').oneOff).toBe(true);
+  });
+});
