@@ -36,8 +36,8 @@ const LEGACY_NAMES = [
   'CreateCeleryTaskHistory1766000000000',
 ];
 
-/** Our migrations as an earlier release shipped them: the same statements, under the names it recorded. */
-const legacyMigrations = [...celeryResultMigrations, ...celeryOutboxMigrations, ...celeryDashboardMigrations].map((Migration, index) => {
+/** Our migrations as an earlier release shipped them (before the date_done indexes): the same statements, under the names it recorded. */
+const legacyMigrations = [...celeryResultMigrations.slice(0, 3), ...celeryOutboxMigrations, ...celeryDashboardMigrations].map((Migration, index) => {
   const name = LEGACY_NAMES[index];
   return class extends Migration {
     override name = name;
@@ -46,13 +46,21 @@ const legacyMigrations = [...celeryResultMigrations, ...celeryOutboxMigrations, 
 
 /** Every migration we ship, under its current name, in the order the parts run them. */
 const ALL_MIGRATIONS = [...celeryResultMigrations, ...celeryOutboxMigrations, ...celeryDashboardMigrations];
-const CURRENT_NAMES = [
+const RESULT_NAMES = [
   'CreateCeleryResultTables1732435200000',
   'CreateCeleryRevokedTasks1764000000000',
   'CreateCeleryChordCounters1765000000000',
-  'CreateCeleryOutbox1766000000000',
-  'CreateCeleryTaskHistory1767000000000',
+  'CeleryDateDoneIndexes1768000000000',
 ];
+const CURRENT_NAMES = [...RESULT_NAMES, 'CreateCeleryOutbox1766000000000', 'CreateCeleryTaskHistory1767000000000'];
+/** The order TypeORM's CLI runs them in: by timestamp. */
+const CLI_ORDER = [...CURRENT_NAMES].sort((a, b) => Number(a.slice(-13)) - Number(b.slice(-13)));
+
+/** Whether the trigger our first migration creates is there: a marker of whether that migration ran again. */
+async function staleResultJsonTriggers(url: string): Promise<number> {
+  const [{ count }] = await querySql(url, "SELECT count(*)::int AS count FROM pg_trigger WHERE tgname = 'celery_taskmeta_result_json_stale'");
+  return count;
+}
 
 /** The docs/MIGRATIONS.md recipe: a migration of the app's own that runs ours inside its pipeline. */
 class CeleryTables1767500000000 implements MigrationInterface {
@@ -102,7 +110,7 @@ describe("our migrations stay out of the application's migrations table", () => 
       await backend.close();
 
       expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000']);
-      expect(await tableNames(database.url, 'celery_migrations')).toEqual(CURRENT_NAMES.slice(0, 3));
+      expect(await tableNames(database.url, 'celery_migrations')).toEqual(RESULT_NAMES);
       await app.undoLastMigration(); // failed with "No migration CreateCeleryChordCounters1765000000000 was found in the source code"
       expect(await tableNames(database.url, 'migrations')).toEqual([]);
       expect(await querySql(database.url, "SELECT to_regclass('orders') AS orders")).toEqual([{ orders: null }]);
@@ -139,8 +147,8 @@ describe("our migrations stay out of the application's migrations table", () => 
     await before.runMigrations();
     await before.destroy();
     expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000', ...LEGACY_NAMES]);
-    // A marker: had a migration run again, it would have created the index again.
-    await querySql(database.url, 'DROP INDEX celery_taskmeta_date_done_idx');
+    // A marker: had the first migration run again, it would have created the trigger again.
+    await querySql(database.url, 'DROP TRIGGER celery_taskmeta_result_json_stale ON celery_taskmeta');
 
     // After: the app lists only its own migrations and shares its DataSource with us.
     const app = appDataSource(database.url);
@@ -156,7 +164,7 @@ describe("our migrations stay out of the application's migrations table", () => 
 
       expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000']);
       expect((await tableNames(database.url, 'celery_migrations')).sort()).toEqual([...CURRENT_NAMES].sort());
-      expect(await querySql(database.url, "SELECT to_regclass('celery_taskmeta_date_done_idx') AS index")).toEqual([{ index: null }]);
+      expect(await staleResultJsonTriggers(database.url)).toBe(0);
       await app.undoLastMigration();
       expect(await tableNames(database.url, 'migrations')).toEqual([]);
     } finally {
@@ -174,15 +182,15 @@ describe("our migrations stay out of the application's migrations table", () => 
       await earlier.initialize();
       await earlier.runMigrations({ transaction: 'all' });
       await earlier.destroy();
-      await querySql(database.url, 'DROP INDEX celery_taskmeta_date_done_idx');
+      await querySql(database.url, 'DROP TRIGGER celery_taskmeta_result_json_stale ON celery_taskmeta');
 
       const backend = new DatabaseResultBackend({ url: database.url });
       await backend.connect();
       await backend.close();
 
       expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000']);
-      expect(await tableNames(database.url, 'celery_migrations')).toEqual(CURRENT_NAMES.slice(0, 3));
-      expect(await querySql(database.url, "SELECT to_regclass('celery_taskmeta_date_done_idx') AS index")).toEqual([{ index: null }]);
+      expect(await tableNames(database.url, 'celery_migrations')).toEqual(RESULT_NAMES);
+      expect(await staleResultJsonTriggers(database.url)).toBe(0);
       await app.undoLastMigration();
     } finally {
       await app.destroy();
@@ -194,14 +202,14 @@ describe("our migrations stay out of the application's migrations table", () => 
     await app.initialize();
     try {
       await app.runMigrations();
-      await querySql(database.url, 'DROP INDEX celery_taskmeta_date_done_idx');
+      await querySql(database.url, 'DROP TRIGGER celery_taskmeta_result_json_stale ON celery_taskmeta');
       const backend = new DatabaseResultBackend({ dataSource: app });
       await backend.connect();
       await backend.close();
 
-      expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000', ...CURRENT_NAMES.slice(0, 3)]);
-      expect(await tableNames(database.url, 'celery_migrations')).toEqual(CURRENT_NAMES.slice(0, 3));
-      expect(await querySql(database.url, "SELECT to_regclass('celery_taskmeta_date_done_idx') AS index")).toEqual([{ index: null }]);
+      expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000', ...RESULT_NAMES]);
+      expect(await tableNames(database.url, 'celery_migrations')).toEqual(RESULT_NAMES);
+      expect(await staleResultJsonTriggers(database.url)).toBe(0);
     } finally {
       await app.destroy();
     }
@@ -297,12 +305,12 @@ describe("running ours from the app's own migration pipeline (docs/MIGRATIONS.md
     const cli = new DataSource({ type: 'postgres', url: database.url, migrations: ALL_MIGRATIONS, migrationsTableName: 'celery_migrations' });
     await cli.initialize();
     try {
-      expect((await cli.runMigrations()).map((migration) => migration.name)).toEqual(CURRENT_NAMES);
+      expect((await cli.runMigrations()).map((migration) => migration.name)).toEqual(CLI_ORDER);
       expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual([]);
 
       await cli.undoLastMigration();
-      expect(await querySql(database.url, "SELECT to_regclass('celery_task_history') AS history")).toEqual([{ history: null }]);
-      expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual(['CreateCeleryTaskHistory1767000000000']);
+      expect(await querySql(database.url, "SELECT to_regclass('ix_celery_tasksetmeta_date_done') AS index")).toEqual([{ index: null }]);
+      expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual(['CeleryDateDoneIndexes1768000000000']);
       expect(await cli.showMigrations()).toBe(false); // TypeORM reads our record: nothing pending
       expect(await tableNames(database.url, 'migrations')).toEqual([]);
     } finally {
@@ -316,7 +324,7 @@ describe('the embedded database', () => {
     const lease = await acquireEmbeddedDataSource(undefined);
     try {
       const rows: { name: string }[] = await lease.dataSource.query('SELECT name FROM celery_migrations ORDER BY id');
-      expect(rows.map((row) => row.name)).toEqual(CURRENT_NAMES.slice(0, 3));
+      expect(rows.map((row) => row.name)).toEqual(RESULT_NAMES);
       expect(await lease.dataSource.query("SELECT to_regclass('migrations') AS migrations")).toEqual([{ migrations: null }]);
     } finally {
       await lease.release();

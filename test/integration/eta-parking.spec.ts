@@ -7,6 +7,7 @@ import { PythonWorker, startPythonWorker, withoutWakeUpErrors } from '../support
 import { deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
 import { queueCounts } from '../support/rabbitmq-inspection';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CELERY_PEER } from '../support/celery-peer';
 
 @Injectable()
 class ParkedTasks {
@@ -117,7 +118,7 @@ describe('ETA parking on RabbitMQ', () => {
  * A Python Celery 5.2.6 worker on the same queue meets the parked task when it comes back: a
  * routing key with 28 more words, an x-death header, a celery_delayed_* exchange. It runs it.
  */
-describe('a parked task that a Python Celery 5.2.6 worker receives when it comes back', () => {
+describe(`a parked task that a ${CELERY_PEER.name} worker receives when it comes back`, () => {
   let env: TestEnvironment;
   let app: INestApplicationContext;
   let python: PythonWorker | undefined;

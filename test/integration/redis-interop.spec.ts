@@ -8,10 +8,11 @@ import { celeryOptionsFromEnvironment } from '../../sample-app/src/celery-settin
 import { TasksModule } from '../../sample-app/src/tasks/tasks.module';
 import { createBroker } from '../../lib/broker/create-broker';
 import { eventually, startCeleryApp } from '../support/celery-app';
-import { PYTHON } from '../support/python-celery';
+import { PYTHON, pythonEnvironment } from '../support/python-celery';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
 import { uniqueName } from '../support/rabbitmq';
 import { killRedisConnections, redisClient, redisUrl } from '../support/redis';
+import { CELERY_PEER } from '../support/celery-peer';
 
 const SILENT = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -23,7 +24,7 @@ const DB = 8;
  * (python3-redis): tasks and results both ways, a chord across languages, remote control, and
  * reconnecting after Redis dropped our connections.
  */
-describe('Redis broker and result backend with Python Celery 5.2.6', () => {
+describe(`Redis broker and result backend with ${CELERY_PEER.name}`, () => {
   const url = redisUrl(DB);
   let redis: Redis;
   let app: INestApplicationContext;
@@ -184,7 +185,7 @@ print(json.dumps(seen))
   /** `celery inspect ping` of Python Celery 5.2.6 on our Redis: the replies by node. */
   function inspectPing(...nodes: string[]): Promise<unknown> {
     return new Promise((resolve, reject) =>
-      execFile(PYTHON, ['-m', 'celery', '-b', url, 'inspect', 'ping', '-d', nodes.join(','), '-t', '5', '--json'], { timeout: 60_000 }, (error, stdout, stderr) =>
+      execFile(PYTHON, ['-m', 'celery', '-b', url, 'inspect', 'ping', '-d', nodes.join(','), '-t', '5', '--json'], { timeout: 60_000, env: pythonEnvironment() }, (error, stdout, stderr) =>
         error ? reject(new Error(`${error.message}\n${stdout}${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!)),
       ),
     );

@@ -7,6 +7,7 @@ import { celeryDatabaseUrl } from '../support/python-celery';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
 import { RABBITMQ_URL } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CELERY_PEER } from '../support/celery-peer';
 
 @Injectable()
 class RevocableTasks {
@@ -39,7 +40,7 @@ class RevocableTasks {
  * worker, our `celery.revoke()` reaches a Python Celery 5.2.6 worker, and our worker keeps
  * revoked ids in the database so they outlive a restart.
  */
-describe('revoke broadcasts between Python Celery 5.2.6 and our worker', () => {
+describe(`revoke broadcasts between ${CELERY_PEER.name} and our worker`, () => {
   let env: TestEnvironment;
   let options: CeleryModuleOptions;
   let app: INestApplicationContext;
