@@ -145,4 +145,6 @@ if os.environ.get("INTEROP_SECURITY_CERT_STORE"):
         accept_content=["auth"],
         result_accept_content=["json"],
     )
+    import cryptography_compat
+    cryptography_compat.install()
     app.setup_security()
