@@ -1,12 +1,18 @@
 import { CreateCeleryResultTables1732435200000 } from './1732435200000-create-celery-result-tables';
 import { CreateCeleryRevokedTasks1764000000000 } from './1764000000000-create-celery-revoked-tasks';
 import { CreateCeleryChordCounters1765000000000 } from './1765000000000-create-celery-chord-counters';
+import { CeleryDateDoneIndexes1768000000000 } from './1768000000000-celery-date-done-indexes';
 
-export { CreateCeleryResultTables1732435200000, CreateCeleryRevokedTasks1764000000000, CreateCeleryChordCounters1765000000000 };
+export { CreateCeleryResultTables1732435200000, CreateCeleryRevokedTasks1764000000000, CreateCeleryChordCounters1765000000000, CeleryDateDoneIndexes1768000000000 };
 
 /**
  * The migrations that create (or complete) Celery's result tables, and our own revoked-task and
  * chord-counter tables. The backend runs them at start-up (`migrationsRun`); to run them from your
  * own migration pipeline instead, pass them to `runCeleryMigrations()` (docs/MIGRATIONS.md).
  */
-export const celeryResultMigrations = [CreateCeleryResultTables1732435200000, CreateCeleryRevokedTasks1764000000000, CreateCeleryChordCounters1765000000000];
+export const celeryResultMigrations = [
+  CreateCeleryResultTables1732435200000,
+  CreateCeleryRevokedTasks1764000000000,
+  CreateCeleryChordCounters1765000000000,
+  CeleryDateDoneIndexes1768000000000,
+];
