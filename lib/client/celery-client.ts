@@ -10,6 +10,7 @@ import type { TaskSentEvents } from '../events/task-sent-events';
 import { parseCeleryDate } from '../protocol/celery-time';
 import type { LamportClock } from '../protocol/lamport-clock';
 import type { MessageSigner } from '../protocol/auth-serializer';
+import { stampHeaders } from '../protocol/stamps';
 import { encodeTaskMessage } from '../protocol/encode-task-message';
 import { EMPTY_EMBED, SignatureLike, TaskEmbed, toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
@@ -254,7 +255,7 @@ export class CeleryClient {
       ignoreResult: options.ignoreResult ?? false,
       argsrepr: null,
       kwargsrepr: null,
-      customHeaders: options.headers ?? {},
+      customHeaders: options.stamps ? { ...options.headers, ...stampHeaders(options.stamps) } : (options.headers ?? {}),
       replyTo: options.replyTo ?? this.replyTo,
       correlationId: id,
       priority: checkPriority(name, options.priority),

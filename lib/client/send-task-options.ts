@@ -24,6 +24,12 @@ export interface SendTaskOptions {
   priority?: number;
   /** Extra application headers, visible to the task as its context headers (Celery: `headers`). */
   headers?: Record<string, unknown>;
+  /**
+   * Stamps, `{name: value}` (Celery 5.3+'s Stamping API: `sig.stamp(...)`, sent as the
+   * `stamped_headers` and `stamps` headers). Retries and workflow steps keep them; workers can be
+   * told to discard tasks by stamp (`control.revokeByStampedHeaders`).
+   */
+  stamps?: Record<string, unknown>;
   /** Ask the worker not to store the SUCCESS result (Celery: `ignore_result`). */
   ignoreResult?: boolean;
   /** Hard and soft time limits in seconds (Celery: `time_limit`, `soft_time_limit`). */

@@ -81,6 +81,16 @@ def whoami(self):
     return self.request.hostname
 
 
+@app.task(name="py.stamps", bind=True)
+def stamps(self, *_previous):
+    """The stamps this task arrived with: Celery 5.3+'s request.stamped_headers / stamps (5.2 shows
+    the same headers as plain application headers, None when absent)."""
+    return {
+        "stamped_headers": getattr(self.request, "stamped_headers", None),
+        "stamps": getattr(self.request, "stamps", None),
+    }
+
+
 @app.task(name="py.roundtrip")
 def roundtrip(value):
     return value
