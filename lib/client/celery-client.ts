@@ -255,12 +255,25 @@ export class CeleryClient {
       ignoreResult: options.ignoreResult ?? false,
       argsrepr: null,
       kwargsrepr: null,
-      customHeaders: options.stamps ? { ...options.headers, ...stampHeaders(options.stamps) } : (options.headers ?? {}),
+      customHeaders: applicationHeaders(options),
       replyTo: options.replyTo ?? this.replyTo,
       correlationId: id,
       priority: checkPriority(name, options.priority),
     };
   }
+}
+
+/**
+ * The headers beyond protocol v2's own: the caller's, then what Celery 5.3+ adds when set (stamps,
+ * `replaced_task_nesting`). Unset, nothing is added, so 5.2-era messages stay byte-identical.
+ */
+function applicationHeaders(options: SendTaskOptions): Record<string, unknown> {
+  if (!options.stamps && options.replacedTaskNesting === undefined) return options.headers ?? {};
+  return {
+    ...options.headers,
+    ...(options.replacedTaskNesting === undefined ? {} : { replaced_task_nesting: options.replacedTaskNesting }),
+    ...(options.stamps ? stampHeaders(options.stamps) : {}),
+  };
 }
 
 /** The body's third element: links, chain and chord as Celery writes them; null for what is not set. */

@@ -30,6 +30,11 @@ export interface SendTaskOptions {
    * told to discard tasks by stamp (`control.revokeByStampedHeaders`).
    */
   stamps?: Record<string, unknown>;
+  /**
+   * How many `Task.replace()` calls led to this task (Celery 5.6: `replaced_task_nesting`, a
+   * header); set on the tasks of a replacement, and kept by workflow steps.
+   */
+  replacedTaskNesting?: number;
   /** Ask the worker not to store the SUCCESS result (Celery: `ignore_result`). */
   ignoreResult?: boolean;
   /** Hard and soft time limits in seconds (Celery: `time_limit`, `soft_time_limit`). */

@@ -91,6 +91,18 @@ def stamps(self, *_previous):
     }
 
 
+@app.task(name="py.replace_with_nest", bind=True)
+def replace_with_nest(self, nest_queue):
+    """Replaces itself (Task.replace) with a chain of two Nest tasks on nest_queue."""
+    from celery import chain
+
+    replacement = chain(
+        app.signature("st.nesting", args=(None,), queue=nest_queue),
+        app.signature("st.nesting", queue=nest_queue),
+    )
+    return self.replace(replacement)
+
+
 @app.task(name="py.roundtrip")
 def roundtrip(value):
     return value

@@ -30,6 +30,7 @@ const OPTION_NAMES: readonly (readonly [keyof SendTaskOptions, string])[] = [
   ['shadow', 'shadow'],
   ['parentId', 'parent_id'],
   ['rootId', 'root_id'],
+  ['replacedTaskNesting', 'replaced_task_nesting'],
 ];
 
 /** Options of ours (camelCase) as Celery writes them into a signature dict; dates as ISO text, signatures as dicts. */

@@ -16,15 +16,23 @@ class StampedTasks {
     if (retries === 0) return currentTask().retry({ countdown: 0 });
     return { stamped_headers: headers.stamped_headers ?? null, stamps: headers.stamps ?? null, retries };
   }
+
+  /** A step of py.replace_with_nest's replacement: the nesting header it arrived with. */
+  @CeleryTask('st.nesting')
+  nesting(previous: unknown): { previous: unknown; nesting: unknown } {
+    return { previous, nesting: currentTask().headers.replaced_task_nesting ?? null };
+  }
 }
 
 /**
- * Celery 5.3+'s stamps (the canvas Stamping API) and `revoke_by_stamped_headers`, with the peer
- * Celery. Celery 5.2.6 has neither: against it, the same wire (written by hand where 5.2 has no
- * API) checks that our side works and that 5.2 is not disturbed by stamps.
+ * What Celery 5.3+ added to task messages, with the peer Celery: stamps (the canvas Stamping API),
+ * `revoke_by_stamped_headers` and `replaced_task_nesting`. Celery 5.2.6 has none of them: against
+ * it, the same wire (written by hand where 5.2 has no API) checks that our side works and that
+ * 5.2 is not disturbed by the headers.
  */
-describe(`stamps and revoke_by_stamped_headers with ${CELERY_PEER.name}`, () => {
+describe(`stamps, revoke_by_stamped_headers and replaced_task_nesting with ${CELERY_PEER.name}`, () => {
   const stampsReadByPython = peerIsAtLeast('5.3');
+  const nestingWritten = peerIsAtLeast('5.6');
   const pythonQueue = uniqueName('it-stamps-python');
   let env: TestEnvironment;
   let app: INestApplicationContext;
@@ -48,7 +56,7 @@ describe(`stamps and revoke_by_stamped_headers with ${CELERY_PEER.name}`, () => 
 
   /** A Python client sends `st.seen` stamped `{mystamp: value}`: with the Stamping API on 5.3+, by hand (the same headers) before. */
   function pythonSendsStamped(value: string): Promise<string> {
-    const send = stampsReadByPython
+    const send = peerIsAtLeast('5.3')
       ? `sig = app.signature('st.seen', queue=${JSON.stringify(env.queue)}); sig.stamp(mystamp=${JSON.stringify(value)}); result = sig.apply_async()`
       : `result = app.send_task('st.seen', queue=${JSON.stringify(env.queue)}, headers={'stamped_headers': ['mystamp'], 'stamps': {'mystamp': ${JSON.stringify(value)}}})`;
     return runInteropClient(`import json\nfrom interop_tasks import app\n${send}\nprint(json.dumps(result.id))`, settings());
@@ -105,5 +113,19 @@ print(json.dumps({'good': good.state, 'bad': bad.state}))`,
       // Run, not revoked: 5.2 has no revoked stamps.
       expect(await blocked.get({ timeout: 20_000 })).toEqual({ stamped_headers: ['mystamp'], stamps: { mystamp: 'blocked' } });
     }
+  });
+
+  it('keeps replaced_task_nesting on the steps of a replacement, through our chain step', async () => {
+    const nested = await runInteropClient(
+      `import json
+from interop_tasks import app
+result = app.send_task('py.replace_with_nest', args=[${JSON.stringify(env.queue)}], queue=${JSON.stringify(pythonQueue)})
+print(json.dumps(result.get(timeout=30)))`,
+      settings(),
+    );
+    // Celery 5.6 marks the replacement's tasks with nesting 1: the first in the header Python
+    // wrote, the second in the chain option our worker turned into its header. 5.2 writes none.
+    const level = nestingWritten ? 1 : null;
+    expect(nested).toEqual({ previous: { previous: null, nesting: level }, nesting: level });
   });
 });
