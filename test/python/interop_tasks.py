@@ -23,6 +23,14 @@ import payments
 app = Celery("interop_tasks", broker=os.environ.get("INTEROP_BROKER_URL"), backend=os.environ.get("INTEROP_RESULT_BACKEND"))
 app.conf.task_default_queue = os.environ.get("INTEROP_DEFAULT_QUEUE") or "celery"
 app.conf.result_extended = os.environ.get("INTEROP_RESULT_EXTENDED") == "1"
+# Quorum task queues behind topic exchanges (INTEROP_QUORUM=1): what makes Celery 5.5+ send
+# countdowns through native delayed delivery (celery_delayed_27) and declare its delay levels,
+# classic like ours. Celery 5.2 knows only the exchange type: its queues stay classic.
+if os.environ.get("INTEROP_QUORUM"):
+    app.conf.task_default_queue_type = "quorum"
+    app.conf.task_default_exchange_type = "topic"
+    app.conf.broker_native_delayed_delivery_queue_type = "classic"
+
 if os.environ.get("INTEROP_MAX_PRIORITY"):
     app.conf.task_queue_max_priority = int(os.environ["INTEROP_MAX_PRIORITY"])
 # One message at a time per process: with a queue shared with our worker, neither side hoards it.

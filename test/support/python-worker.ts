@@ -19,6 +19,8 @@ export interface InteropSettings {
   defaultQueue?: string;
   /** Default: the test broker, RABBITMQ_URL. */
   brokerUrl?: string;
+  /** Quorum task queues behind topic exchanges, classic delay levels: Celery 5.5+'s native delayed delivery. Default false. */
+  quorumQueues?: boolean;
   /** Message signing, Celery's `security_*` settings and `setup_security()`: PEM file paths and the store directory. */
   security?: { key: string; certificate: string; certStore: string };
 }
@@ -131,6 +133,7 @@ function interopEnvironment(settings: InteropSettings): Record<string, string> {
     INTEROP_RESULT_EXTENDED: settings.resultExtended ? '1' : '0',
     INTEROP_MAX_PRIORITY: settings.maxPriority === undefined ? '' : String(settings.maxPriority),
     INTEROP_DEFAULT_QUEUE: settings.defaultQueue ?? '',
+    INTEROP_QUORUM: settings.quorumQueues ? '1' : '',
     INTEROP_SECURITY_KEY: settings.security?.key ?? '',
     INTEROP_SECURITY_CERTIFICATE: settings.security?.certificate ?? '',
     INTEROP_SECURITY_CERT_STORE: settings.security?.certStore ?? '',
