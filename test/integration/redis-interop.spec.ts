@@ -12,7 +12,8 @@ import { PYTHON, pythonEnvironment } from '../support/python-celery';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
 import { uniqueName } from '../support/rabbitmq';
 import { killRedisConnections, redisClient, redisUrl } from '../support/redis';
-import { CELERY_PEER } from '../support/celery-peer';
+import { CELERY_PEER, peerIsAtLeast } from '../support/celery-peer';
+import { RedisResultBackend } from '../../lib/backend/redis/redis-result-backend';
 
 const SILENT = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -83,6 +84,35 @@ print(json.dumps({"sum": r.get(timeout=30), "state": r.state, "later": later.get
     expect(failure).toBeInstanceOf(TaskFailedError);
     expect(failure).toMatchObject({ excType: 'ZeroDivisionError', excMessage: ['division by zero'] });
     expect(await redis.ttl(`celery-task-meta-${result.id}`)).toBeGreaterThan(86_000);
+  }, 60_000);
+
+  it('writes the stamps of an extended result as Celery 5.3+ does, and reads the ones Python writes', async () => {
+    const backend = new RedisResultBackend({ url, extended: true });
+    await backend.connect();
+    try {
+      const [ours, theirs] = [randomUUID(), randomUUID()];
+      await backend.storeResult({
+        taskId: ours, status: 'SUCCESS', result: 1, traceback: null, children: [], dateDone: new Date(),
+        name: 'tasks.add', args: [], kwargs: {}, worker: 'nest@host', retries: 0, queue: 'q', stamps: { mystamp: 'ours' },
+      });
+      const pythonRead = await runInteropClient(
+        `import json
+from celery.app.task import Context
+from interop_tasks import app
+app.conf.result_extended = True
+request = Context(id=${JSON.stringify(theirs)}, task='tasks.add', args=[], kwargs={}, hostname='py@host', retries=0,
+                  delivery_info={'routing_key': 'q'}, stamped_headers=['mystamp'], stamps={'mystamp': 'theirs'})
+app.backend.store_result(${JSON.stringify(theirs)}, 1, 'SUCCESS', request=request)
+meta = app.backend.get_task_meta(${JSON.stringify(ours)})
+print(json.dumps({key: meta.get(key) for key in ('stamped_headers', 'mystamp', 'status')}))`,
+        settings,
+      );
+      expect(pythonRead).toEqual({ stamped_headers: ['mystamp'], mystamp: 'ours', status: 'SUCCESS' });
+      // Celery 5.2 stores no stamps, whatever the request carries.
+      expect((await backend.getResult(theirs))?.stamps).toEqual(peerIsAtLeast('5.3') ? { mystamp: 'theirs' } : undefined);
+    } finally {
+      await backend.close();
+    }
   }, 60_000);
 
   it('is woken by the pub/sub message of a result Python stores, while subscribed to its channel', async () => {
