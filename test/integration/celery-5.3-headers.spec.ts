@@ -1,6 +1,6 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
 import { CeleryClient, CeleryTask, CeleryWorker, chain, currentTask, signature } from '../../lib';
-import { startCeleryApp } from '../support/celery-app';
+import { eventually, startCeleryApp } from '../support/celery-app';
 import { CELERY_PEER, peerIsAtLeast } from '../support/celery-peer';
 import { celeryDatabaseUrl } from '../support/python-celery';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
@@ -15,6 +15,20 @@ class StampedTasks {
     const { headers, retries } = currentTask();
     if (retries === 0) return currentTask().retry({ countdown: 0 });
     return { stamped_headers: headers.stamped_headers ?? null, stamps: headers.stamps ?? null, retries };
+  }
+
+  /** Runs until aborted (or 20 s): a task to terminate. */
+  @CeleryTask('st.wait')
+  async wait(): Promise<string> {
+    const { signal } = currentTask();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 20_000);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return 'finished';
   }
 
   /** A step of py.replace_with_nest's replacement: the nesting header it arrived with. */
@@ -65,7 +79,7 @@ describe(`stamps, revoke_by_stamped_headers and replaced_task_nesting with ${CEL
   it('keeps the stamps of a Python-stamped task through our retry', async () => {
     const id = await pythonSendsStamped('kept');
     expect(await client.asyncResult(id).get({ timeout: 20_000 })).toEqual({ stamped_headers: ['mystamp'], stamps: { mystamp: 'kept' }, retries: 1 });
-  });
+  }, 60_000);
 
   it('sends the stamps of our stamped chain through our retry and our chain step to the Python step', async () => {
     const stamped = chain(signature('st.seen'), signature('py.stamps', [], {}, { queue: pythonQueue })).stamp({ mystamp: 'ours' });
@@ -73,7 +87,7 @@ describe(`stamps, revoke_by_stamped_headers and replaced_task_nesting with ${CEL
     const pythonSaw = await last.get({ timeout: 30_000 });
     // 5.3+ reads them as stamps; 5.2 as two application headers of those names, which its request exposes alike.
     expect(pythonSaw).toEqual({ stamped_headers: ['mystamp'], stamps: { mystamp: 'ours' } });
-  });
+  }, 60_000);
 
   it('discards as REVOKED what carries a stamp Python revoked by revoke_by_stamped_headers, and runs the rest', async () => {
     const ours = app.get(CeleryWorker).hostname;
@@ -97,7 +111,18 @@ print(json.dumps({'good': good.state, 'bad': bad.state}))`,
       settings(),
     );
     expect(states).toEqual({ good: 'SUCCESS', bad: 'REVOKED' });
-  });
+  }, 60_000);
+
+  it('terminates our running task a stamp revoked with terminate=True names, with Celery\'s reply', async () => {
+    const worker = app.get(CeleryWorker);
+    const running = await client.send('st.wait', [], { stamps: { mystamp: ['long', 'other'] } });
+    await eventually(async () => (worker.activeTasks().some((task) => task.message.id === running.id) ? true : undefined), 10_000, 'st.wait to run');
+    const revokeCall = `app.control.broadcast('revoke_by_stamped_headers', arguments={'headers': {'mystamp': 'long'}, 'terminate': True, 'signal': 'SIGTERM'}, destination=[${JSON.stringify(worker.hostname)}], reply=True, timeout=5)`;
+    const replies = await runInteropClient(`import json\nfrom interop_tasks import app\nprint(json.dumps(${revokeCall}))`, settings());
+    expect(replies).toEqual([{ [worker.hostname]: { ok: "headers defaultdict(<class 'set'>, {'mystamp': {'long'}}) revoked" } }]);
+    await expect(running.get({ timeout: 10_000 })).rejects.toThrow(/terminated/);
+    expect(await running.state()).toBe('REVOKED');
+  }, 60_000);
 
   it('revokes by stamp on the Python worker through our control client (5.3+), which 5.2 does not know', async () => {
     const replies = await client.control.revokeByStampedHeaders({ mystamp: ['x', 'blocked'] }, { destination: [python.nodename], reply: true, timeout: 5_000 });
@@ -113,7 +138,7 @@ print(json.dumps({'good': good.state, 'bad': bad.state}))`,
       // Run, not revoked: 5.2 has no revoked stamps.
       expect(await blocked.get({ timeout: 20_000 })).toEqual({ stamped_headers: ['mystamp'], stamps: { mystamp: 'blocked' } });
     }
-  });
+  }, 60_000);
 
   it('keeps replaced_task_nesting on the steps of a replacement, through our chain step', async () => {
     const nested = await runInteropClient(
@@ -127,5 +152,5 @@ print(json.dumps(result.get(timeout=30)))`,
     // wrote, the second in the chain option our worker turned into its header. 5.2 writes none.
     const level = nestingWritten ? 1 : null;
     expect(nested).toEqual({ previous: { previous: null, nesting: level }, nesting: level });
-  });
+  }, 60_000);
 });
