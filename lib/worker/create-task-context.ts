@@ -1,6 +1,7 @@
 import { DeliveryInfo } from '../broker/broker.interface';
 import { RetryRequested } from '../errors/retry-requested';
 import { TaskMessage } from '../protocol/task-message';
+import { stampsOfHeaders } from '../protocol/stamps';
 import { TaskContext } from '../task/task-context';
 
 /** The context a running task sees (Celery's `self.request`), built from its message. */
@@ -17,6 +18,7 @@ export function createTaskContext(message: TaskMessage, deliveryInfo: DeliveryIn
     eta: message.eta,
     expires: message.expires,
     headers: message.customHeaders,
+    stamps: stampsOfHeaders(message.customHeaders),
     deliveryInfo,
     replyTo: message.replyTo,
     correlationId: message.correlationId,

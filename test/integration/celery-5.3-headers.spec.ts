@@ -11,10 +11,10 @@ import { createTestEnvironment, TestEnvironment } from '../support/test-environm
 class StampedTasks {
   /** Retries once, then returns the stamps it arrived with: the retry must have kept them. */
   @CeleryTask('st.seen')
-  seen(): { stamped_headers: unknown; stamps: unknown; retries: number } {
-    const { headers, retries } = currentTask();
+  seen(): { stamped_headers: unknown; stamps: unknown; retries: number; context: unknown } {
+    const { headers, retries, stamps } = currentTask();
     if (retries === 0) return currentTask().retry({ countdown: 0 });
-    return { stamped_headers: headers.stamped_headers ?? null, stamps: headers.stamps ?? null, retries };
+    return { stamped_headers: headers.stamped_headers ?? null, stamps: headers.stamps ?? null, retries, context: stamps };
   }
 
   /** Runs until aborted (or 20 s): a task to terminate. */
@@ -78,7 +78,7 @@ describe(`stamps, revoke_by_stamped_headers and replaced_task_nesting with ${CEL
 
   it('keeps the stamps of a Python-stamped task through our retry', async () => {
     const id = await pythonSendsStamped('kept');
-    expect(await client.asyncResult(id).get({ timeout: 20_000 })).toEqual({ stamped_headers: ['mystamp'], stamps: { mystamp: 'kept' }, retries: 1 });
+    expect(await client.asyncResult(id).get({ timeout: 20_000 })).toEqual({ stamped_headers: ['mystamp'], stamps: { mystamp: 'kept' }, retries: 1, context: { mystamp: 'kept' } });
   }, 60_000);
 
   it('sends the stamps of our stamped chain through our retry and our chain step to the Python step', async () => {
