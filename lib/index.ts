@@ -27,6 +27,7 @@ export type { DelayedDeliveryQueueType } from './broker/delayed-delivery/delayed
 export type { Route, RouterFunction, TaskRoutes } from './client/task-router';
 export type { CeleryMetricsOptions } from './metrics/celery-metrics-options';
 export type { OutboxModuleOptions } from './outbox/outbox-options';
+export type { TracerProviderLike, TracingOptions } from './tracing/tracing-options';
 export type {
   CeleryAlertsOptions,
   FailureRateAlertOptions,
@@ -49,7 +50,7 @@ export type { AlertRuleName, CeleryAlert } from './alerts/celery-alert';
 
 // Inside a task: Celery's self.request and self.retry().
 export { currentTask, currentTaskOrUndefined } from './task/task-context';
-export type { TaskContext } from './task/task-context';
+export type { TaskContext, TaskStateUpdate } from './task/task-context';
 export type { RetryOptions } from './errors/retry-requested';
 
 // Sending tasks and reading results (send_task, apply_async, AsyncResult), canvas, the outbox.
@@ -59,11 +60,12 @@ export { defineTask } from './client/task-ref';
 export type { NoKwargs, TaskRef } from './client/task-ref';
 export { AsyncResult } from './client/async-result';
 export type { GetResultOptions } from './client/async-result';
+export type { TaskProgress, WatchOptions } from './client/task-progress';
 export { TaskState, READY_STATES } from './protocol/task-states';
 export type { TaskStateName } from './protocol/task-states';
 export { Signature, signature } from './client/canvas/signature';
 export type { ApplyOptions } from './client/canvas/signature';
-export { chain, chord, group } from './client/canvas/canvas';
+export { chain, chord, chunks, group, xmap, xstarmap } from './client/canvas/canvas';
 export { GroupResult } from './client/canvas/group-result';
 export { CeleryOutbox } from './outbox/celery-outbox';
 
@@ -86,10 +88,12 @@ export { PublishError } from './errors/publish.error';
 export { PublishTimeoutError } from './errors/publish-timeout.error';
 export { BrokerConnectionError } from './errors/broker-connection.error';
 export { InvalidSendOptionsError } from './errors/invalid-send-options.error';
+export { InvalidTaskStateError } from './errors/invalid-task-state.error';
 export { ControlCommandError } from './errors/control-command.error';
 export { PythonException } from './errors/python-exception';
 export type { PythonExceptionName } from './errors/python-exception';
 export { RetryRequested } from './errors/retry-requested';
+export { ReplaceRequested } from './errors/replace-requested';
 export { MaxRetriesExceededError } from './errors/max-retries-exceeded.error';
 export { SoftTimeLimitExceeded, TimeLimitExceeded } from './errors/time-limit.errors';
 export { TaskRevokedError } from './errors/task-revoked.error';

@@ -1,3 +1,4 @@
+import { OUR_PREFETCH } from './drain-no-result';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Bench, repeat } from '../support/bench-context';
@@ -181,8 +182,8 @@ async function drainRows(bench: Bench, connection: ReturnType<typeof redisOption
     await tools.prequeue(queue, total, { ignoreResult: true });
     const channel = await tools.channel();
     try {
-      // Our prefetch: concurrency 10 × worker_prefetch_multiplier 1.
-      return await measure(total, () => startRawConsumer(config, queue, 10), async () => (await channel.checkQueue(queue)).messageCount, async () => (await channel.checkQueue(queue)).messageCount === 0);
+      // Our prefetch: concurrency 10 × worker_prefetch_multiplier 4.
+      return await measure(total, () => startRawConsumer(config, queue, OUR_PREFETCH), async () => (await channel.checkQueue(queue)).messageCount, async () => (await channel.checkQueue(queue)).messageCount === 0);
     } finally {
       await channel.close();
       await tools.deleteQueue(queue);
@@ -194,7 +195,7 @@ async function drainRows(bench: Bench, connection: ReturnType<typeof redisOption
     { key: 'bullmq.results.bullmq', subject: 'BullMQ worker, return values kept in Redis', run: bull(true) },
     { key: 'bullmq.results.ours-redis', subject: 'nestjs-celery worker, Redis broker and results', run: oursOnRedis(true) },
     { key: 'bullmq.results.ours-rabbitmq-pg', subject: 'nestjs-celery worker, RabbitMQ + PostgreSQL results', run: oursOnRabbitWithPostgres },
-    { key: 'bullmq.drain.raw-amqplib', subject: 'raw amqplib consumer, prefetch 10 (RabbitMQ’s ceiling here)', run: rawConsumer },
+    { key: 'bullmq.drain.raw-amqplib', subject: `raw amqplib consumer, prefetch ${OUR_PREFETCH} (RabbitMQ’s ceiling here)`, run: rawConsumer },
   ];
   const rates = subjects.map(() => [] as number[]);
   // Taking turns run by run: a drift in the machine's load hits every subject alike.

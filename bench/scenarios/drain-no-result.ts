@@ -4,8 +4,8 @@ import { startCliWorker, startNodeWorker, startPythonWorker, startRawConsumer } 
 import { addRow } from '../support/report';
 import { summarize } from '../support/stats';
 
-/** Our worker's default prefetch: concurrency 10 × prefetchMultiplier 1. */
-export const OUR_PREFETCH = 10;
+/** Our worker's default prefetch: concurrency 10 × prefetchMultiplier 4 (Celery's default). */
+export const OUR_PREFETCH = 40;
 
 const SCENARIO = '2. Drain, no result';
 

@@ -17,6 +17,9 @@ export class DisabledResultBackend implements ResultBackend {
   async waitForResult(): Promise<never> {
     throw new ResultBackendDisabledError();
   }
+  async waitForChange(): Promise<never> {
+    throw new ResultBackendDisabledError();
+  }
   async forget(): Promise<void> {}
   async deleteExpired(): Promise<number> {
     return 0;

@@ -37,6 +37,12 @@ export interface ResultBackend {
   getResult(taskId: string): Promise<TaskResultMeta | null>;
   /** Resolves with the first ready state (SUCCESS, FAILURE, REVOKED) stored for the task. */
   waitForResult(taskId: string, options?: WaitOptions): Promise<TaskResultMeta>;
+  /**
+   * Resolves when a state of the task may have been stored since (the backend was told: LISTEN/
+   * NOTIFY, Redis pub/sub, an rpc:// reply, a memory:// write), or after `maxWaitMs` at the latest;
+   * rejects with `signal.reason` when it aborts. What `AsyncResult.watch()` waits on between reads.
+   */
+  waitForChange(taskId: string, maxWaitMs: number, signal?: AbortSignal): Promise<void>;
   /** Deletes what is stored for the task (Celery's `AsyncResult.forget()`). */
   forget(taskId: string): Promise<void>;
   /** Deletes ready results done before `olderThan`; returns how many (Celery's `backend_cleanup`). */

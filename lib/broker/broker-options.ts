@@ -1,9 +1,29 @@
 import { optionKeys } from '../utils/option-keys';
 
+/** kombu's `failover_strategy` names. */
+export type FailoverStrategy = 'round-robin' | 'shuffle';
+export const FAILOVER_STRATEGIES: readonly FailoverStrategy[] = ['round-robin', 'shuffle'];
+
+/** A list of broker URLs as Celery writes it in one setting: joined by `;`. */
+export function joinBrokerUrls(url: string | readonly string[]): string {
+  return typeof url === 'string' ? url : url.join(';');
+}
+
 /** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
 export interface BrokerOptions {
-  /** `amqp://user:password@host:5672/vhost`, `amqps://…`, `redis://:password@host:6379/0`, `rediss://…`, or `memory://` for the in-process broker. */
-  url: string;
+  /**
+   * `amqp://user:password@host:5672/vhost`, `amqps://…`, `redis://:password@host:6379/0`, `rediss://…`, or `memory://` for the in-process broker.
+   * Several RabbitMQ nodes fail over as in Celery: `'amqp://u:p@rabbit1//;amqp://u:p@rabbit2//'`
+   * (later ones may be a host only, `;rabbit3:5672`, taking the first URL's user, password and
+   * vhost), or a list of URLs.
+   */
+  url: string | readonly string[];
+  /**
+   * Which node of a failover list to try after losing one (Celery's `broker_failover_strategy`):
+   * 'round-robin' (default: the next in the list) or 'shuffle' (the list in a new random order
+   * each round).
+   */
+  failoverStrategy?: FailoverStrategy;
   /** AMQP heartbeat in seconds (Celery: `broker_heartbeat`). Default 60. */
   heartbeatSeconds?: number;
   /** First reconnect delay in ms; it grows up to 30 s. Default 1000. */
@@ -29,5 +49,5 @@ export interface BrokerOptions {
 }
 
 export const BROKER_OPTION_KEYS = optionKeys<BrokerOptions>()(
-  'url', 'heartbeatSeconds', 'reconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'maxReconnectDelayMs', 'closeTimeoutMs', 'connectionName', 'socketOptions', 'visibilityTimeoutSeconds',
+  'url', 'heartbeatSeconds', 'reconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'maxReconnectDelayMs', 'closeTimeoutMs', 'connectionName', 'socketOptions', 'visibilityTimeoutSeconds', 'failoverStrategy',
 );

@@ -1,3 +1,4 @@
+import { InvalidBrokerUrlError } from '../errors/invalid-broker-url.error';
 import { UnsupportedBrokerUrlError } from '../errors/unsupported-broker-url.error';
 import { maskUrl } from '../utils/mask-secrets';
 import { AmqpBroker } from './amqp/amqp-broker';
@@ -28,6 +29,9 @@ export function createBroker(url: string | undefined, settings: BrokerSettings =
   if (url === undefined) return new MemoryBroker({ virtualHost: sharedMemoryVirtualHost('memory://'), logger: settings.logger });
   const scheme = urlScheme(url) ?? '';
   if ((AMQP_URL_SCHEMES as readonly string[]).includes(scheme)) return new AmqpBroker({ ...settings, url });
+  if (url.includes(';') && !(AMQP_URL_SCHEMES as readonly string[]).includes(scheme)) {
+    throw new InvalidBrokerUrlError(maskUrl(url), `failover lists (URLs separated by ';') are supported for RabbitMQ (amqp://) only; give one ${scheme}:// URL`);
+  }
   if ((REDIS_URL_SCHEMES as readonly string[]).includes(scheme)) {
     const { connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds } = settings;
     return new RedisBroker({ url, connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds });

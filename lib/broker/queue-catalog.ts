@@ -1,6 +1,9 @@
 import { QueueDeclaration } from './broker.interface';
 import { celeryTaskQueue, CeleryQueueOptions } from './celery-queue';
 
+/** Celery 5.5's `task_default_queue_type`. */
+export type DefaultQueueType = 'classic' | 'quorum';
+
 /**
  * The queues this app knows (Celery's `task_queues`): one declaration per name, shared by the
  * client (declares before sending) and the worker (declares before consuming), so both always
@@ -9,7 +12,11 @@ import { celeryTaskQueue, CeleryQueueOptions } from './celery-queue';
 export class QueueCatalog {
   private readonly declarations = new Map<string, QueueDeclaration>();
 
-  constructor(private readonly configured: Readonly<Record<string, CeleryQueueOptions>> = {}) {}
+  constructor(
+    private readonly configured: Readonly<Record<string, CeleryQueueOptions>> = {},
+    /** How queues not in `configured` are declared (Celery's `task_default_queue_type`): quorum adds `x-queue-type`. */
+    private readonly defaultQueueType: DefaultQueueType = 'classic',
+  ) {}
 
   /**
    * How queue `name` is declared. A configured queue, or a name declared before (Celery keeps
@@ -21,7 +28,7 @@ export class QueueCatalog {
   declaration(name: string, requested: CeleryQueueOptions = {}): QueueDeclaration {
     let declaration = this.declarations.get(name);
     if (!declaration) {
-      declaration = celeryTaskQueue(name, this.configured[name] ?? requested);
+      declaration = celeryTaskQueue(name, this.configured[name] ?? { ...(this.defaultQueueType === 'quorum' ? { queueType: 'quorum' } : {}), ...requested });
       this.declarations.set(name, declaration);
     }
     return declaration;

@@ -14,7 +14,8 @@ import { stampHeaders } from '../protocol/stamps';
 import { encodeTaskMessage } from '../protocol/encode-task-message';
 import { EMPTY_EMBED, SignatureLike, TaskEmbed, toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
-import { currentTaskOrUndefined } from '../task/task-context';
+import { addToParentTrail, currentTaskOrUndefined } from '../task/task-context';
+import { taskResultTuple } from './canvas/result-tuple';
 import { Signature, signature } from './canvas/signature';
 import { AsyncResult } from './async-result';
 import { SendTaskOptions } from './send-task-options';
@@ -22,6 +23,7 @@ import type { AnyTaskRef, TaskRef } from './task-ref';
 import { TaskRouter } from './task-router';
 import type { TaskSendArguments, TaskSendOptions, TaskSignatureArguments } from './typed-task-calls';
 import type { TaskRegistry } from '../task/task-registry';
+import { NO_TRACING, PublishTrace, TaskTracer } from '../tracing/task-tracer';
 
 /** A task call routed and encoded, ready to publish: `CeleryClient.prepare()` makes it, `publishPrepared()` sends it. */
 export interface PreparedTask {
@@ -29,6 +31,8 @@ export interface PreparedTask {
   /** The queue it is routed to, declared before publishing (as Celery declares it on send). */
   queue: string;
   message: OutgoingMessage;
+  /** Its producer span (tracing), ended once published or stored; absent for a message read back from the outbox. */
+  trace?: PublishTrace;
 }
 
 /**
@@ -67,6 +71,8 @@ export interface CeleryClientDependencies {
    * published: the testing kit's record of sent tasks. Must not throw.
    */
   onTaskCall?: (call: TaskCall) => void;
+  /** Producer spans (`apply_async/<task>`) with their context in the message headers; none when omitted. */
+  tracer?: TaskTracer;
 }
 
 /**
@@ -119,6 +125,8 @@ export class CeleryClient {
   async send(task: string | AnyTaskRef, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
     const prepared = this.prepare(task, args, options);
     await this.publishPrepared(prepared);
+    // Only a send from inside a running task has a parent to tell (and pays for the tuple).
+    if (options.addToParent !== false && currentTaskOrUndefined()) addToParentTrail(taskResultTuple(prepared.taskId));
     return new AsyncResult(prepared.taskId, this.deps.backend);
   }
 
@@ -148,7 +156,7 @@ export class CeleryClient {
     return Promise.allSettled(
       prepared.map(async (item) => {
         if (item instanceof Error) throw item;
-        await this.deps.broker.publish(item.message);
+        await traced(item, this.deps.broker.publish(item.message));
         this.deps.sentEvents?.taskSent(item.message.properties.headers!, { queue: item.queue, exchange: item.message.exchange, routingKey: item.message.routingKey });
         return new AsyncResult(item.taskId, this.deps.backend);
       }),
@@ -164,9 +172,17 @@ export class CeleryClient {
     const name = typeof task === 'string' ? task : task.name;
     const destination = this.route(name, args, options);
     const message = this.buildMessage(name, args, { ...options, priority: destination.priority });
-    const { properties, body } = encodeTaskMessage(message, this.deps.signer ?? null);
+    const trace = this.startPublishTrace(message, destination);
+    let encoded: ReturnType<typeof encodeTaskMessage>;
+    try {
+      encoded = encodeTaskMessage(message, this.deps.signer ?? null);
+    } catch (error) {
+      trace.end(error);
+      throw error;
+    }
+    const { properties, body } = encoded;
     this.deps.onTaskCall?.({ name, args, options, message, queue: destination.queue, exchange: destination.exchange, routingKey: destination.routingKey });
-    return { taskId: message.id, queue: destination.queue, message: { exchange: destination.exchange, routingKey: destination.routingKey, properties, body } };
+    return { taskId: message.id, queue: destination.queue, message: { exchange: destination.exchange, routingKey: destination.routingKey, properties, body }, trace };
   }
 
   /**
@@ -175,8 +191,7 @@ export class CeleryClient {
    */
   async publishPrepared(prepared: PreparedTask): Promise<void> {
     const { message, queue } = prepared;
-    await this.declareOnce(queue);
-    await this.deps.broker.publish(message);
+    await traced(prepared, this.declareOnce(queue).then(() => this.deps.broker.publish(message)));
     this.deps.sentEvents?.taskSent(message.properties.headers!, { queue, exchange: message.exchange, routingKey: message.routingKey });
   }
 
@@ -208,8 +223,9 @@ export class CeleryClient {
    * through the default exchange (Celery's shortcut); other exchanges with their routing key.
    */
   private route(name: string, args: unknown[], options: SendTaskOptions): { queue: string; exchange: string; routingKey: string; priority?: number } {
-    const route = this.deps.router?.route(name, args, options.kwargs ?? {}) ?? {};
-    const queue = options.queue ?? this.deps.registry?.get(name)?.options.queue ?? route.queue ?? this.deps.defaultQueue;
+    const routeName = options.routeName ?? name;
+    const route = this.deps.router?.route(routeName, args, options.kwargs ?? {}) ?? {};
+    const queue = options.queue ?? this.deps.registry?.get(routeName)?.options.queue ?? route.queue ?? this.deps.defaultQueue;
     const exchange = options.exchange ?? route.exchange;
     const routingKey = options.routingKey ?? route.routingKey;
     const priority = options.priority ?? route.priority;
@@ -217,6 +233,19 @@ export class CeleryClient {
     const declared = this.deps.queues.declaration(queue).exchange;
     if (!declared || declared.type === 'direct') return { queue, exchange: '', routingKey: queue, priority };
     return { queue, exchange: declared.name, routingKey: routingKey ?? this.deps.queues.declaration(queue).routingKey ?? queue, priority };
+  }
+
+  /**
+   * The producer span of a send, started before the message is encoded so that its context goes
+   * out in the headers (opentelemetry-instrumentation-celery injects it in before_task_publish).
+   */
+  private startPublishTrace(message: TaskMessage, destination: { queue: string; exchange: string; routingKey: string }): PublishTrace {
+    const tracer = this.deps.tracer ?? NO_TRACING;
+    if (!tracer.enabled) return tracer.startPublish(message, destination);
+    const exchangeType = destination.exchange === '' ? 'direct' : this.deps.queues.declaration(destination.queue).exchange?.type;
+    const trace = tracer.startPublish(message, { ...destination, exchangeType });
+    message.customHeaders = { ...message.customHeaders, ...trace.headers };
+    return trace;
   }
 
   private async declareOnce(queue: string): Promise<void> {
@@ -274,6 +303,17 @@ function applicationHeaders(options: SendTaskOptions): Record<string, unknown> {
     ...(options.replacedTaskNesting === undefined ? {} : { replaced_task_nesting: options.replacedTaskNesting }),
     ...(options.stamps ? stampHeaders(options.stamps) : {}),
   };
+}
+
+/** Ends a prepared task's producer span with how its publish went. */
+async function traced(prepared: PreparedTask, publish: Promise<void>): Promise<void> {
+  try {
+    await publish;
+  } catch (error) {
+    prepared.trace?.end(error);
+    throw error;
+  }
+  prepared.trace?.end();
 }
 
 /** The body's third element: links, chain and chord as Celery writes them; null for what is not set. */

@@ -57,6 +57,16 @@ export interface SendTaskOptions {
   chain?: SignatureDict[];
   /** The chord body this task is a header member of (Celery's `chord` option); set by chord(). */
   chord?: SignatureDict;
+  /**
+   * Route the call as if it were a call of this task (Celery's `route_name`): `celery.map`,
+   * `celery.starmap` and chunks go where the task they run goes. Default: the task's own name.
+   */
+  routeName?: string;
+  /**
+   * Sent from inside a running task: list it in that task's `children` (Celery: `add_to_parent`,
+   * default true), which `AsyncResult.children()` and `collect()` follow.
+   */
+  addToParent?: boolean;
   /** Where an rpc:// result goes, when not to this client (Celery: `reply_to`); kept by chain steps. */
   replyTo?: string;
 }

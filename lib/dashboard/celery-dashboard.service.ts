@@ -17,9 +17,13 @@ import { maskSecretsInText } from '../utils/mask-secrets';
 import { CELERY_DASHBOARD_OPTIONS } from './dashboard.constants';
 import type { ResolvedDashboardOptions } from './dashboard-options';
 import { presentTask } from './present';
+import { readRunningTaskProgress, RunningTaskProgress } from './running-task-progress';
 
 /** How often the live stream re-sends the worker list, so heartbeat ages move without events. */
 const WORKER_TICK_MS = 2000;
+
+/** How often running tasks' progress is read from the result backend while a page is open. */
+const PROGRESS_TICK_MS = 1000;
 
 /** What the dashboard's header shows: where it is connected, secrets masked. */
 export interface DashboardOverview {
@@ -43,6 +47,8 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
   private readonly writer: TaskHistoryWriter;
   /** Open live streams, ended at shutdown so the HTTP server can close without waiting for browsers. */
   private readonly streams = new Set<Subscriber<MessageEvent>>();
+  /** The last progress read, shared by every open page within a tick. */
+  private progressRead: { at: number; progress: Promise<Record<string, RunningTaskProgress>> } | null = null;
 
   constructor(
     @Inject(CELERY_DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,
@@ -106,6 +112,20 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
     return [...new Set(this.monitor.state.tasks().map((task) => task.name).filter((name): name is string => name !== null))].sort();
   }
 
+  /**
+   * The progress running (STARTED) tasks reported with `updateState` / `setProgress` or
+   * Python's `update_state`, by task id, read from the result backend (see
+   * running-task-progress.ts for why not from events). Empty on rpc://.
+   */
+  progress(): Promise<Record<string, RunningTaskProgress>> {
+    const now = Date.now();
+    if (this.progressRead && now - this.progressRead.at < PROGRESS_TICK_MS / 2) return this.progressRead.progress;
+    const running = this.monitor.state.tasks().filter((task) => task.state === TaskState.STARTED).map((task) => task.uuid);
+    const progress = readRunningTaskProgress(this.backend, running);
+    this.progressRead = { at: now, progress };
+    return progress;
+  }
+
   /** A task from memory, or from the history when it is older than the `maxTasks` kept in memory. */
   async task(uuid: string): Promise<TaskSnapshot> {
     return presentTask(await this.findTask(uuid));
@@ -116,8 +136,9 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /**
-   * Live updates for the page (server-sent events): `task` and `worker` on each change, and the
-   * full `workers` list every 2 s so heartbeat ages and online flags stay current.
+   * Live updates for the page (server-sent events): `task` and `worker` on each change, the
+   * full `workers` list every 2 s so heartbeat ages and online flags stay current, and
+   * `progress` (running tasks' progress by id) each second it changes.
    */
   liveUpdates(): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {
@@ -126,11 +147,23 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
         workerChanged: (worker) => subscriber.next({ type: 'worker', data: worker }),
       });
       const timer = setInterval(() => subscriber.next({ type: 'workers', data: this.workers() }), WORKER_TICK_MS);
+      let lastProgress = '{}';
+      const progressTimer = setInterval(() => {
+        this.progress().then(
+          (progress) => {
+            const text = JSON.stringify(progress);
+            if (text !== lastProgress && !subscriber.closed) subscriber.next({ type: 'progress', data: progress });
+            lastProgress = text;
+          },
+          (error: Error) => this.logger.warn(`Could not read running tasks' progress: ${maskSecretsInText(error.message)}`),
+        );
+      }, PROGRESS_TICK_MS);
       subscriber.next({ type: 'workers', data: this.workers() });
       this.streams.add(subscriber);
       return () => {
         this.streams.delete(subscriber);
         clearInterval(timer);
+        clearInterval(progressTimer);
         unsubscribe();
       };
     });

@@ -18,7 +18,8 @@ interface RawReply {
  * Nest reads the path and guards from decorators, so the class is decorated when registered.
  *
  * Routes (under `/<path>`): the page; `api/overview`, `api/workers`, `api/tasks` (filters
- * `name`, `state`, `worker`, `from`, `to`, `limit`), `api/tasks/:id`, `api/series`; the live
+ * `name`, `state`, `worker`, `from`, `to`, `limit`), `api/tasks/:id`, `api/progress` (running
+ * tasks' reported progress by id), `api/series`; the live
  * stream `api/stream` (server-sent events); and the actions `POST api/tasks/:id/revoke`,
  * `…/terminate`, `…/retry`, `api/rate-limit`, `api/workers/:hostname/shutdown`.
  */
@@ -65,6 +66,11 @@ export function createDashboardController(options: ResolvedDashboardOptions): Ty
     @Get('api/tasks/:id')
     task(@Param('id') id: string) {
       return this.dashboard.task(id);
+    }
+
+    @Get('api/progress')
+    progress() {
+      return this.dashboard.progress();
     }
 
     @Get('api/series')

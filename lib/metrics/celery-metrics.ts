@@ -41,6 +41,8 @@ export interface CeleryMetricsSources {
  * - `<prefix>worker_prefetch_in_use` / `<prefix>worker_prefetch_limit`: unacknowledged
  *   messages this worker holds (running, waiting for a slot or an ETA) and the basic.qos window.
  * - `<prefix>broker_reconnects_total`: connections re-established after a loss.
+ * - `<prefix>broker_connected{node}`: 1 for the broker node connected to (password masked; a
+ *   failover list names the node in use), nothing while disconnected.
  *
  * Counting happens on the worker's path (a WorkerMonitor); the gauges are read only when scraped.
  */
@@ -99,7 +101,18 @@ export class CeleryMetrics implements WorkerMonitor, BrokerEvents {
         this.set(worker?.isRunning ? worker.prefetchCount : 0);
       },
     });
-    this.metricNames = [this.tasks, this.runtime, this.reconnects, queueDepth, inUse, limit].map(metricName);
+    const broker = sources.broker;
+    const connected = new Gauge({
+      name: `${prefix}broker_connected`,
+      help: 'The broker node connected to now (1), by its URL with the password masked.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        if (broker.isConnected) this.set({ node: broker.description }, 1);
+      },
+    });
+    this.metricNames = [this.tasks, this.runtime, this.reconnects, queueDepth, inUse, limit, connected].map(metricName);
   }
 
   taskReceived(message: TaskMessage): void {

@@ -54,7 +54,15 @@ export class CeleryOutbox {
   async enqueue(manager: EntityManager, task: string | AnyTaskRef, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
     if (!this.options) throw new OutboxNotConfiguredError();
     const prepared = this.client.prepare(task, args, options);
-    await manager.query(INSERT_OUTBOX_ROW_SQL, toOutboxParameters(prepared));
+    // The producer span covers the write: the relay publishes later, in whatever context, the
+    // headers written here (so the consumer's span is a child of the enqueuing transaction's).
+    try {
+      await manager.query(INSERT_OUTBOX_ROW_SQL, toOutboxParameters(prepared));
+    } catch (error) {
+      prepared.trace?.end(error);
+      throw error;
+    }
+    prepared.trace?.end();
     return this.client.asyncResult(prepared.taskId);
   }
 

@@ -1,24 +1,30 @@
 import type { CeleryAlertsOptions } from '../alerts/alert-options';
 import type { ResultBackendConfig } from '../backend/create-result-backend';
 import type { CeleryQueueOptions } from '../broker/celery-queue';
+import type { DefaultQueueType } from '../broker/queue-catalog';
 import type { TaskRoutes } from '../client/task-router';
 import { DEFAULT_EVENT_OPTIONS, EventOptions } from '../events/event-options';
-import { BrokerOptions } from '../broker/broker-options';
+import { BrokerOptions, joinBrokerUrls } from '../broker/broker-options';
 import { CeleryModuleOptions } from './celery-module-options';
 import { ResolvedMetricsOptions, resolveMetricsOptions } from '../metrics/celery-metrics-options';
 import { loadMessageSecurity, MessageSecurity } from '../security/load-message-security';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from '../worker/worker-options';
 import { ResolvedOutboxOptions, resolveOutboxOptions } from '../outbox/outbox-options';
+import { createTaskTracer } from '../tracing/create-task-tracer';
+import type { TaskTracer } from '../tracing/task-tracer';
+import { resolveTracingOptions } from '../tracing/tracing-options';
 import { urlScheme } from '../broker/amqp/amqp-url';
 import { CeleryLogLevel, commandLineHostname, WorkerCommandLine, workerCommandLine } from './worker-command-line';
 
 /** The module's options with every default applied: what the providers are built from. */
 export interface CeleryConfig {
-  /** Celery's `broker_url` and settings; `memory://` is the in-process broker. */
-  broker: BrokerOptions;
+  /** Celery's `broker_url` (a failover list joined by `;`, as Celery writes it) and settings; `memory://` is the in-process broker. */
+  broker: BrokerOptions & { url: string };
   /** null: no result backend (Celery's DisabledBackend). */
   backend: ResultBackendConfig | null;
   defaultQueue: string;
+  /** How queues not configured in `queues` are declared; quorum by default on a failover list. */
+  defaultQueueType: DefaultQueueType;
   queues: Record<string, CeleryQueueOptions>;
   taskRoutes: TaskRoutes | undefined;
   /** null: producer only (`worker: false`). */
@@ -37,6 +43,8 @@ export interface CeleryConfig {
   security: MessageSecurity;
   /** null: no transactional outbox. */
   outbox: ResolvedOutboxOptions | null;
+  /** Spans for sends and runs (OpenTelemetry), or NO_TRACING. */
+  tracer: TaskTracer;
 }
 
 /**
@@ -47,7 +55,8 @@ export interface CeleryConfig {
  * none of them; the CLI then refuses to run it (it checks what the runtimes reported at start-up).
  */
 export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: WorkerCommandLine | null = workerCommandLine()): CeleryConfig {
-  const broker = typeof options.broker === 'string' ? { url: options.broker } : options.broker!;
+  const given = typeof options.broker === 'string' || Array.isArray(options.broker) ? { url: options.broker as string | string[] } : (options.broker as BrokerOptions);
+  const broker = { ...given, url: joinBrokerUrls(given.url) };
   const defaultQueue = options.defaultQueue ?? 'celery';
   const { sendTaskEvents, heartbeatIntervalSeconds, logTasks, autoStart, exitOnRemoteShutdown, mingle, ...worker } = options.worker || {};
   const flags = options.worker === false ? null : commandLine;
@@ -55,6 +64,8 @@ export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: W
     broker,
     backend: resolveBackend(options),
     defaultQueue,
+    // Several brokers mean a cluster: a classic queue lives on one node and is gone with it.
+    defaultQueueType: options.taskDefaultQueueType ?? (broker.url.includes(';') ? 'quorum' : 'classic'),
     queues: options.queues ?? {},
     taskRoutes: options.taskRoutes,
     worker:
@@ -85,6 +96,7 @@ export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: W
     alerts: options.alerts || null,
     security: loadMessageSecurity(options.security),
     outbox: resolveOutboxOptions(options.outbox),
+    tracer: createTaskTracer(resolveTracingOptions(options.tracing)),
   };
 }
 

@@ -7,6 +7,7 @@ const STRING_SETTINGS = {
   CELERY_BROKER_URL: 'broker',
   CELERY_RESULT_BACKEND: 'backend',
   CELERY_TASK_DEFAULT_QUEUE: 'defaultQueue',
+  CELERY_TASK_DEFAULT_QUEUE_TYPE: 'taskDefaultQueueType',
 } as const;
 const APP_FLAGS = { CELERY_TASK_SEND_SENT_EVENT: 'sendSentEvent' } as const;
 const WORKER_FLAGS = {
@@ -24,7 +25,8 @@ const WORKER_COUNTS = {
 /**
  * CeleryModule options from environment variables named as Celery's settings: the names a Django
  * project configured with `app.config_from_object('django.conf:settings', namespace='CELERY')`
- * reads (`CELERY_BROKER_URL`, `CELERY_RESULT_BACKEND`, `CELERY_TASK_DEFAULT_QUEUE`,
+ * reads (`CELERY_BROKER_URL` — several separated by `;` fail over —, `CELERY_RESULT_BACKEND`,
+ * `CELERY_TASK_DEFAULT_QUEUE`, `CELERY_TASK_DEFAULT_QUEUE_TYPE`,
  * `CELERY_TASK_ACKS_LATE`, `CELERY_TASK_REJECT_ON_WORKER_LOST`, `CELERY_TASK_TRACK_STARTED`,
  * `CELERY_TASK_IGNORE_RESULT`, `CELERY_TASK_SEND_SENT_EVENT`, `CELERY_WORKER_CONCURRENCY`,
  * `CELERY_WORKER_PREFETCH_MULTIPLIER`, `CELERY_WORKER_SEND_TASK_EVENTS`; Celery itself reads the

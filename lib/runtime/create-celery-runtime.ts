@@ -6,6 +6,7 @@ import type { Broker } from '../broker/broker.interface';
 import { QueueCatalog } from '../broker/queue-catalog';
 import { CanvasWorkflowSteps } from '../workflow/canvas-workflow-steps';
 import { chordUnlockTask } from '../workflow/chord-unlock.task';
+import { accumulateTask, chunksTask, mapTask, starmapTask } from '../workflow/map-tasks';
 import { CeleryClient, CeleryClientDependencies } from '../client/celery-client';
 import { TaskRouter } from '../client/task-router';
 import { TaskSentEvents } from '../events/task-sent-events';
@@ -72,7 +73,7 @@ export async function createCeleryRuntime(options: CeleryModuleOptions, host: Ru
 
 function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, connectionEvents: BrokerConnectionEvents, backend: ResultBackend): CeleryRuntime {
   const { logger } = host;
-  const queues = new QueueCatalog(config.queues);
+  const queues = new QueueCatalog(config.queues, config.defaultQueueType);
   const registry = new TaskRegistry();
   for (const task of host.tasks ?? []) registry.register(task);
   const signals = new TaskSignals(logger);
@@ -89,6 +90,7 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
     signer: config.security.signer,
     sentEvents: config.events.sendSentEvent ? new TaskSentEvents({ broker, clock, logger }) : undefined,
     onTaskCall: host.onTaskCall,
+    tracer: config.tracer,
   });
   const outbox = new CeleryOutbox(client, config.outbox, logger);
   const worker = config.worker && buildWorker(config, { broker, backend, queues, registry, signals, client, logger });
@@ -117,6 +119,8 @@ function buildWorker(
   const { broker, backend, queues, registry, signals, client, logger } = parts;
   // Celery's join of chords on backends without a counter: a queue shared with Python may carry it.
   registry.registerBuiltin(chordUnlockTask(client));
+  // What Python's add.map(), add.starmap() and add.chunks() send, and the body replace() gives a group.
+  for (const builtin of [mapTask(registry), starmapTask(registry), chunksTask(client), accumulateTask()]) registry.registerBuiltin(builtin);
   return new CeleryWorker({
     broker,
     backend,
@@ -128,8 +132,9 @@ function buildWorker(
     // The database backend keeps revoked ids across restarts; with others they live in memory, as in Celery.
     revokedStore: backend.capabilities.revokedStore,
     monitors: config.logTasks ? [new TaskProgressLog(logger)] : undefined,
-    workflow: new CanvasWorkflowSteps(client, logger),
+    workflow: new CanvasWorkflowSteps(client, logger, registry),
     security: config.security,
+    tracer: config.tracer,
   });
 }
 

@@ -1,13 +1,14 @@
 import { ALERT_OPTION_KEYS, alertOptionProblems } from '../alerts/alert-options';
 import { CELERY_QUEUE_OPTION_KEYS } from '../broker/celery-queue';
 import { ROUTE_KEYS } from '../client/task-router';
-import { BROKER_OPTION_KEYS } from '../broker/broker-options';
+import { BROKER_OPTION_KEYS, BrokerOptions, FAILOVER_STRATEGIES } from '../broker/broker-options';
 import { CELERY_MODULE_OPTION_KEYS } from './celery-module-options';
 import { EMBEDDED_BACKEND_OPTION_KEYS, POSTGRES_BACKEND_OPTION_KEYS, REDIS_BACKEND_OPTION_KEYS } from '../backend/backend-options';
 import { SECURITY_OPTION_KEYS } from '../security/security-options';
 import { WORKER_OPTION_KEYS } from '../worker/worker-module-options';
 import { METRICS_OPTION_KEYS } from '../metrics/celery-metrics-options';
 import { OUTBOX_OPTION_KEYS } from '../outbox/outbox-options';
+import { TRACING_OPTION_KEYS } from '../tracing/tracing-options';
 import { unknownKeyProblems } from '../utils/option-keys';
 import { InvalidCeleryOptionsError } from '../errors/invalid-celery-options.error';
 import type { CeleryModuleOptions } from './celery-module-options';
@@ -36,12 +37,18 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
         "or broker: 'memory://' for the in-process broker (tests, demos)",
     );
   } else {
-    const url = typeof broker === 'string' ? broker : broker?.url;
-    checkUrl(problems, typeof broker === 'string' ? 'broker' : 'broker.url', url);
-    if (typeof broker === 'object' && broker !== null) {
-      problems.push(...unknownKeyProblems(broker, BROKER_OPTION_KEYS, 'broker'));
+    const isList = Array.isArray(broker);
+    const url = typeof broker === 'string' || isList ? broker : (broker as BrokerOptions | null)?.url;
+    const name = typeof broker === 'string' || isList ? 'broker' : 'broker.url';
+    checkBrokerUrls(problems, name, url);
+    if (typeof broker === 'object' && broker !== null && !isList) {
+      const options = broker as BrokerOptions;
+      if (options.failoverStrategy !== undefined && !FAILOVER_STRATEGIES.includes(options.failoverStrategy)) {
+        problems.push(`broker.failoverStrategy must be 'round-robin' or 'shuffle' (Celery: broker_failover_strategy), got ${describe(options.failoverStrategy)}`);
+      }
+      problems.push(...unknownKeyProblems(options, BROKER_OPTION_KEYS, 'broker'));
       for (const key of ['heartbeatSeconds', 'reconnectDelayMs', 'maxReconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'closeTimeoutMs', 'visibilityTimeoutSeconds'] as const) {
-        checkPositive(problems, `broker.${key}`, broker[key], true);
+        checkPositive(problems, `broker.${key}`, options[key], true);
       }
     }
   }
@@ -133,6 +140,10 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
   }
   checkSecurity(problems, options.security);
   if (options.outbox !== undefined) checkOutbox(problems, options.outbox);
+  checkTracing(problems, options.tracing);
+  if (options.taskDefaultQueueType !== undefined && options.taskDefaultQueueType !== 'classic' && options.taskDefaultQueueType !== 'quorum') {
+    problems.push(`taskDefaultQueueType must be 'classic' or 'quorum' (Celery: task_default_queue_type), got ${describe(options.taskDefaultQueueType)}`);
+  }
   if (problems.length > 0) throw new InvalidCeleryOptionsError(problems);
   return options;
 }
@@ -182,6 +193,19 @@ function checkOutbox(problems: string[], outbox: NonNullable<CeleryModuleOptions
   checkInteger(problems, 'outbox.batchSize', outbox.batchSize);
 }
 
+/** A broker URL, a `;` failover list of them, or an array: each entry a URL (later `;` entries may be a host only, as kombu reads them). */
+function checkBrokerUrls(problems: string[], name: string, url: unknown): void {
+  if (Array.isArray(url)) {
+    if (url.length === 0) problems.push(`${name} is an empty list: give at least one broker URL`);
+    url.forEach((entry, index) => {
+      if (index === 0) checkUrl(problems, `${name}[0]`, entry);
+      else if (typeof entry !== 'string' || entry.trim() === '') problems.push(`${name}[${index}] must be a broker URL or a host[:port], got ${describe(entry)}`);
+    });
+    return;
+  }
+  checkUrl(problems, name, typeof url === 'string' ? url.split(';')[0].trim() : url);
+}
+
 function checkUrl(problems: string[], name: string, url: unknown): void {
   if (typeof url !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     problems.push(`${name} must be a URL such as amqp://user:password@host:5672// or postgresql://user@host/db, got ${describe(url)}`);
@@ -207,4 +231,18 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(maskUrl(value));
   if (value === null || typeof value !== 'object') return String(value);
   return Array.isArray(value) ? (value.length === 0 ? 'an empty array' : 'an array') : 'an object';
+}
+
+/** `tracing`: a switch, or `{ tracerProvider }` with a provider that can hand out tracers. */
+function checkTracing(problems: string[], tracing: CeleryModuleOptions['tracing']): void {
+  if (tracing === undefined || typeof tracing === 'boolean') return;
+  if (typeof tracing !== 'object' || tracing === null) {
+    problems.push(`tracing must be true, false or { tracerProvider }, got ${describe(tracing)}`);
+    return;
+  }
+  problems.push(...unknownKeyProblems(tracing, TRACING_OPTION_KEYS, 'tracing'));
+  const provider = tracing.tracerProvider as { getTracer?: unknown } | undefined;
+  if (provider !== undefined && typeof provider?.getTracer !== 'function') {
+    problems.push(`tracing.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()), got ${describe(provider)}`);
+  }
 }

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DeliveryInfo } from '../broker/broker.interface';
 import { CeleryError } from '../errors/celery.error';
 import { RetryOptions } from '../errors/retry-requested';
+import type { SignatureLike } from '../protocol/signature-dict';
 
 /**
  * What a running task can know about itself (Celery's `self.request`), available anywhere in the
@@ -36,9 +37,61 @@ export interface TaskContext {
    * MaxRetriesExceededError once the task's maxRetries are used up.
    */
   retry(options?: RetryOptions): never;
+  /**
+   * Replaces the task with a signature, chain, group or chord (Celery's `self.replace(sig)`):
+   * throws, so nothing after it runs. The worker sends the replacement under this task's id —
+   * a caller's `get()` gets the replacement's result — with this task's callbacks, errbacks,
+   * chord membership and remaining chain steps moved to it, and stores nothing for this task.
+   */
+  replace(signature: SignatureLike): never;
+  /**
+   * Stores a state of this task (or of `taskId`) in the result backend now, as Celery's
+   * `self.update_state(task_id=None, state=None, meta=None)`: Python reads it as
+   * `AsyncResult(id).state` and `.info`, our `AsyncResult.progress()` and `watch()` see it. The
+   * task's final state overwrites it. Resolves once stored; rejects (and logs a warning) when the
+   * backend could not store it, or with InvalidTaskStateError for a state it cannot hold.
+   */
+  updateState(update: TaskStateUpdate): Promise<void>;
+  /**
+   * Reports progress as Django's celery-progress `ProgressRecorder(self).set_progress(current,
+   * total, description)` does: `updateState` with state PROGRESS and meta `{ pending, current,
+   * total, percent, description }`, which celery-progress's `Progress(result).get_info()` and
+   * bar show, and our dashboard too.
+   */
+  setProgress(current: number, total: number, description?: string): Promise<void>;
+}
+
+/** What `updateState` stores: Celery's `update_state(task_id, state, meta)`. */
+export interface TaskStateUpdate {
+  /** A custom state such as 'PROGRESS', or one of Celery's; at most 50 characters. */
+  state: string;
+  /** What Python reads as `AsyncResult.info`; JSON-like. Default null. */
+  meta?: unknown;
+  /** Another task's id (Celery's `task_id=`); default: the running task. */
+  taskId?: string;
 }
 
 const storage = new AsyncLocalStorage<TaskContext>();
+
+/** What each running task sent (Celery's `request.children`), as result tuples, kept beside its context. */
+const trails = new WeakMap<TaskContext, unknown[]>();
+
+/**
+ * Records a result the running task sent, if any task is running here (Celery's
+ * `add_to_parent`): the worker stores them as the `children` of the task's result.
+ */
+export function addToParentTrail(resultTuple: unknown): void {
+  const context = storage.getStore();
+  if (!context) return;
+  const trail = trails.get(context);
+  if (trail) trail.push(resultTuple);
+  else trails.set(context, [resultTuple]);
+}
+
+/** The result tuples a task sent while it ran, in the order sent. */
+export function trailOf(context: TaskContext): unknown[] {
+  return trails.get(context) ?? [];
+}
 
 /** Runs `fn` with `context` as the current task. */
 export function runInTaskContext<T>(context: TaskContext, fn: () => T): T {

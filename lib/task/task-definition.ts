@@ -22,6 +22,15 @@ export interface TaskOptions {
    * ack, and the second copy an outbox relay may publish. Needs a result backend workers can read back (PostgreSQL, Redis).
    */
   skipIfSucceeded?: boolean;
+  /**
+   * An errback taking Celery's `(request, exc, traceback)`: linked as the errback of a task that
+   * fails on a worker where this task is registered, it is called there, in-process, with the
+   * failed task's context, its error and the traceback text (then any args of its own), as
+   * Celery's `_call_task_errbacks` calls errbacks whose function takes more than one argument.
+   * Celery decides by the function's arity; here it is said, not guessed. Default false: the
+   * errback is sent as a message with the failed task's id, as Celery sends one-argument errbacks.
+   */
+  errbackWithRequest?: boolean;
   /** Most runs per worker: "10/s", "100/m", "1000/h" or a number per second (Celery: `rate_limit`). */
   rateLimit?: string | number;
   /** Seconds after which the task is failed with TimeLimitExceeded and its slot freed (Celery: `time_limit`). */

@@ -1,20 +1,25 @@
 import { randomUUID } from 'node:crypto';
+import { ReplaceRequested } from '../errors/replace-requested';
 import { RetryRequested } from '../errors/retry-requested';
+import { progressMeta, PROGRESS_STATE } from '../protocol/progress-meta';
+import { toSignatureDict } from '../protocol/signature-dict';
 import { runInTaskContext, TaskContext } from '../task/task-context';
 
 /** What a test may set of a task's context; everything else gets a plain default (see testTaskContext). */
-export type TestTaskContextOptions = Partial<Omit<TaskContext, 'retry'>>;
+export type TestTaskContextOptions = Partial<Omit<TaskContext, 'retry' | 'replace' | 'setProgress'>>;
 
 /**
  * A task context for a test (Celery's `self.request` as `task.apply()` builds it): a new `id`
  * (also its `rootId` and `correlationId`), `name` 'test.task', no args or kwargs, `retries` 0,
  * no parent, group, eta, expiry or headers, delivered from the `celery` queue to `celery@testing`,
  * and an AbortSignal that never fires unless `signal` is given. `retry()` throws RetryRequested
- * with its options, as a real task's does.
+ * with its options and `replace(signature)` ReplaceRequested with the signature's dict, as a real
+ * task's do. `updateState` stores nothing unless given (pass a `jest.fn()` to see what the task
+ * reports); `setProgress` goes through it.
  */
 export function testTaskContext(options: TestTaskContextOptions = {}): TaskContext {
   const id = options.id ?? randomUUID();
-  return {
+  const context: TaskContext = {
     id,
     name: 'test.task',
     args: [],
@@ -32,11 +37,17 @@ export function testTaskContext(options: TestTaskContextOptions = {}): TaskConte
     correlationId: id,
     hostname: 'celery@testing',
     signal: new AbortController().signal,
+    updateState: async () => undefined,
     ...options,
     retry: (retry = {}) => {
       throw new RetryRequested(retry);
     },
+    replace: (signature) => {
+      throw new ReplaceRequested(toSignatureDict(signature));
+    },
+    setProgress: (current, total, description) => context.updateState({ state: PROGRESS_STATE, meta: progressMeta(current, total, description) }),
   };
+  return context;
 }
 
 /**

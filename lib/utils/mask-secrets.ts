@@ -3,9 +3,11 @@
  * `amqp://guest:secret@host//` → `amqp://guest:***@host//`.
  */
 export function maskUrl(url: string): string {
+  // A failover list (kombu's `amqp://a;amqp://b`) is masked URL by URL: every password hidden.
+  if (url.includes(';')) return url.split(';').map(maskUrl).join(';');
   // The scheme is optional so a mistyped `user:password@host` is masked too. The password runs to
   // the last `@` before the path, as kombu reads it: all of `p@ss` in `u:p@ss@host`.
-  return url.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)([^:@/]*):([^/]*)@/i, '$1$2:***@');
+  return url.replace(/^(\s*(?:[a-z][a-z0-9+.-]*:\/\/)?)([^:@/]*):([^/]*)@/i, '$1$2:***@');
 }
 
 /** Masks every URL-with-password found inside free text (driver error messages quote them). */

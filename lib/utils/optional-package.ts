@@ -8,9 +8,10 @@ import { MissingPackageError } from '../errors/missing-package.error';
  * - `ioredis`: the redis://, rediss:// and sentinel:// broker and result backend;
  * - `typeorm` + `pg`: the PostgreSQL result backend and the transactional outbox;
  * - `typeorm` + `@electric-sql/pglite` + `typeorm-pglite`: the `embedded://` result backend;
- * - `prom-client`: `metrics`.
+ * - `prom-client`: `metrics`;
+ * - `@opentelemetry/api`: `tracing`.
  */
-export const OPTIONAL_PACKAGES = ['ioredis', 'typeorm', 'pg', '@electric-sql/pglite', 'typeorm-pglite', 'prom-client'] as const;
+export const OPTIONAL_PACKAGES = ['ioredis', 'typeorm', 'pg', '@electric-sql/pglite', 'typeorm-pglite', 'prom-client', '@opentelemetry/api'] as const;
 
 export type OptionalPackage = (typeof OPTIONAL_PACKAGES)[number];
 

@@ -2,19 +2,21 @@ import { hostname as osHostname } from 'node:os';
 import type { RevokedTaskStore } from '../backend/revoked-task-store.interface';
 import { ResultBackend } from '../backend/result-backend.interface';
 import { Broker, Consumer, DeliveredMessage, DeliveryInfo, QueueDeclaration } from '../broker/broker.interface';
+import { ReplaceRequested } from '../errors/replace-requested';
 import { TaskRevokedError } from '../errors/task-revoked.error';
 import { WorkerLostError } from '../errors/worker-lost.error';
 import { TaskMessage } from '../protocol/task-message';
 import { MessageSecurity, NO_MESSAGE_SECURITY } from '../security/load-message-security';
 import { CeleryLogger } from '../utils/logger';
-import { createTaskContext } from './create-task-context';
+import { createTaskContext, refuseStateAfterTheRun } from './create-task-context';
+import type { TaskStateUpdate } from '../task/task-context';
 import { DuplicateGuard } from './duplicate-guard';
 import { EtaParking } from './eta-parking';
 import { ExecutionSettings, resolveExecutionSettings, TimeLimitOverride } from './execution-settings';
 import { MessageAdmission } from './message-admission';
 import { previousDelivery } from './previous-delivery';
 import { ResultRecorder } from './result-recorder';
-import { retryMessage } from './retry-message';
+import { retryDestination, retryMessage } from './retry-message';
 import { planRetry } from './retry-policy';
 import { RevokedTasks } from './revoked-tasks';
 import { RevokedStamps } from './revoked-stamps';
@@ -23,7 +25,8 @@ import { pythonRepr } from '../protocol/python-repr';
 import { SettlingTask, TaskSettlement } from './settlement';
 import { TaskDefinition, TaskOptions } from '../task/task-definition';
 import { TaskSignals } from './task-signals';
-import { failed, TaskOutcome } from './task-outcome';
+import { failed, RetriedOutcome, SettledOutcome, TaskOutcome } from './task-outcome';
+import { NO_TRACING, RunEnd, RunTrace, TaskTracer } from '../tracing/task-tracer';
 import { TaskRegistry } from '../task/task-registry';
 import { RunResult, TaskRun } from './task-run';
 import { TaskThrottle } from './task-throttle';
@@ -43,6 +46,8 @@ interface AcceptedTask extends SettlingTask {
   readonly task: TaskDefinition;
   readonly settings: ExecutionSettings;
   readonly call: () => unknown;
+  /** Its consumer span once it runs (tracing): current while it runs and is settled. */
+  trace?: RunTrace;
 }
 
 export interface WorkerDependencies {
@@ -66,6 +71,8 @@ export interface WorkerDependencies {
   workflow?: WorkflowSteps;
   /** Which signed messages are accepted, and the signer of retries (Celery's `auth` serializer); plain JSON when omitted. */
   security?: MessageSecurity;
+  /** Consumer spans (`run/<task>`) under the context each message carries, producer spans for retries; none when omitted. */
+  tracer?: TaskTracer;
 }
 
 /**
@@ -74,6 +81,20 @@ export interface WorkerDependencies {
  * draining into PostgreSQL against 1 per slot), few enough to bound what waits in memory.
  */
 export const BACKGROUND_STORES_PER_SLOT = 10;
+
+/** What a run's span records of how it was settled: Celery's state, the error of a failure, the reason of a retry. */
+function runEnd(settled: SettledOutcome, outcome: TaskOutcome): RunEnd {
+  if (settled.state === 'FAILURE') return { state: 'FAILURE', error: settled.error };
+  if (settled.state === 'RETRY') return { state: 'RETRY', retryReason: retryReason(settled) };
+  return { state: settled.state === 'HANDED_BACK' ? outcome.state : settled.state };
+}
+
+/** Python's `str(Retry)`: "Retry in 5s: ValueError('boom')" — here with the cause's message. */
+function retryReason(retry: RetriedOutcome): string {
+  const seconds = Math.max(0, Math.round((retry.eta.getTime() - Date.now()) / 1000));
+  const cause = retry.cause instanceof Error ? `${retry.cause.name}: ${retry.cause.message}` : retry.cause === undefined ? 'retry()' : String(retry.cause);
+  return `Retry in ${seconds}s: ${cause}`;
+}
 
 // setTimeout takes at most 2^31-1 ms; longer ETAs are re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -121,6 +142,7 @@ export class CeleryWorker {
   private readonly admission: MessageAdmission;
   private readonly duplicates: DuplicateGuard;
   private readonly startupSteps: (() => Promise<void>)[] = [];
+  private readonly tracer: TaskTracer;
 
   constructor(private readonly deps: WorkerDependencies) {
     this.hostname = expandHostname(deps.options.hostname);
@@ -128,6 +150,7 @@ export class CeleryWorker {
     this.recorder = new ResultRecorder(deps.backend, this.hostname);
     this.revoked = new RevokedTasks(deps.revokedStore);
     const security = deps.security ?? NO_MESSAGE_SECURITY;
+    this.tracer = deps.tracer ?? NO_TRACING;
     this.admission = new MessageAdmission(deps.registry, deps.options.maxMessageBytes, this.observers, deps.logger, security.signatures);
     this.duplicates = new DuplicateGuard(deps.backend, deps.logger);
     this.parking = new EtaParking(
@@ -141,8 +164,7 @@ export class CeleryWorker {
       logger: deps.logger,
       hostname: this.hostname,
       workflow: deps.workflow,
-      republish: ({ message, delivery }, retry) =>
-        deps.broker.publish(retryMessage(message, delivery.deliveryInfo, retry.eta, this.origin, retry.queue, security.signer)),
+      republish: ({ message, delivery }, retry) => this.republish(message, delivery.deliveryInfo, retry, security),
     });
   }
 
@@ -518,13 +540,16 @@ export class CeleryWorker {
     try {
       const outcome = await this.runTask(accepted, run);
       if (!outcome) return;
+      const trace = accepted.trace;
       const settleInBackground = !accepted.settings.acksLate && this.storing < BACKGROUND_STORES_PER_SLOT * this.deps.options.concurrency;
       if (settleInBackground) {
         this.storing++;
         freeSlot();
       }
       try {
-        await this.settlement.settle(accepted, outcome);
+        // Settled under the run's span: the retry, chain step or callback it sends is its child.
+        const settled = trace ? await trace.within(() => this.settlement.settle(accepted, outcome)) : await this.settlement.settle(accepted, outcome);
+        trace?.end(runEnd(settled, outcome));
       } finally {
         if (settleInBackground) {
           this.storing--;
@@ -559,21 +584,39 @@ export class CeleryWorker {
       accepted.acked = true;
     }
     if (settings.trackStarted) await this.recorder.started(message, delivery.deliveryInfo.routingKey).catch((error: Error) => this.logStoreError(message, error));
-    const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal);
+    const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal, (update) => this.storeStateOf(accepted, update));
     this.observers.notify('taskStarted', message);
-    await this.observers.sendSignal('prerun', context);
+    if (this.tracer.enabled) accepted.trace = this.tracer.startRun(message, { ...delivery.deliveryInfo, hostname: this.hostname });
+    const trace = accepted.trace;
     const startedAt = performance.now();
-    const result = await run.execute(accepted.call, context, settings, (seconds) =>
-      this.deps.logger.warn(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed and its slot freed, though its code may still be running`),
-    );
+    const execute = async () => {
+      await this.observers.sendSignal('prerun', context);
+      return run.execute(accepted.call, context, settings, (seconds) =>
+        this.deps.logger.warn(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed and its slot freed, though its code may still be running`),
+      );
+    };
+    const result = trace ? await trace.within(execute) : await execute();
     accepted.run = { context, runtimeMs: performance.now() - startedAt };
     return this.outcomeOf(accepted, result);
   }
 
-  /** A run's result as Celery reads it: a revoke, a retry (asked, or autoretried), or a failure. */
+  /** Publishes a retry (Celery's `Task.retry()`), with a producer span of its own when tracing. */
+  private async republish(message: TaskMessage, deliveryInfo: DeliveryInfo, retry: RetriedOutcome, security: MessageSecurity): Promise<void> {
+    const trace = this.tracer.startPublish({ ...message, retries: message.retries + 1 }, retryDestination(deliveryInfo, retry.queue));
+    try {
+      await this.deps.broker.publish(retryMessage(message, deliveryInfo, retry.eta, this.origin, retry.queue, security.signer, trace.headers));
+    } catch (error) {
+      trace.end(error);
+      throw error;
+    }
+    trace.end();
+  }
+
+  /** A run's result as Celery reads it: a revoke, a replacement, a retry (asked, or autoretried), or a failure. */
   private outcomeOf(accepted: AcceptedTask, result: RunResult): TaskOutcome {
     if (result.ok) return { state: 'SUCCESS', value: result.value };
     if (result.error instanceof TaskRevokedError) return { state: 'REVOKED', reason: result.error.reason };
+    if (result.error instanceof ReplaceRequested) return { state: 'IGNORED', replacement: result.error.replacement };
     const plan = planRetry(accepted.message, accepted.task.options, result.error);
     if (plan.kind === 'retry') return { state: 'RETRY', cause: plan.cause, eta: plan.eta, queue: plan.queue };
     return failed(plan.kind === 'exhausted' ? plan.error : result.error, 'raised');
@@ -601,6 +644,18 @@ export class CeleryWorker {
     }
     if (previous.kind !== 'lost' || settings.rejectOnWorkerLost) return 'run';
     return failed(new WorkerLostError(previous.worker), 'worker-lost');
+  }
+
+  /**
+   * A task's `updateState()`: stored now, unless its run has ended (`accepted.run` is set then).
+   * A failure is logged (a task that did not await the promise must not crash the process) and
+   * still rejects for one that did.
+   */
+  private storeStateOf(accepted: AcceptedTask, update: Required<TaskStateUpdate>): Promise<void> {
+    const { message, delivery } = accepted;
+    const stored = accepted.run ? refuseStateAfterTheRun(update) : this.recorder.custom(message, delivery.deliveryInfo.routingKey, update);
+    stored.catch((error: Error) => this.deps.logger.warn(`Task ${message.task}[${message.id}] could not store state ${update.state}: ${error.message}`));
+    return stored;
   }
 
   private logStoreError(message: TaskMessage, error: Error): void {

@@ -1,11 +1,43 @@
 import { DeliveryInfo } from '../broker/broker.interface';
+import { CeleryError } from '../errors/celery.error';
+import { InvalidTaskStateError } from '../errors/invalid-task-state.error';
+import { ReplaceRequested } from '../errors/replace-requested';
 import { RetryRequested } from '../errors/retry-requested';
+import { progressMeta, PROGRESS_STATE } from '../protocol/progress-meta';
+import { toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
 import { stampsOfHeaders } from '../protocol/stamps';
-import { TaskContext } from '../task/task-context';
+import { TaskContext, TaskStateUpdate } from '../task/task-context';
+
+/** Stores a state `updateState` was asked for: the worker's ResultRecorder, for the task's message. */
+export type StateStore = (update: Required<TaskStateUpdate>) => Promise<void>;
+
+/** celery_taskmeta.status is varchar(50); the other backends take what it can hold. */
+const MAX_STATE_LENGTH = 50;
+
+/**
+ * What `updateState` does once the task's run has ended (it returned, threw, or hit its hard time
+ * limit while its code still runs): refuse, since the final state is stored or about to be, and
+ * PostgreSQL would let a late PROGRESS overwrite it.
+ */
+export function refuseStateAfterTheRun(update: Required<TaskStateUpdate>): Promise<never> {
+  return Promise.reject(
+    new CeleryError(
+      `updateState() was called for task ${update.taskId} (state ${update.state}) after the task's run ended: ` +
+        'its final state is stored and would be overwritten. Report progress before the task returns; stop work when currentTask().signal fires.',
+    ),
+  );
+}
 
 /** The context a running task sees (Celery's `self.request`), built from its message. */
-export function createTaskContext(message: TaskMessage, deliveryInfo: DeliveryInfo, hostname: string, signal: AbortSignal): TaskContext {
+export function createTaskContext(
+  message: TaskMessage,
+  deliveryInfo: DeliveryInfo,
+  hostname: string,
+  signal: AbortSignal,
+  storeState: StateStore = refuseStateAfterTheRun,
+): TaskContext {
+  const updateState = (update: TaskStateUpdate) => checkedStore(message.id, update, storeState);
   return {
     id: message.id,
     name: message.task,
@@ -27,5 +59,25 @@ export function createTaskContext(message: TaskMessage, deliveryInfo: DeliveryIn
     retry: (options = {}) => {
       throw new RetryRequested(options);
     },
+    replace: (signature) => {
+      throw new ReplaceRequested(toSignatureDict(signature));
+    },
+    updateState,
+    setProgress: (current, total, description) => updateState({ state: PROGRESS_STATE, meta: progressMeta(current, total, description) }),
   };
+}
+
+/** Refuses a state no backend can hold, before anything is sent. */
+export function checkedStore(runningTaskId: string, update: TaskStateUpdate, storeState: StateStore): Promise<void> {
+  const taskId = update?.taskId ?? runningTaskId;
+  const state: unknown = update?.state;
+  if (typeof state !== 'string' || state.length === 0 || state.length > MAX_STATE_LENGTH) {
+    const got = JSON.stringify(state) ?? String(state);
+    const expected = `a state name of 1 to ${MAX_STATE_LENGTH} characters (celery_taskmeta.status is varchar(${MAX_STATE_LENGTH})), such as 'PROGRESS'`;
+    return Promise.reject(new InvalidTaskStateError(String(taskId), `got state ${got}; expected ${expected}`));
+  }
+  if (typeof taskId !== 'string' || taskId.length === 0) {
+    return Promise.reject(new InvalidTaskStateError(String(taskId), 'taskId must be a task id (a non-empty string), or left out for the running task'));
+  }
+  return storeState({ taskId, state, meta: update.meta === undefined ? null : update.meta });
 }

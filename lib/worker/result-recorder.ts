@@ -40,6 +40,14 @@ export class ResultRecorder {
     return this.store(message, queue, TaskState.REVOKED, toExceptionInfo(new TaskRevokedError(reason)), null, new Date());
   }
 
+  /**
+   * A state the task asked for (Celery's `update_state`): with the running task's request, as
+   * Celery stores it, so rpc:// sends it to that task's `reply_to` even for another task's id.
+   */
+  custom(message: TaskMessage, queue: string, update: { taskId: string; state: TaskStateName; meta: unknown }): Promise<void> {
+    return this.store({ ...message, id: update.taskId }, queue, update.state, update.meta, null, null);
+  }
+
   private store(
     message: Pick<TaskMessage, 'id'> & Partial<TaskMessage>,
     queue: string,

@@ -20,6 +20,7 @@ export function retryMessage(
   origin: string,
   queue?: string,
   signer: MessageSigner | null = null,
+  traceHeaders: Readonly<Record<string, string>> = {},
 ): OutgoingMessage {
   const retried: TaskMessage = {
     ...message,
@@ -30,18 +31,22 @@ export function retryMessage(
     origin,
     argsrepr: null,
     kwargsrepr: null,
-    customHeaders: withoutDeadLetterHeaders(message.customHeaders),
+    // The retry's own producer span replaces the context it came with, as Python's apply_async does.
+    customHeaders: { ...withoutDeadLetterHeaders(message.customHeaders), ...traceHeaders },
   };
   const { properties, body } = encodeTaskMessage(retried, signer);
-  // A queue named by retry() wins; through the default exchange, or back from the delay queues
-  // (a celery_delayed_* exchange and a prefixed key), straight to the queue it came from;
-  // otherwise keep the original exchange and key.
-  const { exchange, routingKey } = queue
-    ? { exchange: '', routingKey: queue }
-    : deliveryInfo.exchange === '' || hasDelayPrefix(deliveryInfo.routingKey)
-      ? { exchange: '', routingKey: deliveryInfo.queue }
-      : deliveryInfo;
-  return { exchange, routingKey, properties, body };
+  return { ...retryDestination(deliveryInfo, queue), properties, body };
+}
+
+/**
+ * Where a retry goes: a queue named by retry() wins; through the default exchange, or back from
+ * the delay queues (a celery_delayed_* exchange and a prefixed key), straight to the queue it
+ * came from; otherwise the original exchange and key.
+ */
+export function retryDestination(deliveryInfo: DeliveryInfo, queue?: string): { exchange: string; routingKey: string } {
+  if (queue) return { exchange: '', routingKey: queue };
+  if (deliveryInfo.exchange === '' || hasDelayPrefix(deliveryInfo.routingKey)) return { exchange: '', routingKey: deliveryInfo.queue };
+  return { exchange: deliveryInfo.exchange, routingKey: deliveryInfo.routingKey };
 }
 
 /** Celery 5.6's `X_DEATH_HEADERS` (celery/app/task.py): RabbitMQ's record of earlier dead-letterings. */

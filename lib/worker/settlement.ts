@@ -1,13 +1,14 @@
 import type { DeliveredMessage } from '../broker/broker.interface';
+import { CeleryError } from '../errors/celery.error';
 import { ResultEncodeError } from '../errors/result-encode.error';
 import type { TaskMessage } from '../protocol/task-message';
 import type { CeleryLogger } from '../utils/logger';
 import { createTaskContext } from './create-task-context';
 import type { ExecutionSettings } from './execution-settings';
 import type { ResultRecorder } from './result-recorder';
-import type { TaskContext } from '../task/task-context';
+import { TaskContext, trailOf } from '../task/task-context';
 import type { TaskDefinition } from '../task/task-definition';
-import { failed, FailureKind, RetriedOutcome, SettledState, TaskOutcome } from './task-outcome';
+import { failed, FailureKind, ReplacedOutcome, RetriedOutcome, SettledOutcome, TaskOutcome } from './task-outcome';
 import type { PartialTaskMessage } from './worker-monitor';
 import type { WorkerObservers } from './worker-observers';
 import type { WorkflowSteps } from './workflow-steps';
@@ -39,6 +40,9 @@ export interface SettlementDependencies {
   republish(task: SettlingTask & { message: TaskMessage }, retry: RetriedOutcome): Promise<void>;
 }
 
+/** Shared by every task that sent nothing: never written to. */
+const NO_CHILDREN: unknown[] = [];
+
 /** The signal of a context built for a task that never ran: nothing will abort it. */
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -47,7 +51,8 @@ const NEVER_ABORTED = new AbortController().signal;
  * request's `on_success` / `on_failure`), whatever path led here:
  *
  * 1. before storing: a success sends its callbacks and chain's next step (their failure fails
- *    the task); a retry stores RETRY and publishes the next try (its failure fails the task);
+ *    the task); a retry stores RETRY and publishes the next try (its failure fails the task); a
+ *    replaced task sends its replacement (its failure fails the task), and stores nothing;
  * 2. the outcome is stored (SUCCESS unless ignore_result; a value that cannot be stored fails
  *    the task); when the store itself fails, an unacked message goes back to its queue and
  *    nothing else happens — it will run again;
@@ -61,27 +66,30 @@ const NEVER_ABORTED = new AbortController().signal;
 export class TaskSettlement {
   constructor(private readonly deps: SettlementDependencies) {}
 
-  async settle(task: SettlingTask, outcome: TaskOutcome): Promise<SettledState> {
+  async settle(task: SettlingTask, outcome: TaskOutcome): Promise<SettledOutcome> {
     const message = task.message;
-    let children: unknown[] = [];
+    // Celery's `children`: what the task sent while it ran, then its callbacks and chain's next step.
+    let children = task.run ? trailOf(task.run.context) : NO_CHILDREN;
     if (outcome.state === 'SUCCESS' && isComplete(message) && this.deps.workflow) {
       try {
-        children = await this.deps.workflow.beforeSuccess(message, outcome.value);
+        const linked = await this.deps.workflow.beforeSuccess(message, outcome.value);
+        if (linked.length > 0) children = [...children, ...linked];
       } catch (error) {
         outcome = failed(error, 'next-step-not-sent');
       }
     }
+    if (outcome.state === 'IGNORED') outcome = await this.replace(task, outcome);
     if (outcome.state === 'RETRY') outcome = await this.retry(task, outcome);
     const stored = await this.store(task, outcome, children);
     if (stored === null) return this.handBack(task);
     outcome = stored;
-    await this.continueWorkflow(message, outcome);
+    await this.continueWorkflow(task, outcome);
     await this.tell(task, outcome);
     if (outcome.state === 'FAILURE' && outcome.why === 'refused') task.delivery.reject(false);
     else if (!task.acked) task.delivery.ack();
     task.acked = true;
     if (task.run) await this.deps.observers.sendSignal('postrun', task.run.context, { runtimeMs: task.run.runtimeMs, state: outcome.state });
-    return outcome.state;
+    return outcome;
   }
 
   /**
@@ -112,6 +120,21 @@ export class TaskSettlement {
     }
   }
 
+  /**
+   * Sends the replacement a task asked for, in its place (Celery's `Task.replace`, which sends
+   * it before raising Ignore): nothing is stored for the task then. A replacement that cannot be
+   * sent fails the task with why, as the error raised by `sig.delay()` fails it in Celery.
+   */
+  private async replace(task: SettlingTask, outcome: ReplacedOutcome): Promise<TaskOutcome> {
+    try {
+      if (!this.deps.workflow) throw new CeleryError('this worker was built without workflow steps, so it cannot send a replacement');
+      await this.deps.workflow.replace(task.message as TaskMessage, outcome.replacement);
+      return outcome;
+    } catch (error) {
+      return failed(error, 'replacement-not-sent');
+    }
+  }
+
   /** Stores the outcome; returns what was stored (a success may turn into a failure), or null when the store failed. */
   private async store(task: SettlingTask, outcome: TaskOutcome, children: unknown[]): Promise<TaskOutcome | null> {
     const { recorder } = this.deps;
@@ -132,6 +155,8 @@ export class TaskSettlement {
           }
         case 'RETRY':
           return outcome; // stored before the next try was sent
+        case 'IGNORED':
+          return outcome; // the replacement stores its result under this task's id
         case 'FAILURE':
           await recorder.failure(message, queue, outcome.error);
           return outcome;
@@ -148,20 +173,21 @@ export class TaskSettlement {
   }
 
   /** The store failed and the message is still ours: back to its queue, to run again (acksLate, or not run yet). */
-  private handBack(task: SettlingTask): SettledState {
+  private handBack(task: SettlingTask): SettledOutcome {
     task.delivery.reject(true);
     task.acked = true;
     this.deps.observers.notify('taskRejected', task.message, true);
-    return 'HANDED_BACK';
+    return { state: 'HANDED_BACK' };
   }
 
   /** Workflow work after the outcome is stored; its failure is logged, never lost silently. */
-  private async continueWorkflow(message: TaskMessage | PartialTaskMessage, outcome: TaskOutcome): Promise<void> {
+  private async continueWorkflow(task: SettlingTask, outcome: TaskOutcome): Promise<void> {
+    const { message } = task;
     const workflow = this.deps.workflow;
     if (!workflow || !isComplete(message)) return;
     try {
       if (outcome.state === 'SUCCESS') await workflow.afterSuccess(message);
-      else if (outcome.state === 'FAILURE') await workflow.afterFailure(message, outcome.error);
+      else if (outcome.state === 'FAILURE') await workflow.afterFailure(message, outcome.error, this.contextOf(task));
       else if (outcome.state === 'REVOKED') await workflow.afterRevoked(message, outcome.reason);
     } catch (error) {
       this.deps.logger.error(`Workflow step after task ${label(message)} failed: ${(error as Error)?.message ?? String(error)}`);
@@ -181,6 +207,9 @@ export class TaskSettlement {
       case 'RETRY':
         observers.notify('taskRetried', message as TaskMessage, outcome.cause);
         if (task.run) await observers.sendSignal('retry', task.run.context, { error: outcome.cause, runtimeMs: task.run.runtimeMs });
+        return;
+      case 'IGNORED':
+        observers.notify('taskReplaced', message as TaskMessage, outcome.replacement);
         return;
       case 'REVOKED':
         observers.notify('taskRevoked', message as TaskMessage, outcome.reason);
@@ -217,6 +246,7 @@ const FAILURE_VERBS: Record<Exclude<FailureKind, 'refused'>, string> = {
   'retry-not-sent': 'failed, its retry could not be sent',
   'next-step-not-sent': 'failed, its next workflow step could not be sent',
   'result-not-storable': 'failed, its result cannot be stored',
+  'replacement-not-sent': 'failed, its replacement could not be sent',
 };
 
 /** A message that was read whole (not the id-only remains of an invalid one): its workflow can go on. */

@@ -1,11 +1,12 @@
 import type { RevokeReason } from '../errors/task-revoked.error';
+import type { SignatureDict } from '../protocol/signature-dict';
 
 /**
  * How a task delivery ended: the one value the worker's settlement (settlement.ts) acts on. Every
  * path ends in one — a run, a refusal at the door, the redelivery of a run whose worker was
  * lost, a revoke, an expiry — so every path stores, continues the workflow, tells and acks alike.
  */
-export type TaskOutcome = SucceededOutcome | RetriedOutcome | FailedOutcome | RevokedOutcome;
+export type TaskOutcome = SucceededOutcome | RetriedOutcome | FailedOutcome | RevokedOutcome | ReplacedOutcome;
 
 export interface SucceededOutcome {
   readonly state: 'SUCCESS';
@@ -33,6 +34,15 @@ export interface RevokedOutcome {
   readonly reason: RevokeReason;
 }
 
+/**
+ * The task replaced itself (`replace()`, Celery's `Task.replace`): the replacement is sent under
+ * its id and nothing is stored for it — Celery's IGNORED, never a stored state.
+ */
+export interface ReplacedOutcome {
+  readonly state: 'IGNORED';
+  readonly replacement: SignatureDict;
+}
+
 /** Why a task failed: for the log line, and for how its message is settled. */
 export type FailureKind =
   /** Its code threw, a hard time limit ended it, or its retries ran out. */
@@ -46,14 +56,17 @@ export type FailureKind =
   /** It succeeded, but its callbacks or its chain's next step could not be sent. */
   | 'next-step-not-sent'
   /** It returned a value that cannot be stored (a function, a cycle…). */
-  | 'result-not-storable';
+  | 'result-not-storable'
+  /** It asked to be replaced, but the replacement could not be sent. */
+  | 'replacement-not-sent';
 
 export function failed(error: unknown, why: FailureKind): FailedOutcome {
   return { state: 'FAILURE', error, why };
 }
 
 /**
- * What settle() did: the state it ended in, or HANDED_BACK when the outcome could not be stored
- * and the message went back to its queue to run again (acksLate).
+ * What settle() did: the outcome it ended with (a success whose next step could not be sent is a
+ * failure by then), or HANDED_BACK when the outcome could not be stored and the message went back
+ * to its queue to run again (acksLate).
  */
-export type SettledState = TaskOutcome['state'] | 'HANDED_BACK';
+export type SettledOutcome = TaskOutcome | { readonly state: 'HANDED_BACK' };

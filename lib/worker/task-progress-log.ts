@@ -33,6 +33,11 @@ export class TaskProgressLog implements WorkerMonitor {
     this.logger.log(`Task ${message.task}[${message.id}] retry: ${describeError(error)}`);
   }
 
+  /** Celery's LOG_IGNORED for `Ignore('Replaced by new task')`. */
+  taskReplaced(message: TaskMessage): void {
+    this.logger.log(`Task ${message.task}[${message.id}] ignored: replaced by new task`);
+  }
+
   taskRevoked(message: TaskMessage, reason: RevokeReason): void {
     // Celery discards a revoked or expired message with this line; a running task it terminates is stored REVOKED.
     if (reason === 'terminated') this.logger.log(`Task ${message.task}[${message.id}] terminated: stored as REVOKED`);

@@ -1,4 +1,5 @@
 import { RevokeReason } from '../errors/task-revoked.error';
+import type { SignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
 
 /** A message as far as it could be read: at least its id. */
@@ -21,6 +22,8 @@ export interface WorkerMonitor {
   taskFailed?(message: PartialTaskMessage, error: unknown, runtimeSeconds: number | null): void;
   taskRetried?(message: TaskMessage, error: unknown): void;
   taskRevoked?(message: TaskMessage, reason: RevokeReason): void;
+  /** The task replaced itself (`replace()`): its replacement was sent under its id; no event, as in Celery (IGNORED). */
+  taskReplaced?(message: TaskMessage, replacement: SignatureDict): void;
   /** The message was rejected without requeue (invalid, unknown task…) or handed back with requeue. */
   taskRejected?(message: PartialTaskMessage | null, requeue: boolean): void;
 }

@@ -12,12 +12,15 @@ import { CanvasPublisher, resultIdOf } from '../client/canvas/canvas-publisher';
 import { chordErrorInfo } from '../client/canvas/chord-error';
 import { groupDict } from '../client/canvas/composite-dicts';
 import { asResultTuple } from '../client/canvas/result-tuple';
+import { replacementFor } from './task-replacement';
+import { runInTaskContext, TaskContext } from '../task/task-context';
+import type { TaskRegistry } from '../task/task-registry';
 
 /**
  * The worker's side of the canvas, as Celery 5.2.6's worker does it (celery-protocol.md §7):
  * callbacks and the chain's next step are sent before SUCCESS is stored; after a failure the
- * error is stored on the chain's remaining steps and the errbacks are sent as a group with the
- * failed task's id; chord header tasks are counted with the backend's atomic counter, and the
+ * error is stored on the chain's remaining steps, errbacks taking `(request, exc, traceback)`
+ * are called in-process and the others sent as a group with the failed task's id; chord header tasks are counted with the backend's atomic counter, and the
  * task that completes the header sends the body with the header's results in order.
  */
 export class CanvasWorkflowSteps implements WorkflowSteps {
@@ -26,6 +29,8 @@ export class CanvasWorkflowSteps implements WorkflowSteps {
   constructor(
     private readonly client: CeleryClient,
     private readonly logger: CeleryLogger,
+    /** The tasks of this worker: errbacks registered here with `errbackWithRequest` are called in-process. */
+    private readonly registry: TaskRegistry,
   ) {
     this.publisher = new CanvasPublisher(client);
   }
@@ -54,7 +59,7 @@ export class CanvasWorkflowSteps implements WorkflowSteps {
     if (message.group && message.embed.chord) await this.countChordPart(message.group, message.id, message.embed.chord, message, message.groupIndex);
   }
 
-  async afterFailure(message: TaskMessage, error: unknown): Promise<void> {
+  async afterFailure(message: TaskMessage, error: unknown, request: TaskContext): Promise<void> {
     const info = toExceptionInfo(error);
     const traceback = tracebackOf(error);
     if (message.group && message.embed.chord) await this.countChordPart(message.group, message.id, message.embed.chord, message, message.groupIndex);
@@ -65,7 +70,11 @@ export class CanvasWorkflowSteps implements WorkflowSteps {
       const stepChord = step.options.chord as SignatureDict | undefined;
       if (stepChord && typeof step.options.group_id === 'string') await this.countChordPart(step.options.group_id, stepId, stepChord, message, step.options.group_index as number | undefined);
     }
-    if (message.embed.errbacks?.length) await this.sendErrbacks(message.embed.errbacks, message.id, workflowOptions(message));
+    if (message.embed.errbacks?.length) await this.runErrbacks(message, error, traceback, request);
+  }
+
+  async replace(message: TaskMessage, replacement: SignatureDict): Promise<void> {
+    await this.publisher.apply(this.publisher.freeze(replacementFor(message, replacement)), [], workflowOptions(message));
   }
 
   async afterRevoked(message: TaskMessage): Promise<void> {
@@ -88,6 +97,31 @@ export class CanvasWorkflowSteps implements WorkflowSteps {
 
   private counterStore(): ChordCounterStore | null {
     return this.client.resultBackend.capabilities.chordCounter ?? null;
+  }
+
+  /**
+   * Celery's `_call_task_errbacks`: an errback whose task is registered here with
+   * `errbackWithRequest` is called in this process with `(request, exc, traceback, ...its args)`
+   * (in the failed task's context, so currentTask() and Nest's pipeline work in it); the others
+   * are sent as one group with the failed task's id. An in-process errback that throws is logged:
+   * the task's failure is stored already and stays as it is.
+   */
+  private async runErrbacks(message: TaskMessage, error: unknown, traceback: string | null, request: TaskContext): Promise<void> {
+    const toSend: SignatureDict[] = [];
+    for (const errback of message.embed.errbacks ?? []) {
+      const task = errback.subtask_type === null ? this.registry.get(errback.task) : undefined;
+      if (!task?.options.errbackWithRequest) {
+        toSend.push(errback);
+        continue;
+      }
+      try {
+        const call = task.prepare([request, error, traceback, ...errback.args], errback.kwargs);
+        await runInTaskContext(request, call);
+      } catch (errbackError) {
+        this.logger.error(`Errback ${errback.task} of task ${message.task}[${message.id}] failed: ${(errbackError as Error)?.message ?? String(errbackError)}`);
+      }
+    }
+    if (toSend.length > 0) await this.sendErrbacks(toSend, message.id, workflowOptions(message));
   }
 
   private async sendErrbacks(errbacks: SignatureDict[], failedId: string, base: SendTaskOptions): Promise<void> {

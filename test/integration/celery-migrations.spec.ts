@@ -36,7 +36,7 @@ const LEGACY_NAMES = [
   'CreateCeleryTaskHistory1766000000000',
 ];
 
-/** Our migrations as an earlier release shipped them (before the date_done indexes): the same statements, under the names it recorded. */
+/** Our migrations as an earlier release shipped them (before the date_done indexes and the progress triggers): the same statements, under the names it recorded. */
 const legacyMigrations = [...celeryResultMigrations.slice(0, 3), ...celeryOutboxMigrations, ...celeryDashboardMigrations].map((Migration, index) => {
   const name = LEGACY_NAMES[index];
   return class extends Migration {
@@ -51,6 +51,7 @@ const RESULT_NAMES = [
   'CreateCeleryRevokedTasks1764000000000',
   'CreateCeleryChordCounters1765000000000',
   'CeleryDateDoneIndexes1768000000000',
+  'NotifyCeleryTaskProgress1768300000000',
 ];
 const CURRENT_NAMES = [...RESULT_NAMES, 'CreateCeleryOutbox1766000000000', 'CreateCeleryTaskHistory1767000000000'];
 /** The order TypeORM's CLI runs them in: by timestamp. */
@@ -305,12 +306,14 @@ describe("running ours from the app's own migration pipeline (docs/MIGRATIONS.md
     const cli = new DataSource({ type: 'postgres', url: database.url, migrations: ALL_MIGRATIONS, migrationsTableName: 'celery_migrations' });
     await cli.initialize();
     try {
+      // TypeORM runs them in timestamp order, so the progress triggers (1768300000000) come last.
       expect((await cli.runMigrations()).map((migration) => migration.name)).toEqual(CLI_ORDER);
       expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual([]);
 
       await cli.undoLastMigration();
-      expect(await querySql(database.url, "SELECT to_regclass('ix_celery_tasksetmeta_date_done') AS index")).toEqual([{ index: null }]);
-      expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual(['CeleryDateDoneIndexes1768000000000']);
+      expect(await querySql(database.url, "SELECT count(*)::integer AS triggers FROM pg_trigger WHERE tgname LIKE 'celery_taskmeta_progress_%'")).toEqual([{ triggers: 0 }]);
+      expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual(['NotifyCeleryTaskProgress1768300000000']);
+      expect(await querySql(database.url, "SELECT count(*)::integer AS triggers FROM pg_trigger WHERE tgname LIKE 'celery_taskmeta_progress_%'")).toEqual([{ triggers: 2 }]);
       expect(await cli.showMigrations()).toBe(false); // TypeORM reads our record: nothing pending
       expect(await tableNames(database.url, 'migrations')).toEqual([]);
     } finally {

@@ -96,7 +96,7 @@ describe('ETA parking on RabbitMQ', () => {
     const now = await celery.send('park.mark', ['now']);
     expect(await now.get({ timeout: 10_000 })).toBe('ran now');
     expect(worker.scheduledTasks()).toEqual([]);
-    expect(worker.prefetchCount).toBe(1); // concurrency 1: never widened for a held task
+    expect(worker.prefetchCount).toBe(4); // concurrency 1 × multiplier 4: never widened for a held task
     expect((await queueCounts()).get(env.queue)).toEqual({ ready: 0, unacknowledged: 0 });
     expect(await Promise.all(far.map((result) => result.state()))).toEqual(['PENDING', 'PENDING', 'PENDING', 'PENDING', 'PENDING']);
   });

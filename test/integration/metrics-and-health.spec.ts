@@ -88,7 +88,7 @@ describe('metrics and health against RabbitMQ and PostgreSQL', () => {
     // Concurrency 2: two run (acked before running, acks_late off, so they hold no slot), the third waits unacked.
     const running = await Promise.all([1, 2, 3].map(() => celery.send('ops.sleep', [1500])));
     await eventually(async () => (sample(await registry.metrics(), 'celery_worker_prefetch_in_use') === 1 ? true : undefined), 5000, 'held prefetch');
-    expect(sample(await registry.metrics(), 'celery_worker_prefetch_limit')).toBe(2);
+    expect(sample(await registry.metrics(), 'celery_worker_prefetch_limit')).toBe(2 * 4); // concurrency × Celery's default multiplier
     await Promise.all(running.map((result) => result.get({ timeout: 10_000 })));
   });
 

@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import os
 import signal
+import time
 
 from celery import Celery, signals
 
@@ -116,10 +117,29 @@ def roundtrip(value):
     return value
 
 
+@app.task(name="py.traceparent", bind=True)
+def traceparent(self):
+    """The W3C trace context the message carried, read as opentelemetry-instrumentation-celery
+    reads it in task_prerun (its CeleryGetter: getattr(task.request, 'traceparent'))."""
+    return getattr(self.request, "traceparent", None)
+
+
 @app.task(name="py.arguments")
 def arguments(*args, **kwargs):
     """What the worker received, as it received it: positional and keyword arguments alike."""
     return {"args": list(args), "kwargs": kwargs}
+
+
+@app.task(name="py.progress", bind=True)
+def progress(self, total, pause):
+    """Reports each step as Django's celery-progress does (update_state PROGRESS), pausing between them."""
+    from celery_progress.backend import ProgressRecorder
+
+    recorder = ProgressRecorder(self)
+    for step in range(1, total + 1):
+        recorder.set_progress(step, total, "step %d" % step)
+        time.sleep(pause)
+    return total
 
 
 @signals.worker_init.connect

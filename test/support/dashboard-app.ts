@@ -1,4 +1,4 @@
-import { INestApplication, Module } from '@nestjs/common';
+import { INestApplication, Module, Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CeleryModule, CeleryModuleOptions } from '../../lib';
 import { CeleryDashboardModule, CeleryDashboardOptions } from '../../lib/dashboard';
@@ -10,14 +10,18 @@ export const DASHBOARD_USER = 'admin';
 export const DASHBOARD_PASSWORD = 'dashboard-secret';
 export const DASHBOARD_AUTHORIZATION = `Basic ${Buffer.from(`${DASHBOARD_USER}:${DASHBOARD_PASSWORD}`).toString('base64')}`;
 
-/** An HTTP app with CeleryModule, the sample tasks (a worker) and the dashboard at /celery behind the sample's guard, listening on a free port. */
-export async function startDashboardApp(options: CeleryModuleOptions, dashboard: CeleryDashboardOptions = {}): Promise<{ app: INestApplication; url: string }> {
+/**
+ * An HTTP app with CeleryModule, the sample tasks (a worker), `providers` (more tasks) and the
+ * dashboard at /celery behind the sample's guard, listening on a free port.
+ */
+export async function startDashboardApp(options: CeleryModuleOptions, dashboard: CeleryDashboardOptions = {}, providers: Provider[] = []): Promise<{ app: INestApplication; url: string }> {
   @Module({
     imports: [
       CeleryModule.forRoot(options),
       TasksModule,
       CeleryDashboardModule.register({ path: 'celery', guards: [new DashboardAuthGuard(DASHBOARD_USER, DASHBOARD_PASSWORD)], ...dashboard }),
     ],
+    providers,
   })
   class DashboardTestModule {}
   const app = await NestFactory.create(DashboardTestModule, { logger: process.env.TEST_LOGS ? undefined : false });

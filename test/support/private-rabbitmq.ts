@@ -31,22 +31,57 @@ export interface PrivateRabbitMq {
   startApp(): Promise<void>;
   /** Any rabbitmqctl command against this node, e.g. ['list_queues', 'name', 'messages']. */
   ctl(args: string[], timeoutMs?: number): Promise<string>;
+  /** The node's OS process id (its pid file), to freeze it with SIGSTOP and thaw it with SIGCONT. */
+  pid(): number;
   /** Stops the node and deletes its directory; safe to call twice, and after a failed start. */
   stop(): Promise<void>;
+}
+
+/** Nodes of one private cluster, the first the one the others joined. */
+export interface PrivateRabbitCluster {
+  nodes: PrivateRabbitMq[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A private RabbitMQ cluster of `size` nodes on this machine (never the shared node): each
+ * started as startPrivateRabbitMq() starts one, then joined to the first (`join_cluster`). They
+ * share the package user's Erlang cookie, so they can cluster.
+ */
+export async function startPrivateRabbitCluster(size: number, label = 'cluster', extraConfig: readonly string[] = []): Promise<PrivateRabbitCluster> {
+  const started = await Promise.allSettled(Array.from({ length: size }, (_, index) => startPrivateRabbitMq(`${label}${index + 1}`, extraConfig)));
+  const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const stop = async () => void (await Promise.all(nodes.map((node) => node.stop())));
+  const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  try {
+    for (const node of nodes.slice(1)) {
+      await node.ctl(['stop_app']);
+      await node.ctl(['join_cluster', nodes[0].nodeName], 120_000);
+      await node.startApp();
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, stop };
 }
 
 /**
  * Starts a private node (about 5 s) and waits until it accepts AMQP connections. Its management
  * plugin is off (the shared node holds 15672); guest/guest works because clients use loopback.
  */
-export async function startPrivateRabbitMq(label = 'faults'): Promise<PrivateRabbitMq> {
+export async function startPrivateRabbitMq(label = 'faults', extraConfig: readonly string[] = []): Promise<PrivateRabbitMq> {
   assertInstalled();
   const dir = mkdtempSync(join(tmpdir(), `private-rabbitmq-${label}-`));
   const port = await freePort();
   const distPort = await freePort();
   const nodeName = `${label}-${process.pid}-${port}@localhost`;
   const pidFile = join(dir, 'rabbitmq.pid');
-  writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.local = 127.0.0.1:${port}\n`);
+  writeFileSync(join(dir, 'rabbitmq.conf'), [`listeners.tcp.local = 127.0.0.1:${port}`, ...extraConfig, ''].join('\n'));
   writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
   const env = {
     RABBITMQ_NODENAME: nodeName,
@@ -70,6 +105,7 @@ export async function startPrivateRabbitMq(label = 'faults'): Promise<PrivateRab
       await ctl(['start_app'], 120_000);
       await ctl(['await_startup', '--timeout', '120'], 130_000);
     },
+    pid: () => Number(readFileSync(pidFile, 'utf8').trim()),
     stop: async () => {
       if (stopped) return;
       stopped = true;

@@ -1,4 +1,10 @@
-import { amqplibConnectOptions, parseAmqpUrl } from '../../lib/broker/amqp/amqp-url';
+import { amqplibConnectOptions, parseAmqpUrl, parseAmqpUrls } from '../../lib/broker/amqp/amqp-url';
+import { createBroker } from '../../lib/broker/create-broker';
+import { QueueCatalog } from '../../lib/broker/queue-catalog';
+import { resolveCeleryConfig } from '../../lib/runtime/celery-config';
+import type { CeleryModuleOptions } from '../../lib/runtime/celery-module-options';
+import { celeryOptionsFromEnv } from '../../lib/runtime/celery-options-from-env';
+import { validateCeleryOptions } from '../../lib/runtime/validate-options';
 import { brokerConnectionInfo } from '../../lib/remote-control/broker-connection-info';
 import { InvalidBrokerUrlError } from '../../lib/errors/invalid-broker-url.error';
 import { UnsupportedBrokerUrlError } from '../../lib/errors/unsupported-broker-url.error';
@@ -79,5 +85,63 @@ describe('masking a broker URL', () => {
   it('leaves a URL without a password as it is (nothing to hide; kombu fills in guest)', () => {
     expect(maskUrl('amqp://guest@localhost')).toBe('amqp://guest@localhost');
     expect(maskUrl('amqp://localhost//')).toBe('amqp://localhost//');
+  });
+});
+
+describe('a failover list of brokers, read as kombu reads `broker_url`', () => {
+  it('splits on ;, and a later host-only entry takes the first URL\'s user, password, vhost and port', () => {
+    const nodes = parseAmqpUrls('amqp://app:s3cret@rabbit1:5673/sales; amqp://other:pw2@rabbit2// ;rabbit3;rabbit4:5680');
+    expect(nodes.map(({ address }) => [address.host, address.port, address.userid, address.password, address.virtualHost])).toEqual([
+      ['rabbit1', 5673, 'app', 's3cret', 'sales'],
+      ['rabbit2', 5672, 'other', 'pw2', '/'],
+      ['rabbit3', 5673, 'app', 's3cret', 'sales'],
+      ['rabbit4', 5680, 'app', 's3cret', 'sales'],
+    ]);
+    expect(nodes.map((node) => node.description)).toEqual(['amqp://app:***@rabbit1:5673/sales', 'amqp://other:***@rabbit2//', 'amqp://rabbit3:5673', 'amqp://rabbit4:5680']);
+    expect(nodes.map((node) => node.description).join(' ')).not.toMatch(/s3cret|pw2/);
+  });
+
+  it('is one node for a plain URL, and refuses a list that names no broker or an entry without a host', () => {
+    expect(parseAmqpUrls('amqp://guest@localhost')).toHaveLength(1);
+    expect(() => parseAmqpUrls(' ; ')).toThrow(InvalidBrokerUrlError);
+    expect(() => parseAmqpUrls('amqp://u:secret@a//;:5672')).toThrow(/names no host/);
+    expect(() => parseAmqpUrls('amqp://u:secret@a//;:5672')).not.toThrow(/secret/);
+  });
+
+  it('masks every password of the list, not only the first', () => {
+    expect(maskUrl('amqp://u:one@a//;amqp://u:two@b//;c')).toBe('amqp://u:***@a//;amqp://u:***@b//;c');
+  });
+});
+
+describe('failover settings in the module options', () => {
+  const config = (options: CeleryModuleOptions) => resolveCeleryConfig(validateCeleryOptions(options), null);
+
+  it('takes a ; list or an array as Celery joins it, and makes queues quorum by default then (classic for one broker)', () => {
+    expect(config({ broker: ['amqp://a//', 'amqp://b//'] }).broker.url).toBe('amqp://a//;amqp://b//');
+    expect(config({ broker: { url: ['amqp://a//', 'b'], failoverStrategy: 'shuffle' } }).broker).toMatchObject({ url: 'amqp://a//;b', failoverStrategy: 'shuffle' });
+    expect(config({ broker: 'amqp://a//;amqp://b//' }).defaultQueueType).toBe('quorum');
+    expect(config({ broker: 'amqp://a//' }).defaultQueueType).toBe('classic');
+    expect(config({ broker: 'amqp://a//;amqp://b//', taskDefaultQueueType: 'classic' }).defaultQueueType).toBe('classic');
+  });
+
+  it('refuses an unknown strategy, an empty list and an unknown queue type, naming Celery\'s settings', () => {
+    expect(() => config({ broker: { url: 'amqp://a//;b', failoverStrategy: 'random' as never } })).toThrow(/broker\.failoverStrategy must be 'round-robin' or 'shuffle' \(Celery: broker_failover_strategy\)/);
+    expect(() => config({ broker: [] })).toThrow(/broker is an empty list/);
+    expect(() => config({ broker: 'amqp://a//', taskDefaultQueueType: 'stream' as never })).toThrow(/taskDefaultQueueType must be 'classic' or 'quorum' \(Celery: task_default_queue_type\)/);
+  });
+
+  it('refuses a failover list for Redis, which takes one URL', () => {
+    expect(() => createBroker('redis://a:6379/0;redis://b:6379/0')).toThrow(/failover lists .* are supported for RabbitMQ \(amqp:\/\/\) only/);
+  });
+
+  it('declares the queues it was not told about as quorum queues when asked, as Celery 5.5 declares its default queue', () => {
+    const catalog = new QueueCatalog({ urgent: { maxPriority: 10 } }, 'quorum');
+    expect(catalog.declaration('celery').arguments).toEqual({ 'x-queue-type': 'quorum' });
+    expect(catalog.declaration('urgent').arguments).toEqual({ 'x-max-priority': 10 });
+    expect(new QueueCatalog({}).declaration('celery').arguments).toEqual({});
+  });
+
+  it('reads CELERY_TASK_DEFAULT_QUEUE_TYPE as the sample app and a Django settings file name it', () => {
+    expect(celeryOptionsFromEnv({ CELERY_BROKER_URL: 'amqp://a//;amqp://b//', CELERY_TASK_DEFAULT_QUEUE_TYPE: 'quorum' })).toMatchObject({ broker: 'amqp://a//;amqp://b//', taskDefaultQueueType: 'quorum' });
   });
 });

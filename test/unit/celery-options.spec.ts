@@ -56,7 +56,7 @@ describe('CeleryModule options', () => {
 
   it('applies worker defaults and keeps explicit values', () => {
     const worker = resolveCeleryConfig({ broker: 'memory://', defaultQueue: 'jobs', worker: { concurrency: 4 } }).worker!;
-    expect(worker).toMatchObject({ queues: ['jobs'], concurrency: 4, prefetchMultiplier: 1, acksLate: false, autoStart: true });
+    expect(worker).toMatchObject({ queues: ['jobs'], concurrency: 4, prefetchMultiplier: 4, acksLate: false, autoStart: true });
     expect(resolveCeleryConfig({ broker: 'memory://', worker: false }).worker).toBeNull();
   });
 
@@ -104,6 +104,7 @@ describe('CeleryModule options', () => {
         alerts: { failureRate: { threshold: 0.5, window: 60 }, webhook: 'https://example.com' },
         security: { certifcate: 'x' },
         outbox: { url: 'postgresql://db/app', pollInterval: 5 },
+        tracing: { tracerProvder: {} } as never,
       }),
     ).toEqual([
       'brokerUrl is not an option: did you mean broker?',
@@ -117,7 +118,15 @@ describe('CeleryModule options', () => {
       'alerts.failureRate.window is not an option: did you mean alerts.failureRate.windowSeconds?',
       'security.certifcate is not an option: did you mean security.certificate?',
       'outbox.pollInterval is not an option: did you mean outbox.pollIntervalMs?',
+      'tracing.tracerProvder is not an option: did you mean tracing.tracerProvider?',
     ]);
     expect(problemsOf({ worker: { zzz: 1 } })).toEqual([expect.stringMatching(/^worker\.zzz is not an option: known options: queues, concurrency, /)]);
+  });
+
+  it('takes tracing as a switch or a TracerProvider, and says what a provider must be', () => {
+    expect(problemsOf({ tracing: true })).toEqual([]);
+    expect(problemsOf({ tracing: { tracerProvider: { getTracer: () => ({}) } } })).toEqual([]);
+    expect(problemsOf({ tracing: 'yes' as never })).toEqual(["tracing must be true, false or { tracerProvider }, got \"yes\""]);
+    expect(problemsOf({ tracing: { tracerProvider: {} as never } })).toEqual([expect.stringMatching(/^tracing\.tracerProvider must be an OpenTelemetry TracerProvider \(with getTracer\(\)\)/)]);
   });
 });

@@ -13,7 +13,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['broker', 'security'],
   ['backend'],
   // Shared by producers and workers: task definitions, events, the remote-control wire and client.
-  ['task', 'events', 'control'],
+  ['task', 'events', 'control', 'tracing'],
   // Peers: neither imports the other.
   ['client', 'worker'],
   // Built on both sides.

@@ -122,6 +122,12 @@ describe('optional peer dependencies', () => {
       expect(error.message).toContain('npm install typeorm pg');
     });
 
+    it('tracing without @opentelemetry/api', async () => {
+      const error = await without(['@opentelemetry/api'], () => startUp({ broker: 'memory://', tracing: true }));
+      expect(error.message).toContain('Tracing (the tracing option) needs "@opentelemetry/api"');
+      expect(error.message).toContain('npm install @opentelemetry/api');
+    });
+
     it('and nothing is asked of an app that configures none of them', async () => {
       const error = await without([...OPTIONAL_PACKAGES], async () => {
         const { createCeleryRuntime } = require('../../lib/runtime/create-celery-runtime') as typeof import('../../lib/runtime/create-celery-runtime');

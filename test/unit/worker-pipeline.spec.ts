@@ -399,7 +399,7 @@ describe('the worker pipeline settles every outcome in one place', () => {
 });
 
 describe('roles', () => {
-  it('an app with no tasks of its own never consumes: celery.chord_unlock does not make it a worker', async () => {
+  it('an app with no tasks of its own never consumes: Celery\'s built-ins (chord_unlock, map, starmap, chunks, accumulate) do not make it a worker', async () => {
     const id = randomUUID();
     const runtime = await createCeleryRuntime(
       { broker: `memory://roles-${id}`, backend: `memory://roles-${id}`, worker: { hostname: `roles-${id}@%h`, exitOnRemoteShutdown: false } },
@@ -408,7 +408,8 @@ describe('roles', () => {
     try {
       await runtime.start();
       expect(runtime.decidedRoles?.worker).toBe('none');
-      expect(runtime.parts.registry.names()).toContain('celery.chord_unlock');
+      expect(runtime.parts.registry.names()).toEqual(['celery.accumulate', 'celery.chord_unlock', 'celery.chunks', 'celery.map', 'celery.starmap']);
+      expect(runtime.parts.registry.appTaskNames()).toEqual([]);
       await runtime.parts.client.send('tasks.for_python', [1]);
       expect(runtime.parts.worker!.isRunning).toBe(false);
       expect(await runtime.parts.broker.queueDepth('celery')).toBe(1);

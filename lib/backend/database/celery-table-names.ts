@@ -15,6 +15,10 @@ export const CeleryTableNames = {
   /** Ours: keeps `result_json` from going stale when Python Celery rewrites `result`. */
   taskResultJsonTrigger: 'celery_taskmeta_result_json_stale',
   taskResultJsonFunction: 'celery_taskmeta_clear_stale_result_json',
+  /** Ours: NOTIFY TASK_PROGRESS_CHANNEL of custom states (PROGRESS) and of the state after one. */
+  taskProgressInsertTrigger: 'celery_taskmeta_progress_inserted',
+  taskProgressUpdateTrigger: 'celery_taskmeta_progress_updated',
+  taskProgressFunction: 'celery_taskmeta_notify_progress',
   groupTable: 'celery_tasksetmeta',
   groupSequence: 'taskset_id_sequence',
   groupPrimaryKey: 'celery_tasksetmeta_pkey',
@@ -32,6 +36,12 @@ export const CeleryTableNames = {
   chordPartTable: 'celery_chord_parts',
   chordPartPrimaryKey: 'celery_chord_parts_pkey',
 } as const;
+
+/**
+ * The channel the progress triggers NOTIFY with `["<task id>"]` (the payload shape of our
+ * writer's ready channel), which `AsyncResult.watch()` LISTENs on. Python Celery ignores it.
+ */
+export const TASK_PROGRESS_CHANNEL = 'nestjs_celery_task_progress';
 
 /** Celery's `String(155)` columns: task ids, names, worker node names, routing keys. */
 export const CELERY_STRING_LENGTH = 155;

@@ -280,6 +280,15 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
     };
   }
 
+  /**
+   * Woken by LISTEN/NOTIFY: our writer's for ready states, and the progress trigger's for custom
+   * states (PROGRESS) and the state that follows one, whoever wrote them (Python too). Polls on
+   * PGlite and while the LISTEN connection is down.
+   */
+  waitForChange(taskId: string, maxWaitMs: number, signal?: AbortSignal): Promise<void> {
+    return this.changes.waitForChange(taskId, maxWaitMs, signal);
+  }
+
   /** Deletes the task's row (Celery's `AsyncResult.forget()`). */
   async forget(taskId: string): Promise<void> {
     await this.run(this.sql.deleteResult, [taskId], `forget task ${taskId}`);

@@ -4,6 +4,7 @@ import { CeleryLogger } from '../../utils/logger';
 import { loadOptionalPackage } from '../../utils/optional-package';
 import { ResultChangeSource, sleep } from '../result-change-source';
 import { TaskChangeNotifier } from '../rpc/task-change-notifier';
+import { TASK_PROGRESS_CHANNEL } from './celery-table-names';
 import { describeDatabaseError } from './postgres-errors';
 import { RESULT_READY_CHANNEL } from './store-results-sql';
 import { CONNECT_TIMEOUT_MS } from './url-data-source';
@@ -13,10 +14,12 @@ const RECENT_LIMIT = 10_000;
 
 /**
  * A ResultChangeSource over PostgreSQL LISTEN/NOTIFY: one dedicated connection per backend
- * LISTENs on the channel our writer NOTIFYs (store-results-sql.ts), and wakes the `get()` calls
- * waiting on those tasks at once instead of at their next poll. Celery's database backend only
- * polls. Python writers do not NOTIFY, so each wait still ends after the poll delay it was given;
- * and while the connection is down (it reconnects with backoff) waits are plain polls.
+ * LISTENs on the channel our writer NOTIFYs with ready states (store-results-sql.ts) and on the
+ * one the progress triggers NOTIFY with custom states (PROGRESS) and the state after one
+ * (NotifyCeleryTaskProgress), and wakes the `get()` and `watch()` calls waiting on those tasks at
+ * once instead of at their next poll. Celery's database backend only polls. Python writers'
+ * ready states of plain tasks are not NOTIFYed, so each wait still ends after the poll delay it
+ * was given; and while the connection is down (it reconnects with backoff) waits are plain polls.
  *
  * Started by the first wait, so workers and producers that never call `get()` hold no extra
  * connection.
@@ -80,7 +83,7 @@ export class PostgresResultListener implements ResultChangeSource {
     this.client = client;
     try {
       await client.connect();
-      await client.query(`LISTEN ${RESULT_READY_CHANNEL}`);
+      await client.query(`LISTEN ${RESULT_READY_CHANNEL}; LISTEN ${TASK_PROGRESS_CHANNEL}`);
     } catch (error) {
       this.lost(client, error);
       return;

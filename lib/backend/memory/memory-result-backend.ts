@@ -52,6 +52,10 @@ export class MemoryResultBackend implements ResultBackend, ChordCounterStore, Gr
     return waitForReadyResult(taskId, (id) => this.getResult(id), this.store.changes, WAIT_BACKOFF, options);
   }
 
+  waitForChange(taskId: string, maxWaitMs: number, signal?: AbortSignal): Promise<void> {
+    return this.store.changes.waitForChange(taskId, maxWaitMs, signal);
+  }
+
   async forget(taskId: string): Promise<void> {
     this.store.results.delete(taskId);
   }

@@ -152,6 +152,11 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
     return waitForReadyResult(taskId, (id) => this.getResult(id), this.channels, WAIT_BACKOFF, options);
   }
 
+  /** Woken by the PUBLISH that comes with every stored state, Python's included. */
+  waitForChange(taskId: string, maxWaitMs: number, signal?: AbortSignal): Promise<void> {
+    return this.channels.waitForChange(taskId, maxWaitMs, signal);
+  }
+
   async forget(taskId: string): Promise<void> {
     await this.client.del(taskKey(taskId));
   }

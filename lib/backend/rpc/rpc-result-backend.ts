@@ -112,6 +112,11 @@ export class RpcResultBackend implements ResultBackend {
     );
   }
 
+  /** Woken by each reply for the task that reaches this process (intermediate states included). */
+  waitForChange(taskId: string, maxWaitMs: number, signal?: AbortSignal): Promise<void> {
+    return this.changes.waitForChange(taskId, maxWaitMs, signal);
+  }
+
   /** Drops the remembered state (Celery's `AsyncResult.forget()`); nothing is stored elsewhere. */
   async forget(taskId: string): Promise<void> {
     this.states.forget(taskId);

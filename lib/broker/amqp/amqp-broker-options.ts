@@ -1,7 +1,8 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { BrokerEvents } from '../broker.interface';
 import { type BrokerLogger, consoleBrokerLogger } from '../broker-logger';
-import { type AmqpAddress, parseAmqpUrl } from './amqp-url';
+import type { FailoverStrategy } from '../broker-options';
+import { type AmqpAddress, type AmqpNode, parseAmqpUrls } from './amqp-url';
 
 /** Socket options handed to amqplib as they are: TLS material (ca, cert, key, passphrase, servername, …), keep-alive, SASL credentials. */
 export type AmqpSocketOptions = TlsConnectionOptions & {
@@ -23,6 +24,8 @@ export interface AmqpBrokerOptions {
    * Read as kombu reads it (parseAmqpUrl): `amqp://guest@localhost` is guest/guest on vhost "/".
    */
   url: string;
+  /** After losing a node of a `;` list: 'round-robin' (default) or 'shuffle' (Celery `broker_failover_strategy`). */
+  failoverStrategy?: FailoverStrategy;
   /** AMQP heartbeat negotiated with the broker (Celery `broker_heartbeat`). 0 disables. Default 60. */
   heartbeatSeconds?: number;
   /** First delay before reconnecting; doubles per failed attempt, with jitter, up to maxReconnectDelayMs. Default 1000. */
@@ -48,8 +51,11 @@ export interface AmqpBrokerOptions {
 /** AmqpBrokerOptions with every default applied: the one place the defaults live. */
 export interface ResolvedAmqpBrokerOptions {
   url: string;
-  /** The URL read as kombu reads it, defaults filled in. */
+  /** The (first) URL read as kombu reads it, defaults filled in. */
   address: AmqpAddress;
+  /** Every node of a failover list (one for a plain URL), in the order given. */
+  nodes: AmqpNode[];
+  failoverStrategy: FailoverStrategy;
   heartbeatSeconds: number;
   reconnectDelayMs: number;
   maxReconnectDelayMs: number;
@@ -64,9 +70,12 @@ export interface ResolvedAmqpBrokerOptions {
 
 /** Applies the defaults documented on AmqpBrokerOptions; throws UnsupportedBrokerUrlError or InvalidBrokerUrlError for a URL that is not AMQP. */
 export function resolveAmqpBrokerOptions(options: AmqpBrokerOptions): ResolvedAmqpBrokerOptions {
+  const nodes = parseAmqpUrls(options.url);
   return {
     url: options.url,
-    address: parseAmqpUrl(options.url),
+    address: nodes[0].address,
+    nodes,
+    failoverStrategy: options.failoverStrategy ?? 'round-robin',
     heartbeatSeconds: options.heartbeatSeconds ?? 60,
     reconnectDelayMs: options.reconnectDelayMs ?? 1000,
     maxReconnectDelayMs: options.maxReconnectDelayMs ?? 30_000,

@@ -24,7 +24,6 @@ const NOT_FOUND = 404;
  * connect() is there to fail fast at start-up. Reconnection goes on until close().
  */
 export class AmqpBroker implements Broker {
-  readonly description: string;
   private readonly options: ResolvedAmqpBrokerOptions;
   private readonly connection: ReconnectingConnection;
   private readonly declarations = new DeclarationRegistry();
@@ -34,8 +33,7 @@ export class AmqpBroker implements Broker {
 
   constructor(options: AmqpBrokerOptions) {
     this.options = resolveAmqpBrokerOptions(options);
-    this.description = maskUrl(options.url);
-    this.connection = new ReconnectingConnection(this.options, this.description);
+    this.connection = new ReconnectingConnection(this.options, maskUrl(options.url));
     this.publisher = new ConfirmPublisher(this.connection, this.declarations, {
       publishTimeoutMs: this.options.publishTimeoutMs,
       connectTimeoutMs: this.options.connectTimeoutMs,
@@ -72,6 +70,11 @@ export class AmqpBroker implements Broker {
 
   publish(message: OutgoingMessage): Promise<void> {
     return this.publisher.publish(message);
+  }
+
+  /** The node connected to (password masked); every configured node while disconnected. */
+  get description(): string {
+    return this.connection.description;
   }
 
   get isConnected(): boolean {

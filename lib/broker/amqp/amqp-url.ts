@@ -78,6 +78,36 @@ export function parseAmqpUrl(url: string): AmqpAddress {
   };
 }
 
+/** One broker of a failover list: its address and how logs name it (password masked). */
+export interface AmqpNode {
+  address: AmqpAddress;
+  description: string;
+}
+
+/**
+ * The brokers of a `broker_url` as kombu reads a failover list: URLs separated by `;`. A later
+ * entry without a scheme is a host (and port) only, as kombu's `Connection.switch()` takes it:
+ * user, password, vhost, TLS and port default to the first URL's. One URL is a list of one.
+ */
+export function parseAmqpUrls(url: string): AmqpNode[] {
+  const entries = url.split(';').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0) throw new InvalidBrokerUrlError(maskUrl(url), 'it names no broker');
+  const first = parseAmqpUrl(entries[0]);
+  return entries.map((entry, index) => {
+    if (index === 0) return { address: first, description: maskUrl(entry) };
+    if (entry.includes('://')) return { address: parseAmqpUrl(entry), description: maskUrl(entry) };
+    const parts = splitUrl(entry, url);
+    if (parts.hostname === '') throw new InvalidBrokerUrlError(maskUrl(url), `"${maskUrl(entry)}" names no host`);
+    const address: AmqpAddress = {
+      ...first,
+      host: parts.hostname === 'localhost' ? '127.0.0.1' : parts.hostname,
+      tlsServerName: first.tls && isIP(parts.hostname) === 0 ? parts.hostname : undefined,
+      port: parts.port || first.port,
+    };
+    return { address, description: `${first.tls ? 'amqps' : 'amqp'}://${parts.hostname}:${address.port}` };
+  });
+}
+
 /**
  * The address in amqplib's object form, so nothing is parsed twice: amqplib's own URL parser
  * would send `amqp://guest@localhost` with an empty password. amqplib percent-decodes the vhost

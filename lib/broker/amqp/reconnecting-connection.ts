@@ -1,10 +1,10 @@
 import { coalesceSocketWrites } from './coalesce-socket-writes';
-import { connect as createConnectionManager, type AmqpConnectionManager } from 'amqp-connection-manager';
-import type { ChannelModel } from 'amqplib';
+import { connect as createConnectionManager, type AmqpConnectionManager, type AmqpConnectionManagerOptions, type ConnectionUrl } from 'amqp-connection-manager';
+import type { ChannelModel, Options } from 'amqplib';
 import { BrokerConnectionError } from '../../errors/broker-connection.error';
 import { maskSecretsInText } from '../../utils/mask-secrets';
 import type { ResolvedAmqpBrokerOptions } from './amqp-broker-options';
-import { amqplibConnectOptions } from './amqp-url';
+import { amqplibConnectOptions, type AmqpNode } from './amqp-url';
 import { ReconnectBackoff } from './reconnect-backoff';
 
 type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -20,6 +20,11 @@ const REFUSAL_PATTERN = /ACCESS[-_]REFUSED|NOT[-_]ALLOWED/;
 /**
  * The one AMQP connection of a broker, re-established by amqp-connection-manager whenever it drops.
  *
+ * With several nodes (a `;` failover list, as kombu reads `broker_url`), a lost connection moves
+ * to the next node at once, in the list's order or shuffled each round (`failoverStrategy`, as
+ * kombu's `failover_strategy`); the backoff applies only once every node failed in a row. Where
+ * the connection is now is `description`: logs, health and metrics name that node.
+ *
  * amqp-connection-manager only knows a fixed retry delay (`reconnectTimeInSeconds`), but it reads
  * that public property right after emitting `disconnect` / `connectFailed`; setting it from those
  * listeners gives exponential backoff with jitter (see ReconnectBackoff). Each state change is
@@ -33,34 +38,43 @@ export class ReconnectingConnection {
   private state: ConnectionState = 'idle';
   private lastError: string | undefined;
   private warnedAboutFirstConnect = false;
+  /** Each node's entry in amqp-connection-manager's list, to tell which one a connection is to. */
+  private readonly nodeOf = new Map<unknown, AmqpNode>();
+  private node: AmqpNode | undefined;
+  /** Connection attempts since the last success: the backoff waits only after a whole round of nodes failed. */
+  private attemptsSinceConnected = 0;
 
   constructor(
     private readonly options: ResolvedAmqpBrokerOptions,
-    /** The masked URL, for messages. */
-    readonly description: string,
+    /** Every node, passwords masked, for messages: the list as configured. */
+    private readonly configured: string,
   ) {
     this.backoff = new ReconnectBackoff(options.reconnectDelayMs, options.maxReconnectDelayMs);
-    const { socketOptions, connectionName, address } = options;
-    // The object form: amqplib's own URL parsing does not read URLs as kombu does (amqp-url.ts).
-    this.manager = createConnectionManager(amqplibConnectOptions(address), {
+    const urls = options.nodes.map((node) => {
+      const entry = this.connectionUrl(node);
+      // The connect event names the node by its `url` object.
+      this.nodeOf.set(entry.url, node);
+      return entry as unknown as ConnectionUrl;
+    });
+    const managerOptions: AmqpConnectionManagerOptions = {
       heartbeatIntervalInSeconds: options.heartbeatSeconds,
       reconnectTimeInSeconds: options.reconnectDelayMs / 1000,
-      connectionOptions: {
-        timeout: options.connectTimeoutMs,
-        // localhost is connected to as 127.0.0.1; its certificate is still checked against the name written.
-        ...(address.tlsServerName === undefined ? {} : { servername: address.tlsServerName }),
-        ...socketOptions,
-        // Nagle's algorithm would hold small frames (acks, replies) back for tens of ms.
-        noDelay: true,
-        clientProperties: connectionName === undefined ? {} : { connection_name: connectionName },
-      },
-    });
+    };
+    // amqp-connection-manager tries its list in turn and asks findServers again after each round:
+    // kombu's shuffle strategy is a new random order per round.
+    if (options.failoverStrategy === 'shuffle' && urls.length > 1) managerOptions.findServers = () => shuffled(urls);
+    this.manager = createConnectionManager(urls, managerOptions);
     // The listener's argument is typed as amqplib's bare Connection but is the ChannelModel, as `manager.connection` says.
-    this.manager.on('connect', ({ connection }) => this.onConnect(connection as unknown as ChannelModel));
+    this.manager.on('connect', ({ connection, url }) => this.onConnect(connection as unknown as ChannelModel, this.nodeOf.get(url)));
     this.manager.on('disconnect', ({ err }) => this.onDisconnect(err));
     this.manager.on('connectFailed', ({ err }) => this.onConnectFailed(err));
-    this.manager.on('blocked', ({ reason }) => options.logger.warn(`RabbitMQ at ${description} blocked publishing: ${reason} (resource alarm)`));
-    this.manager.on('unblocked', () => options.logger.log(`RabbitMQ at ${description} unblocked publishing`));
+    this.manager.on('blocked', ({ reason }) => options.logger.warn(`RabbitMQ at ${this.description} blocked publishing: ${reason} (resource alarm)`));
+    this.manager.on('unblocked', () => options.logger.log(`RabbitMQ at ${this.description} unblocked publishing`));
+  }
+
+  /** The node connected to now (masked), or every configured node while disconnected. */
+  get description(): string {
+    return this.current && this.node ? this.node.description : this.configured;
   }
 
   /** The live amqplib connection, or undefined while disconnected. */
@@ -140,12 +154,14 @@ export class ReconnectingConnection {
     }
   }
 
-  private onConnect(connection: ChannelModel): void {
+  private onConnect(connection: ChannelModel, node: AmqpNode | undefined): void {
     if (this.state === 'closed') return;
     const wasReconnecting = this.state === 'reconnecting';
     this.state = 'connected';
+    this.node = node;
     this.lastError = undefined;
     this.warnedAboutFirstConnect = false;
+    this.attemptsSinceConnected = 0;
     this.backoff.reset();
     coalesceSocketWrites(connection); // one writev per multiplexer pass instead of one write per frame
     this.options.logger.log(`${wasReconnecting ? 'Reconnected' : 'Connected'} to RabbitMQ at ${this.description}`);
@@ -157,11 +173,13 @@ export class ReconnectingConnection {
   private onDisconnect(error: Error | undefined): void {
     if (this.state === 'closed') return;
     const reason = this.describeError(error, 'connection closed');
+    const lost = this.node?.description ?? this.configured;
     this.lastError = reason;
     this.state = 'reconnecting';
     const delay = this.scheduleNextAttempt();
-    this.options.logger.warn(`Lost connection to RabbitMQ at ${this.description}: ${reason}`);
-    this.options.logger.log(`Reconnecting to RabbitMQ at ${this.description} in ${delay} ms (backing off up to ${this.options.maxReconnectDelayMs} ms)`);
+    this.options.logger.warn(`Lost connection to RabbitMQ at ${lost}: ${reason}`);
+    const where = this.options.nodes.length > 1 ? `the next of ${this.options.nodes.length} nodes (${this.options.failoverStrategy})` : this.configured;
+    this.options.logger.log(`Reconnecting to RabbitMQ at ${where} in ${delay} ms (backing off up to ${this.options.maxReconnectDelayMs} ms)`);
     this.options.events.disconnected?.(reason);
   }
 
@@ -182,14 +200,51 @@ export class ReconnectingConnection {
     }
   }
 
-  /** Sets the delay amqp-connection-manager waits before its next attempt; returns it. */
+  /**
+   * Sets the delay amqp-connection-manager waits before its next attempt; returns it. The next
+   * node of a failover list is tried at once, as kombu does; after a whole round failed, back off.
+   */
   private scheduleNextAttempt(): number {
-    const delay = this.backoff.next();
+    this.attemptsSinceConnected++;
+    const nodes = this.options.nodes.length;
+    const delay = nodes > 1 && this.attemptsSinceConnected % nodes !== 0 ? 0 : this.backoff.next();
     this.manager.reconnectTimeInSeconds = delay / 1000;
     return delay;
+  }
+
+  /**
+   * A node in amqp-connection-manager's `{ url, connectionOptions }` form, with the URL in
+   * amqplib's object form (amqplib's URL parsing does not read URLs as kombu does, amqp-url.ts):
+   * its types say string, its code passes either to amqplib. Each node has its own TLS name.
+   */
+  private connectionUrl(node: AmqpNode): { url: Options.Connect; connectionOptions: unknown } {
+    const { socketOptions, connectionName, heartbeatSeconds, connectTimeoutMs } = this.options;
+    const { address } = node;
+    return {
+      url: { ...amqplibConnectOptions(address), heartbeat: address.tuning.heartbeat ?? heartbeatSeconds },
+      connectionOptions: {
+        timeout: connectTimeoutMs,
+        // localhost is connected to as 127.0.0.1; its certificate is still checked against the name written.
+        ...(address.tlsServerName === undefined ? {} : { servername: address.tlsServerName }),
+        ...socketOptions,
+        // Nagle's algorithm would hold small frames (acks, replies) back for tens of ms.
+        noDelay: true,
+        clientProperties: connectionName === undefined ? {} : { connection_name: connectionName },
+      },
+    };
   }
 
   private describeError(error: Error | undefined, fallback: string): string {
     return maskSecretsInText(error?.message || fallback);
   }
+}
+
+/** A copy of `items` in random order (Fisher–Yates). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
 }

@@ -3,8 +3,10 @@ import { AsyncResult } from '../async-result';
 import type { CeleryClient } from '../celery-client';
 import { SendTaskOptions } from '../send-task-options';
 import { ResultTuple, SignatureDict } from '../../protocol/signature-dict';
-import { chordDict } from './composite-dicts';
+import { chordDict, chunksAsGroup } from './composite-dicts';
 import { GroupResult } from './group-result';
+import { asResultTuple } from './result-tuple';
+import { addToParentTrail, currentTaskOrUndefined } from '../../task/task-context';
 import { fromCeleryOptions } from './signature-options';
 
 /** How a chord's header is joined; see ApplyOptions.chordJoin. */
@@ -33,10 +35,15 @@ export class CanvasPublisher {
     private readonly settings: { chordJoin?: ChordJoin } = {},
   ) {}
 
-  /** Freezes (assigns every id), sends, and returns the result handle (Celery's `apply_async`). */
-  async applyAsync(dict: SignatureDict): Promise<AppliedResult> {
+  /**
+   * Freezes (assigns every id), sends, and returns the result handle (Celery's `apply_async`).
+   * Sent from inside a running task, the workflow is listed in its `children` as Celery lists it:
+   * a chain by its first task, a chord by its header, a group or a task by itself.
+   */
+  async applyAsync(dict: SignatureDict, options: { addToParent?: boolean } = {}): Promise<AppliedResult> {
     const frozen = this.freeze(dict);
     await this.apply(frozen, [], {});
+    if (options.addToParent !== false && currentTaskOrUndefined()) addToParentTrail(asResultTuple(this.resultOf(firstSent(frozen))));
     return this.resultOf(frozen);
   }
 
@@ -58,6 +65,8 @@ export class CanvasPublisher {
         copy.kwargs.header = this.freeze(dict.kwargs.header as SignatureDict);
         copy.kwargs.body = this.freeze(dict.kwargs.body as SignatureDict);
         return copy;
+      case 'chunks':
+        return this.freeze(chunksAsGroup(dict)); // Celery sends chunks as their group of starmaps
       default:
         copy.options.task_id ??= randomUUID();
         copy.options.reply_to ??= this.client.replyTo;
@@ -120,7 +129,10 @@ export class CanvasPublisher {
     const args = frozen.immutable ? frozen.args : [...prepend, ...frozen.args];
     // The steps after this task's own chain (a chord body's) come after it: first in the reversed list.
     const chain = base.chain || own.chain ? [...(base.chain ?? []), ...(own.chain ?? [])] : undefined;
-    await this.client.send(frozen.task, args, { ...own, ...defined(base), chain, kwargs: frozen.kwargs });
+    // map and starmap go where their task goes (Celery's `route_name`)
+    const routeName = isMapLike(frozen) ? (frozen.kwargs.task as SignatureDict).task : undefined;
+    // Only the workflow as a whole is a child of the task sending it (applyAsync), not each of its tasks.
+    await this.client.send(frozen.task, args, { ...own, ...defined(base), chain, kwargs: frozen.kwargs, routeName, addToParent: false });
   }
 
   /** The first step is sent; the others travel in `embed.chain`, reversed, after any outer rest. */
@@ -165,6 +177,7 @@ export class CanvasPublisher {
       kwargs: { interval: null, max_retries: null, result },
       countdown: 1,
       ignoreResult: true,
+      addToParent: false,
       queue: (body.options.queue as string | undefined) ?? undefined,
       priority: (body.options.priority as number | undefined) ?? undefined,
     });
@@ -187,6 +200,13 @@ export function resultIdOf(dict: SignatureDict): string {
   }
 }
 
+/** The part of a frozen workflow a sending task lists in its children: a chain's first step, a chord's header. */
+function firstSent(frozen: SignatureDict): SignatureDict {
+  if (frozen.subtask_type === 'chain') return firstSent((frozen.kwargs.tasks as SignatureDict[])[0]);
+  if (frozen.subtask_type === 'chord') return frozen.kwargs.header as SignatureDict;
+  return frozen;
+}
+
 /** A group member's membership options go on the task that finishes it: a chain's last step. */
 function withMemberOptions(dict: SignatureDict, options: Record<string, unknown>): SignatureDict {
   if (dict.subtask_type === 'chain') {
@@ -194,7 +214,7 @@ function withMemberOptions(dict: SignatureDict, options: Record<string, unknown>
     tasks[tasks.length - 1] = withMemberOptions(tasks[tasks.length - 1], options);
     return { ...dict, kwargs: { ...dict.kwargs, tasks } };
   }
-  if (dict.subtask_type !== null) return dict; // a nested group or chord keeps its own ids
+  if (!isOneTask(dict)) return dict; // a nested group or chord keeps its own ids
   return { ...dict, options: { ...dict.options, ...options } };
 }
 
@@ -220,6 +240,15 @@ function upgradeGroups(steps: SignatureDict[]): SignatureDict[] {
     else upgraded.push(step);
   }
   return upgraded;
+}
+
+function isMapLike(dict: SignatureDict): boolean {
+  return dict.subtask_type === 'xmap' || dict.subtask_type === 'xstarmap';
+}
+
+/** Sent as one task message: a plain task, or map / starmap (one built-in task). */
+function isOneTask(dict: SignatureDict): boolean {
+  return dict.subtask_type === null || isMapLike(dict);
 }
 
 function inherited(dict: SignatureDict): SendTaskOptions {

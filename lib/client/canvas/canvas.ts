@@ -1,7 +1,8 @@
 import type { AsyncResult } from '../async-result';
 import type { CeleryClient } from '../celery-client';
 import { SignatureLike, toSignatureDict } from '../../protocol/signature-dict';
-import { chainDict, chordDict, groupDict } from './composite-dicts';
+import { chainDict, chordDict, chunksDict, groupDict, xmapDict, xstarmapDict } from './composite-dicts';
+import { InvalidSendOptionsError } from '../../errors/invalid-send-options.error';
 import type { GroupResult } from './group-result';
 import { Signature } from './signature';
 
@@ -30,6 +31,47 @@ export function group<TResult = unknown>(members: SignatureLike[]): Signature<TR
  */
 export function chord<TResult = unknown>(header: SignatureLike[], body: SignatureLike): Signature<TResult, AsyncResult<TResult>> {
   return new Signature(chordDict(groupDict(header.map(toSignatureDict)), toSignatureDict(body)), appOf([...header, body]));
+}
+
+/**
+ * The task called once per item, one after the other in one worker process, not in parallel
+ * (Celery's `add.map(it)` / `xmap`): sent as Celery's built-in `celery.map`, routed as the task
+ * is; resolves to an AsyncResult of the list of results. The worker that runs it must have the
+ * task registered (ours and Python's both run `celery.map`).
+ */
+export function xmap<TResult = unknown>(task: SignatureLike, it: Iterable<unknown>): Signature<TResult[], AsyncResult<TResult[]>> {
+  return new Signature(xmapDict(toSignatureDict(task), itemsOf('xmap', task, it)), appOf([task]));
+}
+
+/** As xmap(), each item being the task's argument list (Celery's `add.starmap(it)` / `xstarmap`, `celery.starmap`). */
+export function xstarmap<TResult = unknown>(task: SignatureLike, it: Iterable<readonly unknown[]>): Signature<TResult[], AsyncResult<TResult[]>> {
+  return new Signature(xstarmapDict(toSignatureDict(task), argumentLists('xstarmap', task, it)), appOf([task]));
+}
+
+/**
+ * Argument lists split into runs of `n` (Celery's `add.chunks(it, n)`): sent as a group of one
+ * `celery.starmap` per run, as Celery sends it; resolves to a GroupResult whose `get()` gives one
+ * list of results per run.
+ */
+export function chunks<TResult = unknown>(task: SignatureLike, it: Iterable<readonly unknown[]>, n: number): Signature<TResult[][], GroupResult<TResult[]>> {
+  if (!Number.isInteger(n) || n < 1) throw new InvalidSendOptionsError(toSignatureDict(task).task, `chunks(task, it, n): n must be a whole number of items per chunk, 1 or more, got ${String(n)}`);
+  return new Signature(chunksDict(toSignatureDict(task), argumentLists('chunks', task, it), n), appOf([task]));
+}
+
+function itemsOf(kind: string, task: SignatureLike, it: Iterable<unknown>): unknown[] {
+  if (it === null || typeof (it as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
+    throw new InvalidSendOptionsError(toSignatureDict(task).task, `${kind}(task, it): it must be an array or another iterable of items, got ${typeof it}`);
+  }
+  return [...it];
+}
+
+function argumentLists(kind: string, task: SignatureLike, it: Iterable<readonly unknown[]>): unknown[][] {
+  const items = itemsOf(kind, task, it);
+  const bad = items.findIndex((item) => !Array.isArray(item));
+  if (bad >= 0) {
+    throw new InvalidSendOptionsError(toSignatureDict(task).task, `${kind}(task, it): every item must be an array of the task's positional arguments; item ${bad} is ${typeof items[bad]}`);
+  }
+  return items as unknown[][];
 }
 
 /** The client of the first bound signature: a workflow is sent through the app its tasks came from, as in Celery. */

@@ -25,6 +25,11 @@ export class GroupResult<TResult = unknown> {
     return Promise.all(this.results.map((result) => result.get(options)));
   }
 
+  /** The group's members (Celery's `GroupResult.children`): what `collect()` follows into. */
+  async children(): Promise<AsyncResult<TResult>[]> {
+    return this.results;
+  }
+
   /** How many members succeeded (Celery's `completed_count()`). */
   async completedCount(): Promise<number> {
     const states = await Promise.all(this.results.map((result) => result.successful()));

@@ -8,6 +8,7 @@ import { SignatureDict, SignatureLike, toSignatureDict } from '../../protocol/si
 import { CanvasPublisher, ChordJoin } from './canvas-publisher';
 import { stampCanvas } from './stamp-canvas';
 import { toCeleryOptions } from './signature-options';
+import { withPartialCall } from './partial-call';
 
 /** Celery's `subtask_type`: which kind of workflow a signature dict describes (null: one task). */
 export type SubtaskType = 'chain' | 'group' | 'chord' | 'chunks' | 'xmap' | 'xstarmap';
@@ -85,14 +86,13 @@ export class Signature<TResult = unknown, THandle = AsyncResult<TResult>> {
 
   /**
    * A partial application (Celery's `clone` / calling a partial): `args` go before the
-   * signature's own (unless immutable), kwargs and options are merged over its own.
+   * signature's own and kwargs are merged over its own (an immutable task keeps both); a chain
+   * gives them to its first step, a group to every member, a chord to its header tasks
+   * (partial-call.ts). Options are merged over its own.
    */
   clone(args: readonly unknown[] = [], kwargs: Record<string, unknown> = {}, options: SendTaskOptions = {}): Signature<TResult, THandle> {
-    const dict = this.toDict();
-    if (!dict.immutable) dict.args = [...args, ...dict.args];
-    dict.kwargs = { ...dict.kwargs, ...kwargs };
-    dict.options = { ...dict.options, ...toCeleryOptions(options) };
-    return new Signature<TResult, THandle>(dict, this.app);
+    const dict = withPartialCall(this.toDict(), args, kwargs);
+    return new Signature<TResult, THandle>({ ...dict, options: { ...dict.options, ...toCeleryOptions(options) } }, this.app);
   }
 
   /** The same signature with these options (Celery's `sig.set(queue=..., countdown=...)`). */
@@ -131,14 +131,15 @@ export class Signature<TResult = unknown, THandle = AsyncResult<TResult>> {
 
   /**
    * Sends it (Celery's `sig.apply_async(args, kwargs, **options)`): a task, or a whole chain,
-   * group or chord. Resolves once the broker confirmed the messages.
+   * group or chord, args and kwargs passed on as clone() does. Resolves once the broker
+   * confirmed the messages.
    */
   async applyAsync(args: readonly unknown[] = [], kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<THandle> {
     if (!this.app) throw new UnboundSignatureError(this.task);
-    const { chordJoin, ...sendOptions } = options;
+    const { chordJoin, addToParent, ...sendOptions } = options;
     const publisher = new CanvasPublisher(this.app, { chordJoin });
     const dict = this.clone(args, kwargs, sendOptions).toDict();
-    return (await publisher.applyAsync(dict)) as THandle;
+    return (await publisher.applyAsync(dict, { addToParent })) as THandle;
   }
 
   private appendOption(name: 'link' | 'link_error', signature: SignatureLike): Signature<TResult, THandle> {

@@ -7,7 +7,7 @@
   const api = (path) => `${BASE}/api/${path}`;
   const $ = (selector) => document.querySelector(selector);
 
-  const state = { workers: new Map(), tasks: new Map(), filter: {}, view: null, taskId: null, charts: null };
+  const state = { workers: new Map(), tasks: new Map(), progress: {}, filter: {}, view: null, taskId: null, charts: null };
 
   // ---- helpers ----------------------------------------------------------------------------
   function el(tag, attributes, ...children) {
@@ -22,6 +22,16 @@
   }
   const time = (seconds) => (seconds == null ? '' : new Date(seconds * 1000).toLocaleString());
   const stateBadge = (name) => el('span', { class: `state state-${name}` }, name);
+  // A running task's reported progress (updateState / setProgress, Python's update_state), read
+  // from the result backend: a bar when it says how far, its custom state's name otherwise.
+  function progressBar(task) {
+    const progress = task.state === 'STARTED' ? state.progress[task.uuid] : undefined;
+    if (!progress) return '';
+    const label = [progress.percent == null ? progress.state : `${progress.percent}%`, progress.description].filter(Boolean).join(' · ');
+    return el('span', { class: 'progress', 'data-progress': progress.percent ?? '' },
+      progress.percent == null ? '' : el('progress', { max: 100, value: progress.percent, title: progress.description || undefined }),
+      el('span', { class: 'progress-label' }, label));
+  }
 
   async function request(method, path, body) {
     const response = await fetch(api(path), {
@@ -62,6 +72,11 @@
       renderWorkers();
     });
     source.addEventListener('task', (message) => onTaskChanged(JSON.parse(message.data)));
+    source.addEventListener('progress', (message) => {
+      state.progress = JSON.parse(message.data);
+      if (state.view === 'tasks') renderTasks();
+      if (state.view === 'task' && state.tasks.has(state.taskId)) renderTask(state.tasks.get(state.taskId));
+    });
   }
 
   // ---- workers -----------------------------------------------------------------------------
@@ -124,8 +139,9 @@
 
   async function loadTasks() {
     const query = new URLSearchParams(state.filter).toString();
-    const answer = await request('GET', `tasks${query ? `?${query}` : ''}`);
+    const [answer, progress] = await Promise.all([request('GET', `tasks${query ? `?${query}` : ''}`), request('GET', 'progress')]);
     state.tasks = new Map(answer.tasks.map((task) => [task.uuid, task]));
+    state.progress = progress;
     $('#task-names').replaceChildren(...answer.names.map((name) => el('option', { value: name })));
     renderTasks();
   }
@@ -147,7 +163,7 @@
       el('tr', { 'data-task': task.uuid, 'data-state': task.state },
         el('td', {}, el('a', { href: `#/task/${task.uuid}` }, task.uuid)),
         el('td', {}, task.name ?? ''),
-        el('td', {}, stateBadge(task.state)),
+        el('td', {}, stateBadge(task.state), progressBar(task)),
         el('td', { class: 'args', title: `${task.args ?? ''} ${task.kwargs ?? ''}` }, task.args ?? ''),
         el('td', {}, task.worker ?? ''),
         el('td', {}, time(task.timestamp)),
@@ -195,7 +211,7 @@
 
   function renderTask(task) {
     const rows = DETAIL_FIELDS.filter(([, field]) => task[field] != null && task[field] !== '').map(([label, field, format]) =>
-      el('tr', { 'data-field': field }, el('th', {}, label), el('td', {}, field === 'state' ? stateBadge(task.state) : format ? format(task[field]) : String(task[field]))),
+      el('tr', { 'data-field': field }, el('th', {}, label), el('td', {}, ...(field === 'state' ? [stateBadge(task.state), progressBar(task)] : [format ? format(task[field]) : String(task[field])]))),
     );
     $('#task-detail tbody').replaceChildren(...rows);
     $('#task-traceback').textContent = task.traceback || '—';

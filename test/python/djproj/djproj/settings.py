@@ -12,3 +12,7 @@ DATABASES = {}
 CELERY_BROKER_URL = os.environ.get('DJANGO_CELERY_BROKER_URL', 'amqp://guest@localhost')
 CELERY_RESULT_BACKEND = os.environ.get('DJANGO_CELERY_RESULT_BACKEND', 'rpc://')
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get('DJANGO_CELERY_TASK_DEFAULT_QUEUE', 'celery')
+
+# celery-progress's view (celery_progress.urls), which its JavaScript bar polls.
+ROOT_URLCONF = 'djproj.urls'
+ALLOWED_HOSTS = ['testserver', 'localhost']
