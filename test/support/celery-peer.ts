@@ -48,7 +48,8 @@ export function peerSignatureFormat(): '5.4' | '5.5' {
  * PYTHONPATH this process inherited.
  */
 export function pythonEnvironment(variables: Record<string, string | undefined> = {}, pythonPath: string[] = []): NodeJS.ProcessEnv {
-  const path = [CELERY_PEER.path, ...pythonPath, process.env.PYTHONPATH].filter(Boolean).join(delimiter);
+  // A PYTHONPATH among the variables is kept too, after the peer: the peer always comes first.
+  const path = [CELERY_PEER.path, ...pythonPath, variables.PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter);
   return { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...variables, ...(path ? { PYTHONPATH: path } : {}) };
 }
 
