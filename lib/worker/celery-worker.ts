@@ -263,11 +263,23 @@ export class CeleryWorker {
     return Object.fromEntries(this.processedByName);
   }
 
-  /** The registered tasks with their options (Celery's `inspect registered`), by name. */
-  registeredTasks(): { name: string; options: TaskOptions; rateLimit: string | number | null }[] {
+  /**
+   * The registered tasks with their options (Celery's `inspect registered`), by name: the rate
+   * and time limits in force, `control rate_limit` / `time_limit` changes included, as Celery
+   * shows the task attributes those commands set.
+   */
+  registeredTasks(): { name: string; options: TaskOptions; rateLimit: string | number | null; timeLimit: number | null; softTimeLimit: number | null; limitsSetByControl: boolean }[] {
     return this.deps.registry.names().map((name) => {
       const options = this.deps.registry.get(name)!.options;
-      return { name, options, rateLimit: this.throttle.limitOf(name, options.rateLimit) };
+      const override = this.timeLimitOverrides.get(name);
+      return {
+        name,
+        options,
+        rateLimit: this.throttle.limitOf(name, options.rateLimit),
+        timeLimit: override ? override.timeLimit : (options.timeLimit ?? null),
+        softTimeLimit: override ? override.softTimeLimit : (options.softTimeLimit ?? null),
+        limitsSetByControl: override !== undefined,
+      };
     });
   }
 

@@ -241,6 +241,10 @@ describe(`remote control with ${CELERY_PEER.name}`, () => {
     const reply = await celeryCliJson('control', 'time_limit', 'rc.sleep', '0.3', '2', '-d', ours, '-t', '5');
     expect(reply).toEqual({ [ours]: { ok: 'time limits set successfully' } });
     try {
+      // As a Python worker shows the task attributes the command set.
+      expect(await celeryCliJson('inspect', 'registered', 'time_limit', 'soft_time_limit', '-d', ours, '-t', '5')).toEqual({
+        [ours]: ['rc.add', 'rc.limited', 'rc.sleep [time_limit=2.0 soft_time_limit=0.3]'],
+      });
       const result = await celery.send('rc.sleep', ['limited', 10]);
       expect(await result.get({ timeout: 10_000, propagate: false })).toMatchObject({ exc_type: 'SoftTimeLimitExceeded' });
     } finally {

@@ -16,6 +16,8 @@ type RegisteredTask = ReturnType<CeleryWorker['registeredTasks']>[number];
 const TASK_ATTRIBUTES: Record<string, (task: RegisteredTask) => unknown> = {
   rate_limit: (task) => task.rateLimit,
   queue: (task) => task.options.queue,
+  time_limit: (task) => timeLimitText(task, task.timeLimit),
+  soft_time_limit: (task) => timeLimitText(task, task.softTimeLimit),
 };
 
 /**
@@ -81,6 +83,12 @@ export const TASK_INSPECTION_COMMANDS: Record<string, ControlCommand> = {
 
 function info(worker: CeleryWorker, task: HeldTask, safe = false): TaskRequestInfo {
   return taskRequestInfo(task, worker.hostname, safe);
+}
+
+/** A limit as Python prints it: `control time_limit` parses floats (`2.0`); a task's own limit is printed as written. */
+function timeLimitText(task: RegisteredTask, seconds: number | null): string | null {
+  if (seconds === null) return null;
+  return task.limitsSetByControl && Number.isInteger(seconds) ? `${seconds}.0` : String(seconds);
 }
 
 function describeTask(task: RegisteredTask, items: readonly string[]): string {
