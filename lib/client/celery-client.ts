@@ -23,7 +23,7 @@ import type { AnyTaskRef, TaskRef } from './task-ref';
 import { TaskRouter } from './task-router';
 import type { TaskSendArguments, TaskSendOptions, TaskSignatureArguments } from './typed-task-calls';
 import type { TaskRegistry } from '../task/task-registry';
-import { NO_TRACING, PublishTrace, TaskTracer } from '../tracing/task-tracer';
+import type { PublishTrace, TaskTracer } from '../tracing/task-tracer';
 
 /** A task call routed and encoded, ready to publish: `CeleryClient.prepare()` makes it, `publishPrepared()` sends it. */
 export interface PreparedTask {
@@ -156,7 +156,7 @@ export class CeleryClient {
     return Promise.allSettled(
       prepared.map(async (item) => {
         if (item instanceof Error) throw item;
-        await traced(item, this.deps.broker.publish(item.message));
+        await this.publishTraced(item);
         this.deps.sentEvents?.taskSent(item.message.properties.headers!, { queue: item.queue, exchange: item.message.exchange, routingKey: item.message.routingKey });
         return new AsyncResult(item.taskId, this.deps.backend);
       }),
@@ -177,7 +177,7 @@ export class CeleryClient {
     try {
       encoded = encodeTaskMessage(message, this.deps.signer ?? null);
     } catch (error) {
-      trace.end(error);
+      trace?.end(error);
       throw error;
     }
     const { properties, body } = encoded;
@@ -191,7 +191,8 @@ export class CeleryClient {
    */
   async publishPrepared(prepared: PreparedTask): Promise<void> {
     const { message, queue } = prepared;
-    await traced(prepared, this.declareOnce(queue).then(() => this.deps.broker.publish(message)));
+    await this.declareOnce(queue);
+    await this.publishTraced(prepared);
     this.deps.sentEvents?.taskSent(message.properties.headers!, { queue, exchange: message.exchange, routingKey: message.routingKey });
   }
 
@@ -244,13 +245,24 @@ export class CeleryClient {
    * The producer span of a send, started before the message is encoded so that its context goes
    * out in the headers (opentelemetry-instrumentation-celery injects it in before_task_publish).
    */
-  private startPublishTrace(message: TaskMessage, destination: { queue: string; exchange: string; routingKey: string }): PublishTrace {
-    const tracer = this.deps.tracer ?? NO_TRACING;
-    if (!tracer.enabled) return tracer.startPublish(message, destination);
+  private startPublishTrace(message: TaskMessage, destination: { queue: string; exchange: string; routingKey: string }): PublishTrace | undefined {
+    const tracer = this.deps.tracer;
+    if (!tracer?.enabled) return undefined;
     const exchangeType = destination.exchange === '' ? 'direct' : this.deps.queues.declaration(destination.queue).exchange?.type;
     const trace = tracer.startPublish(message, { ...destination, exchangeType });
     message.customHeaders = { ...message.customHeaders, ...trace.headers };
     return trace;
+  }
+
+  /** Publishes and ends the producer span (when tracing) with how the publish went. */
+  private async publishTraced(prepared: PreparedTask): Promise<void> {
+    try {
+      await this.deps.broker.publish(prepared.message);
+    } catch (error) {
+      prepared.trace?.end(error);
+      throw error;
+    }
+    prepared.trace?.end();
   }
 
   private async declareOnce(queue: string): Promise<void> {
@@ -308,17 +320,6 @@ function applicationHeaders(options: SendTaskOptions): Record<string, unknown> {
     ...(options.replacedTaskNesting === undefined ? {} : { replaced_task_nesting: options.replacedTaskNesting }),
     ...(options.stamps ? stampHeaders(options.stamps) : {}),
   };
-}
-
-/** Ends a prepared task's producer span with how its publish went. */
-async function traced(prepared: PreparedTask, publish: Promise<void>): Promise<void> {
-  try {
-    await publish;
-  } catch (error) {
-    prepared.trace?.end(error);
-    throw error;
-  }
-  prepared.trace?.end();
 }
 
 /** The body's third element: links, chain and chord as Celery writes them; null for what is not set. */

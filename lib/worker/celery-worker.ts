@@ -9,7 +9,7 @@ import { TaskMessage } from '../protocol/task-message';
 import { MessageSecurity, NO_MESSAGE_SECURITY } from '../security/load-message-security';
 import { CeleryLogger } from '../utils/logger';
 import { createTaskContext, refuseStateAfterTheRun } from './create-task-context';
-import type { TaskStateUpdate } from '../task/task-context';
+import type { TaskContext, TaskStateUpdate } from '../task/task-context';
 import { DuplicateGuard } from './duplicate-guard';
 import { EtaParking } from './eta-parking';
 import { ExecutionSettings, resolveExecutionSettings, TimeLimitOverride } from './execution-settings';
@@ -601,15 +601,18 @@ export class CeleryWorker {
     if (this.tracer.enabled) accepted.trace = this.tracer.startRun(message, { ...delivery.deliveryInfo, hostname: this.hostname });
     const trace = accepted.trace;
     const startedAt = performance.now();
-    const execute = async () => {
-      await this.observers.sendSignal('prerun', context);
-      return run.execute(accepted.call, context, settings, (seconds) =>
-        this.deps.logger.warn(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed and its slot freed, though its code may still be running`),
-      );
-    };
-    const result = trace ? await trace.within(execute) : await execute();
+    const result = trace ? await trace.within(() => this.runBody(accepted, run, context)) : await this.runBody(accepted, run, context);
     accepted.run = { context, runtimeMs: performance.now() - startedAt };
     return this.outcomeOf(accepted, result);
+  }
+
+  /** The prerun signal, then the task's code under its time limits. */
+  private async runBody(accepted: AcceptedTask, run: TaskRun, context: TaskContext): Promise<RunResult> {
+    const { message } = accepted;
+    await this.observers.sendSignal('prerun', context);
+    return run.execute(accepted.call, context, accepted.settings, (seconds) =>
+      this.deps.logger.warn(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed and its slot freed, though its code may still be running`),
+    );
   }
 
   /** Publishes a retry (Celery's `Task.retry()`), with a producer span of its own when tracing. */
