@@ -10,6 +10,7 @@ import type { TaskSentEvents } from '../events/task-sent-events';
 import { parseCeleryDate } from '../protocol/celery-time';
 import type { LamportClock } from '../protocol/lamport-clock';
 import type { MessageSigner } from '../protocol/auth-serializer';
+import { stampHeaders } from '../protocol/stamps';
 import { encodeTaskMessage } from '../protocol/encode-task-message';
 import { EMPTY_EMBED, SignatureLike, TaskEmbed, toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
@@ -288,12 +289,25 @@ export class CeleryClient {
       ignoreResult: options.ignoreResult ?? false,
       argsrepr: null,
       kwargsrepr: null,
-      customHeaders: options.headers ?? {},
+      customHeaders: applicationHeaders(options),
       replyTo: options.replyTo ?? this.replyTo,
       correlationId: id,
       priority: checkPriority(name, options.priority),
     };
   }
+}
+
+/**
+ * The headers beyond protocol v2's own: the caller's, then what Celery 5.3+ adds when set (stamps,
+ * `replaced_task_nesting`). Unset, nothing is added, so 5.2-era messages stay byte-identical.
+ */
+function applicationHeaders(options: SendTaskOptions): Record<string, unknown> {
+  if (!options.stamps && options.replacedTaskNesting === undefined) return options.headers ?? {};
+  return {
+    ...options.headers,
+    ...(options.replacedTaskNesting === undefined ? {} : { replaced_task_nesting: options.replacedTaskNesting }),
+    ...(options.stamps ? stampHeaders(options.stamps) : {}),
+  };
 }
 
 /** Ends a prepared task's producer span with how its publish went. */

@@ -24,6 +24,17 @@ export interface SendTaskOptions {
   priority?: number;
   /** Extra application headers, visible to the task as its context headers (Celery: `headers`). */
   headers?: Record<string, unknown>;
+  /**
+   * Stamps, `{name: value}` (Celery 5.3+'s Stamping API: `sig.stamp(...)`, sent as the
+   * `stamped_headers` and `stamps` headers). Retries and workflow steps keep them; workers can be
+   * told to discard tasks by stamp (`control.revokeByStampedHeaders`).
+   */
+  stamps?: Record<string, unknown>;
+  /**
+   * How many `Task.replace()` calls led to this task (Celery 5.6: `replaced_task_nesting`, a
+   * header); set on the tasks of a replacement, and kept by workflow steps.
+   */
+  replacedTaskNesting?: number;
   /** Ask the worker not to store the SUCCESS result (Celery: `ignore_result`). */
   ignoreResult?: boolean;
   /** Hard and soft time limits in seconds (Celery: `time_limit`, `soft_time_limit`). */

@@ -133,6 +133,16 @@ export class ControlClient {
     return this.broadcast<ControlOutcome>('revoke', { task_id: taskId, terminate, signal }, broadcast);
   }
 
+  /**
+   * Celery 5.3+'s `app.control.revoke_by_stamped_headers()`: every worker (or the ones named)
+   * refuses tasks carrying one of these stamps (`{stamp: value or [values]}`) from now on; with
+   * `terminate`, the workers running such tasks stop them. No replies unless `reply: true`.
+   */
+  revokeByStampedHeaders(headers: Record<string, unknown>, options: RevokeOptions = {}): Promise<ControlReply<ControlOutcome>[]> {
+    const { terminate = false, signal = 'SIGTERM', ...broadcast } = options;
+    return this.broadcast<ControlOutcome>('revoke_by_stamped_headers', { headers, terminate, signal }, broadcast);
+  }
+
   /** Celery's `app.control.rate_limit()`: `"10/s"`, `"100/m"`, `"1000/h"`, a number per second, or null for none. */
   rateLimit(taskName: string, rateLimit: string | number | null, options: BroadcastOptions = {}): Promise<ControlReply<ControlOutcome>[]> {
     return this.broadcast<ControlOutcome>('rate_limit', { task_name: taskName, rate_limit: rateLimit }, options);

@@ -19,6 +19,7 @@ import type { ResolvedDashboardOptions } from './dashboard-options';
 import { presentTask } from './present';
 import { readRunningTaskProgress, RunningTaskProgress } from './running-task-progress';
 import { QueueOverview, QueueRow } from './queue-overview';
+import { BeatScheduleAdmin, ScheduleView } from '../beat/beat-schedule-admin';
 
 /** How long the dashboard waits for workers' replies to remote-control requests. */
 const CONTROL_TIMEOUT_MS = 1500;
@@ -245,6 +246,42 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
     const [stats, registered, activeQueues, conf] = await Promise.all([inspect.stats(), inspect.registered('rate_limit', 'time_limit', 'soft_time_limit'), inspect.activeQueues(), inspect.conf()]);
     if (!(hostname in stats)) throw new NotFoundException(`Worker ${hostname} did not answer within ${CONTROL_TIMEOUT_MS} ms.`);
     return { hostname, stats: stats[hostname], registered: registered[hostname] ?? [], activeQueues: activeQueues[hostname] ?? [], conf: maskConf(conf[hostname] ?? {}) };
+  }
+
+  /**
+   * The periodic tasks on django-celery-beat's tables in the result backend's PostgreSQL database
+   * (where the beat keeps them by default): next and last run, run count, enabled.
+   */
+  async schedules(): Promise<{ available: boolean; schedules: ScheduleView[] }> {
+    const admin = this.scheduleAdmin();
+    if (!admin || !(await admin.available())) return { available: false, schedules: [] };
+    return { available: true, schedules: await admin.list() };
+  }
+
+  /** Enables or disables a periodic task; every beat takes the change within a second (the tables' triggers). */
+  async setScheduleEnabled(id: number, enabled: boolean): Promise<ScheduleView> {
+    const view = await this.requireScheduleAdmin().setEnabled(id, enabled);
+    if (!view) throw new NotFoundException(`No periodic task with id ${id}.`);
+    return view;
+  }
+
+  /** Sends a periodic task now, with its args, kwargs and options, as django-celery-beat's admin "Run selected tasks" does; its schedule is unchanged. */
+  async runSchedule(id: number): Promise<{ taskId: string; name: string }> {
+    const entry = await this.requireScheduleAdmin().entry(id);
+    if (!entry) throw new NotFoundException(`No periodic task with id ${id}.`);
+    const result = await this.celery.send(entry.task, entry.args, entry.sendOptions);
+    return { taskId: result.id, name: entry.name };
+  }
+
+  private scheduleAdmin(): BeatScheduleAdmin | null {
+    const database = this.backend.capabilities.postgres;
+    return database ? new BeatScheduleAdmin(database.connectedDataSource) : null;
+  }
+
+  private requireScheduleAdmin(): BeatScheduleAdmin {
+    const admin = this.scheduleAdmin();
+    if (!admin) throw new ConflictException(`Periodic tasks live in django-celery-beat's tables in PostgreSQL; the result backend (${maskSecretsInText(this.backend.description)}) is not a PostgreSQL database.`);
+    return admin;
   }
 
   /** Celery's `shutdown` control command to one worker: a warm shutdown. */

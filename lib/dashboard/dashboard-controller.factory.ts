@@ -4,7 +4,7 @@ import type { Observable } from 'rxjs';
 import { CeleryDashboard } from './celery-dashboard.service';
 import { DashboardAssets } from './dashboard-assets';
 import type { ResolvedDashboardOptions } from './dashboard-options';
-import { readQueueBody, readRateLimitBody, readRevokeBody, readSeriesQuery, readTaskFilter } from './dashboard-requests';
+import { readEnabledBody, readQueueBody, readRateLimitBody, readScheduleId, readRevokeBody, readSeriesQuery, readTaskFilter } from './dashboard-requests';
 
 /** The bits of Express's / Fastify's reply the asset routes use. */
 interface RawReply {
@@ -122,6 +122,22 @@ export function createDashboardController(options: ResolvedDashboardOptions): Ty
     async resumeQueue(@Param('name') name: string, @Body() body: unknown) {
       const { worker } = readQueueBody(body);
       return { queue: name, worker: worker ?? null, replies: await this.dashboard.resumeQueue(name, worker) };
+    }
+
+    @Get('api/schedules')
+    schedules() {
+      return this.dashboard.schedules();
+    }
+
+    @Post('api/schedules/:id/enabled')
+    setScheduleEnabled(@Param('id') id: string, @Body() body: unknown) {
+      return this.dashboard.setScheduleEnabled(readScheduleId(id), readEnabledBody(body).enabled);
+    }
+
+    @Post('api/schedules/:id/run')
+    @HttpCode(202)
+    runSchedule(@Param('id') id: string) {
+      return this.dashboard.runSchedule(readScheduleId(id));
     }
 
     @Get('api/workers/:hostname')

@@ -70,6 +70,19 @@ export function readQueueBody(body: unknown): { worker: string | undefined } {
   return { worker: (worker as string | null | undefined) ?? undefined };
 }
 
+/** A periodic task's id in the URL: django-celery-beat's integer primary key. */
+export function readScheduleId(id: string): number {
+  if (!/^[1-9][0-9]*$/.test(id)) throw new BadRequestException(`"${id}" is not a periodic task id (a positive whole number).`);
+  return Number(id);
+}
+
+/** `{ enabled: true | false }`. */
+export function readEnabledBody(body: unknown): { enabled: boolean } {
+  const { enabled } = readObject(body, required);
+  if (typeof enabled !== 'boolean') throw new BadRequestException('"enabled" must be true or false.');
+  return { enabled };
+}
+
 const optional = true;
 const required = false;
 

@@ -38,4 +38,9 @@ export interface TaskResultMeta {
   worker?: string | null;
   retries?: number | null;
   queue?: string | null;
+  /**
+   * The task's stamps (Celery 5.3+, with `result_extended`): stored as `stamped_headers` plus one
+   * key per stamp by the key-value backends; the database backend has no column for them.
+   */
+  stamps?: Record<string, unknown> | null;
 }

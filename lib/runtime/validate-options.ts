@@ -16,7 +16,7 @@ import { TRACING_OPTION_KEYS } from '../tracing/tracing-options';
 import { unknownKeyProblems } from '../utils/option-keys';
 import { InvalidCeleryOptionsError } from '../errors/invalid-celery-options.error';
 import type { CeleryModuleOptions } from './celery-module-options';
-import { SECURITY_DIGESTS } from '../protocol/auth-serializer';
+import { SECURITY_DIGESTS, SIGNATURE_FORMATS } from '../protocol/auth-serializer';
 import { maskUrl } from '../utils/mask-secrets';
 
 /**
@@ -157,7 +157,7 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
 function checkSecurity(problems: string[], security: CeleryModuleOptions['security']): void {
   if (security === undefined) return;
   if (typeof security !== 'object' || security === null || Array.isArray(security)) {
-    problems.push(`security must be { key?, certificate?, certStore?, digest?, required? }, got ${describe(security)}`);
+    problems.push(`security must be { key?, certificate?, certStore?, digest?, signatureFormat?, required? }, got ${describe(security)}`);
     return;
   }
   problems.push(...unknownKeyProblems(security, SECURITY_OPTION_KEYS, 'security'));
@@ -171,6 +171,9 @@ function checkSecurity(problems: string[], security: CeleryModuleOptions['securi
   }
   if (security.digest !== undefined && !(SECURITY_DIGESTS as readonly unknown[]).includes(security.digest)) {
     problems.push(`security.digest must be one of ${SECURITY_DIGESTS.join(', ')} (Celery: security_digest), got ${describe(security.digest)}`);
+  }
+  if (security.signatureFormat !== undefined && !(SIGNATURE_FORMATS as readonly unknown[]).includes(security.signatureFormat)) {
+    problems.push(`security.signatureFormat must be '5.4' (what Celery up to 5.4 reads) or '5.5' (what Celery 5.5 and later read), got ${describe(security.signatureFormat)}`);
   }
   if (security.required !== undefined && typeof security.required !== 'boolean') problems.push(`security.required must be true or false, got ${describe(security.required)}`);
 }

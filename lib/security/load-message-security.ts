@@ -67,7 +67,7 @@ function loadSigner(options: SecurityOptions, digest: SecurityDigest, problems: 
     problems.push(`security.key does not belong to security.certificate (${certificateId(certificate)}); give the key the certificate was issued for`);
     return null;
   }
-  return { signer: { key, signerId: certificateId(certificate), digest }, certificate };
+  return { signer: { key, signerId: certificateId(certificate), digest, format: options.signatureFormat ?? '5.4' }, certificate };
 }
 
 /** Celery's FSCertStore: certificates by id; an expired or duplicate certificate fails the start. */

@@ -1,4 +1,4 @@
-import type { SecurityDigest } from '../protocol/auth-serializer';
+import type { SecurityDigest, SignatureFormat } from '../protocol/auth-serializer';
 import { optionKeys } from '../utils/option-keys';
 
 /**
@@ -19,10 +19,16 @@ export interface SecurityOptions {
   /** Celery's `security_digest`: 'sha256' (default), 'sha384', 'sha512' or 'sha224'. Every party must use the same. */
   digest?: SecurityDigest;
   /**
+   * How the messages this app signs are laid out, for the Celery that reads them: '5.4' (default;
+   * Celery 5.2–5.4 read only this) or '5.5' (Celery 5.5 and later read only this: signer and
+   * signature base64-encoded, celery#9010). Signed messages of either layout are accepted.
+   */
+  signatureFormat?: SignatureFormat;
+  /**
    * Run signed messages only; unsigned ones are rejected (Celery: `accept_content = ['auth']`).
    * false also accepts plain JSON, for a rolling switch to signing. Default true when `certStore` is set.
    */
   required?: boolean;
 }
 
-export const SECURITY_OPTION_KEYS = optionKeys<SecurityOptions>()('key', 'certificate', 'certStore', 'digest', 'required');
+export const SECURITY_OPTION_KEYS = optionKeys<SecurityOptions>()('key', 'certificate', 'certStore', 'digest', 'signatureFormat', 'required');

@@ -22,6 +22,8 @@ export interface TaskContext {
   expires: Date | null;
   /** Application headers Celery does not define (`apply_async(headers=…)`). */
   headers: Readonly<Record<string, unknown>>;
+  /** The task's stamps, `{name: value}` (Celery 5.3+: `self.request.stamps`); empty when it has none. */
+  stamps: Readonly<Record<string, unknown>>;
   deliveryInfo: DeliveryInfo;
   replyTo: string | null;
   correlationId: string | null;

@@ -31,6 +31,7 @@ export function testTaskContext(options: TestTaskContextOptions = {}): TaskConte
     eta: null,
     expires: null,
     headers: {},
+    stamps: {},
     deliveryInfo: { exchange: '', routingKey: 'celery', redelivered: false, queue: 'celery' },
     replyTo: null,
     correlationId: id,

@@ -19,6 +19,9 @@ import { ResultRecorder } from './result-recorder';
 import { retryDestination, retryMessage } from './retry-message';
 import { planRetry } from './retry-policy';
 import { RevokedTasks } from './revoked-tasks';
+import { RevokedStamps } from './revoked-stamps';
+import { Stamps, stampsOfHeaders } from '../protocol/stamps';
+import { pythonRepr } from '../protocol/python-repr';
 import { SettlingTask, TaskSettlement } from './settlement';
 import { TaskDefinition, TaskOptions } from '../task/task-definition';
 import { TaskSignals } from './task-signals';
@@ -123,6 +126,7 @@ export class CeleryWorker {
   });
   private prefetch = 0;
   private readonly revoked: RevokedTasks;
+  private readonly revokedStamps = new RevokedStamps();
   private readonly parking: EtaParking;
   private stopping = false;
   private processed = 0;
@@ -190,6 +194,27 @@ export class CeleryWorker {
     const running = [...this.active.values()].filter((task) => wanted.has(task.message.id));
     for (const task of running) task.interrupt(new TaskRevokedError('terminated'));
     return running.map((task) => task.message.id);
+  }
+
+  /**
+   * Revokes tasks by stamp (Celery 5.3+'s `revoke_by_stamped_headers`): `{stamp: value or
+   * [values]}`. Messages carrying a matching stamp are not run here from now on; with `terminate`,
+   * the matching tasks running now are interrupted and stored REVOKED. Returns, per stamp, the
+   * values of the tasks that got terminated.
+   */
+  revokeByStamps(headers: Stamps, options: { terminate?: boolean } = {}): Record<string, unknown[]> {
+    this.revokedStamps.add(headers);
+    const terminated: Record<string, unknown[]> = {};
+    if (!options.terminate) return terminated;
+    const wanted = new RevokedStamps();
+    wanted.add(headers);
+    for (const task of this.active.values()) {
+      const hit = wanted.match(stampsOfHeaders(task.message.customHeaders));
+      if (!hit) continue;
+      for (const [name, value] of Object.entries(hit)) terminated[name] = [...new Set([...(terminated[name] ?? []), value])];
+      task.interrupt(new TaskRevokedError('terminated'));
+    }
+    return terminated;
   }
 
   /** Revoked ids this worker knows (Celery's `inspect revoked`). */
@@ -429,7 +454,7 @@ export class CeleryWorker {
 
   private accept(delivery: DeliveredMessage, message: TaskMessage, task: TaskDefinition, settings: ExecutionSettings): void {
     this.observers.notify('taskReceived', message);
-    if (this.revoked.has(message.id)) {
+    if (this.isRevoked(message)) {
       this.inBackground(this.settlement.settle({ delivery, message, task, settings, acked: false }, { state: 'REVOKED', reason: 'revoked' }));
       return;
     }
@@ -548,10 +573,19 @@ export class CeleryWorker {
     }
   }
 
+  /** Revoked by id, or by one of its stamps (Celery's `Request.revoked`, which logs the stamp that matched). */
+  private isRevoked(message: TaskMessage): boolean {
+    if (this.revoked.has(message.id)) return true;
+    if (this.revokedStamps.size === 0) return false;
+    const hit = this.revokedStamps.match(stampsOfHeaders(message.customHeaders));
+    if (hit) this.deps.logger.log(`Discarding revoked task: ${message.task}[${message.id}] (revoked by header: ${pythonRepr(hit)})`);
+    return hit !== null;
+  }
+
   /** Decides whether the task runs, runs it, and says how it ended; null when it was settled already (see earlierDelivery). */
   private async runTask(accepted: AcceptedTask, run: TaskRun): Promise<TaskOutcome | null> {
     const { delivery, message, settings } = accepted;
-    const unwanted = message.expires && message.expires.getTime() <= Date.now() ? 'expired' : this.revoked.has(message.id) ? 'revoked' : null;
+    const unwanted = message.expires && message.expires.getTime() <= Date.now() ? 'expired' : this.isRevoked(message) ? 'revoked' : null;
     if (unwanted) return { state: 'REVOKED', reason: unwanted };
     if (settings.acksLate && delivery.deliveryInfo.redelivered) {
       const earlier = await this.earlierDelivery(accepted);

@@ -6,6 +6,7 @@ import { RetryRequested } from '../errors/retry-requested';
 import { progressMeta, PROGRESS_STATE } from '../protocol/progress-meta';
 import { toSignatureDict } from '../protocol/signature-dict';
 import { TaskMessage } from '../protocol/task-message';
+import { stampsOfHeaders } from '../protocol/stamps';
 import { TaskContext, TaskStateUpdate } from '../task/task-context';
 
 /** Stores a state `updateState` was asked for: the worker's ResultRecorder, for the task's message. */
@@ -49,6 +50,7 @@ export function createTaskContext(
     eta: message.eta,
     expires: message.expires,
     headers: message.customHeaders,
+    stamps: stampsOfHeaders(message.customHeaders),
     deliveryInfo,
     replyTo: message.replyTo,
     correlationId: message.correlationId,

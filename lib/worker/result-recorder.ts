@@ -5,6 +5,7 @@ import { RevokeReason, TaskRevokedError } from '../errors/task-revoked.error';
 import { TaskResultMeta } from '../protocol/result-meta';
 import { TaskState, TaskStateName } from '../protocol/task-states';
 import { TaskMessage } from '../protocol/task-message';
+import { stampsOfHeaders } from '../protocol/stamps';
 
 /**
  * Turns what happened to a task into the result meta Celery stores (celery-protocol.md §4.0,
@@ -72,7 +73,14 @@ export class ResultRecorder {
       retries: message.retries ?? 0,
       // Celery's `queue` is the delivery routing key; the delay queues' digits are not part of it.
       queue: withoutDelayPrefix(queue),
+      ...stampsOf(message),
     };
     return this.backend.storeResult(meta, { replyTo: message.replyTo ?? null, correlationId: message.correlationId ?? message.id });
   }
+}
+
+/** `{ stamps }` when the task carried stamps (Celery 5.3+), else nothing: metas of unstamped tasks keep their shape. */
+function stampsOf(message: Partial<TaskMessage>): Pick<TaskResultMeta, 'stamps'> {
+  const stamps = message.customHeaders ? stampsOfHeaders(message.customHeaders) : {};
+  return Object.keys(stamps).length > 0 ? { stamps } : {};
 }

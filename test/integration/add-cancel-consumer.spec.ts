@@ -10,6 +10,7 @@ import { celeryCliJson } from '../support/celery-cli';
 import { runPython } from '../support/python-celery';
 import { deleteExchanges, deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 import { redisClient, redisUrl } from '../support/redis';
+import { CELERY_PEER } from '../support/celery-peer';
 
 /** This file's Redis database (redis-broker.spec uses 7, redis-interop 8, redis-visibility-timeout 9). */
 const REDIS_DB = 11;
@@ -55,7 +56,7 @@ async function startApp(brokerUrl: string | undefined, defaultQueue: string, wor
 describe.each([
   ['RabbitMQ', RABBITMQ_URL],
   ['Redis', redisUrl(REDIS_DB)],
-])('add_consumer and cancel_consumer on %s, sent by Python Celery 5.2.6', (brokerName, brokerUrl) => {
+])(`add_consumer and cancel_consumer on %s, sent by ${CELERY_PEER.name}`, (brokerName, brokerUrl) => {
   const base = uniqueName('it-consumers');
   const added = uniqueName('it-consumers-added');
   let running: RunningApp;

@@ -8,6 +8,7 @@ import { runPython } from '../support/python-celery';
 import { EventMonitorReport, listenToCeleryEvents, RawEvent, startCeleryEventsDump, startPythonEventMonitor } from '../support/python-event-monitor';
 import { RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CELERY_PEER } from '../support/celery-peer';
 
 class ValueError extends Error {
   override name = 'ValueError';
@@ -29,7 +30,7 @@ function eventsFrom(raw: RawEvent[], hostname: string): any[] {
   return raw.filter((event) => event.headers.hostname === hostname).flatMap((event) => (Array.isArray(event.body) ? event.body : [event.body]));
 }
 
-describe('Celery events, as Python Celery 5.2.6 monitors see them', () => {
+describe(`Celery events, as ${CELERY_PEER.name} monitors see them`, () => {
   let env: TestEnvironment;
 
   beforeAll(async () => {

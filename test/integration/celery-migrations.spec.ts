@@ -3,7 +3,7 @@ import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { DatabaseResultBackend } from '../../lib/backend/database/database-result-backend';
 import { acquireEmbeddedDataSource } from '../../lib/backend/database/embedded-data-source';
 import { celeryResultEntities } from '../../lib/backend/database/entities';
-import { celeryResultMigrations, NotifyCeleryTaskProgress1768300000000 } from '../../lib/backend/database/migrations';
+import { celeryResultMigrations } from '../../lib/backend/database/migrations';
 import { MIGRATION_LOCK_KEY } from '../../lib/backend/database/migrations/migration-lock';
 import { runCeleryMigrations } from '../../lib/backend/database/migrations/run-celery-migrations';
 import { PostgresTaskHistoryStore } from '../../lib/monitoring/history/task-history-store';
@@ -36,8 +36,8 @@ const LEGACY_NAMES = [
   'CreateCeleryTaskHistory1766000000000',
 ];
 
-/** Our migrations as an earlier release shipped them: the same statements, under the names it recorded (the progress triggers came later). */
-const legacyMigrations = [...celeryResultMigrations.filter((Migration) => Migration !== NotifyCeleryTaskProgress1768300000000), ...celeryOutboxMigrations, ...celeryDashboardMigrations].map((Migration, index) => {
+/** Our migrations as an earlier release shipped them (before the date_done indexes and the progress triggers): the same statements, under the names it recorded. */
+const legacyMigrations = [...celeryResultMigrations.slice(0, 3), ...celeryOutboxMigrations, ...celeryDashboardMigrations].map((Migration, index) => {
   const name = LEGACY_NAMES[index];
   return class extends Migration {
     override name = name;
@@ -46,17 +46,22 @@ const legacyMigrations = [...celeryResultMigrations.filter((Migration) => Migrat
 
 /** Every migration we ship, under its current name, in the order the parts run them. */
 const ALL_MIGRATIONS = [...celeryResultMigrations, ...celeryOutboxMigrations, ...celeryDashboardMigrations];
-const CURRENT_NAMES = [
+const RESULT_NAMES = [
   'CreateCeleryResultTables1732435200000',
   'CreateCeleryRevokedTasks1764000000000',
   'CreateCeleryChordCounters1765000000000',
+  'CeleryDateDoneIndexes1768000000000',
   'NotifyCeleryTaskProgress1768300000000',
-  'CreateCeleryOutbox1766000000000',
-  'CreateCeleryTaskHistory1767000000000',
 ];
+const CURRENT_NAMES = [...RESULT_NAMES, 'CreateCeleryOutbox1766000000000', 'CreateCeleryTaskHistory1767000000000'];
+/** The order TypeORM's CLI runs them in: by timestamp. */
+const CLI_ORDER = [...CURRENT_NAMES].sort((a, b) => Number(a.slice(-13)) - Number(b.slice(-13)));
 
-/** The result backend's set, celeryResultMigrations. */
-const RESULT_NAMES = CURRENT_NAMES.slice(0, 4);
+/** Whether the trigger our first migration creates is there: a marker of whether that migration ran again. */
+async function staleResultJsonTriggers(url: string): Promise<number> {
+  const [{ count }] = await querySql(url, "SELECT count(*)::int AS count FROM pg_trigger WHERE tgname = 'celery_taskmeta_result_json_stale'");
+  return count;
+}
 
 /** The docs/MIGRATIONS.md recipe: a migration of the app's own that runs ours inside its pipeline. */
 class CeleryTables1767500000000 implements MigrationInterface {
@@ -143,8 +148,8 @@ describe("our migrations stay out of the application's migrations table", () => 
     await before.runMigrations();
     await before.destroy();
     expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000', ...LEGACY_NAMES]);
-    // A marker: had a migration run again, it would have created the index again.
-    await querySql(database.url, 'DROP INDEX celery_taskmeta_date_done_idx');
+    // A marker: had the first migration run again, it would have created the trigger again.
+    await querySql(database.url, 'DROP TRIGGER celery_taskmeta_result_json_stale ON celery_taskmeta');
 
     // After: the app lists only its own migrations and shares its DataSource with us.
     const app = appDataSource(database.url);
@@ -160,7 +165,7 @@ describe("our migrations stay out of the application's migrations table", () => 
 
       expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000']);
       expect((await tableNames(database.url, 'celery_migrations')).sort()).toEqual([...CURRENT_NAMES].sort());
-      expect(await querySql(database.url, "SELECT to_regclass('celery_taskmeta_date_done_idx') AS index")).toEqual([{ index: null }]);
+      expect(await staleResultJsonTriggers(database.url)).toBe(0);
       await app.undoLastMigration();
       expect(await tableNames(database.url, 'migrations')).toEqual([]);
     } finally {
@@ -178,7 +183,7 @@ describe("our migrations stay out of the application's migrations table", () => 
       await earlier.initialize();
       await earlier.runMigrations({ transaction: 'all' });
       await earlier.destroy();
-      await querySql(database.url, 'DROP INDEX celery_taskmeta_date_done_idx');
+      await querySql(database.url, 'DROP TRIGGER celery_taskmeta_result_json_stale ON celery_taskmeta');
 
       const backend = new DatabaseResultBackend({ url: database.url });
       await backend.connect();
@@ -186,7 +191,7 @@ describe("our migrations stay out of the application's migrations table", () => 
 
       expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000']);
       expect(await tableNames(database.url, 'celery_migrations')).toEqual(RESULT_NAMES);
-      expect(await querySql(database.url, "SELECT to_regclass('celery_taskmeta_date_done_idx') AS index")).toEqual([{ index: null }]);
+      expect(await staleResultJsonTriggers(database.url)).toBe(0);
       await app.undoLastMigration();
     } finally {
       await app.destroy();
@@ -198,14 +203,14 @@ describe("our migrations stay out of the application's migrations table", () => 
     await app.initialize();
     try {
       await app.runMigrations();
-      await querySql(database.url, 'DROP INDEX celery_taskmeta_date_done_idx');
+      await querySql(database.url, 'DROP TRIGGER celery_taskmeta_result_json_stale ON celery_taskmeta');
       const backend = new DatabaseResultBackend({ dataSource: app });
       await backend.connect();
       await backend.close();
 
       expect(await tableNames(database.url, 'migrations')).toEqual(['CreateOrders1700000000000', ...RESULT_NAMES]);
       expect(await tableNames(database.url, 'celery_migrations')).toEqual(RESULT_NAMES);
-      expect(await querySql(database.url, "SELECT to_regclass('celery_taskmeta_date_done_idx') AS index")).toEqual([{ index: null }]);
+      expect(await staleResultJsonTriggers(database.url)).toBe(0);
     } finally {
       await app.destroy();
     }
@@ -302,8 +307,7 @@ describe("running ours from the app's own migration pipeline (docs/MIGRATIONS.md
     await cli.initialize();
     try {
       // TypeORM runs them in timestamp order, so the progress triggers (1768300000000) come last.
-      const byTimestamp = [...CURRENT_NAMES].sort((a, b) => Number(a.slice(-13)) - Number(b.slice(-13)));
-      expect((await cli.runMigrations()).map((migration) => migration.name)).toEqual(byTimestamp);
+      expect((await cli.runMigrations()).map((migration) => migration.name)).toEqual(CLI_ORDER);
       expect(await runCeleryMigrations(cli, ALL_MIGRATIONS)).toEqual([]);
 
       await cli.undoLastMigration();

@@ -11,8 +11,9 @@ import { eventually, startCeleryApp } from '../support/celery-app';
 import { PythonWorker, startPythonWorker } from '../support/python-worker';
 import { RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CELERY_PEER } from '../support/celery-peer';
 
-describe('ClusterMonitor on real RabbitMQ: our worker and a Python Celery 5.2.6 worker (-E) seen through their events', () => {
+describe(`ClusterMonitor on real RabbitMQ: our worker and a ${CELERY_PEER.name} worker (-E) seen through their events`, () => {
   let env: TestEnvironment;
   let app: INestApplicationContext | undefined;
   let python: PythonWorker | undefined;
@@ -49,7 +50,7 @@ describe('ClusterMonitor on real RabbitMQ: our worker and a Python Celery 5.2.6 
       return nest?.online && py?.online && nest.processed !== null && py.processed !== null && nest.freq === 2 ? { nest, py } : undefined;
     }, 20_000, 'both workers online, with a regular heartbeat');
     expect(workers.nest).toMatchObject({ swIdent: 'nestjs-celery', freq: 2, active: expect.any(Number), processed: expect.any(Number) });
-    expect(workers.py).toMatchObject({ swIdent: 'py-celery', swVer: '5.2.6' });
+    expect(workers.py).toMatchObject({ swIdent: 'py-celery', swVer: CELERY_PEER.version });
     expect(workers.nest.heartbeatAgeSeconds).toBeLessThan(4);
     expect(workers.nest.loadavg).toHaveLength(3);
   });

@@ -10,6 +10,7 @@ import { PythonWorker, runInteropClient, startPythonWorker } from '../support/py
 import { deleteExchanges, deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
 import { databaseChannel, RPC_CHANNEL } from '../support/result-channels';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CELERY_PEER } from '../support/celery-peer';
 
 /**
  * Data fidelity between our side and Python Celery 5.2.6, as property tests over generated
@@ -24,7 +25,7 @@ import { createTestEnvironment, TestEnvironment } from '../support/test-environm
  * Those compare by numeric value. Object key order is not compared either (JS objects put
  * integer-like keys first).
  */
-describe('data fidelity between Nest and Python Celery 5.2.6', () => {
+describe(`data fidelity between Nest and ${CELERY_PEER.name}`, () => {
   let env: TestEnvironment;
   const extraQueues: string[] = [];
 

@@ -8,7 +8,7 @@ import { TaskResultMeta } from '../../lib/protocol/result-meta';
 import { TaskState } from '../../lib/protocol/task-states';
 import { loadFixture } from '../support/fixtures';
 import { createTestDatabase, TestDatabase, querySql } from '../support/postgres';
-import { celeryDatabaseUrl, PYTHON } from '../support/python-celery';
+import { CELERY_PEER, celeryDatabaseUrl, PYTHON, pythonEnvironment } from '../support/python-celery';
 
 const SCRIPT = join(__dirname, 'python', 'celery_db_backend.py');
 const FAILURE_FIXTURE_HEX: string = loadFixture('db_row_failure').row.result.hex;
@@ -18,7 +18,7 @@ const EXTENDED_COLUMNS = ['name', 'args', 'kwargs', 'worker', 'retries', 'queue'
 function pythonCelery(database: TestDatabase, extended: boolean, command: string, argument: object = {}): Promise<any> {
   const args = [SCRIPT, celeryDatabaseUrl(database.url), extended ? '1' : '0', command, JSON.stringify(argument)];
   return new Promise((resolve, reject) => {
-    execFile(PYTHON, args, { timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(PYTHON, args, { timeout: 60_000, env: pythonEnvironment() }, (error, stdout, stderr) => {
       if (error) reject(new Error(`Python Celery failed on ${command}: ${error.message}\n${stderr}`));
       else resolve(JSON.parse(stdout));
     });
@@ -35,7 +35,7 @@ function meta(taskId: string, overrides: Partial<TaskResultMeta>): TaskResultMet
   return { taskId, status: TaskState.SUCCESS, result: null, traceback: null, children: [], dateDone: new Date(), ...overrides };
 }
 
-describe('DatabaseResultBackend with Python Celery 5.2.6 on the same tables', () => {
+describe(`DatabaseResultBackend with ${CELERY_PEER.name} on the same tables`, () => {
   let database: TestDatabase;
   let backend: DatabaseResultBackend;
 

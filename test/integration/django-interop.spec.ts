@@ -25,7 +25,7 @@ os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'djproj.settings')
 django.setup()
 from djproj.celery import app
 ${script}`,
-    { env: { PYTHONPATH: [DJANGO_PROJECT, process.env.PYTHONPATH].filter(Boolean).join(':'), ...settings }, timeoutMs: 60_000 },
+    { env: settings, pythonPath: [DJANGO_PROJECT], timeoutMs: 60_000 },
   );
 }
 

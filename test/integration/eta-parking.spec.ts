@@ -3,10 +3,11 @@ import { Client } from 'pg';
 import { CeleryClient, CeleryTask, CeleryWorker, currentTask } from '../../lib';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { celeryDatabaseUrl } from '../support/python-celery';
-import { PythonWorker, startPythonWorker, withoutWakeUpErrors } from '../support/python-worker';
-import { deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
+import { PythonWorker, runInteropClient, startPythonWorker, withoutWakeUpErrors } from '../support/python-worker';
+import { deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 import { queueCounts } from '../support/rabbitmq-inspection';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CELERY_PEER, peerIsAtLeast } from '../support/celery-peer';
 
 @Injectable()
 class ParkedTasks {
@@ -25,6 +26,13 @@ class ParkedTasks {
     this.attempts.set(key, attempt);
     if (attempt === 1) currentTask().retry({ countdown: 0.2 });
     return `${key} after ${attempt} attempts`;
+  }
+
+  /** When it ran and how it was routed to its queue, for the delayed-delivery checks. */
+  @CeleryTask({ name: 'park.route' })
+  route(): { ranAt: number; exchange: string; routingKey: string } {
+    const { exchange, routingKey } = currentTask().deliveryInfo;
+    return { ranAt: Date.now(), exchange, routingKey };
   }
 
   /** The name Python's interop_tasks.py knows too. */
@@ -117,7 +125,7 @@ describe('ETA parking on RabbitMQ', () => {
  * A Python Celery 5.2.6 worker on the same queue meets the parked task when it comes back: a
  * routing key with 28 more words, an x-death header, a celery_delayed_* exchange. It runs it.
  */
-describe('a parked task that a Python Celery 5.2.6 worker receives when it comes back', () => {
+describe(`a parked task that a ${CELERY_PEER.name} worker receives when it comes back`, () => {
   let env: TestEnvironment;
   let app: INestApplicationContext;
   let python: PythonWorker | undefined;
@@ -149,4 +157,75 @@ describe('a parked task that a Python Celery 5.2.6 worker receives when it comes
     expect((await resultRow(env.databaseUrl, result.id)).worker).toBe(python.nodename);
     expect(withoutWakeUpErrors(python.log())).not.toMatch(/Traceback|Received invalid task message|PRECONDITION_FAILED/);
   }, 60_000);
+});
+
+/**
+ * Countdowns both ways between our worker and the peer Celery on quorum queues behind topic
+ * exchanges, the set-up in which Celery 5.5+ uses native delayed delivery: its client publishes
+ * a countdown to celery_delayed_27 with the delay in the routing key, and the task comes back
+ * through celery_delayed_delivery to every queue bound with `#.<queue>` — ours, bound by our
+ * worker as Celery's DelayedDelivery bootstep binds its own. Celery 5.2 publishes straight to the
+ * queue, on classic queues (it knows no queue type, and its global QoS is refused on quorum
+ * queues). Either way the task runs on time. Delay levels are classic on both sides, as in the
+ * describes above (this file alone parks tasks in a parallel run).
+ */
+describe(`countdowns with ${CELERY_PEER.name} on ${peerIsAtLeast('5.5') ? 'quorum queues (native delayed delivery)' : 'classic queues'}`, () => {
+  const nativeDelayedDelivery = peerIsAtLeast('5.5');
+  const queueType = nativeDelayedDelivery ? 'quorum' : 'classic';
+  let env: TestEnvironment;
+  let app: INestApplicationContext;
+  let python: PythonWorker;
+  const pythonQueue = uniqueName('it-eta-quorum-py');
+
+  beforeAll(async () => {
+    env = await createTestEnvironment('it-eta-quorum');
+    env.alsoRemove(pythonQueue);
+    app = await startCeleryApp(
+      {
+        broker: RABBITMQ_URL,
+        backend: env.databaseUrl,
+        defaultQueue: env.queue,
+        queues: { [env.queue]: { queueType, exchangeType: 'topic' }, [pythonQueue]: { queueType, exchangeType: 'topic' } },
+        worker: { etaParkThresholdSeconds: 1 },
+      },
+      [ParkedTasks],
+    );
+    python = await startPythonWorker({ queues: [pythonQueue], resultBackend: celeryDatabaseUrl(env.databaseUrl), quorumQueues: true, defaultQueue: pythonQueue, resultExtended: true });
+  }, 60_000);
+
+  afterAll(async () => {
+    await python?.stop();
+    await app?.close();
+    await env?.dispose();
+  });
+
+  it('runs on time on our worker a countdown the Python client sends', async () => {
+    const sent = await runInteropClient<{ id: string; sentAt: number }>(
+      `import json, time
+from interop_tasks import app
+sent_at = time.time()
+result = app.send_task('park.route', countdown=3, queue=${JSON.stringify(env.queue)})
+print(json.dumps({'id': result.id, 'sentAt': sent_at * 1000}))`,
+      { resultBackend: celeryDatabaseUrl(env.databaseUrl), defaultQueue: env.queue, quorumQueues: true },
+    );
+    const ran = (await app.get(CeleryClient).asyncResult(sent.id).get({ timeout: 20_000 })) as { ranAt: number; exchange: string; routingKey: string };
+    expect(ran.ranAt - sent.sentAt).toBeGreaterThanOrEqual(3_000 - 50);
+    expect(ran.ranAt - sent.sentAt).toBeLessThan(6_000);
+    if (nativeDelayedDelivery) {
+      // 3 s in 28 bits, one word each, then the queue's own routing key.
+      expect(ran).toMatchObject({ exchange: 'celery_delayed_delivery', routingKey: `${'0.'.repeat(26)}1.1.${env.queue}` });
+    } else {
+      // Published to the queue; our worker parked it (threshold 1 s here) for the seconds then left.
+      expect(ran.routingKey).toMatch(new RegExp(`^([01]\\.){28}${env.queue}$`));
+    }
+  }, 40_000);
+
+  it('runs on time on the Python worker a countdown our client sends to its queue', async () => {
+    const sentAt = Date.now();
+    const result = await app.get(CeleryClient).send('tasks.add', [20, 22], { queue: pythonQueue, countdown: 3 });
+    expect(await result.get({ timeout: 20_000 })).toBe(42);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(3_000);
+    expect((await resultRow(env.databaseUrl, result.id)).worker).toBe(python.nodename);
+    expect(withoutWakeUpErrors(python.log())).not.toMatch(/Traceback|PRECONDITION_FAILED|Failed to setup delayed delivery/);
+  }, 40_000);
 });

@@ -13,6 +13,7 @@ import { PythonWorker, runInteropClient, startPythonWorker } from '../support/py
 import { RABBITMQ_URL } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 import { createTestPki, TestPki, TestSigner } from '../support/test-pki';
+import { CELERY_PEER, peerSignatureFormat } from '../support/celery-peer';
 
 @Injectable()
 class SignedTasks {
@@ -39,7 +40,7 @@ class SignedTasks {
  * `app.setup_security()`: signed in both directions, and what is unsigned, changed after signing
  * or signed by a certificate nobody trusts is refused by our worker, dead-lettered and never run.
  */
-describe('message signing with Python Celery 5.2.6', () => {
+describe(`message signing with ${CELERY_PEER.name}`, () => {
   let env: TestEnvironment;
   let pki: TestPki;
   let nest: TestSigner;
@@ -81,7 +82,7 @@ describe('message signing with Python Celery 5.2.6', () => {
         defaultQueue: env.queue,
         queues: { [refusedQueue]: { deadLetterExchange: '', deadLetterRoutingKey: deadQueue } },
         worker: { queues: [env.queue, refusedQueue] },
-        security: { key: nest.keyPath, certificate: nest.certificatePath, certStore: trusted },
+        security: { key: nest.keyPath, certificate: nest.certificatePath, certStore: trusted, signatureFormat: peerSignatureFormat() },
       },
       [SignedTasks],
     );
@@ -141,7 +142,7 @@ print(json.dumps({"id": result.id, "value": result.get(timeout=30)}))
       correlationId: id, priority: null,
     });
     const signerOf = (material: TestSigner) => ({
-      key: createPrivateKey(material.keyPem), signerId: certificateId(new X509Certificate(material.certificatePem)), digest: 'sha256' as const,
+      key: createPrivateKey(material.keyPem), signerId: certificateId(new X509Certificate(material.certificatePem)), digest: 'sha256' as const, format: peerSignatureFormat(),
     });
     const unsigned = encodeTaskMessage(message('unsigned-1'));
     const tampered = encodeTaskMessage(message('tampered-1'), signerOf(nest));

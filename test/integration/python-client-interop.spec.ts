@@ -8,13 +8,14 @@ import { runInteropClient } from '../support/python-worker';
 import { deleteExchanges, deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
 import { databaseChannel, RPC_CHANNEL } from '../support/result-channels';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CELERY_PEER } from '../support/celery-peer';
 
 /**
  * Python → Nest: a real Python Celery 5.2.6 client calls the sample app's tasks with
  * `apply_async` and its scheduling options (countdown, eta, expires, priority, queue), and its own
  * `AsyncResult.get()` returns what our worker computed, or raises what our worker stored.
  */
-describe('the sample-app worker and a Python Celery 5.2.6 client', () => {
+describe(`the sample-app worker and a ${CELERY_PEER.name} client`, () => {
   let env: TestEnvironment;
   const extraQueues: string[] = [];
 

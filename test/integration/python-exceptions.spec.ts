@@ -12,7 +12,7 @@ import { TaskResultMeta } from '../../lib/protocol/result-meta';
 import { startCeleryApp } from '../support/celery-app';
 import { EXCEPTION_CASES } from '../support/exception-cases';
 import { runPython } from '../support/python-celery';
-import { interopPythonPath, PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
+import { INTEROP_PYTHON_DIR, PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
 import { deleteExchanges, deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
 import { databaseChannel, RPC_CHANNEL } from '../support/result-channels';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
@@ -264,7 +264,7 @@ print(json.dumps({"celery": celery.__version__, "rebuilt": {
       let answer: { rebuilt: Record<string, Record<string, unknown>> };
       try {
         writeFileSync(join(directory, 'cases.json'), JSON.stringify(cases));
-        const output = await runPython(REBUILD_SCRIPT, { env: { CASES_FILE: join(directory, 'cases.json'), PYTHONPATH: interopPythonPath() } });
+        const output = await runPython(REBUILD_SCRIPT, { env: { CASES_FILE: join(directory, 'cases.json') }, pythonPath: [INTEROP_PYTHON_DIR] });
         answer = JSON.parse(output.trim().split('\n').pop()!);
       } finally {
         rmSync(directory, { recursive: true, force: true });

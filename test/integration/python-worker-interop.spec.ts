@@ -5,13 +5,14 @@ import { PythonWorker, startPythonWorker } from '../support/python-worker';
 import { deleteExchanges, deleteQueues, RABBITMQ_URL } from '../support/rabbitmq';
 import { databaseChannel, RPC_CHANNEL } from '../support/result-channels';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CELERY_PEER } from '../support/celery-peer';
 
 /**
  * Nest → Python: our CeleryClient sends tasks that only a real Python Celery 5.2.6 worker has
  * (test/python/interop_tasks.py) and reads their results and failures, through Celery's database
  * tables (Python writes them with SQLAlchemy, we read them) and through rpc:// replies.
  */
-describe('CeleryClient and a Python Celery 5.2.6 worker', () => {
+describe(`CeleryClient and a ${CELERY_PEER.name} worker`, () => {
   let env: TestEnvironment;
   const extraQueues: string[] = [];
 

@@ -8,10 +8,12 @@ import { celeryOptionsFromEnvironment } from '../../sample-app/src/celery-settin
 import { TasksModule } from '../../sample-app/src/tasks/tasks.module';
 import { createBroker } from '../../lib/broker/create-broker';
 import { eventually, startCeleryApp } from '../support/celery-app';
-import { PYTHON } from '../support/python-celery';
+import { PYTHON, pythonEnvironment } from '../support/python-celery';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
 import { uniqueName } from '../support/rabbitmq';
 import { killRedisConnections, redisClient, redisUrl } from '../support/redis';
+import { CELERY_PEER, peerIsAtLeast } from '../support/celery-peer';
+import { RedisResultBackend } from '../../lib/backend/redis/redis-result-backend';
 
 const SILENT = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -23,7 +25,7 @@ const DB = 8;
  * (python3-redis): tasks and results both ways, a chord across languages, remote control, and
  * reconnecting after Redis dropped our connections.
  */
-describe('Redis broker and result backend with Python Celery 5.2.6', () => {
+describe(`Redis broker and result backend with ${CELERY_PEER.name}`, () => {
   const url = redisUrl(DB);
   let redis: Redis;
   let app: INestApplicationContext;
@@ -82,6 +84,35 @@ print(json.dumps({"sum": r.get(timeout=30), "state": r.state, "later": later.get
     expect(failure).toBeInstanceOf(TaskFailedError);
     expect(failure).toMatchObject({ excType: 'ZeroDivisionError', excMessage: ['division by zero'] });
     expect(await redis.ttl(`celery-task-meta-${result.id}`)).toBeGreaterThan(86_000);
+  }, 60_000);
+
+  it('writes the stamps of an extended result as Celery 5.3+ does, and reads the ones Python writes', async () => {
+    const backend = new RedisResultBackend({ url, extended: true });
+    await backend.connect();
+    try {
+      const [ours, theirs] = [randomUUID(), randomUUID()];
+      await backend.storeResult({
+        taskId: ours, status: 'SUCCESS', result: 1, traceback: null, children: [], dateDone: new Date(),
+        name: 'tasks.add', args: [], kwargs: {}, worker: 'nest@host', retries: 0, queue: 'q', stamps: { mystamp: 'ours' },
+      });
+      const pythonRead = await runInteropClient(
+        `import json
+from celery.app.task import Context
+from interop_tasks import app
+app.conf.result_extended = True
+request = Context(id=${JSON.stringify(theirs)}, task='tasks.add', args=[], kwargs={}, hostname='py@host', retries=0,
+                  delivery_info={'routing_key': 'q'}, stamped_headers=['mystamp'], stamps={'mystamp': 'theirs'})
+app.backend.store_result(${JSON.stringify(theirs)}, 1, 'SUCCESS', request=request)
+meta = app.backend.get_task_meta(${JSON.stringify(ours)})
+print(json.dumps({key: meta.get(key) for key in ('stamped_headers', 'mystamp', 'status')}))`,
+        settings,
+      );
+      expect(pythonRead).toEqual({ stamped_headers: ['mystamp'], mystamp: 'ours', status: 'SUCCESS' });
+      // Celery 5.2 stores no stamps, whatever the request carries.
+      expect((await backend.getResult(theirs))?.stamps).toEqual(peerIsAtLeast('5.3') ? { mystamp: 'theirs' } : undefined);
+    } finally {
+      await backend.close();
+    }
   }, 60_000);
 
   it('is woken by the pub/sub message of a result Python stores, while subscribed to its channel', async () => {
@@ -184,7 +215,7 @@ print(json.dumps(seen))
   /** `celery inspect ping` of Python Celery 5.2.6 on our Redis: the replies by node. */
   function inspectPing(...nodes: string[]): Promise<unknown> {
     return new Promise((resolve, reject) =>
-      execFile(PYTHON, ['-m', 'celery', '-b', url, 'inspect', 'ping', '-d', nodes.join(','), '-t', '5', '--json'], { timeout: 60_000 }, (error, stdout, stderr) =>
+      execFile(PYTHON, ['-m', 'celery', '-b', url, 'inspect', 'ping', '-d', nodes.join(','), '-t', '5', '--json'], { timeout: 60_000, env: pythonEnvironment() }, (error, stdout, stderr) =>
         error ? reject(new Error(`${error.message}\n${stdout}${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!)),
       ),
     );

@@ -12,6 +12,7 @@ import { celeryDatabaseUrl } from '../support/python-celery';
 import { PythonWorker, startPythonWorker } from '../support/python-worker';
 import { RABBITMQ_URL } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CELERY_PEER } from '../support/celery-peer';
 
 @Injectable()
 class ControlledTasks {
@@ -60,7 +61,7 @@ class RemoteControlledMicroservice {}
  * (`celery.control`) talks to both. Every command names its destinations, so the workers of test
  * files running at the same time on the same broker stay out of it.
  */
-describe('remote control with Python Celery 5.2.6', () => {
+describe(`remote control with ${CELERY_PEER.name}`, () => {
   let env: TestEnvironment;
   let app: INestApplicationContext;
   let celery: CeleryClient;

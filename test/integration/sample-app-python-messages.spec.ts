@@ -9,13 +9,14 @@ import { capturedBody, capturedProperties, CapturedMessage, loadFixture } from '
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 import { celeryDatabaseUrl, runPython } from '../support/python-celery';
 import { RABBITMQ_URL } from '../support/rabbitmq';
+import { CELERY_PEER } from '../support/celery-peer';
 
 /**
  * The sample-app worker consumes what Python Celery 5.2.6 produces: the captured messages,
  * replayed byte for byte (only the task name is changed from the capture's `proto.*` to the
  * sample's `tasks.*`), and live messages from a real Python producer that reads the result back.
  */
-describe('sample-app worker and messages produced by Python Celery 5.2.6', () => {
+describe(`sample-app worker and messages produced by ${CELERY_PEER.name}`, () => {
   let env: TestEnvironment;
   let app: INestApplicationContext;
   let celery: CeleryClient;

@@ -6,6 +6,7 @@ import { runInteropClient } from '../support/python-worker';
 import { RABBITMQ_URL } from '../support/rabbitmq';
 import { databaseChannel } from '../support/result-channels';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CELERY_PEER } from '../support/celery-peer';
 
 /** What each wrapper saw, to prove the wrapper ran around the task and not only the method. */
 const wrapped: string[] = [];
@@ -96,7 +97,7 @@ describe('keyword arguments bound by names known at registration', () => {
     await expect(startCeleryApp({ broker: 'memory://', backend: false }, [LostTask])).rejects.toThrow(LostTaskDecoratorError);
   });
 
-  describe('called by a Python Celery 5.2.6 client', () => {
+  describe(`called by a ${CELERY_PEER.name} client`, () => {
     let env: TestEnvironment;
     let app: INestApplicationContext;
 

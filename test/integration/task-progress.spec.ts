@@ -189,12 +189,11 @@ describe.each([
   if (kind !== 'rpc') {
     it("renders in a Django project's celery-progress view, the JSON its progress bar draws", async () => {
       const env = {
-        PYTHONPATH: [DJANGO_PROJECT, process.env.PYTHONPATH].filter(Boolean).join(':'),
         DJANGO_CELERY_BROKER_URL: `${RABBITMQ_URL}//`,
         DJANGO_CELERY_RESULT_BACKEND: pythonBackend,
         QUEUE: environment.queue,
       };
-      const output = JSON.parse((await runPython(DJANGO_VIEW, { env, timeoutMs: 90_000 })).trim().split('\n').pop()!);
+      const output = JSON.parse((await runPython(DJANGO_VIEW, { env, pythonPath: [DJANGO_PROJECT], timeoutMs: 90_000 })).trim().split('\n').pop()!);
       expect(output.running).toEqual({ status: 200, json: RUNNING_AS_CELERY_PROGRESS_SHOWS_IT.get_info });
       expect(output.finished).toEqual({ status: 200, json: FINISHED.get_info });
     }, 120_000);

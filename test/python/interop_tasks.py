@@ -24,6 +24,14 @@ import payments
 app = Celery("interop_tasks", broker=os.environ.get("INTEROP_BROKER_URL"), backend=os.environ.get("INTEROP_RESULT_BACKEND"))
 app.conf.task_default_queue = os.environ.get("INTEROP_DEFAULT_QUEUE") or "celery"
 app.conf.result_extended = os.environ.get("INTEROP_RESULT_EXTENDED") == "1"
+# Quorum task queues behind topic exchanges (INTEROP_QUORUM=1): what makes Celery 5.5+ send
+# countdowns through native delayed delivery (celery_delayed_27) and declare its delay levels,
+# classic like ours. Celery 5.2 knows only the exchange type: its queues stay classic.
+if os.environ.get("INTEROP_QUORUM"):
+    app.conf.task_default_queue_type = "quorum"
+    app.conf.task_default_exchange_type = "topic"
+    app.conf.broker_native_delayed_delivery_queue_type = "classic"
+
 if os.environ.get("INTEROP_MAX_PRIORITY"):
     app.conf.task_queue_max_priority = int(os.environ["INTEROP_MAX_PRIORITY"])
 # One message at a time per process: with a queue shared with our worker, neither side hoards it.
@@ -80,6 +88,28 @@ def decline(reason, code):
 @app.task(name="py.whoami", bind=True)
 def whoami(self):
     return self.request.hostname
+
+
+@app.task(name="py.stamps", bind=True)
+def stamps(self, *_previous):
+    """The stamps this task arrived with: Celery 5.3+'s request.stamped_headers / stamps (5.2 shows
+    the same headers as plain application headers, None when absent)."""
+    return {
+        "stamped_headers": getattr(self.request, "stamped_headers", None),
+        "stamps": getattr(self.request, "stamps", None),
+    }
+
+
+@app.task(name="py.replace_with_nest", bind=True)
+def replace_with_nest(self, nest_queue):
+    """Replaces itself (Task.replace) with a chain of two Nest tasks on nest_queue."""
+    from celery import chain
+
+    replacement = chain(
+        app.signature("st.nesting", args=(None,), queue=nest_queue),
+        app.signature("st.nesting", queue=nest_queue),
+    )
+    return self.replace(replacement)
 
 
 @app.task(name="py.roundtrip")
@@ -165,4 +195,6 @@ if os.environ.get("INTEROP_SECURITY_CERT_STORE"):
         accept_content=["auth"],
         result_accept_content=["json"],
     )
+    import cryptography_compat
+    cryptography_compat.install()
     app.setup_security()

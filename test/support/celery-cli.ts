@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { PYTHON } from './python-celery';
+import { PYTHON, pythonEnvironment } from './python-celery';
 import { RABBITMQ_URL } from './rabbitmq';
 
 /** What a `celery …` command printed, and how it exited (the remote-control CLIs exit 69 when nobody replied). */
@@ -10,12 +10,12 @@ export interface CeleryCliResult {
 }
 
 /**
- * Runs Python Celery 5.2.6's own command line (`python3 -m celery -b <broker> <args>`), the
+ * Runs the peer Python Celery's own command line (celery-peer.ts) (`python3 -m celery -b <broker> <args>`), the
  * default app on the test broker: `celeryCli('inspect', 'ping', '-d', node, '--json')`.
  */
 export function celeryCli(...args: string[]): Promise<CeleryCliResult> {
   return new Promise((resolve, reject) => {
-    execFile(PYTHON, ['-m', 'celery', '-b', RABBITMQ_URL, ...args], { timeout: 60_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } }, (error, stdout, stderr) => {
+    execFile(PYTHON, ['-m', 'celery', '-b', RABBITMQ_URL, ...args], { timeout: 60_000, env: pythonEnvironment() }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') reject(new Error(`celery ${args.join(' ')} could not run: ${error.message}\n${stderr}`));
       else resolve({ exitCode: error ? Number(error.code) : 0, stdout, stderr });
     });

@@ -108,9 +108,17 @@ export async function startDrillWorker(settings: DrillWorkerSettings): Promise<S
     SAMPLE_FAULT_DRILL: settings.drillFile,
     ...settings.extra,
   };
-  const cli = [join(ROOT, 'bin', 'nestjs-celery-worker'), '--module', join(ROOT, 'dist', 'sample-app', 'src', 'worker.module.js'), '--export', 'WorkerModule'];
+  // -l info: the CLI's default level (warning, as celery worker's) would not log "started consuming".
+  const cli = [join(ROOT, 'bin', 'nestjs-celery-worker'), '--module', join(ROOT, 'dist', 'sample-app', 'src', 'worker.module.js'), '--export', 'WorkerModule', '-l', 'info'];
   const worker = settings.viaCli ? startNodeProcess(cli, env, `worker CLI ${settings.hostname}`) : startSampleProcess('main-worker', env);
-  await worker.waitForOutput(/consuming/, 90_000);
+  try {
+    await worker.waitForOutput(/consuming/, 90_000);
+  } catch (error) {
+    // Never returned to the caller's teardown: killed here, or it would keep the test run alive.
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+    throw error;
+  }
   return worker;
 }
 

@@ -1,18 +1,19 @@
 import { execFile } from 'node:child_process';
+import { PYTHON, pythonEnvironment } from './celery-peer';
 
-/** Debian's interpreter: the one that has python3-celery (the default `python3` may not). */
-export const PYTHON = process.env.CELERY_PYTHON ?? '/usr/bin/python3';
+export { CELERY_PEER, PYTHON, pythonEnvironment } from './celery-peer';
 
 /**
- * Runs a Python script with real Celery 5.2.6 and returns its stdout. A missing Celery fails the
- * test with how to install it; it never skips.
+ * Runs a Python script with the peer Celery (celery-peer.ts) and returns its stdout. A missing
+ * Celery fails the test with how to install it; it never skips. `pythonPath` goes on PYTHONPATH
+ * after the peer's directory.
  */
-export function runPython(script: string, options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<string> {
+export function runPython(script: string, options: { env?: Record<string, string>; pythonPath?: string[]; timeoutMs?: number } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       PYTHON,
       ['-c', script],
-      { env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
+      { env: pythonEnvironment(options.env, options.pythonPath), timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error) {
           const hint = /No module named '?celery/.test(stderr)

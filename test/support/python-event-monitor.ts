@@ -1,11 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { connect, type ChannelModel } from 'amqplib';
-import { PYTHON } from './python-celery';
+import { PYTHON, pythonEnvironment } from './python-celery';
 import { INTEROP_PYTHON_DIR } from './python-worker';
 import { RABBITMQ_URL } from './rabbitmq';
 
-/** What Celery 5.2.6's `celery.events.state.State` made of the events (test/python/event_monitor.py). */
+/** What the peer Celery's `celery.events.state.State` made of the events (test/python/event_monitor.py). */
 export interface EventMonitorReport {
   python_utcoffset: number;
   /** Types of the events from the watched worker and client, in arrival order. */
@@ -29,14 +29,12 @@ export interface PythonEventMonitor {
  */
 export async function startPythonEventMonitor(options: { hostname: string; client: string; seconds: number }): Promise<PythonEventMonitor> {
   const child = spawn(PYTHON, [join(INTEROP_PYTHON_DIR, 'event_monitor.py')], {
-    env: {
-      ...process.env,
+    env: pythonEnvironment({
       EVENTS_BROKER_URL: RABBITMQ_URL,
       EVENTS_HOSTNAME: options.hostname,
       EVENTS_CLIENT: options.client,
       EVENTS_SECONDS: String(options.seconds),
-      PYTHONDONTWRITEBYTECODE: '1',
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collectOutput(child);
@@ -59,7 +57,7 @@ export async function startPythonEventMonitor(options: { hostname: string; clien
 export function startCeleryEventsDump(seconds: number): { waitFor(match: (line: string) => boolean, what: string): Promise<string>; output(): string; stop(): void } {
   const child = spawn('timeout', [String(seconds), PYTHON, '-m', 'celery', '-A', 'interop_tasks', 'events', '--dump'], {
     cwd: INTEROP_PYTHON_DIR,
-    env: { ...process.env, INTEROP_BROKER_URL: RABBITMQ_URL, INTEROP_RESULT_BACKEND: 'rpc://', PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
+    env: pythonEnvironment({ INTEROP_BROKER_URL: RABBITMQ_URL, INTEROP_RESULT_BACKEND: 'rpc://', PYTHONUNBUFFERED: '1' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collectOutput(child);

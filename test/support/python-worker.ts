@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { delimiter, join } from 'node:path';
-import { PYTHON, runPython } from './python-celery';
+import { join } from 'node:path';
+import { CELERY_PEER, PYTHON, pythonEnvironment, runPython } from './python-celery';
 import { RABBITMQ_URL } from './rabbitmq';
 
 /** test/python: the Celery app the worker runs (interop_tasks.py). */
@@ -19,6 +19,8 @@ export interface InteropSettings {
   defaultQueue?: string;
   /** Default: the test broker, RABBITMQ_URL. */
   brokerUrl?: string;
+  /** Quorum task queues behind topic exchanges, classic delay levels: Celery 5.5+'s native delayed delivery. Default false. */
+  quorumQueues?: boolean;
   /** Message signing, Celery's `security_*` settings and `setup_security()`: PEM file paths and the store directory. */
   security?: { key: string; certificate: string; certStore: string };
 }
@@ -38,7 +40,7 @@ export interface PythonWorkerOptions extends InteropSettings {
   nodename?: string;
 }
 
-/** A real `celery worker` (Python Celery 5.2.6) running test/python/interop_tasks.py. */
+/** A real `celery worker` (the peer Celery, celery-peer.ts) running test/python/interop_tasks.py. */
 export interface PythonWorker {
   /** The node name it runs under, e.g. `interop-1a2b3c4d@host` (what `worker` columns and py.whoami report). */
   readonly nodename: string;
@@ -117,12 +119,11 @@ function workerArguments(options: PythonWorkerOptions): string[] {
 }
 
 function workerEnvironment(options: PythonWorkerOptions): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
+  return pythonEnvironment({
     ...interopEnvironment(options),
     INTEROP_PARENT_PID: String(process.pid),
     PYTHONUNBUFFERED: '1', // the "ready." line must reach us at once
-  };
+  });
 }
 
 function interopEnvironment(settings: InteropSettings): Record<string, string> {
@@ -132,10 +133,10 @@ function interopEnvironment(settings: InteropSettings): Record<string, string> {
     INTEROP_RESULT_EXTENDED: settings.resultExtended ? '1' : '0',
     INTEROP_MAX_PRIORITY: settings.maxPriority === undefined ? '' : String(settings.maxPriority),
     INTEROP_DEFAULT_QUEUE: settings.defaultQueue ?? '',
+    INTEROP_QUORUM: settings.quorumQueues ? '1' : '',
     INTEROP_SECURITY_KEY: settings.security?.key ?? '',
     INTEROP_SECURITY_CERTIFICATE: settings.security?.certificate ?? '',
     INTEROP_SECURITY_CERT_STORE: settings.security?.certStore ?? '',
-    PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ in test/python
   };
 }
 
@@ -145,17 +146,10 @@ function interopEnvironment(settings: InteropSettings): Record<string, string> {
  * stdout line parsed as JSON.
  */
 export async function runInteropClient<T = any>(script: string, settings: InteropSettings, timeoutMs = 60_000): Promise<T> {
-  const output = await runPython(script, { env: { ...interopEnvironment(settings), PYTHONPATH: interopPythonPath() }, timeoutMs });
+  const output = await runPython(script, { env: interopEnvironment(settings), pythonPath: [INTEROP_PYTHON_DIR], timeoutMs });
   return JSON.parse(output.trim().split('\n').pop()!) as T;
 }
 
-/**
- * test/python after the caller's own PYTHONPATH, which stays first: `PYTHONPATH=/tmp/celery-5.6`
- * runs the clients against that Celery (shared/peers/README.md), as the workers already are.
- */
-export function interopPythonPath(): string {
-  return [process.env.PYTHONPATH, INTEROP_PYTHON_DIR].filter(Boolean).join(delimiter);
-}
 
 /** Resolves with the node name from Celery's "<nodename> ready." line. */
 function waitUntilReady(child: ChildProcess, log: () => string, timeoutMs: number): Promise<string> {
@@ -165,9 +159,9 @@ function waitUntilReady(child: ChildProcess, log: () => string, timeoutMs: numbe
       if (ready) finish(() => resolve(ready[1]));
     };
     const onExit = (code: number | null, signal: string | null) =>
-      finish(() => reject(new Error(`The Python Celery worker exited before it was ready (code ${code}, signal ${signal}).${hint(log())}\n${log()}`)));
+      finish(() => reject(new Error(`The ${CELERY_PEER.name} worker exited before it was ready (code ${code}, signal ${signal}).${hint(log())}\n${log()}`)));
     const timer = setTimeout(
-      () => finish(() => reject(new Error(`The Python Celery worker was not ready after ${timeoutMs} ms.\n${log()}`))),
+      () => finish(() => reject(new Error(`The ${CELERY_PEER.name} worker was not ready after ${timeoutMs} ms.\n${log()}`))),
       timeoutMs,
     );
     const finish = (settle: () => void) => {
@@ -191,7 +185,7 @@ function hint(log: string): string {
 
 function spawnError(child: ChildProcess): Promise<Error> {
   return new Promise((resolve) =>
-    child.once('error', (error) => resolve(new Error(`Could not start ${PYTHON} for the Celery worker: ${error.message}`))),
+    child.once('error', (error) => resolve(new Error(`Could not start ${PYTHON} for the ${CELERY_PEER.name} worker: ${error.message}`))),
   );
 }
 

@@ -6,7 +6,7 @@ import { exceptionRepr } from '../../lib/events/exception-repr';
 import { exceptionMessage, pythonExceptionDict, toExceptionInfo } from '../../lib/protocol/exception-info';
 import { JAVASCRIPT_ERROR_CLASSES, PYTHON_BUILTIN_EXCEPTIONS, SYSTEM_ERROR_CLASSES } from '../../lib/protocol/python-exception-classes';
 import { EXCEPTION_CASES } from '../support/exception-cases';
-import { PYTHON } from '../support/python-celery';
+import { PYTHON, pythonEnvironment } from '../support/python-celery';
 
 describe('toExceptionInfo: the Python class a thrown value is stored as', () => {
   it.each(EXCEPTION_CASES.map((item) => [item.label, item] as const))('%s', async (_label, item) => {
@@ -37,7 +37,7 @@ describe('toExceptionInfo: the Python class a thrown value is stored as', () => 
 describe('the tables agree with Python itself', () => {
   /** Runs Python (no Celery needed) on a JSON request; returns its JSON answer. */
   function askPython(script: string, request: unknown): any {
-    const run = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(request), encoding: 'utf8' });
+    const run = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(request), encoding: 'utf8', env: pythonEnvironment() });
     if (run.status !== 0) throw new Error(`Python failed: ${run.stderr}`);
     return JSON.parse(run.stdout);
   }

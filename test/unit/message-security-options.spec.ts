@@ -36,6 +36,11 @@ describe('the security option', () => {
     expect(security.signatures).toEqual({ verifier: null, required: false });
   });
 
+  it("signs in Celery 5.4's layout unless signatureFormat asks for 5.5's", () => {
+    expect(loadMessageSecurity({ key: alice.keyPath, certificate: alice.certificatePath }).signer?.format).toBe('5.4');
+    expect(loadMessageSecurity({ key: alice.keyPath, certificate: alice.certificatePath, signatureFormat: '5.5' }).signer?.format).toBe('5.5');
+  });
+
   it('loads key and certificate from files or PEM strings, to the same signer', () => {
     const fromFiles = loadMessageSecurity({ key: alice.keyPath, certificate: alice.certificatePath });
     const fromPem = loadMessageSecurity({ key: alice.keyPem, certificate: alice.certificatePem });
@@ -71,6 +76,9 @@ describe('the security option', () => {
       expect.stringMatching(/^security.certStore holds certificate XX NestjsCeleryTest alice \d+ twice/),
     ]);
     expect(problemsOf({ key: alice.keyPath })).toEqual([expect.stringMatching(/key and security.certificate go together/)]);
+    expect(problemsOf({ key: alice.keyPath, certificate: alice.certificatePath, signatureFormat: '5.3' })).toEqual([
+      "security.signatureFormat must be '5.4' (what Celery up to 5.4 reads) or '5.5' (what Celery 5.5 and later read), got \"5.3\"",
+    ]);
     expect(problemsOf({ required: true })).toEqual([expect.stringMatching(/security.required needs security.certStore/)]);
     expect(problemsOf({ key: '/nowhere/key.pem', certificate: alice.certificatePath })).toEqual([
       expect.stringMatching(/^security.key: cannot read the file \/nowhere\/key.pem \(ENOENT\)/),

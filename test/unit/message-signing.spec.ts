@@ -1,12 +1,14 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { MessageSecurityError } from '../../lib/errors/message-security.error';
 import { InvalidTaskMessageError } from '../../lib/errors/invalid-task-message.error';
-import { AUTH_CONTENT_TYPE, MessageSigner, MessageVerifier, signPayload, SignatureRejection, verifyPayload } from '../../lib/protocol/auth-serializer';
+import { AUTH_CONTENT_TYPE, MessageSigner, MessageVerifier, signPayload, SignatureFormat, SignatureRejection, verifyPayload } from '../../lib/protocol/auth-serializer';
 import { certificateId } from '../../lib/protocol/certificate-id';
 import { decodeTaskMessage } from '../../lib/protocol/decode-task-message';
 import { encodeTaskMessage } from '../../lib/protocol/encode-task-message';
 import { capturedBody, capturedProperties, loadFixture } from '../support/fixtures';
+import { CELERY_PEER, peerSignatureFormat } from '../support/celery-peer';
 import { runPython } from '../support/python-celery';
+import { INTEROP_PYTHON_DIR } from '../support/python-worker';
 import { createTestPki, TestPki, TestSigner } from '../support/test-pki';
 import { DeliveredMessage } from '../../lib/broker/broker.interface';
 import { MessageAdmission } from '../../lib/worker/message-admission';
@@ -15,8 +17,8 @@ import { WorkerObservers } from '../../lib/worker/worker-observers';
 
 const SEPARATOR = Buffer.from([0, 1]);
 
-function signerOf(material: TestSigner): MessageSigner {
-  return { key: createPrivateKey(material.keyPem), signerId: certificateId(new X509Certificate(material.certificatePem)), digest: 'sha256' };
+function signerOf(material: TestSigner, format: SignatureFormat = '5.4'): MessageSigner {
+  return { key: createPrivateKey(material.keyPem), signerId: certificateId(new X509Certificate(material.certificatePem)), digest: 'sha256', format };
 }
 
 function verifierOf(...materials: TestSigner[]): MessageVerifier {
@@ -36,15 +38,16 @@ function rejection(run: () => unknown): Error {
   throw new Error('expected a rejection, got none');
 }
 
-/** Runs Python Celery 5.2.6's own SecureSerializer: `setup` builds `s`, `use` prints what it returns. */
+/** Runs the peer Python Celery's own SecureSerializer: `setup` builds `s`, `use` prints what it returns. */
 function pythonSerializer(setup: string, use: string): Promise<string> {
   return runPython(`import sys, json, os, shutil, tempfile
+import cryptography_compat; cryptography_compat.install()
 from celery.security.serialization import SecureSerializer
 from celery.security.certificate import Certificate, FSCertStore
 from celery.security.key import PrivateKey
 ${setup}
 sys.stdout.write(${use})
-`);
+`, { pythonPath: [INTEROP_PYTHON_DIR] });
 }
 
 // One throwaway PKI for the whole file (openssl key generation is slow): alice is the trusted
@@ -91,7 +94,7 @@ describe("Celery's auth serializer", () => {
     expect((error as MessageSecurityError).taskId).toBe(captured.task_id);
   });
 
-  it('verifies what Python signs, and Python verifies what we sign', async () => {
+  it(`verifies what ${CELERY_PEER.name} signs, and it verifies what we sign in its format (${peerSignatureFormat()})`, async () => {
     const body = '[[2], {"y": 3}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]';
     const pythonSigned = await pythonSerializer(
       `s = SecureSerializer(PrivateKey(open(${JSON.stringify(alice.keyPath)}).read()), Certificate(open(${JSON.stringify(alice.certificatePath)}).read()), None, 'sha256')`,
@@ -100,7 +103,7 @@ describe("Celery's auth serializer", () => {
     const verified = verifyPayload(Buffer.from(pythonSigned, 'ascii'), verifierOf(alice));
     expect(verified).toEqual({ contentType: 'application/json', contentEncoding: 'utf-8', body: Buffer.from(body) });
 
-    const ours = signPayload(Buffer.from(body), 'application/json', 'utf-8', signerOf(alice)).toString('ascii');
+    const ours = signPayload(Buffer.from(body), 'application/json', 'utf-8', signerOf(alice, peerSignatureFormat())).toString('ascii');
     // A store of alice alone: the other certificates of the test directory are not trusted.
     const python = await pythonSerializer(
       `d = tempfile.mkdtemp(); shutil.copy(${JSON.stringify(alice.certificatePath)}, os.path.join(d, 'alice.pem'))\ns = SecureSerializer(None, None, FSCertStore(d), 'sha256'); shutil.rmtree(d)`,
@@ -143,6 +146,20 @@ describe("Celery's auth serializer", () => {
     }
     expect(payload).toBeDefined();
     expect(verifyPayload(payload!, verifierOf(alice)).body).toEqual(body);
+  });
+
+  it("reads Celery 5.5's layout too: signer and signature base64-encoded, split on the separator", () => {
+    const body = Buffer.from('[[1], {}, {}]');
+    const signed = signPayload(body, 'application/json', 'utf-8', signerOf(alice, '5.5'));
+    const raw = Buffer.from(signed.toString('ascii'), 'base64');
+    const [signer, signature] = raw.toString('latin1').split('\x00\x01');
+    expect(Buffer.from(signer, 'base64').toString()).toBe(signerOf(alice).signerId);
+    expect(Buffer.from(signature, 'base64')).toHaveLength(256);
+    expect(verifyPayload(signed, verifierOf(alice)).body).toEqual(body);
+    expect(rejection(() => verifyPayload(signPayload(body, 'application/json', 'utf-8', signerOf(mallory, '5.5')), verifierOf(alice))).message).toMatch(
+      /signed by certificate "XX NestjsCeleryTest mallory \d+", which is not in the trusted/,
+    );
+    expect(rejection(() => verifyPayload(Buffer.from(raw.subarray(0, raw.indexOf('\x00\x01') + 10).toString('base64')), verifierOf(alice))).message).toMatch(/truncated or malformed/);
   });
 
   it('works with 4096-bit keys too (512-byte signatures)', () => {

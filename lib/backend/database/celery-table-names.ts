@@ -8,8 +8,10 @@ export const CeleryTableNames = {
   taskSequence: 'task_id_sequence',
   taskPrimaryKey: 'celery_taskmeta_pkey',
   taskIdUnique: 'celery_taskmeta_task_id_key',
-  /** Ours: lets expiry find old rows without a full scan. */
-  taskDateDoneIndex: 'celery_taskmeta_date_done_idx',
+  /** Celery 5.6's index of `date_done` (`index=True`), which lets expiry find old rows without a full scan. */
+  taskDateDoneIndex: 'ix_celery_taskmeta_date_done',
+  /** Our first migration's name for that index, renamed to Celery's by CeleryDateDoneIndexes1768000000000. */
+  legacyTaskDateDoneIndex: 'celery_taskmeta_date_done_idx',
   /** Ours: keeps `result_json` from going stale when Python Celery rewrites `result`. */
   taskResultJsonTrigger: 'celery_taskmeta_result_json_stale',
   taskResultJsonFunction: 'celery_taskmeta_clear_stale_result_json',
@@ -21,6 +23,8 @@ export const CeleryTableNames = {
   groupSequence: 'taskset_id_sequence',
   groupPrimaryKey: 'celery_tasksetmeta_pkey',
   groupIdUnique: 'celery_tasksetmeta_taskset_id_key',
+  /** Celery 5.6's index of the group table's `date_done`. */
+  groupDateDoneIndex: 'ix_celery_tasksetmeta_date_done',
   /** Ours, ignored by Python: revoked task ids that outlive a worker restart. */
   revokedTable: 'celery_revoked_tasks',
   revokedPrimaryKey: 'celery_revoked_tasks_pkey',

@@ -3,6 +3,7 @@ import { formatNaiveUtc, parseCeleryDate } from '../../protocol/celery-time';
 import { isExceptionInfo, pythonExceptionDict } from '../../protocol/exception-info';
 import { toPythonJson } from '../../protocol/python-json';
 import { TaskResultMeta } from '../../protocol/result-meta';
+import { stampOptions, stampsOfOptions } from '../../protocol/stamps';
 import { EXCEPTION_STATES } from '../../protocol/task-states';
 
 /** Celery's key prefixes (`BaseKeyValueStoreBackend.task_keyprefix`, `group_keyprefix`). */
@@ -22,7 +23,8 @@ export function groupKey(groupId: string, suffix: '' | '.j' | '.t' | '.s' = ''):
  * The JSON a Celery 5.2.6 worker stores under `celery-task-meta-<id>` (`_get_result_meta` +
  * `task_id`, celery-protocol.md §4.2), key for key in its order: status, result, traceback,
  * children, date_done, group_id and parent_id when set, the `result_extended` fields when
- * `extended`, then task_id, which Python's client requires.
+ * `extended` (with Celery 5.3+'s stamps when the task had any), then task_id, which Python's
+ * client requires.
  */
 export function encodeRedisResultMeta(meta: TaskResultMeta, extended: boolean): string {
   const value: Record<string, unknown> = {
@@ -41,6 +43,8 @@ export function encodeRedisResultMeta(meta: TaskResultMeta, extended: boolean): 
     value.worker = meta.worker ?? null;
     value.retries = meta.retries ?? null;
     value.queue = meta.queue ?? null;
+    // Celery 5.3+ (`_get_result_meta`): the names, then each stamp under its own key.
+    if (meta.stamps) Object.assign(value, stampOptions(meta.stamps));
   }
   value.task_id = meta.taskId;
   return toPythonJson(value);
@@ -73,6 +77,7 @@ export function decodeRedisResultMeta(taskId: string, text: string): TaskResultM
     ...(Array.isArray(value.args) ? { args: value.args } : {}),
     ...(typeof value.kwargs === 'object' && value.kwargs !== null ? { kwargs: value.kwargs as Record<string, unknown> } : {}),
     ...(typeof value.retries === 'number' ? { retries: value.retries } : {}),
+    ...(Array.isArray(value.stamped_headers) && value.stamped_headers.length > 0 ? { stamps: stampsOfOptions(value) } : {}),
   };
 }
 

@@ -52,6 +52,9 @@ const SELECT_ROWS = `
 /** Every row this beat fires: all (scheduler 'django', $1 null) or those named in code ($1). */
 export const LOAD_ROWS_SQL = `${SELECT_ROWS} WHERE ($1::text[] IS NULL OR t.name = ANY($1)) ORDER BY t.id`;
 
+/** One row by id ($1), for the dashboard's schedules page. */
+export const LOAD_ROW_SQL = `${SELECT_ROWS} WHERE t.id = $1`;
+
 /**
  * A schedule seen for the first time starts counting from now, as django-celery-beat's
  * ModelEntry does with an empty last_run_at; stored, so that every beat counts from the same time.

@@ -1,6 +1,7 @@
 import { SendTaskOptions } from '../send-task-options';
 import { formatCeleryDate } from '../../protocol/celery-time';
 import { SignatureDict, SignatureLike, toSignatureDict } from '../../protocol/signature-dict';
+import { stampOptions, stampsOfOptions } from '../../protocol/stamps';
 
 /**
  * Our option names and Celery's `apply_async` names as they appear in a signature dict's
@@ -29,6 +30,7 @@ const OPTION_NAMES: readonly (readonly [keyof SendTaskOptions, string])[] = [
   ['shadow', 'shadow'],
   ['parentId', 'parent_id'],
   ['rootId', 'root_id'],
+  ['replacedTaskNesting', 'replaced_task_nesting'],
 ];
 
 /** Options of ours (camelCase) as Celery writes them into a signature dict; dates as ISO text, signatures as dicts. */
@@ -39,7 +41,8 @@ export function toCeleryOptions(options: SendTaskOptions): Record<string, unknow
     if (value === undefined) continue;
     celery[theirs] = value instanceof Date ? formatCeleryDate(value) : ours === 'link' || ours === 'linkError' ? signatureDicts(value as SignatureLike | SignatureLike[]) : value;
   }
-  return celery;
+  // Stamps are no option of one name: `stamped_headers` names them, each is an option of its own.
+  return options.stamps ? { ...celery, ...stampOptions(options.stamps) } : celery;
 }
 
 /** A signature dict's options as options of a send; names we do not know are ignored, as Celery's publisher ignores them. */
@@ -49,6 +52,8 @@ export function fromCeleryOptions(options: Record<string, unknown>): SendTaskOpt
     const value = options[theirs];
     if (value !== undefined && value !== null) ours[name] = value;
   }
+  const stamps = stampsOfOptions(options);
+  if (Object.keys(stamps).length > 0) ours.stamps = stamps;
   return ours as SendTaskOptions;
 }
 

@@ -6,6 +6,7 @@ import type { TaskSignatureArguments } from '../typed-task-calls';
 import { UnboundSignatureError } from '../../errors/unbound-signature.error';
 import { SignatureDict, SignatureLike, toSignatureDict } from '../../protocol/signature-dict';
 import { CanvasPublisher, ChordJoin } from './canvas-publisher';
+import { stampCanvas } from './stamp-canvas';
 import { toCeleryOptions } from './signature-options';
 import { withPartialCall } from './partial-call';
 
@@ -97,6 +98,15 @@ export class Signature<TResult = unknown, THandle = AsyncResult<TResult>> {
   /** The same signature with these options (Celery's `sig.set(queue=..., countdown=...)`). */
   set(options: SendTaskOptions): Signature<TResult, THandle> {
     return this.clone([], {}, options);
+  }
+
+  /**
+   * The same signature with these stamps, and every signature inside it too: chain steps, group
+   * members, chord header and body, callbacks (Celery 5.3+'s `sig.stamp(**headers)`). Workers keep
+   * them through retries and workflow steps; `control.revokeByStampedHeaders()` revokes by them.
+   */
+  stamp(stamps: Record<string, unknown>): Signature<TResult, THandle> {
+    return new Signature<TResult, THandle>(stampCanvas(this.toDict(), stamps), this.app);
   }
 
   /** The same signature, immutable: it ignores the previous step's result (Celery's `.si()` / `set(immutable=True)`). */

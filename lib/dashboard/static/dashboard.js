@@ -1,5 +1,5 @@
 // The dashboard page: plain JavaScript, no build step. Views are chosen by the URL hash
-// (#/workers, #/worker/<name>, #/queues, #/tasks, #/task/<id>, #/charts); data comes from the JSON API next to this page and
+// (#/workers, #/worker/<name>, #/queues, #/schedules, #/tasks, #/task/<id>, #/charts); data comes from the JSON API next to this page and
 // live updates from its server-sent event stream. All text goes in with textContent.
 (function () {
   'use strict';
@@ -299,6 +299,45 @@
     }
   }
 
+  // ---- periodic tasks ------------------------------------------------------------------------
+  async function loadSchedules() {
+    const { available, schedules } = await request('GET', 'schedules');
+    const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
+    const rows = schedules.map((schedule) =>
+      el('tr', { 'data-schedule': schedule.name },
+        el('td', {}, schedule.name),
+        el('td', {}, schedule.task),
+        el('td', {}, schedule.problem || schedule.schedule),
+        el('td', { 'data-field': 'next' }, when(schedule.nextRunAt)),
+        el('td', { 'data-field': 'last' }, when(schedule.lastRunAt)),
+        el('td', { 'data-field': 'runs' }, schedule.totalRunCount),
+        el('td', {}, el('input', { type: 'checkbox', class: 'enabled', checked: schedule.enabled, onchange: (event) => toggleSchedule(schedule, event.target.checked) })),
+        el('td', {}, el('button', { class: 'run-now', onclick: () => runSchedule(schedule) }, 'Run now')),
+      ),
+    );
+    $('#schedules-table tbody').replaceChildren(...rows);
+    $('#schedules-result').textContent = available ? '' : 'No periodic tasks here: django-celery-beat\'s tables are not in the result backend\'s database (no beat has run on it).';
+  }
+
+  async function toggleSchedule(schedule, enabled) {
+    try {
+      await request('POST', `schedules/${schedule.id}/enabled`, { enabled });
+      $('#schedules-result').textContent = `${schedule.name} ${enabled ? 'enabled' : 'disabled'}: every beat takes it within a second.`;
+      await loadSchedules();
+    } catch (error) {
+      showMessage(error.message);
+    }
+  }
+
+  async function runSchedule(schedule) {
+    try {
+      const result = await request('POST', `schedules/${schedule.id}/run`);
+      $('#schedules-result').textContent = `${schedule.name} sent now as task ${result.taskId}; its schedule is unchanged.`;
+    } catch (error) {
+      showMessage(error.message);
+    }
+  }
+
   // ---- one worker ----------------------------------------------------------------------------
   async function loadWorker(hostname) {
     $('#worker-name').textContent = hostname;
@@ -324,7 +363,7 @@
     for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== `view-${view}`;
     for (const link of document.querySelectorAll('nav a')) link.classList.toggle('current', link.dataset.view === view);
     showMessage('');
-    const load = { workers: async () => renderWorkers(), queues: loadQueues, worker: () => loadWorker(workerName), tasks: loadTasks, task: () => loadTask(state.taskId), charts: loadCharts }[view];
+    const load = { workers: async () => renderWorkers(), queues: loadQueues, worker: () => loadWorker(workerName), schedules: loadSchedules, tasks: loadTasks, task: () => loadTask(state.taskId), charts: loadCharts }[view];
     if (load) load().catch((error) => showMessage(error.message));
     loadOverview().catch((error) => showMessage(error.message));
   }

@@ -20,6 +20,23 @@ export const TASK_CONTROL_COMMANDS: Record<string, ControlCommand> = {
     return revoke(context, args, Boolean(args.terminate));
   },
 
+  /**
+   * Celery 5.3+: revokes by stamp, `headers` being `{stamp: value or [values]}` (or `celery
+   * control`'s `["stamp=value", …]`). Matching messages are discarded as REVOKED from now on; with
+   * `terminate`, the matching tasks running now are interrupted.
+   */
+  revoke_by_stamped_headers: ({ worker, logger }, args): ControlOutcome => {
+    requireArguments('revoke_by_stamped_headers', args, ['headers']);
+    const headers = stampedHeadersArgument(args.headers);
+    const terminated = worker.revokeByStamps(headers, { terminate: Boolean(args.terminate) });
+    logger.log(`Stamps flagged as revoked: ${pythonRepr(headers)}`);
+    if (!args.terminate) return ok(`headers ${pythonRepr(headers)} flagged as revoked, but not terminated`);
+    if (Object.keys(terminated).length === 0) return ok(`headers ${pythonRepr(headers)} were not terminated`);
+    // Celery replies with the repr of its defaultdict(set) of terminated stamps.
+    const sets = Object.entries(terminated).map(([name, values]) => `${pythonRepr(name)}: {${values.map(pythonRepr).join(', ')}}`);
+    return ok(`headers defaultdict(<class 'set'>, {${sets.join(', ')}}) revoked`);
+  },
+
   terminate: (context, args) => {
     requireArguments('terminate', args, ['signal', 'task_id']);
     return revoke(context, args, true);
@@ -68,6 +85,19 @@ async function revoke({ worker, logger }: ControlContext, args: ControlArguments
   }
   logger.log(`Tasks flagged as revoked: ${ids.join(', ')}`);
   return ok(`tasks ${ids.join(', ')} flagged as revoked`);
+}
+
+/** Celery's `headers` argument: a dict, or the command line's list of `name=value` strings. */
+function stampedHeadersArgument(value: unknown): Record<string, unknown> {
+  if (Array.isArray(value)) {
+    return Object.fromEntries(value.map((item) => {
+      const [name, stamp] = String(item).split('=');
+      if (stamp === undefined) throw new ControlCommandError('IndexError', 'list index out of range');
+      return [name, stamp];
+    }));
+  }
+  if (typeof value === 'object' && value !== null) return value as Record<string, unknown>;
+  throw new ControlCommandError('AttributeError', `${pythonRepr(value)} has no attribute 'items': revoke_by_stamped_headers() takes headers as {stamp: value or [values]}`);
 }
 
 function isRegistered(worker: ControlContext['worker'], taskName: string): boolean {

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn, Unique } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
 import { CELERY_STRING_LENGTH, CeleryTableNames } from '../celery-table-names';
 
 /**
@@ -6,6 +6,7 @@ import { CELERY_STRING_LENGTH, CeleryTableNames } from '../celery-table-names';
  * written by `GroupResult.save()` and read by `GroupResult.restore(group_id)`.
  */
 @Entity({ name: CeleryTableNames.groupTable })
+@Index(CeleryTableNames.groupDateDoneIndex, ['dateDone'])
 @Unique(CeleryTableNames.groupIdUnique, ['groupId'])
 export class GroupResultEntity {
   /** Python inserts `nextval('taskset_id_sequence')` explicitly; the DEFAULT is ours, for SQL users. */

@@ -32,7 +32,7 @@ export class CreateCeleryResultTables1732435200000 implements MigrationInterface
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TRIGGER IF EXISTS ${T.taskResultJsonTrigger} ON ${T.taskTable}`);
     await queryRunner.query(`DROP FUNCTION IF EXISTS ${T.taskResultJsonFunction}()`);
-    await queryRunner.query(`DROP INDEX IF EXISTS ${T.taskDateDoneIndex}`);
+    await queryRunner.query(`DROP INDEX IF EXISTS ${T.legacyTaskDateDoneIndex}`);
     await queryRunner.query(`ALTER TABLE ${T.taskTable} DROP COLUMN IF EXISTS result_json`);
     await queryRunner.query(`ALTER TABLE ${T.taskTable} ALTER COLUMN id DROP DEFAULT`);
     await queryRunner.query(`ALTER TABLE ${T.groupTable} ALTER COLUMN id DROP DEFAULT`);
@@ -61,7 +61,7 @@ export class CreateCeleryResultTables1732435200000 implements MigrationInterface
         ADD COLUMN IF NOT EXISTS queue ${STRING},
         ADD COLUMN IF NOT EXISTS result_json jsonb`);
     await queryRunner.query(`ALTER TABLE ${T.taskTable} ALTER COLUMN id SET DEFAULT nextval('${T.taskSequence}')`);
-    await queryRunner.query(`CREATE INDEX IF NOT EXISTS ${T.taskDateDoneIndex} ON ${T.taskTable} (date_done)`);
+    // The date_done index is CeleryDateDoneIndexes1768000000000's, under Celery 5.6's name.
     await this.createStaleResultJsonTrigger(queryRunner);
   }
 
