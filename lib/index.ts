@@ -28,7 +28,7 @@ export type { Route, RouterFunction, TaskRoutes } from './client/task-router';
 export type { CeleryMetricsOptions } from './metrics/celery-metrics-options';
 export type { OutboxModuleOptions } from './outbox/outbox-options';
 export type { BeatModuleOptions } from './beat/beat-options';
-export type { BeatEntryOptions, BeatSchedule, BeatScheduleEntry, CrontabSpec } from './task/task-schedule';
+export type { BeatEntryOptions, BeatSchedule, BeatScheduleEntry, CrontabSpec, SolarEventName, SolarSpec } from './task/task-schedule';
 export type { TracerProviderLike, TracingOptions } from './tracing/tracing-options';
 export type {
   CeleryAlertsOptions,

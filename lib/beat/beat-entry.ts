@@ -4,6 +4,7 @@ import { ClockedSchedule } from './schedules/clocked-schedule';
 import { CrontabSchedule } from './schedules/crontab-schedule';
 import { IntervalSchedule } from './schedules/interval-schedule';
 import type { PeriodicSchedule, ScheduleState } from './schedules/schedule-state';
+import { SolarEvent, SolarSchedule } from './schedules/solar-schedule';
 import { isKnownTimeZone } from './schedules/wall-clock';
 import type { PeriodicTaskRow } from './store/periodic-task-row';
 
@@ -96,8 +97,14 @@ function scheduleOfRow(row: PeriodicTaskRow, timeZone: string): { schedule: Peri
     }
   }
   if (row.clocked_time !== null) return { schedule: new ClockedSchedule(row.clocked_time.getTime()), clocked: true };
-  if (row.solar_event !== null) throw new InvalidScheduleError(`Periodic task '${row.name}': solar schedules (${row.solar_event}) are not supported by this beat yet; fire it from Python's beat or use a crontab`);
-  throw new InvalidScheduleError(`Periodic task '${row.name}' has no schedule: set one of interval, crontab, clocked`);
+  if (row.solar_event !== null) {
+    try {
+      return { schedule: new SolarSchedule(row.solar_event as SolarEvent, Number(row.solar_latitude), Number(row.solar_longitude)), clocked: false };
+    } catch (error) {
+      throw new InvalidScheduleError(`Periodic task '${row.name}': ${(error as Error).message}`);
+    }
+  }
+  throw new InvalidScheduleError(`Periodic task '${row.name}' has no schedule: set one of interval, crontab, solar, clocked`);
 }
 
 function parseJson(row: PeriodicTaskRow, column: string, text: string): unknown {

@@ -55,7 +55,8 @@ export interface CeleryConfig {
  * The one place where module options (validated: validate-options.ts) become settings, with every
  * default applied. A process started by the worker CLI also gets its command line
  * (worker-command-line.ts), applied over the module's worker options as Celery's `celery worker`
- * flags win over its settings: `-Q`, `-c`, `-n`, `-E`, `-l`. A module with `worker: false` takes
+ * flags win over its settings: `-Q`, `-c`, `-n`, `-E`, `-l`, and `-B` (the module's `beat` runs in
+ * the CLI's worker only with it). A module with `worker: false` takes
  * none of them; the CLI then refuses to run it (it checks what the runtimes reported at start-up).
  */
 export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: WorkerCommandLine | null = workerCommandLine()): CeleryConfig {
@@ -102,7 +103,8 @@ export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: W
     security: loadMessageSecurity(options.security),
     outbox: resolveOutboxOptions(options.outbox),
     // The beat's tables live in the result backend's PostgreSQL unless it names a database of its own.
-    beat: resolveBeatOptions(options.beat, {
+    // Under the worker CLI a worker runs it only with -B, as `celery worker` does.
+    beat: resolveBeatOptions(flags && !flags.beat ? undefined : options.beat, {
       url: backend?.url !== undefined && isPostgresUrl(backend.url) ? backend.url : undefined,
       dataSource: backend?.url === undefined ? backend?.dataSource : undefined,
     }),

@@ -97,7 +97,7 @@ export class CeleryRuntime {
     const roles = decideRoles(config, registry);
     this.roles = roles;
     logger.log(roles.summary);
-    reportToWorkerCommandLine({ worker: roles.worker !== 'none', summary: roles.summary, hostname: roles.worker === 'none' ? undefined : worker?.hostname });
+    reportToWorkerCommandLine({ worker: roles.worker !== 'none', beat: roles.beat, summary: roles.summary, hostname: roles.worker === 'none' ? undefined : worker?.hostname });
     // The outbox relay runs in producer-only apps too.
     await outbox.start();
     if (alerts) {

@@ -19,6 +19,11 @@ export interface WorkerCommandLine {
    * flag's or the module's), so every process is a node of its own for remote control and events.
    */
   readonly processIndex?: number;
+  /**
+   * `-B`: run the module's `beat` in this worker (Celery: `celery worker -B`). Without it, as in
+   * Celery, the CLI's worker fires no schedules, whatever the module's `beat` option says.
+   */
+  readonly beat?: boolean;
   /** `-E`: task events on (absent: the module's `worker.sendTaskEvents`). */
   readonly sendTaskEvents?: boolean;
   /** `-l`: info and debug log a line per task (Celery's received/succeeded lines) and list the tasks in the banner. */
@@ -31,6 +36,8 @@ export interface WorkerCommandLine {
 export interface RuntimeReport {
   /** It runs a worker (started now, or by the app: `worker.autoStart: false`). */
   readonly worker: boolean;
+  /** It fires the module's schedules (a beat). */
+  readonly beat?: boolean;
   /** Its roles in one line: `Worker for 3 task(s)`, `Producer only (worker: false)`. */
   readonly summary: string;
   /** The worker's node name, `%h` expanded; absent without a worker. */

@@ -7,13 +7,16 @@
  * - `{ crontab: { minute, hour, dayOfWeek, dayOfMonth, monthOfYear, timezone } }`: Celery's
  *   `crontab()`, each field a number, a list or Celery's string syntax ('*\/15', '1-5', 'mon-fri'),
  *   `'*'` when omitted; `timezone` is the crontab's own (django-celery-beat's), else the beat's;
- * - `{ clocked: time }`: django-celery-beat's ClockedSchedule, once at that time.
+ * - `{ clocked: time }`: django-celery-beat's ClockedSchedule, once at that time;
+ * - `{ solar: { event, latitude, longitude } }`: Celery's `solar(event, lat, lon)`, at each
+ *   sunrise, sunset, dawn, dusk or solar noon at that place (django-celery-beat's SolarSchedule).
  */
 export type BeatSchedule =
   | number
   | { every: number; period?: IntervalPeriod }
   | { crontab: CrontabSpec }
-  | { clocked: Date | string };
+  | { clocked: Date | string }
+  | { solar: SolarSpec };
 
 export type IntervalPeriod = 'days' | 'hours' | 'minutes' | 'seconds';
 
@@ -29,6 +32,18 @@ export interface CrontabSpec {
 }
 
 export type CronFieldSpec = number | readonly number[] | string;
+
+/** Celery's `solar(event, lat, lon)` (django-celery-beat's SolarSchedule: event, latitude, longitude). */
+export interface SolarSpec {
+  /** One of Celery's events: 'dawn_astronomical', 'dawn_nautical', 'dawn_civil', 'sunrise', 'solar_noon', 'sunset', 'dusk_civil', 'dusk_nautical', 'dusk_astronomical'. */
+  event: SolarEventName;
+  /** Degrees, -90 to 90 (north positive); stored to 6 decimals as django-celery-beat does. */
+  latitude: number;
+  /** Degrees, -180 to 180 (east positive); stored to 6 decimals as django-celery-beat does. */
+  longitude: number;
+}
+
+export type SolarEventName = 'dawn_astronomical' | 'dawn_nautical' | 'dawn_civil' | 'sunrise' | 'solar_noon' | 'sunset' | 'dusk_civil' | 'dusk_nautical' | 'dusk_astronomical';
 
 /** Where and how a fired message goes (Celery's entry `options`: the `apply_async` options beat passes). */
 export interface BeatEntryOptions {

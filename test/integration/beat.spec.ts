@@ -120,6 +120,44 @@ describe('beat (periodic tasks)', () => {
     expect(onceRow).toEqual({ enabled: false, total_run_count: 1 });
   }, 60_000);
 
+  it("writes code solar schedules to django-celery-beat's solar table and fires an admin's solar row whose event has passed", async () => {
+    const solarQueue = `${env.queue}-solar`;
+    env.alsoRemove(solarQueue);
+    const [solarRow] = await sql(`INSERT INTO django_celery_beat_solarschedule (event, latitude, longitude) VALUES ('sunset', 40.712800, -74.006000) RETURNING id`);
+    // Last run two days ago: a sunset in New York has passed since, so the row is due at once (a missed run, caught up once).
+    await sql(
+      `INSERT INTO django_celery_beat_periodictask (name, task, args, kwargs, queue, headers, enabled, total_run_count, date_changed, description, one_off, solar_id, last_run_at)
+       VALUES ('admin-sunset', 'beat.admin.sunset', '[]', '{}', $1, '{}', true, 0, now(), '', false, $2, now() - interval '2 days')`,
+      [solarQueue, solarRow.id],
+    );
+    const app = await startCeleryApp(
+      {
+        broker: RABBITMQ_URL,
+        worker: false,
+        beat: {
+          url: env.databaseUrl,
+          scheduler: 'django',
+          schedule: { 'noon-paris': { task: 'beat.solar.noon', schedule: { solar: { event: 'solar_noon', latitude: 48.8566123456, longitude: 2.3522 } }, options: { queue: solarQueue } } },
+        },
+      },
+      [],
+    );
+    apps.push(app);
+
+    const fired = await eventually(async () => (await takeMessages(solarQueue))[0], 5000, 'the admin solar row');
+    expect(fired.properties.headers).toMatchObject({ task: 'beat.admin.sunset', periodic_task_name: 'admin-sunset' });
+    const [after] = await sql(`SELECT total_run_count, last_run_at > now() - interval '1 minute' AS ran_now FROM django_celery_beat_periodictask WHERE name = 'admin-sunset'`);
+    expect(after).toEqual({ total_run_count: 1, ran_now: true });
+    // Once: the next sunset is hours away.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await takeMessages(solarQueue)).toEqual([]);
+
+    const [written] = await sql(
+      `SELECT s.event, s.latitude::text AS latitude, s.longitude::text AS longitude, t.total_run_count FROM django_celery_beat_periodictask t JOIN django_celery_beat_solarschedule s ON s.id = t.solar_id WHERE t.name = 'noon-paris'`,
+    );
+    expect(written).toEqual({ event: 'solar_noon', latitude: '48.856612', longitude: '2.352200', total_run_count: 0 });
+  }, 60_000);
+
   it("runs celery.backend_cleanup, Celery's daily result cleanup, when Python Celery sends it", async () => {
     @Injectable()
     class NoopTasks {

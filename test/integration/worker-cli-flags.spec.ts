@@ -32,11 +32,12 @@ describe('nestjs-celery-worker on a module that reads none of its flags', () => 
   });
 
   /** The plain module, connected to this test's broker and database, named `plain-<queue>@%h` unless -n says otherwise. */
-  function startPlain(exportName: string, flags: string[]): SampleProcess {
+  function startPlain(exportName: string, flags: string[], extra: Record<string, string> = {}): SampleProcess {
     return startNodeProcess([CLI, '--module', PLAIN_MODULE, '--export', exportName, ...flags], {
       PLAIN_BROKER_URL: RABBITMQ_URL,
       PLAIN_RESULT_BACKEND: env.databaseUrl,
       PLAIN_NODE_NAME: `plain-${env.queue}@%h`,
+      ...extra,
     });
   }
 
@@ -115,6 +116,38 @@ describe('nestjs-celery-worker on a module that reads none of its flags', () => 
     const noCelery = startPlain('NoCeleryModule', ['-n', 'x@%h']);
     expect(await noCelery.exited).toBe(1);
     expect(noCelery.output()).toContain('cannot start: NoCeleryModule (test/support/plain-worker-module.js): it started no CeleryModule (nothing from nestjs-celery reported in), so -n cannot apply');
+  });
+
+  it("runs the module's beat in the worker with -B only (celery worker -B), and says what to add when the module has none", async () => {
+    // Without -B the worker fires nothing, though its module has a beat option.
+    const plain = startPlain('PlainBeatModule', ['-Q', env.queue, '-l', 'info'], { PLAIN_BEAT_QUEUE: env.queue });
+    try {
+      await plain.waitForOutput(/consuming/);
+      await new Promise((resolve) => setTimeout(resolve, 2500)); // the schedule is every second: nothing to wait for
+      expect(plain.output()).not.toContain('and a beat');
+      expect(plain.output()).not.toMatch(/Task plain\.add\[/);
+      plain.child.kill('SIGTERM');
+      expect(await plain.exited).toBe(0);
+    } finally {
+      plain.child.kill('SIGKILL');
+    }
+
+    const withBeat = startPlain('PlainBeatModule', ['-Q', env.queue, '-B', '-l', 'info'], { PLAIN_BEAT_QUEUE: env.queue });
+    try {
+      await withBeat.waitForOutput(/Worker for 2 task\(s\) and a beat/);
+      await withBeat.waitForOutput(/Task plain\.add\[[^\]]+\] succeeded in \d[\d.e-]*s: 3\n/);
+      withBeat.child.kill('SIGTERM');
+      expect(await withBeat.exited).toBe(0);
+    } finally {
+      withBeat.child.kill('SIGKILL');
+    }
+
+    const noBeat = startPlain('PlainWorkerModule', ['-Q', env.queue, '--beat']);
+    expect(await noBeat.exited).toBe(1);
+    expect(noBeat.output()).toContain(
+      "nestjs-celery-worker: cannot start: PlainWorkerModule (test/support/plain-worker-module.js): -B (--beat) runs the module's beat in the worker, but its CeleryModule has no beat option. " +
+        "Add beat: { schedule: { 'name': { task: 'tasks.add', schedule: 30 } } } to CeleryModule.forRoot() (its tables live in the PostgreSQL result backend, or give beat.url; see docs/BEAT.md), or start without -B",
+    );
   });
 
   it('says how to run a TypeScript module file (exit 2, bad usage)', async () => {

@@ -29,6 +29,22 @@ Module({
   providers: [PlainTasks],
 })(PlainWorkerModule);
 
+/**
+ * The same worker with a beat option: plain.add(1, 2) every second to PLAIN_BEAT_QUEUE, on the
+ * schedule tables of the PostgreSQL result backend. Under the CLI it fires only with -B.
+ */
+class PlainBeatModule {}
+Module({
+  imports: [
+    CeleryModule.forRoot({
+      ...connection,
+      worker: { queues: ['plain-module-queue'], concurrency: 1, hostname: process.env.PLAIN_NODE_NAME || 'plain-module@%h' },
+      beat: { schedule: { 'plain-every-second': { task: 'plain.add', schedule: 1, args: [1, 2], options: { queue: process.env.PLAIN_BEAT_QUEUE || 'plain-module-queue' } } } },
+    }),
+  ],
+  providers: [PlainTasks],
+})(PlainBeatModule);
+
 /** Tasks, but `worker: false`: a producer. */
 class ProducerOnlyModule {}
 Module({ imports: [CeleryModule.forRoot({ ...connection, worker: false })], providers: [PlainTasks] })(ProducerOnlyModule);
@@ -41,4 +57,4 @@ Module({ imports: [CeleryModule.forRoot({ ...connection, worker: { concurrency: 
 class NoCeleryModule {}
 Module({})(NoCeleryModule);
 
-module.exports = { PlainWorkerModule, ProducerOnlyModule, NoTasksModule, NoCeleryModule };
+module.exports = { PlainWorkerModule, PlainBeatModule, ProducerOnlyModule, NoTasksModule, NoCeleryModule };

@@ -17,6 +17,7 @@ describe('beat options', () => {
             interval: { task: 'tasks.add', schedule: { every: 5, period: 'minutes' }, options: { queue: 'math', priority: 3, expires: 60 } },
             crontab: { task: 'reports.daily', schedule: { crontab: { minute: 0, hour: '7', dayOfWeek: 'mon-fri' } }, kwargs: { kind: 'daily' } },
             clocked: { task: 'launch', schedule: { clocked: '2027-01-01T00:00:00Z' } },
+            solar: { task: 'lights.on', schedule: { solar: { event: 'sunset', latitude: 48.8566, longitude: 2.3522 } } },
           },
         },
       }),
@@ -74,7 +75,9 @@ describe('a beat entry', () => {
       start_time: row.startTime, last_run_at: new Date('2026-06-01T09:59:00Z'), total_run_count: 0,
       interval_every: s.kind === 'interval' ? s.every : null, interval_period: s.kind === 'interval' ? s.period : null,
       crontab_minute: null, crontab_hour: null, crontab_day_of_week: null, crontab_day_of_month: null, crontab_month_of_year: null, crontab_timezone: null,
-      clocked_time: s.kind === 'clocked' ? s.at : null, solar_event: null, now,
+      clocked_time: s.kind === 'clocked' ? s.at : null, solar_event: s.kind === 'solar' ? s.event : null,
+      // node-postgres reads numeric(9, 6) as text with its six decimals.
+      solar_latitude: s.kind === 'solar' ? s.latitude.toFixed(6) : null, solar_longitude: s.kind === 'solar' ? s.longitude.toFixed(6) : null, now,
     };
   };
 
@@ -103,5 +106,28 @@ describe('a beat entry', () => {
 
   it('treats a clocked schedule as a one-off', () => {
     expect(entryFromRow(rowOf({ task: 't', schedule: { clocked: '2026-06-01T09:00:00Z' } }), 'UTC').oneOff).toBe(true);
+  });
+
+  it('fires a solar schedule at the event after its last run, then counts from now (Celery solar.is_due)', () => {
+    // rowOf's last run: 2026-06-01T09:59Z. Sunset in Paris that day: about 19:44 UTC.
+    const entry = entryFromRow(rowOf({ task: 't', schedule: { solar: { event: 'sunset', latitude: 48.8566123456, longitude: 2.3522 } } }), 'UTC');
+    expect(entry.schedule.describe()).toBe('<solar: sunset at latitude 48.856612, longitude: 2.3522>');
+    const noon = Date.parse('2026-06-01T12:00:00Z');
+    const waiting = entryState(entry, noon);
+    expect(waiting.isDue).toBe(false);
+    expect(waiting.nextSeconds / 3600).toBeCloseTo(7.76, 1);
+    const afterSunset = Date.parse('2026-06-01T19:50:00Z');
+    const due = entryState(entry, afterSunset);
+    expect(due.isDue).toBe(true);
+    expect(due.lagSeconds).toBeGreaterThan(0);
+    expect(due.nextSeconds / 3600).toBeCloseTo(24, 0); // the next day's sunset
+  });
+
+  it("refuses a solar schedule Celery refuses, with Celery's message", () => {
+    const solar = (event: string, latitude: number, longitude: number) => () =>
+      codeScheduleRow('sun', { task: 't', schedule: { solar: { event: event as 'sunset', latitude, longitude } } }, 'UTC');
+    expect(solar('moonrise', 0, 0)).toThrow(`Periodic task 'sun': Argument event "moonrise" is invalid. Must be one of dawn_astronomical, dawn_civil, dawn_nautical, dusk_astronomical, dusk_civil, dusk_nautical, solar_noon, sunrise, sunset.`);
+    expect(solar('sunrise', 91, 0)).toThrow('Argument latitude 91 is invalid, must be between -90 and 90.');
+    expect(solar('sunrise', 0, -181)).toThrow('Argument longitude -181 is invalid, must be between -180 and 180.');
   });
 });

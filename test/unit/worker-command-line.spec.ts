@@ -61,6 +61,15 @@ describe('the worker command line over module options', () => {
     expect(commandLineHostname({ ...CLI, hostname: 'box' }, 'x@%h')).toBe('box');
   });
 
+  it("runs the module's beat in the CLI's worker with -B only, as celery worker -B", () => {
+    const withBeat = { ...moduleOptions, beat: { url: 'postgresql://db/app' } };
+    expect(resolveCeleryConfig(withBeat, null).beat).toMatchObject({ url: 'postgresql://db/app' });
+    expect(resolveCeleryConfig(withBeat, CLI).beat).toBeNull();
+    expect(resolveCeleryConfig(withBeat, { ...CLI, beat: true }).beat).toMatchObject({ url: 'postgresql://db/app' });
+    // -B without a beat option: none to run; the CLI then says what to add (bin/nestjs-celery-worker).
+    expect(resolveCeleryConfig(moduleOptions, { ...CLI, beat: true }).beat).toBeNull();
+  });
+
   it('gives a producer-only module no worker, flags or not (the CLI then refuses to run it)', () => {
     const config = resolveCeleryConfig({ broker: AMQP, worker: false }, { ...CLI, queues: ['urgent'], sendTaskEvents: true });
     expect(config.worker).toBeNull();

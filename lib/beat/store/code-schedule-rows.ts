@@ -1,5 +1,5 @@
 import { InvalidScheduleError } from '../../errors/invalid-schedule.error';
-import type { BeatSchedule, BeatScheduleEntry, CronFieldSpec } from '../../task/task-schedule';
+import type { BeatSchedule, BeatScheduleEntry, CronFieldSpec, SolarSpec } from '../../task/task-schedule';
 import { entryFromRow } from '../beat-entry';
 import type { PeriodicTaskRow } from './periodic-task-row';
 
@@ -21,7 +21,8 @@ export interface CodeScheduleRow {
   schedule:
     | { kind: 'interval'; every: number; period: string }
     | { kind: 'crontab'; minute: string; hour: string; dayOfWeek: string; dayOfMonth: string; monthOfYear: string; timezone: string }
-    | { kind: 'clocked'; at: Date };
+    | { kind: 'clocked'; at: Date }
+    | { kind: 'solar'; event: string; latitude: number; longitude: number };
 }
 
 const PERIODS = ['days', 'hours', 'minutes', 'seconds'];
@@ -63,7 +64,7 @@ export function codeScheduleRow(name: string, entry: BeatScheduleEntry, timeZone
 function scheduleRow(where: string, schedule: BeatSchedule, timeZone: string): CodeScheduleRow['schedule'] {
   if (typeof schedule === 'number') return interval(where, schedule, 'seconds');
   if (typeof schedule !== 'object' || schedule === null) {
-    throw new InvalidScheduleError(`${where}: schedule must be seconds, { every, period }, { crontab: { minute, hour, … } } or { clocked: time }, got ${String(schedule)}`);
+    throw new InvalidScheduleError(`${where}: schedule must be seconds, { every, period }, { crontab: { minute, hour, … } }, { solar: { event, latitude, longitude } } or { clocked: time }, got ${String(schedule)}`);
   }
   if ('every' in schedule) return interval(where, schedule.every, schedule.period ?? 'seconds');
   if ('crontab' in schedule) {
@@ -80,7 +81,12 @@ function scheduleRow(where: string, schedule: BeatSchedule, timeZone: string): C
     };
   }
   if ('clocked' in schedule) return { kind: 'clocked', at: toDate(where, 'schedule.clocked', schedule.clocked) };
-  throw new InvalidScheduleError(`${where}: schedule must be seconds, { every, period }, { crontab: { minute, hour, … } } or { clocked: time }`);
+  if ('solar' in schedule) {
+    const { event, latitude, longitude } = schedule.solar ?? ({} as Partial<SolarSpec>);
+    // django-celery-beat's columns are numeric(9, 6): what fires is what the table holds.
+    return { kind: 'solar', event: String(event), latitude: toMicroDegrees(latitude), longitude: toMicroDegrees(longitude) };
+  }
+  throw new InvalidScheduleError(`${where}: schedule must be seconds, { every, period }, { crontab: { minute, hour, … } }, { solar: { event, latitude, longitude } } or { clocked: time }`);
 }
 
 function interval(where: string, every: number, period: string): CodeScheduleRow['schedule'] {
@@ -89,6 +95,11 @@ function interval(where: string, every: number, period: string): CodeScheduleRow
     throw new InvalidScheduleError(`${where}: an interval is a whole number of ${period}, at least 1 (django-celery-beat's IntervalSchedule), got ${String(every)}`);
   }
   return { kind: 'interval', every, period };
+}
+
+/** Rounded to django-celery-beat's 6 decimals; a non-number is left for SolarSchedule to refuse. */
+function toMicroDegrees(value: unknown): number {
+  return typeof value === 'number' ? Math.round(value * 1e6) / 1e6 : (value as number);
 }
 
 function toDate(where: string, field: string, value: Date | string): Date {
@@ -108,6 +119,7 @@ function asReadRow(row: CodeScheduleRow): PeriodicTaskRow {
     crontab_minute: s.kind === 'crontab' ? s.minute : null, crontab_hour: s.kind === 'crontab' ? s.hour : null,
     crontab_day_of_week: s.kind === 'crontab' ? s.dayOfWeek : null, crontab_day_of_month: s.kind === 'crontab' ? s.dayOfMonth : null,
     crontab_month_of_year: s.kind === 'crontab' ? s.monthOfYear : null, crontab_timezone: s.kind === 'crontab' ? s.timezone : null,
-    clocked_time: s.kind === 'clocked' ? s.at : null, solar_event: null, now: new Date(),
+    clocked_time: s.kind === 'clocked' ? s.at : null, solar_event: s.kind === 'solar' ? s.event : null,
+    solar_latitude: s.kind === 'solar' ? String(s.latitude) : null, solar_longitude: s.kind === 'solar' ? String(s.longitude) : null, now: new Date(),
   };
 }

@@ -29,6 +29,9 @@ export interface PeriodicTaskRow {
   crontab_timezone: string | null;
   clocked_time: Date | null;
   solar_event: string | null;
+  /** numeric(9, 6): text from node-postgres. */
+  solar_latitude: string | null;
+  solar_longitude: string | null;
   /** The database's clock when the row was read: every beat decides by the same clock. */
   now: Date;
 }
@@ -39,7 +42,7 @@ const SELECT_ROWS = `
     i.every AS interval_every, i.period AS interval_period,
     c.minute AS crontab_minute, c.hour AS crontab_hour, c.day_of_week AS crontab_day_of_week,
     c.day_of_month AS crontab_day_of_month, c.month_of_year AS crontab_month_of_year, c.timezone AS crontab_timezone,
-    k.clocked_time, s.event AS solar_event, clock_timestamp() AS now
+    k.clocked_time, s.event AS solar_event, s.latitude AS solar_latitude, s.longitude AS solar_longitude, clock_timestamp() AS now
   FROM ${T.periodicTask} t
   LEFT JOIN ${T.interval} i ON i.id = t.interval_id
   LEFT JOIN ${T.crontab} c ON c.id = t.crontab_id

@@ -18,7 +18,7 @@ export async function writeCodeSchedules(manager: EntityManager, rows: readonly 
     const ids = await scheduleIds(manager, row.schedule);
     const written: unknown[] = await manager.query(UPSERT_TASK_SQL, [
       row.name, row.task, row.args, row.kwargs, row.queue, row.exchange, row.routingKey, row.priority, row.headers,
-      row.expireSeconds, row.oneOff, row.startTime, row.description, ids.interval, ids.crontab, ids.clocked,
+      row.expireSeconds, row.oneOff, row.startTime, row.description, ids.interval, ids.crontab, ids.clocked, ids.solar,
     ]);
     changed += written.length;
   }
@@ -32,21 +32,21 @@ export async function writeCodeSchedules(manager: EntityManager, rows: readonly 
 const UPSERT_TASK_SQL = `
   INSERT INTO ${T.periodicTask} AS t (name, task, args, kwargs, queue, exchange, routing_key, priority, headers, expire_seconds,
     one_off, start_time, description, interval_id, crontab_id, clocked_id, solar_id, enabled, total_run_count, date_changed)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, true, 0, now())
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, true, 0, now())
   ON CONFLICT (name) DO UPDATE SET task = EXCLUDED.task, args = EXCLUDED.args, kwargs = EXCLUDED.kwargs, queue = EXCLUDED.queue,
     exchange = EXCLUDED.exchange, routing_key = EXCLUDED.routing_key, priority = EXCLUDED.priority, headers = EXCLUDED.headers,
     expire_seconds = EXCLUDED.expire_seconds, one_off = EXCLUDED.one_off, start_time = EXCLUDED.start_time,
     description = EXCLUDED.description, interval_id = EXCLUDED.interval_id, crontab_id = EXCLUDED.crontab_id,
-    clocked_id = EXCLUDED.clocked_id, solar_id = NULL, date_changed = now()
+    clocked_id = EXCLUDED.clocked_id, solar_id = EXCLUDED.solar_id, date_changed = now()
   WHERE (t.task, t.args, t.kwargs, t.queue, t.exchange, t.routing_key, t.priority, t.headers, t.expire_seconds, t.one_off,
     t.start_time, t.description, t.interval_id, t.crontab_id, t.clocked_id, t.solar_id)
     IS DISTINCT FROM (EXCLUDED.task, EXCLUDED.args, EXCLUDED.kwargs, EXCLUDED.queue, EXCLUDED.exchange, EXCLUDED.routing_key,
     EXCLUDED.priority, EXCLUDED.headers, EXCLUDED.expire_seconds, EXCLUDED.one_off, EXCLUDED.start_time, EXCLUDED.description,
-    EXCLUDED.interval_id, EXCLUDED.crontab_id, EXCLUDED.clocked_id, NULL::integer)
+    EXCLUDED.interval_id, EXCLUDED.crontab_id, EXCLUDED.clocked_id, EXCLUDED.solar_id)
   RETURNING t.id`;
 
-async function scheduleIds(manager: EntityManager, schedule: CodeScheduleRow['schedule']): Promise<{ interval: number | null; crontab: number | null; clocked: number | null }> {
-  const none = { interval: null, crontab: null, clocked: null };
+async function scheduleIds(manager: EntityManager, schedule: CodeScheduleRow['schedule']): Promise<{ interval: number | null; crontab: number | null; clocked: number | null; solar: number | null }> {
+  const none = { interval: null, crontab: null, clocked: null, solar: null };
   if (schedule.kind === 'interval') {
     return { ...none, interval: await findOrInsert(manager, T.interval, { every: schedule.every, period: schedule.period }) };
   }
@@ -56,6 +56,10 @@ async function scheduleIds(manager: EntityManager, schedule: CodeScheduleRow['sc
       ...none,
       crontab: await findOrInsert(manager, T.crontab, { minute, hour, day_of_week: dayOfWeek, day_of_month: dayOfMonth, month_of_year: monthOfYear, timezone }),
     };
+  }
+  if (schedule.kind === 'solar') {
+    const { event, latitude, longitude } = schedule;
+    return { ...none, solar: await findOrInsert(manager, T.solar, { event, latitude, longitude }) };
   }
   return { ...none, clocked: await findOrInsert(manager, T.clocked, { clocked_time: schedule.at }) };
 }
