@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { InvalidScheduleError } from '../errors/invalid-schedule.error';
-import { BeatEntry, entryFromRow, entryState } from './beat-entry';
+import { BeatEntry, DEFAULT_COMPILE_OPTIONS, EntryCompileOptions, entryFromRow, entryState } from './beat-entry';
 import { DjangoBeatTables as T } from './store/django-beat-tables';
 import { LOAD_ROW_SQL, LOAD_ROWS_SQL, PeriodicTaskRow } from './store/periodic-task-row';
 
@@ -30,8 +30,8 @@ export interface ScheduleView {
 export class BeatScheduleAdmin {
   constructor(
     private readonly dataSource: DataSource,
-    /** Celery's `timezone` for interval schedules (crontab rows carry their own). */
-    private readonly timeZone = 'UTC',
+    /** Celery's `timezone` for interval schedules (crontab rows carry their own) and the beat's rules. */
+    private readonly compile: EntryCompileOptions = DEFAULT_COMPILE_OPTIONS,
   ) {}
 
   /** False when django-celery-beat's tables are not in this database (no beat has run here). */
@@ -60,7 +60,7 @@ export class BeatScheduleAdmin {
   /** The entry of one row (what the beat would send), or null when there is no such row. */
   async entry(id: number): Promise<BeatEntry | null> {
     const rows: PeriodicTaskRow[] = await this.dataSource.query(LOAD_ROW_SQL, [id]);
-    return rows[0] ? entryFromRow(rows[0], this.timeZone) : null;
+    return rows[0] ? entryFromRow(rows[0], this.compile) : null;
   }
 
   private view(row: PeriodicTaskRow): ScheduleView {
@@ -74,7 +74,7 @@ export class BeatScheduleAdmin {
       totalRunCount: row.total_run_count,
     };
     try {
-      const entry = entryFromRow(row, this.timeZone);
+      const entry = entryFromRow(row, this.compile);
       const nowMs = row.now.getTime();
       // A schedule not yet fired counts from now, as the beat does on first sight.
       const state = entryState(row.last_run_at ? entry : { ...entry, lastRunAtMs: nowMs }, nowMs);

@@ -10,6 +10,7 @@ import { METRICS_OPTION_KEYS } from '../metrics/celery-metrics-options';
 import { OUTBOX_OPTION_KEYS } from '../outbox/outbox-options';
 import { BEAT_ENTRY_KEYS, BEAT_OPTION_KEYS, beatTimeZone } from '../beat/beat-options';
 import { codeScheduleRow } from '../beat/store/code-schedule-rows';
+import { SCHEDULE_RULES } from '../beat/schedules/schedule-rules';
 import { isKnownTimeZone } from '../beat/schedules/wall-clock';
 import { InvalidScheduleError } from '../errors/invalid-schedule.error';
 import { TRACING_OPTION_KEYS } from '../tracing/tracing-options';
@@ -212,6 +213,9 @@ function checkBeat(problems: string[], beat: NonNullable<CeleryModuleOptions['be
   }
   if (beat.timezone !== undefined && (typeof beat.timezone !== 'string' || !isKnownTimeZone(beat.timezone))) {
     problems.push(`beat.timezone must be an IANA time zone such as 'Europe/Paris' or 'UTC' (Celery: timezone), got ${describe(beat.timezone)}`);
+  }
+  if (beat.scheduleRules !== undefined && !SCHEDULE_RULES.includes(beat.scheduleRules)) {
+    problems.push(`beat.scheduleRules must be ${SCHEDULE_RULES.map((rules) => `'${rules}'`).join(' or ')} (the Celery whose DST arithmetic schedules follow), got ${describe(beat.scheduleRules)}`);
   }
   for (const key of ['enableUtc', 'migrationsRun'] as const) {
     if (beat[key] !== undefined && typeof beat[key] !== 'boolean') problems.push(`beat.${key} must be true or false, got ${describe(beat[key])}`);

@@ -1,6 +1,7 @@
 import { InvalidScheduleError } from '../../errors/invalid-schedule.error';
 import type { BeatSchedule, BeatScheduleEntry, CronFieldSpec, SolarSpec } from '../../task/task-schedule';
 import { entryFromRow } from '../beat-entry';
+import { DEFAULT_SCHEDULE_RULES } from '../schedules/schedule-rules';
 import type { PeriodicTaskRow } from './periodic-task-row';
 
 /** A schedule of Nest code as django-celery-beat's tables hold it: a PeriodicTask and one schedule row. */
@@ -18,6 +19,8 @@ export interface CodeScheduleRow {
   oneOff: boolean;
   startTime: Date | null;
   description: string;
+  /** Celery's `relative` (interval schedules): not a column, the beat keeps it (EntryCompileOptions.relativeNames). */
+  relative: boolean;
   schedule:
     | { kind: 'interval'; every: number; period: string }
     | { kind: 'crontab'; minute: string; hour: string; dayOfWeek: string; dayOfMonth: string; monthOfYear: string; timezone: string }
@@ -53,11 +56,14 @@ export function codeScheduleRow(name: string, entry: BeatScheduleEntry, timeZone
     oneOff: entry.oneOff ?? false,
     startTime: entry.startTime === undefined ? null : toDate(where, 'startTime', entry.startTime),
     description: entry.description ?? '',
+    relative: entry.relative ?? false,
     schedule: scheduleRow(where, entry.schedule, timeZone),
   };
+  if (typeof row.relative !== 'boolean') throw new InvalidScheduleError(`${where}: relative must be true or false`);
+  if (row.relative && row.schedule.kind !== 'interval') throw new InvalidScheduleError(`${where}: relative applies to interval schedules only (as Celery's), not to a ${row.schedule.kind} schedule`);
   if (row.priority !== null && (!Number.isInteger(row.priority) || row.priority < 0 || row.priority > 255)) throw new InvalidScheduleError(`${where}: options.priority must be a whole number 0-255`);
   if (row.expireSeconds !== null && (!Number.isInteger(row.expireSeconds) || row.expireSeconds < 0)) throw new InvalidScheduleError(`${where}: options.expires must be whole seconds (django-celery-beat's expire_seconds)`);
-  entryFromRow(asReadRow(row), timeZone); // throws what the beat would
+  entryFromRow(asReadRow(row), { timeZone, rules: DEFAULT_SCHEDULE_RULES }); // throws what the beat would
   return row;
 }
 
