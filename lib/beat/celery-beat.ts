@@ -9,6 +9,7 @@ import type { CeleryLogger } from '../utils/logger';
 import type { ResolvedBeatOptions } from './beat-options';
 import { BeatEntry, EntryCompileOptions, entryFromRow, entryState } from './beat-entry';
 import type { CodeScheduleRow } from './store/code-schedule-rows';
+import { readDjangoBeatSchema } from './store/django-beat-schema';
 import { BeatChangeNotice } from './store/django-beat-tables';
 import { CLAIM_ROWS_SQL, LOAD_ROWS_SQL, PeriodicTaskRow, READ_RUNS_SQL, RECORD_RUNS_SQL, RunColumns, START_NEW_ROWS_SQL } from './store/periodic-task-row';
 import { writeCodeSchedules } from './store/write-code-schedules';
@@ -78,11 +79,12 @@ export class CeleryBeat {
     this.compileOptions = { timeZone: options.timezone, rules: options.scheduleRules, relativeNames: new Set(codeRows.filter((row) => row.relative).map((row) => row.name)) };
   }
 
-  /** Writes the code's schedules, starts the relay and the LISTEN, and fires what is due. */
+  /** Checks the tables' schema, writes the code's schedules, starts the relay and the LISTEN, and fires what is due. */
   async start(): Promise<void> {
     if (!this.stopped) return;
     const { dataSource, codeRows, logger, options } = this.deps;
-    const changed = await dataSource.transaction((manager) => writeCodeSchedules(manager, codeRows));
+    const schema = await readDjangoBeatSchema((sql, parameters) => dataSource.query(sql, parameters));
+    const changed = await dataSource.transaction((manager) => writeCodeSchedules(manager, codeRows, schema));
     if (changed > 0) logger.log(`Beat wrote ${changed} schedule(s) of the code into django-celery-beat's tables`);
     this.stopped = false;
     this.relay = new OutboxRelay({ dataSource, publish: this.deps.publish, logger, pollIntervalMs: options.maxIntervalMs, batchSize: RELAY_BATCH });

@@ -1,5 +1,5 @@
 import { EntryCompileOptions, entryFromRow, entryState } from '../../lib/beat/beat-entry';
-import { codeScheduleRow } from '../../lib/beat/store/code-schedule-rows';
+import { codeRowAsRead, codeScheduleRow } from '../../lib/beat/store/code-schedule-rows';
 import { resolveCeleryConfig } from '../../lib/runtime/celery-config';
 import { decideRoles } from '../../lib/runtime/runtime-roles';
 import { TaskRegistry } from '../../lib/task/task-registry';
@@ -76,14 +76,11 @@ describe('a beat entry', () => {
     const row = codeScheduleRow('entry', schedule, 'UTC');
     const s = row.schedule;
     return {
-      id: 1, name: row.name, task: row.task, args: row.args, kwargs: row.kwargs, queue: row.queue, exchange: row.exchange, routing_key: row.routingKey,
-      priority: row.priority, headers: row.headers, expires: null, expire_seconds: row.expireSeconds, enabled: true, one_off: row.oneOff,
-      start_time: row.startTime, last_run_at: new Date('2026-06-01T09:59:00Z'), total_run_count: 0,
-      interval_every: s.kind === 'interval' ? s.every : null, interval_period: s.kind === 'interval' ? s.period : null,
-      crontab_minute: null, crontab_hour: null, crontab_day_of_week: null, crontab_day_of_month: null, crontab_month_of_year: null, crontab_timezone: null,
-      clocked_time: s.kind === 'clocked' ? s.at : null, solar_event: s.kind === 'solar' ? s.event : null,
+      ...codeRowAsRead(row, now),
+      id: 1,
+      last_run_at: new Date('2026-06-01T09:59:00Z'),
       // node-postgres reads numeric(9, 6) as text with its six decimals.
-      solar_latitude: s.kind === 'solar' ? s.latitude.toFixed(6) : null, solar_longitude: s.kind === 'solar' ? s.longitude.toFixed(6) : null, now,
+      ...(s.kind === 'solar' ? { solar_latitude: s.values.latitude.toFixed(6), solar_longitude: s.values.longitude.toFixed(6) } : {}),
     };
   };
 
