@@ -107,6 +107,18 @@ describe('a beat entry', () => {
     expect(entryState({ ...entry, lastRunAtMs: now }, now + 1000)).toEqual({ isDue: false, nextSeconds: 29, lagSeconds: 0 });
   });
 
+  it("keeps Celery's relative flag of a code entry beside the row, and rounds its runs to the interval's hour", () => {
+    const relative = codeScheduleRow('entry', { task: 't', schedule: 3600, relative: true }, 'UTC');
+    expect(relative.relative).toBe(true);
+    const row = rowOf({ task: 't', schedule: 3600, relative: true }); // last run 09:59
+    const entry = entryFromRow(row, { ...UTC_RULES, relativeNames: new Set(['entry']) });
+    expect(entry.schedule.describe()).toBe('<freq: 3600 seconds, relative>');
+    // 09:59 + 1 h = 10:59, rounded down to the hour: due at 10:00, not 10:59.
+    expect(entryState(entry, Date.parse('2026-06-01T10:00:00Z')).isDue).toBe(true);
+    const plain = entryFromRow(row, UTC_RULES);
+    expect(entryState(plain, Date.parse('2026-06-01T10:00:00Z'))).toEqual({ isDue: false, nextSeconds: 3540, lagSeconds: 0 });
+  });
+
   it('treats a clocked schedule as a one-off', () => {
     expect(entryFromRow(rowOf({ task: 't', schedule: { clocked: '2026-06-01T09:00:00Z' } }), UTC_RULES).oneOff).toBe(true);
   });
