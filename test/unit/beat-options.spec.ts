@@ -119,6 +119,14 @@ describe('a beat entry', () => {
     expect(entryState(plain, Date.parse('2026-06-01T10:00:00Z'))).toEqual({ isDue: false, nextSeconds: 3540, lagSeconds: 0 });
   });
 
+  it("reads month names in crontab fields under Celery 5.3+'s rules, and refuses them under 5.2's saying why", () => {
+    const entry = { task: 't', schedule: { crontab: { minute: 0, hour: 6, monthOfYear: 'jan-mar' } } };
+    expect(codeScheduleRow('quarter', entry, 'UTC').schedule).toMatchObject({ kind: 'crontab', values: { month_of_year: 'jan-mar' } });
+    expect(() => codeScheduleRow('quarter', entry, 'UTC', 'celery-5.2')).toThrow(
+      "Periodic task 'quarter': monthOfYear 'jan-mar' is not a crontab pattern: invalid weekday literal 'jan' (month names such as 'jan' need scheduleRules 'celery-5.3')",
+    );
+  });
+
   it('treats a clocked schedule as a one-off', () => {
     expect(entryFromRow(rowOf({ task: 't', schedule: { clocked: '2026-06-01T09:00:00Z' } }), UTC_RULES).oneOff).toBe(true);
   });

@@ -84,6 +84,8 @@ const CRONTABS: CrontabFields[] = [
   { minute: 0, hour: 0, dayOfWeek: '*/2' },
   { minute: 59, hour: 23, dayOfMonth: '1-7,15-21', monthOfYear: '1-12/2' },
   { minute: 0, hour: 2, dayOfMonth: 2, monthOfYear: 11 },
+  // Month names: Celery 5.3+ reads them (5.2 refuses them, see beat-options.spec.ts).
+  ...(peerIsAtLeast('5.3') ? [{ minute: 30, hour: 2, monthOfYear: 'mar-apr,oct' }, { minute: 0, hour: 0, dayOfWeek: 'sun', monthOfYear: 'nov' }] : []),
 ];
 const ZONES = ['Europe/Paris', 'America/New_York', 'UTC'];
 /** DST changes of 2026 (UTC), month and year ends, a leap day. */
@@ -181,7 +183,8 @@ describe(`beat schedules (scheduleRules '${RULES}') against ${CELERY_PEER.name}'
 
   it(`the other rules ('${OTHER_RULES}') differ from this Celery on some DST cases, so the comparison tells them apart`, () => {
     const python = JSON.parse(run.stdout) as unknown[];
-    const differing = cases.filter((entry, index) => JSON.stringify(ours(entry, OTHER_RULES)) !== JSON.stringify(python[index]));
+    // Month names are 5.3+'s alone (5.2's rules refuse them): the arithmetic is compared on the rest.
+    const differing = cases.filter((entry, index) => ours(entry, OTHER_RULES)[0] !== 'error' && JSON.stringify(ours(entry, OTHER_RULES)) !== JSON.stringify(python[index]));
     expect(differing.length).toBeGreaterThan(10);
     expect(differing.every((entry) => entry.tz !== 'UTC')).toBe(true);
   });

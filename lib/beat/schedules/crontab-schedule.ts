@@ -51,11 +51,12 @@ export class CrontabSchedule implements PeriodicSchedule {
     readonly fields: CrontabFields,
     private readonly time: ScheduleTime,
   ) {
-    this.minutes = expandCronField('minute', fields.minute ?? '*', 60);
-    this.hours = expandCronField('hour', fields.hour ?? '*', 24);
-    this.daysOfWeek = expandCronField('dayOfWeek', fields.dayOfWeek ?? '*', 7);
-    this.daysOfMonth = expandCronField('dayOfMonth', fields.dayOfMonth ?? '*', 31, 1);
-    this.monthsOfYear = expandCronField('monthOfYear', fields.monthOfYear ?? '*', 12, 1);
+    const { rules } = time;
+    this.minutes = expandCronField('minute', fields.minute ?? '*', 60, 0, rules);
+    this.hours = expandCronField('hour', fields.hour ?? '*', 24, 0, rules);
+    this.daysOfWeek = expandCronField('dayOfWeek', fields.dayOfWeek ?? '*', 7, 0, rules);
+    this.daysOfMonth = expandCronField('dayOfMonth', fields.dayOfMonth ?? '*', 31, 1, rules);
+    this.monthsOfYear = expandCronField('monthOfYear', fields.monthOfYear ?? '*', 12, 1, rules);
     for (const [name, values] of Object.entries({ minute: this.minutes, hour: this.hours, dayOfWeek: this.daysOfWeek, dayOfMonth: this.daysOfMonth, monthOfYear: this.monthsOfYear })) {
       if (values.length === 0) throw new InvalidScheduleError(`crontab ${name} matches no value: give at least one`);
     }

@@ -12,6 +12,7 @@ import { fromWallClock } from './wall-clock';
  * - `'celery-5.2'` (Celery 5.2.x, Debian's python3-celery): the difference is taken between wall
  *   clocks, so across a DST change a run comes an hour early or late once; `_delta_to_next`
  *   compares the candidate day's midnight, read as UTC, with the last run.
+ * Celery 5.3 also reads month names in crontab fields (`readsMonthNames`).
  */
 export type ScheduleRules = 'celery-5.3' | 'celery-5.2';
 
@@ -32,6 +33,11 @@ export interface ScheduleTime {
 export function remainingMs(endWall: number, now: { instantMs: number; wallMs: number }, time: ScheduleTime): number {
   if (time.rules === 'celery-5.2') return endWall - now.wallMs;
   return fromWallClock(endWall, time.zone) - now.instantMs;
+}
+
+/** Celery 5.3+ reads month names (`'jan-mar'`) in crontab fields; 5.2 only day names. */
+export function readsMonthNames(rules: ScheduleRules): boolean {
+  return rules === 'celery-5.3';
 }
 
 /**

@@ -1,7 +1,7 @@
 import { InvalidScheduleError } from '../../errors/invalid-schedule.error';
 import type { BeatSchedule, BeatScheduleEntry, CronFieldSpec, SolarSpec } from '../../task/task-schedule';
 import { entryFromRow } from '../beat-entry';
-import { DEFAULT_SCHEDULE_RULES } from '../schedules/schedule-rules';
+import { DEFAULT_SCHEDULE_RULES, ScheduleRules } from '../schedules/schedule-rules';
 import { CODE_TASK_COLUMNS, SCHEDULE_KINDS, SCHEDULE_TABLES, ScheduleKind, ScheduleValues } from './periodic-task-columns';
 import type { PeriodicTaskRow } from './periodic-task-row';
 
@@ -36,7 +36,7 @@ const PERIODS = ['days', 'hours', 'minutes', 'seconds'];
  * of seconds becomes an IntervalSchedule in seconds, as django-celery-beat's `from_schedule`
  * stores Celery's `schedule(run_every)`: whole seconds, at least one.
  */
-export function codeScheduleRow(name: string, entry: BeatScheduleEntry, timeZone: string): CodeScheduleRow {
+export function codeScheduleRow(name: string, entry: BeatScheduleEntry, timeZone: string, rules: ScheduleRules = DEFAULT_SCHEDULE_RULES): CodeScheduleRow {
   const where = `beat schedule '${name}'`;
   if (typeof entry !== 'object' || entry === null) throw new InvalidScheduleError(`${where} must be an object such as { task: 'tasks.add', schedule: 30 }`);
   if (typeof entry.task !== 'string' || entry.task === '') throw new InvalidScheduleError(`${where}: task must be the name of a task, such as 'tasks.add'`);
@@ -63,7 +63,7 @@ export function codeScheduleRow(name: string, entry: BeatScheduleEntry, timeZone
   if (row.relative && row.schedule.kind !== 'interval') throw new InvalidScheduleError(`${where}: relative applies to interval schedules only (as Celery's), not to a ${row.schedule.kind} schedule`);
   if (row.priority !== null && (!Number.isInteger(row.priority) || row.priority < 0 || row.priority > 255)) throw new InvalidScheduleError(`${where}: options.priority must be a whole number 0-255`);
   if (row.expireSeconds !== null && (!Number.isInteger(row.expireSeconds) || row.expireSeconds < 0)) throw new InvalidScheduleError(`${where}: options.expires must be whole seconds (django-celery-beat's expire_seconds)`);
-  entryFromRow(codeRowAsRead(row), { timeZone, rules: DEFAULT_SCHEDULE_RULES }); // throws what the beat would
+  entryFromRow(codeRowAsRead(row), { timeZone, rules }); // throws what the beat would
   return row;
 }
 
