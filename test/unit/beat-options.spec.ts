@@ -3,6 +3,7 @@ import { codeRowAsRead, codeScheduleRow } from '../../lib/beat/store/code-schedu
 import { resolveCeleryConfig } from '../../lib/runtime/celery-config';
 import { decideRoles } from '../../lib/runtime/runtime-roles';
 import { TaskRegistry } from '../../lib/task/task-registry';
+import { beatOptionsFromEnvironment } from '../../sample-app/src/celery-settings';
 import { problemsOf } from '../support/option-problems';
 
 const UTC_RULES: EntryCompileOptions = { timeZone: 'UTC', rules: 'celery-5.3' };
@@ -58,6 +59,14 @@ describe('beat options', () => {
       "beat schedule 'when': schedule.clocked must be a Date or an ISO 8601 time with an offset, got tomorrow",
       "beat schedule 'relativeCron': relative applies to interval schedules only (as Celery's), not to a crontab schedule",
     ]);
+  });
+
+  it("takes the sample app's CELERY_BEAT_SCHEDULE_RULES, and a wrong value fails at start-up", () => {
+    expect(beatOptionsFromEnvironment({ CELERY_BEAT_SCHEDULE_RULES: 'celery-5.2' }).scheduleRules).toBe('celery-5.2');
+    expect(beatOptionsFromEnvironment({}).scheduleRules).toBeUndefined();
+    expect(problemsOf({ beat: beatOptionsFromEnvironment({ CELERY_BEAT_SCHEDULE_RULES: '5.2' }) })).toContain(
+      "beat.scheduleRules must be 'celery-5.3' or 'celery-5.2' (the Celery whose DST arithmetic schedules follow), got \"5.2\"",
+    );
   });
 
   it("keeps its tables in the database result backend's PostgreSQL unless given one, and is a role of its own", () => {
