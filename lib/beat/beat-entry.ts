@@ -3,6 +3,7 @@ import { InvalidScheduleError } from '../errors/invalid-schedule.error';
 import { ClockedSchedule } from './schedules/clocked-schedule';
 import { CrontabSchedule } from './schedules/crontab-schedule';
 import { IntervalSchedule } from './schedules/interval-schedule';
+import { DEFAULT_SCHEDULE_RULES, ScheduleRules } from './schedules/schedule-rules';
 import type { PeriodicSchedule, ScheduleState } from './schedules/schedule-state';
 import { SolarEvent, SolarSchedule } from './schedules/solar-schedule';
 import { isKnownTimeZone } from './schedules/wall-clock';
@@ -24,6 +25,19 @@ export interface BeatEntry {
   readonly totalRunCount: number;
 }
 
+/** How the beat reads rows into schedules. */
+export interface EntryCompileOptions {
+  /** Celery's `timezone`: interval schedules' zone, and crontabs' when the row names none. */
+  readonly timeZone: string;
+  /** Which Celery's time arithmetic (schedule-rules.ts). */
+  readonly rules: ScheduleRules;
+  /** Code schedules declared `relative: true` (django-celery-beat's tables have no column for Celery's flag). */
+  readonly relativeNames?: ReadonlySet<string>;
+}
+
+/** UTC, the default rules, nothing relative: the dashboard's reading of rows. */
+export const DEFAULT_COMPILE_OPTIONS: EntryCompileOptions = { timeZone: 'UTC', rules: DEFAULT_SCHEDULE_RULES };
+
 /** django-celery-beat's IntervalSchedule periods, in seconds. */
 const PERIOD_SECONDS: Record<string, number> = { days: 86_400, hours: 3600, minutes: 60, seconds: 1, microseconds: 1e-6 };
 
@@ -36,7 +50,7 @@ const DISABLED_RECHECK_SECONDS = 5;
  * expire_seconds) and headers, plus a `periodic_task_name` header naming the row. Throws
  * InvalidScheduleError for a row that cannot be fired (the beat then skips it and says why).
  */
-export function entryFromRow(row: PeriodicTaskRow, timeZone: string): BeatEntry {
+export function entryFromRow(row: PeriodicTaskRow, compile: EntryCompileOptions): BeatEntry {
   const args = parseJson(row, 'args', row.args || '[]');
   const kwargs = parseJson(row, 'kwargs', row.kwargs || '{}');
   const headers = parseJson(row, 'headers', row.headers || '{}');
@@ -51,7 +65,7 @@ export function entryFromRow(row: PeriodicTaskRow, timeZone: string): BeatEntry 
   if (row.priority !== null) sendOptions.priority = row.priority;
   if (row.expires) sendOptions.expires = row.expires;
   else if (row.expire_seconds) sendOptions.expires = row.expire_seconds;
-  const { schedule, clocked } = scheduleOfRow(row, timeZone);
+  const { schedule, clocked } = scheduleOfRow(row, compile);
   return {
     id: row.id,
     name: row.name,
@@ -79,19 +93,19 @@ export function entryState(entry: BeatEntry, nowMs: number): ScheduleState {
   return entry.schedule.isDue({ nowMs, lastRunAtMs: entry.lastRunAtMs });
 }
 
-function scheduleOfRow(row: PeriodicTaskRow, timeZone: string): { schedule: PeriodicSchedule; clocked: boolean } {
+function scheduleOfRow(row: PeriodicTaskRow, { timeZone, rules, relativeNames }: EntryCompileOptions): { schedule: PeriodicSchedule; clocked: boolean } {
   if (row.interval_every !== null) {
     const unit = PERIOD_SECONDS[row.interval_period ?? ''];
     if (unit === undefined) throw new InvalidScheduleError(`Periodic task '${row.name}': interval period '${row.interval_period}' is not one of ${Object.keys(PERIOD_SECONDS).join(', ')}`);
     if (!(row.interval_every > 0)) throw new InvalidScheduleError(`Periodic task '${row.name}': interval every must be at least 1, got ${row.interval_every}`);
-    return { schedule: new IntervalSchedule(row.interval_every * unit, timeZone), clocked: false };
+    return { schedule: new IntervalSchedule(row.interval_every * unit, { zone: timeZone, rules }, relativeNames?.has(row.name) ?? false), clocked: false };
   }
   if (row.crontab_minute !== null) {
     const zone = row.crontab_timezone || timeZone;
     if (!isKnownTimeZone(zone)) throw new InvalidScheduleError(`Periodic task '${row.name}': crontab timezone '${zone}' is not an IANA time zone such as 'Europe/Paris'`);
     const fields = { minute: row.crontab_minute, hour: row.crontab_hour ?? '*', dayOfWeek: row.crontab_day_of_week ?? '*', dayOfMonth: row.crontab_day_of_month ?? '*', monthOfYear: row.crontab_month_of_year ?? '*' };
     try {
-      return { schedule: new CrontabSchedule(fields, zone), clocked: false };
+      return { schedule: new CrontabSchedule(fields, { zone, rules }), clocked: false };
     } catch (error) {
       throw new InvalidScheduleError(`Periodic task '${row.name}': ${(error as Error).message}`);
     }
@@ -99,7 +113,7 @@ function scheduleOfRow(row: PeriodicTaskRow, timeZone: string): { schedule: Peri
   if (row.clocked_time !== null) return { schedule: new ClockedSchedule(row.clocked_time.getTime()), clocked: true };
   if (row.solar_event !== null) {
     try {
-      return { schedule: new SolarSchedule(row.solar_event as SolarEvent, Number(row.solar_latitude), Number(row.solar_longitude)), clocked: false };
+      return { schedule: new SolarSchedule(row.solar_event as SolarEvent, Number(row.solar_latitude), Number(row.solar_longitude), rules), clocked: false };
     } catch (error) {
       throw new InvalidScheduleError(`Periodic task '${row.name}': ${(error as Error).message}`);
     }

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { BeatScheduleEntry } from '../task/task-schedule';
 import { optionKeys } from '../utils/option-keys';
+import { DEFAULT_SCHEDULE_RULES, ScheduleRules } from './schedules/schedule-rules';
 
 /**
  * The `beat` module option: this process fires periodic tasks (`celery beat`'s counterpart; in a
@@ -26,13 +27,19 @@ export interface BeatModuleOptions {
   enableUtc?: boolean;
   /** Create django-celery-beat's tables (when Django has not), our triggers, and the outbox table at start-up. Default true. */
   migrationsRun?: boolean;
+  /**
+   * Which Celery's time arithmetic schedules follow across DST changes: 'celery-5.3' (Celery 5.3
+   * to 5.6, the default) or 'celery-5.2' (Debian's python3-celery 5.2.6). Pick the one your Python
+   * beat ran, so moving a deployment to this beat changes no run time (docs/BEAT.md).
+   */
+  scheduleRules?: ScheduleRules;
   /** Longest sleep between two looks at the schedules, ms, when no change is notified (Celery: `beat_max_loop_interval`). Default 1000. */
   maxIntervalMs?: number;
 }
 
-export const BEAT_OPTION_KEYS = optionKeys<BeatModuleOptions>()('schedule', 'scheduler', 'url', 'dataSource', 'timezone', 'enableUtc', 'migrationsRun', 'maxIntervalMs');
+export const BEAT_OPTION_KEYS = optionKeys<BeatModuleOptions>()('schedule', 'scheduler', 'url', 'dataSource', 'timezone', 'enableUtc', 'migrationsRun', 'maxIntervalMs', 'scheduleRules');
 
-export const BEAT_ENTRY_KEYS = optionKeys<BeatScheduleEntry>()('task', 'schedule', 'args', 'kwargs', 'options', 'startTime', 'oneOff', 'description');
+export const BEAT_ENTRY_KEYS = optionKeys<BeatScheduleEntry>()('task', 'schedule', 'args', 'kwargs', 'options', 'startTime', 'oneOff', 'description', 'relative');
 
 /** The beat options with every default applied; the database is the beat's or the result backend's. */
 export interface ResolvedBeatOptions {
@@ -41,6 +48,7 @@ export interface ResolvedBeatOptions {
   url?: string;
   dataSource?: DataSource;
   timezone: string;
+  scheduleRules: ScheduleRules;
   migrationsRun: boolean;
   maxIntervalMs: number;
 }
@@ -61,6 +69,7 @@ export function resolveBeatOptions(options: BeatModuleOptions | false | undefine
     url: own ? options.url : database.url,
     dataSource: own ? options.dataSource : database.dataSource,
     timezone: beatTimeZone(options),
+    scheduleRules: options.scheduleRules ?? DEFAULT_SCHEDULE_RULES,
     migrationsRun: options.migrationsRun ?? true,
     maxIntervalMs: options.maxIntervalMs ?? 1000,
   };

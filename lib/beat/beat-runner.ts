@@ -97,7 +97,7 @@ export class BeatRunner {
       if (entries.has(key)) throw new BeatConfigurationError(`Two schedules are named '${key}' (beat.schedule and @CeleryTask({ schedule }) of ${name}): give one a name of its own`);
       entries.set(key, { ...entry, task: name });
     }
-    return [...entries].map(([name, entry]) => codeScheduleRow(name, entry, options.timezone));
+    return [...entries].map(([name, entry]) => codeScheduleRow(name, entry, options.timezone, options.scheduleRules));
   }
 
   private async openDataSource(): Promise<DataSource> {

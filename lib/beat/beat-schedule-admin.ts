@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { InvalidScheduleError } from '../errors/invalid-schedule.error';
-import { BeatEntry, entryFromRow, entryState } from './beat-entry';
+import { BeatEntry, DEFAULT_COMPILE_OPTIONS, EntryCompileOptions, entryFromRow, entryState } from './beat-entry';
+import { bumpChangeMarkerSql, DjangoBeatSchema, readDjangoBeatSchema } from './store/django-beat-schema';
 import { DjangoBeatTables as T } from './store/django-beat-tables';
 import { LOAD_ROW_SQL, LOAD_ROWS_SQL, PeriodicTaskRow } from './store/periodic-task-row';
 
@@ -28,10 +29,12 @@ export interface ScheduleView {
  * of one row, for "run now".
  */
 export class BeatScheduleAdmin {
+  private schema: Promise<DjangoBeatSchema> | null = null;
+
   constructor(
     private readonly dataSource: DataSource,
-    /** Celery's `timezone` for interval schedules (crontab rows carry their own). */
-    private readonly timeZone = 'UTC',
+    /** Celery's `timezone` for interval schedules (crontab rows carry their own) and the beat's rules. */
+    private readonly compile: EntryCompileOptions = DEFAULT_COMPILE_OPTIONS,
   ) {}
 
   /** False when django-celery-beat's tables are not in this database (no beat has run here). */
@@ -51,7 +54,7 @@ export class BeatScheduleAdmin {
       const updated = (await manager.query(`UPDATE ${T.periodicTask} SET enabled = $2, date_changed = clock_timestamp() WHERE id = $1 RETURNING id`, [id, enabled])) as unknown[];
       const changed = Array.isArray(updated[0]) ? (updated[0] as unknown[]) : updated;
       if (changed.length === 0) return null;
-      await manager.query(`UPDATE ${T.periodicTasksChanged} SET last_update = clock_timestamp() WHERE ident = 1`);
+      await manager.query(bumpChangeMarkerSql(await this.tablesSchema()));
       const rows: PeriodicTaskRow[] = await manager.query(LOAD_ROW_SQL, [id]);
       return rows[0] ? this.view(rows[0]) : null;
     });
@@ -60,7 +63,16 @@ export class BeatScheduleAdmin {
   /** The entry of one row (what the beat would send), or null when there is no such row. */
   async entry(id: number): Promise<BeatEntry | null> {
     const rows: PeriodicTaskRow[] = await this.dataSource.query(LOAD_ROW_SQL, [id]);
-    return rows[0] ? entryFromRow(rows[0], this.timeZone) : null;
+    return rows[0] ? entryFromRow(rows[0], this.compile) : null;
+  }
+
+  /** Read once: which change-marker column Python's scheduler watches here. */
+  private tablesSchema(): Promise<DjangoBeatSchema> {
+    this.schema ??= readDjangoBeatSchema((sql, parameters) => this.dataSource.query(sql, parameters)).catch((error: unknown) => {
+      this.schema = null;
+      throw error;
+    });
+    return this.schema;
   }
 
   private view(row: PeriodicTaskRow): ScheduleView {
@@ -74,7 +86,7 @@ export class BeatScheduleAdmin {
       totalRunCount: row.total_run_count,
     };
     try {
-      const entry = entryFromRow(row, this.timeZone);
+      const entry = entryFromRow(row, this.compile);
       const nowMs = row.now.getTime();
       // A schedule not yet fired counts from now, as the beat does on first sight.
       const state = entryState(row.last_run_at ? entry : { ...entry, lastRunAtMs: nowMs }, nowMs);

@@ -7,8 +7,9 @@ import { INSERT_OUTBOX_ROWS_SQL, toOutboxColumns } from '../outbox/outbox-row';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import type { CeleryLogger } from '../utils/logger';
 import type { ResolvedBeatOptions } from './beat-options';
-import { BeatEntry, entryFromRow, entryState } from './beat-entry';
+import { BeatEntry, EntryCompileOptions, entryFromRow, entryState } from './beat-entry';
 import type { CodeScheduleRow } from './store/code-schedule-rows';
+import { readDjangoBeatSchema } from './store/django-beat-schema';
 import { BeatChangeNotice } from './store/django-beat-tables';
 import { CLAIM_ROWS_SQL, LOAD_ROWS_SQL, PeriodicTaskRow, READ_RUNS_SQL, RECORD_RUNS_SQL, RunColumns, START_NEW_ROWS_SQL } from './store/periodic-task-row';
 import { writeCodeSchedules } from './store/write-code-schedules';
@@ -71,21 +72,26 @@ export class CeleryBeat {
   private stopped = true;
   private listener: ChannelListener | null = null;
   private relay: OutboxRelay | null = null;
+  private readonly compileOptions: EntryCompileOptions;
 
-  constructor(private readonly deps: CeleryBeatDependencies) {}
+  constructor(private readonly deps: CeleryBeatDependencies) {
+    const { options, codeRows } = deps;
+    this.compileOptions = { timeZone: options.timezone, rules: options.scheduleRules, relativeNames: new Set(codeRows.filter((row) => row.relative).map((row) => row.name)) };
+  }
 
-  /** Writes the code's schedules, starts the relay and the LISTEN, and fires what is due. */
+  /** Checks the tables' schema, writes the code's schedules, starts the relay and the LISTEN, and fires what is due. */
   async start(): Promise<void> {
     if (!this.stopped) return;
     const { dataSource, codeRows, logger, options } = this.deps;
-    const changed = await dataSource.transaction((manager) => writeCodeSchedules(manager, codeRows));
+    const schema = await readDjangoBeatSchema((sql, parameters) => dataSource.query(sql, parameters));
+    const changed = await dataSource.transaction((manager) => writeCodeSchedules(manager, codeRows, schema));
     if (changed > 0) logger.log(`Beat wrote ${changed} schedule(s) of the code into django-celery-beat's tables`);
     this.stopped = false;
     this.relay = new OutboxRelay({ dataSource, publish: this.deps.publish, logger, pollIntervalMs: options.maxIntervalMs, batchSize: RELAY_BATCH });
     await this.relay.start();
     await this.listen();
     const what = options.scheduler === 'django' ? "every enabled row of django-celery-beat's tables" : `${codeRows.length} schedule(s) of the code`;
-    logger.log(`Beat started: fires ${what}, ${options.timezone} time`);
+    logger.log(`Beat started: fires ${what}, ${options.timezone} time, ${options.scheduleRules} rules`);
     this.wake();
     await this.cycling;
   }
@@ -236,7 +242,7 @@ export class CeleryBeat {
   /** The entry of a row, or null (said once per row and problem) for a row that cannot be fired. */
   private compile(row: PeriodicTaskRow): BeatEntry | null {
     try {
-      return entryFromRow(row, this.deps.options.timezone);
+      return entryFromRow(row, this.compileOptions);
     } catch (error) {
       if (!(error instanceof InvalidScheduleError)) throw error;
       if (!this.badRows.has(error.message)) {

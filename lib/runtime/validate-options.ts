@@ -10,6 +10,7 @@ import { METRICS_OPTION_KEYS } from '../metrics/celery-metrics-options';
 import { OUTBOX_OPTION_KEYS } from '../outbox/outbox-options';
 import { BEAT_ENTRY_KEYS, BEAT_OPTION_KEYS, beatTimeZone } from '../beat/beat-options';
 import { codeScheduleRow } from '../beat/store/code-schedule-rows';
+import { DEFAULT_SCHEDULE_RULES, SCHEDULE_RULES } from '../beat/schedules/schedule-rules';
 import { isKnownTimeZone } from '../beat/schedules/wall-clock';
 import { InvalidScheduleError } from '../errors/invalid-schedule.error';
 import { TRACING_OPTION_KEYS } from '../tracing/tracing-options';
@@ -213,6 +214,9 @@ function checkBeat(problems: string[], beat: NonNullable<CeleryModuleOptions['be
   if (beat.timezone !== undefined && (typeof beat.timezone !== 'string' || !isKnownTimeZone(beat.timezone))) {
     problems.push(`beat.timezone must be an IANA time zone such as 'Europe/Paris' or 'UTC' (Celery: timezone), got ${describe(beat.timezone)}`);
   }
+  if (beat.scheduleRules !== undefined && !SCHEDULE_RULES.includes(beat.scheduleRules)) {
+    problems.push(`beat.scheduleRules must be ${SCHEDULE_RULES.map((rules) => `'${rules}'`).join(' or ')} (the Celery whose DST arithmetic schedules follow), got ${describe(beat.scheduleRules)}`);
+  }
   for (const key of ['enableUtc', 'migrationsRun'] as const) {
     if (beat[key] !== undefined && typeof beat[key] !== 'boolean') problems.push(`beat.${key} must be true or false, got ${describe(beat[key])}`);
   }
@@ -224,10 +228,11 @@ function checkBeat(problems: string[], beat: NonNullable<CeleryModuleOptions['be
     return;
   }
   const zone = typeof beat.timezone === 'string' && isKnownTimeZone(beat.timezone) ? beat.timezone : beatTimeZone({ enableUtc: beat.enableUtc });
+  const rules = beat.scheduleRules !== undefined && SCHEDULE_RULES.includes(beat.scheduleRules) ? beat.scheduleRules : DEFAULT_SCHEDULE_RULES;
   for (const [name, entry] of Object.entries(schedule)) {
     if (typeof entry === 'object' && entry !== null) problems.push(...unknownKeyProblems(entry, BEAT_ENTRY_KEYS, `beat.schedule['${name}']`));
     try {
-      codeScheduleRow(name, entry, zone);
+      codeScheduleRow(name, entry, zone, rules);
     } catch (error) {
       if (!(error instanceof InvalidScheduleError)) throw error;
       problems.push(error.message);

@@ -73,6 +73,13 @@ export interface BeatScheduleEntry {
   oneOff?: boolean;
   /** Shown in Django's admin (django-celery-beat: `description`). */
   description?: string;
+  /**
+   * Interval schedules only (Celery: the entry's `relative=True`): round each run's time down to
+   * the interval's resolution — the day, hour or minute when the interval is at least that long —
+   * so an hourly task runs on the hour. Kept by the beat's code, not in django-celery-beat's tables
+   * (they have no column for it): every beat process must declare it alike.
+   */
+  relative?: boolean;
 }
 
 /** A task method's own schedule (`@CeleryTask({ schedule })`): the task is the method's; the entry's name defaults to the task's. */

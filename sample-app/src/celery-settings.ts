@@ -34,7 +34,8 @@ export function celeryOptionsFromEnvironment(env: NodeJS.ProcessEnv, role: { wor
  * The beat's settings: CELERY_BEAT_SCHEDULER=django fires every row of django-celery-beat's tables
  * (Celery's `beat_scheduler`, django_celery_beat.schedulers:DatabaseScheduler), otherwise the code's
  * schedules only; the tables are in CELERY_BEAT_DATABASE_URL, by default the database of
- * CELERY_RESULT_BACKEND; CELERY_TIMEZONE and CELERY_ENABLE_UTC as Celery's `timezone` / `enable_utc`.
+ * CELERY_RESULT_BACKEND; CELERY_TIMEZONE and CELERY_ENABLE_UTC as Celery's `timezone` / `enable_utc`;
+ * CELERY_BEAT_SCHEDULE_RULES=celery-5.2 for Celery 5.2's DST arithmetic (checked at start-up).
  * Any number of beat processes may run on one database.
  */
 export function beatOptionsFromEnvironment(env: NodeJS.ProcessEnv): BeatModuleOptions {
@@ -44,6 +45,7 @@ export function beatOptionsFromEnvironment(env: NodeJS.ProcessEnv): BeatModuleOp
     url: env.CELERY_BEAT_DATABASE_URL?.trim() || undefined,
     timezone: env.CELERY_TIMEZONE?.trim() || undefined,
     enableUtc: flag(env.CELERY_ENABLE_UTC),
+    scheduleRules: (env.CELERY_BEAT_SCHEDULE_RULES?.trim() || undefined) as BeatModuleOptions['scheduleRules'],
   };
 }
 

@@ -1,5 +1,6 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
 import { connect, type ChannelModel, type GetMessage } from 'amqplib';
+import { Registry } from 'prom-client';
 import { CeleryTask } from '../../lib';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { querySql } from '../support/postgres';
@@ -13,6 +14,12 @@ import { createTestEnvironment, TestEnvironment } from '../support/test-environm
  * beat's messages (with a periodic_task_name header); rows an admin inserts or edits take effect
  * within a second; last_run_at and total_run_count are exact; a clocked one-off fires once.
  */
+/** A sample's value in Prometheus' text format, e.g. `celery_beat_fires_total{name="x"}`. */
+function metricSample(text: string, line: string): number | undefined {
+  const found = text.split('\n').find((candidate) => candidate.startsWith(`${line} `));
+  return found === undefined ? undefined : Number(found.slice(line.length + 1));
+}
+
 describe('beat (periodic tasks)', () => {
   let env: TestEnvironment;
   let amqp: ChannelModel;
@@ -156,6 +163,36 @@ describe('beat (periodic tasks)', () => {
       `SELECT s.event, s.latitude::text AS latitude, s.longitude::text AS longitude, t.total_run_count FROM django_celery_beat_periodictask t JOIN django_celery_beat_solarschedule s ON s.id = t.solar_id WHERE t.name = 'noon-paris'`,
     );
     expect(written).toEqual({ event: 'solar_noon', latitude: '48.856612', longitude: '2.352200', total_run_count: 0 });
+  }, 60_000);
+
+  it('counts each fire and its lag in metrics, and a clocked one-off of the code stays fired across a restart', async () => {
+    const queue = `${env.queue}-metrics`;
+    env.alsoRemove(queue);
+    const schedule = {
+      'metrics-every-second': { task: 'beat.metrics.tick', schedule: 1, options: { queue } },
+      'metrics-once': { task: 'beat.metrics.once', schedule: { clocked: new Date(Date.now() + 1000) }, options: { queue } },
+    };
+    const start = (registry: Registry) => startCeleryApp({ broker: RABBITMQ_URL, worker: false, metrics: { registry }, beat: { url: env.databaseUrl, schedule } });
+    const runsOf = async (name: string) => Number((await sql(`SELECT total_run_count FROM django_celery_beat_periodictask WHERE name = $1`, [name]))[0].total_run_count);
+    const registry = new Registry();
+    const first = await start(registry);
+    apps.push(first);
+    const fires = await eventually(async () => {
+      const value = metricSample(await registry.metrics(), 'celery_beat_fires_total{name="metrics-every-second"}');
+      return value !== undefined && value >= 2 ? value : undefined;
+    }, 10_000, 'two fires counted');
+    expect(metricSample(await registry.metrics(), 'celery_beat_fire_lag_seconds_count{name="metrics-every-second"}')).toBeGreaterThanOrEqual(fires);
+    await eventually(async () => ((await runsOf('metrics-once')) === 1 ? true : undefined), 10_000, 'the clocked one-off fired');
+    await first.close();
+
+    const second = await start(new Registry());
+    apps.push(second);
+    const before = await runsOf('metrics-every-second');
+    await eventually(async () => ((await runsOf('metrics-every-second')) >= before + 2 ? true : undefined), 10_000, 'the restarted beat firing');
+    expect(await runsOf('metrics-once')).toBe(1);
+    const messages = await takeMessages(queue);
+    expect(messages.filter((message) => message.properties.headers?.periodic_task_name === 'metrics-once')).toHaveLength(1);
+    await second.close();
   }, 60_000);
 
   it("runs celery.backend_cleanup, Celery's daily result cleanup, when Python Celery sends it", async () => {

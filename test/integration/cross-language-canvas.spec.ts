@@ -1,37 +1,26 @@
-import { INestApplicationContext } from '@nestjs/common';
 import { CeleryClient, chain, chord, group, GroupResult } from '../../lib';
 import { MathTasks } from '../../sample-app/src/tasks/math.tasks';
-import { startCeleryApp } from '../support/celery-app';
-import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
-import { RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
-import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CrossLanguagePair, startCrossLanguagePair } from '../support/cross-language-pair';
+import { runInteropClient } from '../support/python-worker';
+import type { TestEnvironment } from '../support/test-environment';
 
 /**
  * Workflows mixing a Nest worker and a Python Celery 5.2.6 worker (database backend): each side
  * continues the other's chains, runs its group members and joins its chords.
  */
 describe('canvas across languages', () => {
+  let pair: CrossLanguagePair;
   let env: TestEnvironment;
-  const pythonQueue = uniqueName('it-xl-canvas-py');
-  let app: INestApplicationContext;
   let celery: CeleryClient;
-  let python: PythonWorker;
-  let settings: { resultBackend: string; defaultQueue: string };
+  let pythonQueue: string;
+  let settings: CrossLanguagePair['settings'];
 
   beforeAll(async () => {
-    env = await createTestEnvironment('it-xl-canvas');
-    env.alsoRemove(pythonQueue);
-    settings = { resultBackend: `db+${env.databaseUrl}`, defaultQueue: pythonQueue };
-    app = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue }, [MathTasks]);
-    celery = app.get(CeleryClient);
-    python = await startPythonWorker({ queues: [pythonQueue], ...settings });
+    pair = await startCrossLanguagePair('it-xl-canvas', [MathTasks]);
+    ({ env, celery, pythonQueue, settings } = pair);
   }, 60_000);
 
-  afterAll(async () => {
-    await python?.stop();
-    await app?.close();
-    await env?.dispose();
-  });
+  afterAll(() => pair?.stop());
 
   const py = (task: string, args: unknown[]) => celery.signature(task, args, {}, { queue: pythonQueue });
   const nest = (task: string, args: unknown[]) => celery.signature(task, args, {}, { queue: env.queue });

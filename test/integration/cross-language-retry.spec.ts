@@ -1,6 +1,7 @@
 import { INestApplicationContext, Injectable } from '@nestjs/common';
 import { CeleryClient, CeleryTask, currentTask } from '../../lib';
 import { startCeleryApp } from '../support/celery-app';
+import { celeryDatabaseUrl } from '../support/python-celery';
 import { PythonWorker, startPythonWorker } from '../support/python-worker';
 import { RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
@@ -30,7 +31,7 @@ describe('retries across languages', () => {
     env = await createTestEnvironment('it-xl-retry');
     env.alsoRemove(pythonQueue);
     app = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue }, [BouncingTask]);
-    python = await startPythonWorker({ queues: [pythonQueue], resultBackend: `db+${env.databaseUrl}` });
+    python = await startPythonWorker({ queues: [pythonQueue], resultBackend: celeryDatabaseUrl(env.databaseUrl) });
   });
 
   afterAll(async () => {

@@ -2,10 +2,11 @@ import { INestApplication } from '@nestjs/common';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { CeleryClient, CeleryWorker } from '../../lib';
 import { celeryOptionsFromEnvironment } from '../../sample-app/src/celery-settings';
 import { eventually } from '../support/celery-app';
+import { launchChromium } from '../support/chromium';
 import { DASHBOARD_PASSWORD, DASHBOARD_USER, startDashboardApp } from '../support/dashboard-app';
 import { PythonWorker, startPythonWorker } from '../support/python-worker';
 import { RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
@@ -13,14 +14,6 @@ import { createTestEnvironment, TestEnvironment } from '../support/test-environm
 
 /** Where the run leaves a screenshot of each page (gitignored). */
 const SCREENSHOTS = join(__dirname, '..', 'artifacts', 'dashboard');
-
-/** Debian's chromium, headless, with nothing that reaches the network on its own. */
-function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
 
 describe('Dashboard in a real headless Chromium, on real RabbitMQ, PostgreSQL and a Python Celery worker', () => {
   let env: TestEnvironment;

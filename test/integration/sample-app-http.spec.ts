@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../../sample-app/src/app.module';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { celeryDatabaseUrl } from '../support/python-celery';
 import { RABBITMQ_URL } from '../support/rabbitmq';
 
 /** The sample app's HTTP API against real RabbitMQ and PostgreSQL. */
@@ -12,7 +13,7 @@ describe('sample-app HTTP API', () => {
 
   beforeAll(async () => {
     env = await createTestEnvironment('it-http');
-    const settings = { CELERY_BROKER_URL: RABBITMQ_URL, CELERY_RESULT_BACKEND: `db+${env.databaseUrl}`, CELERY_QUEUES: env.queue };
+    const settings = { CELERY_BROKER_URL: RABBITMQ_URL, CELERY_RESULT_BACKEND: celeryDatabaseUrl(env.databaseUrl), CELERY_QUEUES: env.queue };
     app = await NestFactory.create(AppModule.forRole({ api: true, worker: true }, settings), { logger: false, abortOnError: false });
     await app.listen(0, '127.0.0.1');
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');

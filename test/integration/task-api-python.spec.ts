@@ -6,7 +6,8 @@ import { eventually, startCeleryApp } from '../support/celery-app';
 import { PythonWorker, runInteropClient, startPythonWorker } from '../support/python-worker';
 import { deleteQueues, RABBITMQ_URL, uniqueName } from '../support/rabbitmq';
 import { redisUrl } from '../support/redis';
-import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
+import { CrossLanguagePair, startCrossLanguagePair } from '../support/cross-language-pair';
+import type { TestEnvironment } from '../support/test-environment';
 
 /**
  * The rest of Celery's task API across languages (RabbitMQ, PostgreSQL results): what Python's
@@ -39,26 +40,17 @@ class TaskApiTasks {
 }
 
 describe('task API across languages', () => {
+  let pair: CrossLanguagePair;
   let env: TestEnvironment;
-  let app: INestApplicationContext;
   let celery: CeleryClient;
-  let python: PythonWorker;
-  let settings: { resultBackend: string; defaultQueue: string };
+  let settings: CrossLanguagePair['settings'];
 
   beforeAll(async () => {
-    env = await createTestEnvironment('it-taskapi');
-    env.alsoRemove(pythonQueue);
-    settings = { resultBackend: `db+${env.databaseUrl}`, defaultQueue: pythonQueue };
-    app = await startCeleryApp({ broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: env.queue }, [MathTasks, TaskApiTasks]);
-    celery = app.get(CeleryClient);
-    python = await startPythonWorker({ queues: [pythonQueue], ...settings });
+    pair = await startCrossLanguagePair('it-taskapi', [MathTasks, TaskApiTasks], pythonQueue);
+    ({ env, celery, settings } = pair);
   }, 60_000);
 
-  afterAll(async () => {
-    await python?.stop();
-    await app?.close();
-    await env?.dispose();
-  });
+  afterAll(() => pair?.stop());
 
   it('runs a Python-sent add.chunks(zip(range(10), range(10)), 2) on the Nest worker; Python reads the results', async () => {
     const output = await runInteropClient<number[][]>(

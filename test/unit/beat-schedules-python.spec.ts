@@ -1,21 +1,30 @@
 import { spawnSync } from 'node:child_process';
 import { CrontabFields, CrontabSchedule } from '../../lib/beat/schedules/crontab-schedule';
 import { IntervalSchedule } from '../../lib/beat/schedules/interval-schedule';
+import type { ScheduleRules } from '../../lib/beat/schedules/schedule-rules';
 import type { ScheduleState } from '../../lib/beat/schedules/schedule-state';
+import { CELERY_PEER, peerIsAtLeast, PYTHON, pythonEnvironment } from '../support/celery-peer';
 
 /**
- * Our schedules against Celery 5.2.6's own: for many (schedule, last run, now) triples, Python's
- * `crontab(...).is_due(last_run_at)` and `schedule(run_every).is_due(last_run_at)` are computed
- * here, by /usr/bin/python3, with the app's timezone set as a beat would have it, and ours must
- * say the same (due or not, seconds to the next check). The triples crowd around the DST changes
- * of Europe/Paris and America/New_York, month ends, leap days and year ends.
+ * Our schedules against Python Celery's own — Debian's 5.2.6, or 5.6.3 with `CELERY_PEER=5.6` —
+ * under the matching `scheduleRules` ('celery-5.2' or 'celery-5.3'): for many (schedule, last run,
+ * now) triples, Python's `crontab(...).is_due(last_run_at)` and `schedule(run_every, relative).is_due(last_run_at)`
+ * are computed here, with the app's timezone set as a beat would have it (pytz datetimes under
+ * 5.2, zoneinfo under 5.3+, as each one's beat makes them), and ours must say the same (due or
+ * not, seconds to the next check). The triples crowd around the DST changes of Europe/Paris and
+ * America/New_York, month ends, leap days and year ends. A last check runs every case by the
+ * other rules and requires some to differ, so the comparison tells the two apart.
  */
 const PYTHON_REFERENCE = String.raw`
 import json, sys
 from datetime import datetime, timedelta, timezone as dt_timezone
-import pytz
+import celery
 from celery import Celery
 from celery.schedules import crontab, schedule
+if tuple(int(part) for part in celery.__version__.split('.')[:2]) >= (5, 3):
+    from zoneinfo import ZoneInfo as zone_of
+else:
+    from pytz import timezone as zone_of
 
 cases = json.load(sys.stdin)
 apps = {}
@@ -27,12 +36,12 @@ for case in cases:
         app = apps[tz] = Celery(set_as_current=False)
         app.conf.timezone = tz
         app.conf.enable_utc = True
-    zone = pytz.timezone(tz)
+    zone = zone_of(tz)
     now = datetime.fromtimestamp(case['now'] / 1000, dt_timezone.utc).astimezone(zone)
     last = datetime.fromtimestamp(case['last'] / 1000, dt_timezone.utc).astimezone(zone)
     nowfun = lambda now=now: now
     if 'every' in case:
-        entry = schedule(timedelta(seconds=case['every']), nowfun=nowfun, app=app)
+        entry = schedule(timedelta(seconds=case['every']), relative=case.get('relative', False), nowfun=nowfun, app=app)
     else:
         entry = crontab(**case['cron'], nowfun=nowfun, app=app)
     try:
@@ -49,6 +58,7 @@ interface Case {
   last: number;
   cron?: Record<string, unknown>;
   every?: number;
+  relative?: boolean;
 }
 
 const CRONTABS: CrontabFields[] = [
@@ -74,6 +84,8 @@ const CRONTABS: CrontabFields[] = [
   { minute: 0, hour: 0, dayOfWeek: '*/2' },
   { minute: 59, hour: 23, dayOfMonth: '1-7,15-21', monthOfYear: '1-12/2' },
   { minute: 0, hour: 2, dayOfMonth: 2, monthOfYear: 11 },
+  // Month names: Celery 5.3+ reads them (5.2 refuses them, see beat-options.spec.ts).
+  ...(peerIsAtLeast('5.3') ? [{ minute: 30, hour: 2, monthOfYear: 'mar-apr,oct' }, { minute: 0, hour: 0, dayOfWeek: 'sun', monthOfYear: 'nov' }] : []),
 ];
 const ZONES = ['Europe/Paris', 'America/New_York', 'UTC'];
 /** DST changes of 2026 (UTC), month and year ends, a leap day. */
@@ -111,6 +123,13 @@ function buildCases(): Case[] {
         cases.push({ tz, every, last, now: last + Math.round(next() * every * 1.5) * 1000 });
       }
     }
+    // Celery's relative=True: the end rounded to the interval's resolution (second, minute, hour, day).
+    for (const every of [45, 90, 3600, 5400, 86_400]) {
+      for (let index = 0; index < 12; index++) {
+        const last = pick(AROUND) + Math.round((next() - 0.5) * 4 * 3600_000);
+        cases.push({ tz, every, relative: true, last, now: last + Math.round(next() * every * 1.5) * 1000 });
+      }
+    }
   }
   return cases;
 }
@@ -125,9 +144,14 @@ function fromPython(cron: Record<string, unknown>): CrontabFields {
   return Object.fromEntries(Object.entries(cron).map(([key, value]) => [names[key], value])) as CrontabFields;
 }
 
-function ours(entry: Case): [boolean, number] | ['error', string] {
+/** The rules of the Celery the test runs against. */
+const RULES: ScheduleRules = peerIsAtLeast('5.3') ? 'celery-5.3' : 'celery-5.2';
+const OTHER_RULES: ScheduleRules = RULES === 'celery-5.3' ? 'celery-5.2' : 'celery-5.3';
+
+function ours(entry: Case, rules: ScheduleRules = RULES): [boolean, number] | ['error', string] {
   try {
-    const schedule = entry.every !== undefined ? new IntervalSchedule(entry.every, entry.tz) : new CrontabSchedule(fromPython(entry.cron!), entry.tz);
+    const time = { zone: entry.tz, rules };
+    const schedule = entry.every !== undefined ? new IntervalSchedule(entry.every, time, entry.relative) : new CrontabSchedule(fromPython(entry.cron!), time);
     const state: ScheduleState = schedule.isDue({ nowMs: entry.now, lastRunAtMs: entry.last });
     return [state.isDue, Math.round(state.nextSeconds * 1000) / 1000];
   } catch (error) {
@@ -135,12 +159,12 @@ function ours(entry: Case): [boolean, number] | ['error', string] {
   }
 }
 
-describe("beat schedules against Python Celery 5.2.6's", () => {
+describe(`beat schedules (scheduleRules '${RULES}') against ${CELERY_PEER.name}'s`, () => {
   const cases = buildCases();
-  const run = spawnSync('/usr/bin/python3', ['-c', PYTHON_REFERENCE], { input: JSON.stringify(cases), encoding: 'utf8', timeout: 120_000, maxBuffer: 32 * 1024 * 1024 });
+  const run = spawnSync(PYTHON, ['-c', PYTHON_REFERENCE], { input: JSON.stringify(cases), encoding: 'utf8', timeout: 120_000, maxBuffer: 32 * 1024 * 1024, env: pythonEnvironment() });
 
   it('Python computed every case', () => {
-    if (run.status !== 0) throw new Error(`/usr/bin/python3 with Celery 5.2.6 (apt install python3-celery) failed: ${run.error?.message ?? run.stderr}`);
+    if (run.status !== 0) throw new Error(`${PYTHON} with ${CELERY_PEER.name} (apt install python3-celery; CELERY_PEER=5.6 for 5.6) failed: ${run.error?.message ?? run.stderr}`);
     expect(JSON.parse(run.stdout)).toHaveLength(cases.length);
   });
 
@@ -155,5 +179,13 @@ describe("beat schedules against Python Celery 5.2.6's", () => {
     // Some cases must be due and some not, or the comparison says little.
     expect(new Set((python as [unknown][]).map((state) => state[0])).size).toBe(2);
     expect(mismatches.slice(0, 20)).toEqual([]);
+  });
+
+  it(`the other rules ('${OTHER_RULES}') differ from this Celery on some DST cases, so the comparison tells them apart`, () => {
+    const python = JSON.parse(run.stdout) as unknown[];
+    // Month names are 5.3+'s alone (5.2's rules refuse them): the arithmetic is compared on the rest.
+    const differing = cases.filter((entry, index) => ours(entry, OTHER_RULES)[0] !== 'error' && JSON.stringify(ours(entry, OTHER_RULES)) !== JSON.stringify(python[index]));
+    expect(differing.length).toBeGreaterThan(10);
+    expect(differing.every((entry) => entry.tz !== 'UTC')).toBe(true);
   });
 });

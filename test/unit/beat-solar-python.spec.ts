@@ -1,8 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import type { ScheduleRules } from '../../lib/beat/schedules/schedule-rules';
 import { SOLAR_EVENTS, SolarEvent, SolarSchedule } from '../../lib/beat/schedules/solar-schedule';
+import { CELERY_PEER, peerIsAtLeast, PYTHON, pythonEnvironment } from '../support/celery-peer';
 
 /**
- * Our solar schedule against Celery 5.2.6's own `celery.schedules.solar`, which computes with
+ * Our solar schedule against Python Celery's own `celery.schedules.solar` (Debian's 5.2.6, or
+ * 5.6.3 with CELERY_PEER=5.6, under the matching scheduleRules: 5.3 moved dusk_astronomical's
+ * horizon from +18° to -18°), which computes with
  * `ephem` (Debian's python3-ephem): for every event, at Paris, New York, Sydney and Tromsø
  * (midnight sun in June, polar night in December), from many last runs, Python's next fire time
  * (`now + remaining_estimate(last_run_at)`) is computed here by /usr/bin/python3, and ours (from
@@ -75,12 +79,14 @@ function cases(): Case[] {
 
 /** Python's next fire time (ms) and whether the event does not occur that day (Celery's circumpolar branch). */
 function pythonNextFires(input: Case[]): [number, boolean][] {
-  const run = spawnSync('/usr/bin/python3', ['-c', PYTHON_REFERENCE], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (run.status !== 0) throw new Error(`python3 failed: ${run.stderr}`);
+  const run = spawnSync(PYTHON, ['-c', PYTHON_REFERENCE], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: pythonEnvironment() });
+  if (run.status !== 0) throw new Error(`${PYTHON} with ${CELERY_PEER.name} and python3-ephem failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as [number, boolean][];
 }
 
-describe('solar schedules against Python celery.schedules.solar (ephem)', () => {
+const RULES: ScheduleRules = peerIsAtLeast('5.3') ? 'celery-5.3' : 'celery-5.2';
+
+describe(`solar schedules (scheduleRules '${RULES}') against ${CELERY_PEER.name}'s celery.schedules.solar (ephem)`, () => {
   const all = cases();
   const expected = pythonNextFires(all);
 
@@ -89,7 +95,7 @@ describe('solar schedules against Python celery.schedules.solar (ephem)', () => 
     let worst = 0;
     all.forEach((one, index) => {
       const [celeryAt, celeryCircumpolar] = expected[index];
-      const ours = new SolarSchedule(one.event, one.lat, one.lon).nextAfter(one.last);
+      const ours = new SolarSchedule(one.event, one.lat, one.lon, RULES).nextAfter(one.last);
       const difference = Math.abs(ours - celeryAt) / 1000;
       worst = Math.max(worst, difference);
       if (difference > SOLAR_TOLERANCE_SECONDS) {

@@ -1,5 +1,6 @@
 import { InvalidScheduleError } from '../../errors/invalid-schedule.error';
 import { CronField, expandCronField } from './crontab-parser';
+import { isBeforeLastRun, remainingMs, ScheduleTime } from './schedule-rules';
 import { PeriodicSchedule, ScheduleClock, ScheduleState } from './schedule-state';
 import { DAY_MS, daysInMonth, SECOND_MS, toWallClock, wallFields } from './wall-clock';
 
@@ -10,6 +11,12 @@ export interface CrontabFields {
   dayOfWeek?: CronField;
   dayOfMonth?: CronField;
   monthOfYear?: CronField;
+}
+
+/** A time as both the zone's wall clock and the instant. */
+interface WallAndInstant {
+  instantMs: number;
+  wallMs: number;
 }
 
 /** What Celery's `ffwd` sets; only addition is needed (`celery.utils.time.ffwd`). */
@@ -25,10 +32,11 @@ interface FastForward {
 }
 
 /**
- * Celery 5.2.6's `crontab`, ported rule for rule from `remaining_delta` / `is_due` (no cron
- * library computes the same times: Celery requires a day to be in day_of_week AND day_of_month
- * AND month_of_year, where cron runs on either day field, and it reasons on the wall clock of
- * the schedule's time zone across DST changes). A test compares it with Python's own crontab.
+ * Celery's `crontab`, ported rule for rule from `remaining_delta` / `is_due` (no cron library
+ * computes the same times: Celery requires a day to be in day_of_week AND day_of_month AND
+ * month_of_year, where cron runs on either day field, and it reasons on the wall clock of the
+ * schedule's time zone across DST changes), by Celery 5.3+'s rules or 5.2's (schedule-rules.ts).
+ * A test compares it with Python's own crontab, under Celery 5.2.6 and 5.6.3.
  */
 export class CrontabSchedule implements PeriodicSchedule {
   private readonly minutes: number[];
@@ -41,13 +49,14 @@ export class CrontabSchedule implements PeriodicSchedule {
 
   constructor(
     readonly fields: CrontabFields,
-    readonly timeZone: string,
+    private readonly time: ScheduleTime,
   ) {
-    this.minutes = expandCronField('minute', fields.minute ?? '*', 60);
-    this.hours = expandCronField('hour', fields.hour ?? '*', 24);
-    this.daysOfWeek = expandCronField('dayOfWeek', fields.dayOfWeek ?? '*', 7);
-    this.daysOfMonth = expandCronField('dayOfMonth', fields.dayOfMonth ?? '*', 31, 1);
-    this.monthsOfYear = expandCronField('monthOfYear', fields.monthOfYear ?? '*', 12, 1);
+    const { rules } = time;
+    this.minutes = expandCronField('minute', fields.minute ?? '*', 60, 0, rules);
+    this.hours = expandCronField('hour', fields.hour ?? '*', 24, 0, rules);
+    this.daysOfWeek = expandCronField('dayOfWeek', fields.dayOfWeek ?? '*', 7, 0, rules);
+    this.daysOfMonth = expandCronField('dayOfMonth', fields.dayOfMonth ?? '*', 31, 1, rules);
+    this.monthsOfYear = expandCronField('monthOfYear', fields.monthOfYear ?? '*', 12, 1, rules);
     for (const [name, values] of Object.entries({ minute: this.minutes, hour: this.hours, dayOfWeek: this.daysOfWeek, dayOfMonth: this.daysOfMonth, monthOfYear: this.monthsOfYear })) {
       if (values.length === 0) throw new InvalidScheduleError(`crontab ${name} matches no value: give at least one`);
     }
@@ -56,27 +65,27 @@ export class CrontabSchedule implements PeriodicSchedule {
 
   /** Celery's `crontab.is_due(last_run_at)`: when due, the next check is counted from now. */
   isDue({ nowMs, lastRunAtMs }: ScheduleClock): ScheduleState {
-    const now = toWallClock(nowMs, this.timeZone);
-    const remaining = this.remainingMs(toWallClock(lastRunAtMs, this.timeZone), lastRunAtMs, now);
+    const now = { instantMs: nowMs, wallMs: toWallClock(nowMs, this.time.zone) };
+    const remaining = this.remainingMs({ instantMs: lastRunAtMs, wallMs: toWallClock(lastRunAtMs, this.time.zone) }, now);
     if (remaining > 0) return { isDue: false, nextSeconds: remaining / SECOND_MS, lagSeconds: 0 };
-    const next = Math.max(this.remainingMs(now, nowMs, now), 0);
+    const next = Math.max(this.remainingMs(now, now), 0);
     return { isDue: true, nextSeconds: next / SECOND_MS, lagSeconds: -remaining / SECOND_MS };
   }
 
   describe(): string {
     const text = (field: CronField | undefined) => (field === undefined ? '*' : Array.isArray(field) ? field.join(',') : String(field));
     const { minute, hour, dayOfWeek, dayOfMonth, monthOfYear } = this.fields;
-    return `<crontab: ${text(minute)} ${text(hour)} ${text(dayOfWeek)} ${text(dayOfMonth)} ${text(monthOfYear)} (m/h/dM/MY/d) ${this.timeZone}>`;
+    return `<crontab: ${text(minute)} ${text(hour)} ${text(dayOfWeek)} ${text(dayOfMonth)} ${text(monthOfYear)} (m/h/dM/MY/d) ${this.time.zone}>`;
   }
 
   /** Celery's `remaining(*remaining_delta(last_run_at))`, on wall clocks (ms). */
-  private remainingMs(lastWall: number, lastInstant: number, nowWall: number): number {
-    return fastForward(lastWall, this.delta(lastWall, lastInstant, nowWall)) - nowWall;
+  private remainingMs(last: WallAndInstant, now: WallAndInstant): number {
+    return remainingMs(fastForward(last.wallMs, this.delta(last, now.wallMs)), now, this.time);
   }
 
   /** Celery's `crontab.remaining_delta`. */
-  private delta(lastWall: number, lastInstant: number, nowWall: number): FastForward {
-    const last = wallFields(lastWall);
+  private delta(lastRun: WallAndInstant, nowWall: number): FastForward {
+    const last = wallFields(lastRun.wallMs);
     const now = wallFields(nowWall);
     const executeThisDate = this.monthsOfYear.includes(last.month) && this.daysOfMonth.includes(last.day) && this.daysOfWeek.includes(last.dayOfWeek);
     const executeThisHour =
@@ -96,11 +105,11 @@ export class CrontabSchedule implements PeriodicSchedule {
       const nextDay = this.daysOfWeek.find((day) => day > last.dayOfWeek) ?? this.daysOfWeek[0];
       return { weeks: nextDay === last.dayOfWeek ? 1 : 0, weekday: (nextDay - 1 + 7) % 7, hour: nextHour, minute: nextMinute };
     }
-    return this.deltaToNext(last, lastInstant, nextHour, nextMinute);
+    return this.deltaToNext(last, lastRun, nextHour, nextMinute);
   }
 
   /** Celery's `crontab._delta_to_next`: the next day in all three day fields, from the last run. */
-  private deltaToNext(last: ReturnType<typeof wallFields>, lastInstant: number, hour: number, minute: number): FastForward {
+  private deltaToNext(last: ReturnType<typeof wallFields>, lastRun: WallAndInstant, hour: number, minute: number): FastForward {
     const days = this.daysOfMonth;
     const months = this.monthsOfYear;
     let year = last.year;
@@ -119,8 +128,7 @@ export class CrontabSchedule implements PeriodicSchedule {
         const skip =
           dayIndex === days.length ||
           days[dayIndex] > daysInMonth(year, months[monthIndex]) ||
-          // Celery compares the naive date as UTC midnight with the aware last run.
-          Date.UTC(year, months[monthIndex] - 1, days[dayIndex]) < lastInstant;
+          isBeforeLastRun({ year, month: months[monthIndex], day: days[dayIndex], hour, minute }, lastRun, this.time.rules);
         if (!skip) return;
         dayIndex = 0;
         monthIndex += 1;

@@ -1,6 +1,7 @@
 import { addTime, getTimes, SunTimes } from 'suncalc';
 import { InvalidScheduleError } from '../../errors/invalid-schedule.error';
 import type { SolarEventName } from '../../task/task-schedule';
+import { DEFAULT_SCHEDULE_RULES, ScheduleRules } from './schedule-rules';
 import { PeriodicSchedule, ScheduleClock, ScheduleState } from './schedule-state';
 import { DAY_MS, SECOND_MS } from './wall-clock';
 
@@ -10,9 +11,10 @@ export const SOLAR_EVENTS: readonly SolarEvent[] = ['dawn_astronomical', 'dawn_n
 export type SolarEvent = SolarEventName;
 
 /**
- * Celery 5.2.6's `dusk_astronomical` horizon is '18' (+18°), not '-18' as its dawn: the sun is
+ * Celery 5.2's `dusk_astronomical` horizon is '18' (+18°), not '-18' as its dawn: the sun is
  * taken to "set" when it sinks below 18° above the horizon, hours before astronomical dusk. Python's
- * beat fires it then, so we do too. suncalc knows no such time: it is added once, under this name.
+ * 5.2 beat fires it then, so we do under the 'celery-5.2' rules; Celery 5.3 fixed it to '-18'
+ * (suncalc's `night`). suncalc knows no +18° time: it is added once, under this name.
  */
 const ABOVE_18_SET = 'celerySetThrough18Above';
 addTime(18, 'celeryRiseThrough18Above', ABOVE_18_SET);
@@ -31,8 +33,11 @@ const SUN_TIMES: Record<Exclude<SolarEvent, 'solar_noon'>, { time: string; risin
   sunset: { time: 'sunset', rising: false },
   dusk_civil: { time: 'dusk', rising: false }, // -6°
   dusk_nautical: { time: 'nauticalDusk', rising: false }, // -12°
-  dusk_astronomical: { time: ABOVE_18_SET, rising: false }, // +18°, as Celery has it
+  dusk_astronomical: { time: 'night', rising: false }, // -18° (Celery 5.3+)
 };
+
+/** Celery 5.2's dusk_astronomical: +18°. */
+const DUSK_ASTRONOMICAL_5_2 = { time: ABOVE_18_SET, rising: false };
 
 const HALF_DAY_MS = DAY_MS / 2;
 /** Celery: when the sun does not cross the horizon, "check again tomorrow (after the next anti-transit)" plus a minute. */
@@ -51,6 +56,7 @@ export class SolarSchedule implements PeriodicSchedule {
     readonly event: SolarEvent,
     readonly latitude: number,
     readonly longitude: number,
+    readonly rules: ScheduleRules = DEFAULT_SCHEDULE_RULES,
   ) {
     // Celery's own checks and wording (SOLAR_INVALID_EVENT, _LATITUDE, _LONGITUDE).
     if (!SOLAR_EVENTS.includes(event)) throw new InvalidScheduleError(`Argument event "${String(event)}" is invalid. Must be one of ${[...SOLAR_EVENTS].sort().join(', ')}.`);
@@ -78,7 +84,7 @@ export class SolarSchedule implements PeriodicSchedule {
         if (noonMs > afterMs) return noonMs;
         continue;
       }
-      const { time, rising } = SUN_TIMES[this.event];
+      const { time, rising } = this.event === 'dusk_astronomical' && this.rules === 'celery-5.2' ? DUSK_ASTRONOMICAL_5_2 : SUN_TIMES[this.event];
       const at = timeOf(times, time);
       // A rising lies between the night before and noon, a setting between noon and the night after.
       const windowEndMs = rising ? noonMs : noonMs + HALF_DAY_MS;

@@ -47,6 +47,25 @@ export function toWallClock(instantMs: number, zone: string): number {
   return wholeSeconds + (((instantMs % 1000) + 1000) % 1000);
 }
 
+/**
+ * The instant of a wall clock of `zone` (Python's `datetime(..., tzinfo=ZoneInfo(zone), fold=0)
+ * .astimezone(utc)`): a time that occurs twice (fall back) is its first occurrence; one that a
+ * spring-forward skips is read with the offset from before the change, so it lands after it.
+ */
+export function fromWallClock(wallMs: number, zone: string): number {
+  if (zone === 'UTC') return wallMs;
+  // The offsets a day either side: DST changes are months apart, so the wall time lies between them.
+  const before = offsetAt(wallMs - DAY_MS, zone);
+  const after = offsetAt(wallMs + DAY_MS, zone);
+  if (before === after || offsetAt(wallMs - before, zone) === before) return wallMs - before;
+  return offsetAt(wallMs - after, zone) === after ? wallMs - after : wallMs - before;
+}
+
+/** The zone's UTC offset (ms) at an instant. */
+function offsetAt(instantMs: number, zone: string): number {
+  return toWallClock(instantMs, zone) - instantMs;
+}
+
 /** A wall-clock date's fields (months 1-12 as Python's, weekday with Sunday = 0 as Celery's `isoweekday() % 7`). */
 export interface WallFields {
   year: number;

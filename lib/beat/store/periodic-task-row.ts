@@ -1,6 +1,10 @@
 import { DjangoBeatTables as T } from './django-beat-tables';
+import { CODE_TASK_COLUMNS, RUN_TASK_COLUMNS, SameKeys, SCHEDULE_KINDS, SCHEDULE_TABLES } from './periodic-task-columns';
 
-/** A PeriodicTask row with its schedule, as the beat reads it (node-postgres: timestamps as Date, numeric as text). */
+/**
+ * A PeriodicTask row with its schedule, as the beat reads it (node-postgres: timestamps as Date,
+ * numeric as text): the columns of periodic-task-columns.ts, schedule columns named as listed there.
+ */
 export interface PeriodicTaskRow {
   id: number;
   name: string;
@@ -12,6 +16,7 @@ export interface PeriodicTaskRow {
   routing_key: string | null;
   priority: number | null;
   headers: string;
+  description: string;
   expires: Date | null;
   expire_seconds: number | null;
   enabled: boolean;
@@ -36,18 +41,26 @@ export interface PeriodicTaskRow {
   now: Date;
 }
 
+// The row's fields are the columns listed there: one added to the list and not here fails to compile.
+type ReadColumn =
+  | (typeof RUN_TASK_COLUMNS)[number]
+  | (typeof CODE_TASK_COLUMNS)[keyof typeof CODE_TASK_COLUMNS]
+  | { [K in keyof typeof SCHEDULE_TABLES]: (typeof SCHEDULE_TABLES)[K]['columns'][keyof (typeof SCHEDULE_TABLES)[K]['columns']] }[keyof typeof SCHEDULE_TABLES]
+  | 'now';
+const rowIsColumns: SameKeys<PeriodicTaskRow, Record<ReadColumn, unknown>> = true;
+void rowIsColumns;
+
+const TASK_SELECT = [...RUN_TASK_COLUMNS, ...Object.values(CODE_TASK_COLUMNS)].map((column) => `t.${column}`);
+const SCHEDULE_SELECT = SCHEDULE_KINDS.flatMap((kind) => Object.entries(SCHEDULE_TABLES[kind].columns).map(([column, as]) => `${SCHEDULE_TABLES[kind].alias}.${column} AS ${as}`));
+const SCHEDULE_JOINS = SCHEDULE_KINDS.map((kind) => {
+  const { table, alias, foreignKey } = SCHEDULE_TABLES[kind];
+  return `LEFT JOIN ${table} ${alias} ON ${alias}.id = t.${foreignKey}`;
+});
+
 const SELECT_ROWS = `
-  SELECT t.id, t.name, t.task, t.args, t.kwargs, t.queue, t.exchange, t.routing_key, t.priority, t.headers,
-    t.expires, t.expire_seconds, t.enabled, t.one_off, t.start_time, t.last_run_at, t.total_run_count,
-    i.every AS interval_every, i.period AS interval_period,
-    c.minute AS crontab_minute, c.hour AS crontab_hour, c.day_of_week AS crontab_day_of_week,
-    c.day_of_month AS crontab_day_of_month, c.month_of_year AS crontab_month_of_year, c.timezone AS crontab_timezone,
-    k.clocked_time, s.event AS solar_event, s.latitude AS solar_latitude, s.longitude AS solar_longitude, clock_timestamp() AS now
+  SELECT ${[...TASK_SELECT, ...SCHEDULE_SELECT].join(', ')}, clock_timestamp() AS now
   FROM ${T.periodicTask} t
-  LEFT JOIN ${T.interval} i ON i.id = t.interval_id
-  LEFT JOIN ${T.crontab} c ON c.id = t.crontab_id
-  LEFT JOIN ${T.clocked} k ON k.id = t.clocked_id
-  LEFT JOIN ${T.solar} s ON s.id = t.solar_id`;
+  ${SCHEDULE_JOINS.join('\n  ')}`;
 
 /** Every row this beat fires: all (scheduler 'django', $1 null) or those named in code ($1). */
 export const LOAD_ROWS_SQL = `${SELECT_ROWS} WHERE ($1::text[] IS NULL OR t.name = ANY($1)) ORDER BY t.id`;

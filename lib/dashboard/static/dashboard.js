@@ -322,8 +322,9 @@
   async function toggleSchedule(schedule, enabled) {
     try {
       await request('POST', `schedules/${schedule.id}/enabled`, { enabled });
-      $('#schedules-result').textContent = `${schedule.name} ${enabled ? 'enabled' : 'disabled'}: every beat takes it within a second.`;
+      // Reloaded first: the reload clears the result line, which must then say what was done.
       await loadSchedules();
+      $('#schedules-result').textContent = `${schedule.name} ${enabled ? 'enabled' : 'disabled'}: every beat takes it within a second.`;
     } catch (error) {
       showMessage(error.message);
     }
