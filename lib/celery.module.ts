@@ -1,6 +1,6 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { CELERY_BROKER, CELERY_MODULE_OPTIONS, CELERY_RESULT_BACKEND } from './celery.constants';
+import { CELERY_BROKER, CELERY_CONFIG, CELERY_MODULE_OPTIONS, CELERY_RESULT_BACKEND } from './celery.constants';
 import { CeleryExplorer } from './celery.explorer';
 import { CeleryLifecycle } from './celery.lifecycle';
 import { CeleryMetadataAccessor } from './celery-metadata.accessor';
@@ -31,6 +31,7 @@ const EXPORTS = [
   ClusterMonitor,
   CELERY_BROKER,
   CELERY_RESULT_BACKEND,
+  CELERY_CONFIG,
 ];
 
 /**

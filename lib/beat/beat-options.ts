@@ -42,13 +42,11 @@ export const BEAT_OPTION_KEYS = optionKeys<BeatModuleOptions>()('schedule', 'sch
 export const BEAT_ENTRY_KEYS = optionKeys<BeatScheduleEntry>()('task', 'schedule', 'args', 'kwargs', 'options', 'startTime', 'oneOff', 'description', 'relative');
 
 /** The beat options with every default applied; the database is the beat's or the result backend's. */
-export interface ResolvedBeatOptions {
+export interface ResolvedBeatOptions extends ScheduleClock {
   schedule: Record<string, BeatScheduleEntry>;
   scheduler: 'default' | 'django';
   url?: string;
   dataSource?: DataSource;
-  timezone: string;
-  scheduleRules: ScheduleRules;
   migrationsRun: boolean;
   maxIntervalMs: number;
 }
@@ -57,6 +55,21 @@ export interface ResolvedBeatOptions {
 export function beatTimeZone(options: Pick<BeatModuleOptions, 'timezone' | 'enableUtc'>): string {
   if (options.timezone) return options.timezone;
   return options.enableUtc === false ? Intl.DateTimeFormat().resolvedOptions().timeZone : 'UTC';
+}
+
+/**
+ * How schedules' times are computed: Celery's `timezone` and which Celery's DST arithmetic. Resolved
+ * even where this process fires nothing (an API process's dashboard shows the next runs the beats
+ * will compute from the same `beat` options).
+ */
+export interface ScheduleClock {
+  timezone: string;
+  scheduleRules: ScheduleRules;
+}
+
+export function resolveScheduleClock(options: BeatModuleOptions | false | undefined): ScheduleClock {
+  const given = options || {};
+  return { timezone: beatTimeZone(given), scheduleRules: given.scheduleRules ?? DEFAULT_SCHEDULE_RULES };
 }
 
 /** null when the module has no `beat` option (or `beat: false`): this process fires nothing. */
@@ -68,8 +81,7 @@ export function resolveBeatOptions(options: BeatModuleOptions | false | undefine
     scheduler: options.scheduler ?? 'default',
     url: own ? options.url : database.url,
     dataSource: own ? options.dataSource : database.dataSource,
-    timezone: beatTimeZone(options),
-    scheduleRules: options.scheduleRules ?? DEFAULT_SCHEDULE_RULES,
+    ...resolveScheduleClock(options),
     migrationsRun: options.migrationsRun ?? true,
     maxIntervalMs: options.maxIntervalMs ?? 1000,
   };

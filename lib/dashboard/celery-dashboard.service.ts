@@ -2,7 +2,8 @@ import { BeforeApplicationShutdown, ConflictException, Inject, Injectable, Logge
 import { Observable, Subscriber } from 'rxjs';
 import type { ResultBackend } from '../backend/result-backend.interface';
 import type { Broker } from '../broker/broker.interface';
-import { CELERY_BROKER, CELERY_RESULT_BACKEND } from '../celery.constants';
+import { CELERY_BROKER, CELERY_CONFIG, CELERY_RESULT_BACKEND } from '../celery.constants';
+import type { CeleryConfig } from '../runtime/celery-config';
 import { CeleryClient } from '../client/celery-client';
 import type { ControlReply } from '../control/control-client';
 import { ClusterMonitor } from '../monitoring/cluster-monitor';
@@ -70,6 +71,8 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(CELERY_DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,
     @Inject(CELERY_BROKER) private readonly broker: Broker,
     @Inject(CELERY_RESULT_BACKEND) private readonly backend: ResultBackend,
+    /** The `beat` options' time zone and rules: the next runs shown are the ones the beats compute. */
+    @Inject(CELERY_CONFIG) private readonly config: Pick<CeleryConfig, 'scheduleClock'>,
     private readonly celery: CeleryClient,
     /** The app's monitor (CeleryModule's), shared with the alerts. */
     readonly monitor: ClusterMonitor,
@@ -275,7 +278,9 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
 
   private scheduleAdmin(): BeatScheduleAdmin | null {
     const database = this.backend.capabilities.postgres;
-    return database ? new BeatScheduleAdmin(database.connectedDataSource) : null;
+    if (!database) return null;
+    const { timezone, scheduleRules } = this.config.scheduleClock;
+    return new BeatScheduleAdmin(database.connectedDataSource, { timeZone: timezone, rules: scheduleRules });
   }
 
   private requireScheduleAdmin(): BeatScheduleAdmin {

@@ -10,7 +10,7 @@ import { ResolvedMetricsOptions, resolveMetricsOptions } from '../metrics/celery
 import { loadMessageSecurity, MessageSecurity } from '../security/load-message-security';
 import { DEFAULT_WORKER_OPTIONS, WorkerOptions } from '../worker/worker-options';
 import { ResolvedOutboxOptions, resolveOutboxOptions } from '../outbox/outbox-options';
-import { ResolvedBeatOptions, resolveBeatOptions } from '../beat/beat-options';
+import { ResolvedBeatOptions, resolveBeatOptions, resolveScheduleClock, ScheduleClock } from '../beat/beat-options';
 import { isPostgresUrl } from '../backend/database/postgres-url';
 import { createTaskTracer } from '../tracing/create-task-tracer';
 import type { TaskTracer } from '../tracing/task-tracer';
@@ -47,6 +47,8 @@ export interface CeleryConfig {
   outbox: ResolvedOutboxOptions | null;
   /** null: this process fires no periodic tasks. */
   beat: ResolvedBeatOptions | null;
+  /** The `beat` options' time zone and rules, also where this process fires nothing (the dashboard's next runs). */
+  scheduleClock: ScheduleClock;
   /** Spans for sends and runs (OpenTelemetry), or NO_TRACING. */
   tracer: TaskTracer;
 }
@@ -108,6 +110,7 @@ export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: W
       url: backend?.url !== undefined && isPostgresUrl(backend.url) ? backend.url : undefined,
       dataSource: backend?.url === undefined ? backend?.dataSource : undefined,
     }),
+    scheduleClock: resolveScheduleClock(options.beat),
     tracer: createTaskTracer(resolveTracingOptions(options.tracing)),
   };
 }
