@@ -21,8 +21,9 @@ export const NOTIFY_PAYLOAD_LIMIT_BYTES = 7_000;
  * Its parameters are one array per column (`toColumnArrays`): task ids, then the columns of
  * `storedColumns`, then the notify chunk (integer, null: not notified), unnested into rows. So the
  * text is the same for any number of rows: PostgreSQL parses and plans 13 parameters, not 13 per
- * row (a 100-row batch with one parameter per value cost the server about a fifth more CPU per
- * row), and no statement is built per batch size. Each task id appears at most once (the caller
+ * row (with one parameter per value, a 100-row batch cost the server half as much again per row:
+ * 61.7 against 40.7 µs), it can be prepared once (PreparedStatement), and no statement is built per
+ * batch size. Each task id appears at most once (the caller
  * keeps the latest state).
  *
  * Like the one-row statement it replaces, existing rows are UPDATEd and `nextval()` runs only
