@@ -1,10 +1,6 @@
 import { UnsupportedResultBackendError } from '../errors/unsupported-result-backend.error';
-import { DatabaseBackendOptions } from './database/database-backend-options';
-import { DatabaseResultBackend } from './database/database-result-backend';
-import { MemoryResultBackend } from './memory/memory-result-backend';
-import { ResultBackend } from './result-backend.interface';
-import { createRpcResultBackend } from './rpc/create-rpc-result-backend';
-import { RedisResultBackend } from './redis/redis-result-backend';
+import type { DatabaseBackendOptions } from './database/database-backend-options';
+import type { ResultBackend } from './result-backend.interface';
 import type { Broker } from '../broker/broker.interface';
 
 /**
@@ -21,20 +17,35 @@ export interface ResultBackendConfig extends DatabaseBackendOptions {
 
 type BackendFactory = (config: ResultBackendConfig) => ResultBackend;
 
-const database: BackendFactory = (config) => new DatabaseResultBackend(config);
+/*
+ * Each backend's module is loaded when a URL selects it, not when nestjs-celery is imported: a
+ * worker loads only the backend it is configured with (start-up time, idle memory).
+ */
+const database: BackendFactory = (config) => {
+  const { DatabaseResultBackend } = require('./database/database-result-backend') as typeof import('./database/database-result-backend');
+  return new DatabaseResultBackend(config);
+};
 
 /** Celery's defaults for Redis: `result_expires` one day, `result_extended` off (unlike our database default). */
-const redis: BackendFactory = ({ url, resultExpiresSeconds, extended, logger }) =>
-  new RedisResultBackend({ url: url!, resultExpiresSeconds, extended: extended ?? false, logger });
+const redis: BackendFactory = ({ url, resultExpiresSeconds, extended, logger }) => {
+  const { RedisResultBackend } = require('./redis/redis-result-backend') as typeof import('./redis/redis-result-backend');
+  return new RedisResultBackend({ url: url!, resultExpiresSeconds, extended: extended ?? false, logger });
+};
 
 /** `embedded://` may carry a directory: `embedded:///var/lib/app/results` persists there. */
 const embedded: BackendFactory = ({ url, ...config }) => {
   const dataDir = url ? decodeURIComponent(url.slice('embedded://'.length)) || undefined : undefined;
-  return new DatabaseResultBackend({ ...config, embedded: { dataDir: dataDir ?? config.embedded?.dataDir } });
+  return database({ ...config, embedded: { dataDir: dataDir ?? config.embedded?.dataDir } });
 };
 
 /** `memory://` (or Celery's `cache+memory://`): results in this process, shared by backends of the same URL. */
-const memory: BackendFactory = ({ url }) => new MemoryResultBackend(url);
+const memory: BackendFactory = ({ url }) => {
+  const { MemoryResultBackend } = require('./memory/memory-result-backend') as typeof import('./memory/memory-result-backend');
+  return new MemoryResultBackend(url);
+};
+
+const rpc: BackendFactory = (config) =>
+  (require('./rpc/create-rpc-result-backend') as typeof import('./rpc/create-rpc-result-backend')).createRpcResultBackend(config);
 
 /**
  * URL scheme → backend. Celery's other schemes are listed as planned so users get "not yet
@@ -46,7 +57,7 @@ const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map([
   ['db+postgresql:', database],
   ['db+postgres:', database],
   ['embedded:', embedded],
-  ['rpc:', createRpcResultBackend],
+  ['rpc:', rpc],
   ['redis:', redis],
   ['rediss:', redis],
   ['sentinel:', redis],

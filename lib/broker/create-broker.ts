@@ -1,13 +1,10 @@
 import { InvalidBrokerUrlError } from '../errors/invalid-broker-url.error';
 import { UnsupportedBrokerUrlError } from '../errors/unsupported-broker-url.error';
 import { maskUrl } from '../utils/mask-secrets';
-import { AmqpBroker } from './amqp/amqp-broker';
 import type { AmqpBrokerOptions } from './amqp/amqp-broker-options';
 import { AMQP_URL_SCHEMES, urlScheme } from './amqp/amqp-url';
 import type { Broker } from './broker.interface';
-import { MemoryBroker } from './memory/memory-broker';
-import { sharedMemoryVirtualHost } from './memory/shared-virtual-hosts';
-import { RedisBroker, type RedisBrokerOptions } from './redis/redis-broker';
+import type { RedisBrokerOptions } from './redis/redis-broker';
 import { REDIS_URL_SCHEMES } from './redis/redis-url';
 
 /** Every scheme createBroker() accepts. */
@@ -26,16 +23,30 @@ export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'> & Pick<RedisBrokerOp
  * Redis transport. Anything else → UnsupportedBrokerUrlError.
  */
 export function createBroker(url: string | undefined, settings: BrokerSettings = {}): Broker {
-  if (url === undefined) return new MemoryBroker({ virtualHost: sharedMemoryVirtualHost('memory://'), logger: settings.logger });
+  if (url === undefined) return memoryBroker('memory://', settings);
   const scheme = urlScheme(url) ?? '';
-  if ((AMQP_URL_SCHEMES as readonly string[]).includes(scheme)) return new AmqpBroker({ ...settings, url });
+  if ((AMQP_URL_SCHEMES as readonly string[]).includes(scheme)) {
+    const { AmqpBroker } = require('./amqp/amqp-broker') as typeof import('./amqp/amqp-broker');
+    return new AmqpBroker({ ...settings, url });
+  }
   if (url.includes(';') && !(AMQP_URL_SCHEMES as readonly string[]).includes(scheme)) {
     throw new InvalidBrokerUrlError(maskUrl(url), `failover lists (URLs separated by ';') are supported for RabbitMQ (amqp://) only; give one ${scheme}:// URL`);
   }
   if ((REDIS_URL_SCHEMES as readonly string[]).includes(scheme)) {
+    const { RedisBroker } = require('./redis/redis-broker') as typeof import('./redis/redis-broker');
     const { connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds } = settings;
     return new RedisBroker({ url, connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds });
   }
-  if (scheme === 'memory') return new MemoryBroker({ virtualHost: sharedMemoryVirtualHost(url), logger: settings.logger });
+  if (scheme === 'memory') return memoryBroker(url, settings);
   throw new UnsupportedBrokerUrlError(maskUrl(url), scheme, SUPPORTED_BROKER_SCHEMES, NOT_YET_SUPPORTED_SCHEMES);
+}
+
+/*
+ * Each transport's module (and its client library: amqplib, ioredis) is loaded when a URL selects
+ * it, not when nestjs-celery is imported: a worker loads only the broker it is configured with.
+ */
+function memoryBroker(url: string, settings: BrokerSettings): Broker {
+  const { MemoryBroker } = require('./memory/memory-broker') as typeof import('./memory/memory-broker');
+  const { sharedMemoryVirtualHost } = require('./memory/shared-virtual-hosts') as typeof import('./memory/shared-virtual-hosts');
+  return new MemoryBroker({ virtualHost: sharedMemoryVirtualHost(url), logger: settings.logger });
 }

@@ -1,13 +1,21 @@
-import { buildStoreResultsSql, NOTIFY_PAYLOAD_LIMIT_BYTES, notifyChunks } from '../../lib/backend/database/store-results-sql';
+import { buildStoreResultsSql, NOTIFY_PAYLOAD_LIMIT_BYTES, notifyChunks, toColumnArrays } from '../../lib/backend/database/store-results-sql';
 
 describe('store-results SQL', () => {
-  it('numbers the parameters of every row: task id, the stored columns, the notify chunk', () => {
-    const sql = buildStoreResultsSql(true, 3);
-    expect(sql).toContain('($1::varchar,');
-    expect(sql).toContain('$13::integer), ($14::varchar,'); // 11 columns + id + chunk per row (extended)
-    expect(sql).toContain('$39::integer)');
-    expect(sql).not.toContain('$40');
-    expect(buildStoreResultsSql(false, 1)).toContain('$7::integer)'); // 5 base columns + id + chunk
+  it('takes one array per column, whatever the number of rows: task id, the stored columns, the notify chunk', () => {
+    const sql = buildStoreResultsSql(true);
+    expect(sql).toContain('unnest($1::varchar[], $2::varchar[], $3::bytea[], $4::timestamp[]');
+    expect(sql).toContain('$13::integer[])'); // 11 columns + id + chunk (extended)
+    expect(sql).not.toContain('$14');
+    expect(buildStoreResultsSql(false)).toContain('$7::integer[])'); // 5 base columns + id + chunk
+    expect(buildStoreResultsSql(false)).not.toContain('$8');
+  });
+
+  it('turns rows of parameters into column arrays, the notify chunks last', () => {
+    const rows = [
+      ['id-1', 'SUCCESS', Buffer.from('a')],
+      ['id-2', 'STARTED', null],
+    ];
+    expect(toColumnArrays(rows, [0, null])).toEqual([['id-1', 'id-2'], ['SUCCESS', 'STARTED'], [Buffer.from('a'), null], [0, null]]);
   });
 
   it('cuts the ready ids into NOTIFY payloads under 8000 bytes, and leaves the others out', () => {

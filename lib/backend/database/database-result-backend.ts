@@ -16,7 +16,8 @@ import { ResultExpiryScheduler } from '../result-expiry-scheduler';
 import { retryWhileUnavailable } from '../retry-while-unavailable';
 import { GroupCommit } from '../group-commit';
 import { READY_STATES } from '../../protocol/task-states';
-import { buildStoreResultsSql, notifyChunks } from './store-results-sql';
+import { buildStoreResultsSql, notifyChunks, toColumnArrays } from './store-results-sql';
+import { PreparedStatement } from './prepared-statement';
 import { waitForReadyResult } from '../wait-for-ready-result';
 import { DatabaseBackendOptions, resolveDatabaseBackendOptions, ResolvedDatabaseBackendOptions } from './database-backend-options';
 import { acquireEmbeddedDataSource, describeDataDir, requireEmbeddedPackages } from './embedded-data-source';
@@ -40,7 +41,7 @@ const EXPIRY_BATCH_SIZE = 5_000;
 /** First pause of `waitForResult`: a result written a moment later is seen a moment later. */
 const WAIT_INITIAL_DELAY_MS = 2;
 
-/** Most states written in one statement: 13 parameters each, far below PostgreSQL's 65535. */
+/** Most states written in one statement (one transaction's row locks, one NOTIFY's worth of ids or a few). */
 const MAX_STORE_BATCH = 200;
 
 /** A state waiting for its batch, its parameters already encoded. */
@@ -82,7 +83,8 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
   /** Stores still running (possibly retrying); `close()` waits for them so none is cut off. */
   private readonly pendingStores = new Set<Promise<void>>();
   private readonly writes = new GroupCommit<PendingStore>((batch) => this.writeBatch(batch), MAX_STORE_BATCH);
-  private readonly storeSqlBySize = new Map<number, string>();
+  /** The store statement: the same text for any batch size (its parameters are arrays), prepared once per connection. */
+  private readonly storeStatement: PreparedStatement;
 
   constructor(private readonly options: DatabaseBackendOptions = {}) {
     const sources = [options.url, options.dataSource, options.embedded].filter((source) => source !== undefined);
@@ -98,6 +100,7 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
     else requireOptionalPackages(listen === null ? ['typeorm'] : ['typeorm', 'pg'], 'The PostgreSQL result backend');
     this.settings = resolveDatabaseBackendOptions(options);
     this.sql = buildResultTableSql();
+    this.storeStatement = new PreparedStatement(`nestjs_celery_store_results${this.settings.extended ? '_extended' : ''}`, buildStoreResultsSql(this.settings.extended));
     this.logger = options.logger ?? SILENT_LOGGER;
     this.description = describeSource(options);
     this.listener = listen === null ? null : new PostgresResultListener(listen, this.description, this.logger);
@@ -205,29 +208,20 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
   }
 
   private async storeMany(stores: PendingStore[]): Promise<void> {
-    const parameters: unknown[] = [];
     const chunks = notifyChunks(
       stores.map((pending) => pending.meta.taskId),
       stores.map((pending) => READY_STATES.has(pending.meta.status)),
     );
-    stores.forEach((pending, index) => parameters.push(...pending.parameters, chunks[index]));
-    const sql = this.storeResultsSql(stores.length);
-    await retryWhileUnavailable(() => this.dataSource().query(sql, parameters), {
+    const parameters = toColumnArrays(
+      stores.map((pending) => pending.parameters),
+      chunks,
+    );
+    await retryWhileUnavailable(() => this.storeStatement.run(this.dataSource(), parameters), {
       timeoutMs: this.settings.storeRetryTimeoutMs,
       isTransient: isTransientPostgresError,
       onRetry: (error, attempt, delayMs) =>
         this.logger.warn(`Storing ${describeStates(stores)} failed (${describeDatabaseError(error)}); retry ${attempt} in ${delayMs} ms`),
     });
-  }
-
-  /** The statement for this many rows, built once per size. */
-  private storeResultsSql(rowCount: number): string {
-    let sql = this.storeSqlBySize.get(rowCount);
-    if (sql === undefined) {
-      sql = buildStoreResultsSql(this.settings.extended, rowCount);
-      this.storeSqlBySize.set(rowCount, sql);
-    }
-    return sql;
   }
 
   private storeError(meta: TaskResultMeta, error: unknown): ResultStoreError {

