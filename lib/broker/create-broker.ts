@@ -9,21 +9,22 @@ import { MemoryBroker } from './memory/memory-broker';
 import { sharedMemoryVirtualHost } from './memory/shared-virtual-hosts';
 import { RedisBroker, type RedisBrokerOptions } from './redis/redis-broker';
 import { REDIS_URL_SCHEMES } from './redis/redis-url';
+import { SqsBroker, type SqsBrokerOptions } from './sqs/sqs-broker';
 
 /** Every scheme createBroker() accepts. */
-export const SUPPORTED_BROKER_SCHEMES = [...AMQP_URL_SCHEMES, ...REDIS_URL_SCHEMES, 'memory'] as const;
+export const SUPPORTED_BROKER_SCHEMES = [...AMQP_URL_SCHEMES, ...REDIS_URL_SCHEMES, 'sqs', 'memory'] as const;
 
 /** Schemes Celery supports that will come later (none at the moment; `socket://` and the cloud transports are not planned). */
 const NOT_YET_SUPPORTED_SCHEMES: readonly string[] = [];
 
-/** Broker settings besides the URL (the AMQP ones; Redis uses the timeouts, name, logger and events; the in-process broker only `logger`). */
-export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'> & Pick<RedisBrokerOptions, 'visibilityTimeoutSeconds'>;
+/** Broker settings besides the URL (the AMQP ones; Redis and SQS use the timeouts, logger and events; the in-process broker only `logger`). */
+export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'> & Pick<RedisBrokerOptions, 'visibilityTimeoutSeconds'> & Pick<SqsBrokerOptions, 'sqs'>;
 
 /**
  * The broker a URL names, like Celery's `broker_url`: amqp://, amqps:// or pyamqp:// → RabbitMQ;
  * no URL or memory:// → the in-process broker (kombu's memory transport; brokers created from the
  * same memory:// URL share their queues, as in kombu); redis://, rediss:// or sentinel:// → Redis, as kombu's
- * Redis transport. Anything else → UnsupportedBrokerUrlError.
+ * Redis transport; sqs:// → Amazon SQS, as kombu's SQS transport. Anything else → UnsupportedBrokerUrlError.
  */
 export function createBroker(url: string | undefined, settings: BrokerSettings = {}): Broker {
   if (url === undefined) return new MemoryBroker({ virtualHost: sharedMemoryVirtualHost('memory://'), logger: settings.logger });
@@ -35,6 +36,10 @@ export function createBroker(url: string | undefined, settings: BrokerSettings =
   if ((REDIS_URL_SCHEMES as readonly string[]).includes(scheme)) {
     const { connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds } = settings;
     return new RedisBroker({ url, connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds });
+  }
+  if (scheme === 'sqs') {
+    const { connectTimeoutMs, publishTimeoutMs, logger, events, visibilityTimeoutSeconds, sqs } = settings;
+    return new SqsBroker({ url, sqs, connectTimeoutMs, publishTimeoutMs, logger, events, visibilityTimeoutSeconds });
   }
   if (scheme === 'memory') return new MemoryBroker({ virtualHost: sharedMemoryVirtualHost(url), logger: settings.logger });
   throw new UnsupportedBrokerUrlError(maskUrl(url), scheme, SUPPORTED_BROKER_SCHEMES, NOT_YET_SUPPORTED_SCHEMES);
