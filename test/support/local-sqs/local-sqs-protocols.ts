@@ -68,7 +68,8 @@ export function renderResult(protocol: 'json' | 'query', action: string, result:
     headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
     body:
       `<?xml version="1.0"?><${action}Response xmlns="http://queue.amazonaws.com/doc/2012-11-05/">` +
-      (inner ? `<${action}Result>${inner}</${action}Result>` : '') +
+      // Actions with an output always have their Result element, even empty (botocore requires it).
+      (Object.keys(result).length > 0 ? `<${action}Result>${inner}</${action}Result>` : '') +
       `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`,
   };
 }
