@@ -78,4 +78,56 @@ print(json.dumps({"sum": r.get(timeout=30), "state": r.state, "later": later.get
     expect(failure).toBeInstanceOf(TaskFailedError);
     expect(failure).toMatchObject({ excType: 'ZeroDivisionError', excMessage: ['division by zero'] });
   }, 60_000);
+
+  it("writes what kombu reads: a queue named with dots is kombu's dashed SQS queue, and Python's SimpleQueue decodes our message", async () => {
+    const queue = uniqueName('it.sqs.dotted');
+    const sqsName = queue.replace(/\./g, '-');
+    await celery.send('tasks.add', [3, 4], { queue });
+    expect(sqs.counts(sqsName)).toEqual({ visible: 1, inFlight: 0, delayed: 0 });
+    const read = await runInteropClient<unknown>(
+      `
+import json
+from interop_tasks import app
+with app.connection_for_read() as conn:
+    q = conn.SimpleQueue(${JSON.stringify(queue)}, no_ack=False)
+    message = q.get(timeout=10)
+    message.ack()
+print(json.dumps({"args": message.payload[0], "task": message.headers["task"], "routing_key": message.delivery_info["routing_key"]}))
+`,
+      settings,
+    );
+    expect(read).toEqual({ args: [3, 4], task: 'tasks.add', routing_key: queue });
+    expect(sqs.counts(sqsName)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  }, 60_000);
+
+  it('sends to a FIFO queue with its message group and deduplication id: SQS keeps one of two duplicates, and kombu reads it', async () => {
+    const queue = `${uniqueName('it-sqs-fifo')}.fifo`;
+    const options = { queue, messageGroupId: 'customer-42', messageDeduplicationId: 'order-7' };
+    await celery.send('tasks.add', [1, 1], options);
+    await celery.send('tasks.add', [1, 1], options);
+    expect(sqs.messages(queue)).toEqual([expect.objectContaining({ groupId: 'customer-42', deduplicationId: 'order-7', receiveCount: 0 })]);
+    const read = await runInteropClient<unknown>(
+      `
+import json
+from interop_tasks import app
+with app.connection_for_read() as conn:
+    q = conn.SimpleQueue(${JSON.stringify(queue)}, no_ack=False)
+    message = q.get(timeout=10)
+    message.ack()
+print(json.dumps({"args": message.payload[0]}))
+`,
+      settings,
+    );
+    expect(read).toEqual({ args: [1, 1] });
+  }, 60_000);
+
+  it('refuses what SQS cannot do, saying so: remote control, priorities, and events at start-up', async () => {
+    await expect(celery.control.ping({ timeout: 1_000 })).rejects.toThrow(/is not supported on the SQS broker.*cannot broadcast/s);
+    await expect(celery.send('tasks.add', [1, 1], { queue: ourQueue, priority: 5 })).rejects.toThrow(
+      /Sending with priority 5 .* is not supported on the SQS broker .* route urgent tasks to a queue of their own/s,
+    );
+    await expect(
+      startCeleryApp({ broker: sqsBrokerUrl(sqs, TRANSPORT_OPTIONS), backend: settings.resultBackend, sendSentEvent: true, worker: false }),
+    ).rejects.toThrow(/Celery events \(task-sent events \(sendSentEvent\)\) on sqs:\/\/test:\*\*\*@.* is not supported on the SQS broker/);
+  }, 60_000);
 });

@@ -121,6 +121,11 @@ export class LocalSqsQueue {
     return { visible, inFlight, delayed };
   }
 
+  /** What the queue holds, for assertions: each message's body, group and deduplication id. */
+  snapshot(): { body: string; groupId?: string; deduplicationId?: string; receiveCount: number }[] {
+    return this.messages.map(({ body, groupId, deduplicationId, receiveCount }) => ({ body, groupId, deduplicationId, receiveCount }));
+  }
+
   /** Ends every long poll now (the server is closing). */
   wakeAll(): void {
     this.wake();

@@ -13,6 +13,8 @@ export interface LocalSqsServer {
   readonly port: number;
   /** Messages visible, in flight and delayed in a queue (by its SQS name); null when it does not exist. */
   counts(queueName: string): { visible: number; inFlight: number; delayed: number } | null;
+  /** The messages a queue holds (body, FIFO group and deduplication id, receive count); null when it does not exist. */
+  messages(queueName: string): ReturnType<LocalSqsQueue['snapshot']> | null;
   close(): Promise<void>;
 }
 
@@ -178,6 +180,7 @@ export async function startLocalSqsServer(port = 0): Promise<LocalSqsServer> {
     endpoint,
     port: bound,
     counts: (name) => queues.get(name)?.counts() ?? null,
+    messages: (name) => queues.get(name)?.snapshot() ?? null,
     close: async () => {
       closed = true;
       for (const queue of queues.values()) queue.wakeAll();
