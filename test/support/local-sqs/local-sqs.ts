@@ -20,6 +20,6 @@ export function startLocalSqs(): Promise<LocalSqsServer> {
  * the same options as `broker_transport_options` (InteropSettings.transportOptions).
  */
 export function sqsBrokerUrl(server: LocalSqsServer, transportOptions: Record<string, string | number> = {}): string {
-  const query = new URLSearchParams(Object.entries(transportOptions).map(([key, value]) => [key, String(value)])).toString();
+  const query = new URLSearchParams(Object.entries(transportOptions).map(([key, value]): [string, string] => [key, String(value)])).toString();
   return `sqs://${TEST_CREDENTIALS}@127.0.0.1:${server.port}${query ? `?${query}` : ''}`;
 }
