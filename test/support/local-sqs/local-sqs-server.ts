@@ -170,6 +170,10 @@ export async function startLocalSqsServer(port = 0): Promise<LocalSqsServer> {
   };
 
   const server: Server = createServer((request, response) => void handle(request, response));
+  // Idle keep-alive connections stay open longer than clients keep them (as AWS's do): a server
+  // closing first races the client's next request on that socket (ECONNRESET).
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 121_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
