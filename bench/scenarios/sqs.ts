@@ -6,11 +6,12 @@ import { startNodeWorker, startPythonWorker, type WorkerProcess } from '../suppo
 import { noopMessage, pollUntil, uniqueName } from '../support/rabbit';
 import { addRow } from '../support/report';
 import { summarize } from '../support/stats';
-import { WINDOW } from './publish';
 
 const DRAIN = '13. SQS: drain, no result';
 const DRAIN_RESULTS = '13. SQS: drain, results in Redis';
 const SILENT = { log: () => undefined, warn: () => undefined, error: () => undefined };
+/** Sends in flight at once while filling a queue: each is an HTTP request to the server. */
+const WINDOW = 100;
 
 /**
  * 13. SQS as broker (kombu's SQS transport) on the local SQS-compatible server (in this process;
