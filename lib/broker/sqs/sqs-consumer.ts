@@ -33,6 +33,7 @@ export class SqsConsumer implements Consumer, SqsSettlement {
   /** Slots asked for by receives still in flight: they count against the window too. */
   private reserved = 0;
   private prefetch: number;
+  private readonly onMessage: (message: DeliveredMessage) => void;
   private readonly slotWaiters = new Set<() => void>();
   private cancelled = false;
 
@@ -43,8 +44,6 @@ export class SqsConsumer implements Consumer, SqsSettlement {
     this.prefetch = options.prefetch;
     this.onMessage = options.onMessage;
   }
-
-  private readonly onMessage: (message: DeliveredMessage) => void;
 
   /** Messages delivered and not yet settled (given back at close, as kombu's `restore_at_shutdown`). */
   get unsettledMessages(): SqsDeliveredMessage[] {

@@ -76,13 +76,15 @@ export class SqsQueuePoller {
     this.consumer.deliver(new SqsDeliveredMessage(envelope, this.queue, receiptHandle, receiveCount, this.consumer));
   }
 
+  /** Waits `ms`, or less when stop() comes first. */
   private rest(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.wakeFromRest = null;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wakeFromRest = done;
     });
   }
