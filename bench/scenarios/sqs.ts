@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { SqsBroker } from '../../lib/broker/sqs/sqs-broker';
 import { type LocalSqsServer, startLocalSqsServer } from '../../test/support/local-sqs/local-sqs-server';
 import { Bench, repeat } from '../support/bench-context';
@@ -15,7 +16,8 @@ const WINDOW = 100;
 
 /**
  * 13. SQS as broker (kombu's SQS transport) on the local SQS-compatible server (in this process;
- * test/support/local-sqs): draining pre-queued no-op tasks, without and with results (Redis), by
+ * test/support/local-sqs): draining pre-queued no-op tasks, without and with results (Redis,
+ * BENCH_REDIS_RESULTS_URL, flushed afterwards), by
  * our worker beside Celery prefork -c 2 and solo, same run, same server. The server's HTTP
  * round trips dominate: absolute numbers say little about AWS, the ratio does.
  */
@@ -25,13 +27,16 @@ export async function sqsScenario(bench: Bench): Promise<void> {
   const url = `sqs://bench:bench@127.0.0.1:${server.port}`;
   const broker = new SqsBroker({ url, logger: SILENT });
   await broker.connect();
-  const release = onCleanup('the local SQS server', async () => {
+  const release = onCleanup('the local SQS server and the Redis results', async () => {
     await broker.close();
     await server.close();
+    const results = new Redis(config.redisResultsUrl);
+    await results.flushdb().catch(() => undefined);
+    results.disconnect();
   });
   try {
     for (const withResults of [false, true]) {
-      const backend = withResults ? config.redisUrl : '';
+      const backend = withResults ? config.redisResultsUrl : '';
       const subjects: { key: string; subject: string; start: (queue: string) => Promise<WorkerProcess> }[] = [
         {
           key: `sqs.drain${withResults ? '-results' : ''}.ours`,

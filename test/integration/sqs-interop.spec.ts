@@ -10,7 +10,7 @@ import { uniqueName } from '../support/rabbitmq';
 import { redisUrl } from '../support/redis';
 
 /** Results go to this Redis database (keys are per task id: no other spec is disturbed). */
-const RESULT_DB = 13;
+const RESULT_DB = 15;
 
 /** Short waits for a test: long polling of 1 s, a tenth of a second between empty polls. */
 const TRANSPORT_OPTIONS = { region: 'us-east-1', wait_time_seconds: 1, polling_interval: 0.1, visibility_timeout: 60 };
