@@ -81,6 +81,8 @@ export class SqsApi {
         MaxNumberOfMessages: max,
         WaitTimeSeconds: waitSeconds,
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        // The same under its older name, for SDK versions before MessageSystemAttributeNames (< 3.6xx).
+        AttributeNames: ['ApproximateReceiveCount' as Sqs.QueueAttributeName], // typed as queue attributes since, but still read as message ones
       }),
       { abortSignal: signal },
     );
