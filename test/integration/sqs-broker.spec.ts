@@ -1,5 +1,6 @@
 import type { DeliveredMessage, QueueDeclaration } from '../../lib/broker/broker.interface';
 import { createBroker } from '../../lib/broker/create-broker';
+import { createCeleryRuntime } from '../../lib/runtime/create-celery-runtime';
 import { SqsBroker } from '../../lib/broker/sqs/sqs-broker';
 import { eventually } from '../support/celery-app';
 import { type LocalSqsServer, sqsBrokerUrl, startLocalSqs } from '../support/local-sqs/local-sqs';
@@ -117,4 +118,17 @@ describe('SQS broker', () => {
     expect(error?.message).toMatch(/Could not reach SQS at http:\/\/127\.0\.0\.1:1 \(sqs:\/\/AKIAEXAMPLE:\*\*\*@127\.0\.0\.1:1.*Expected valid AWS credentials/s);
     expect(error?.message).not.toContain('secret');
   }, 20_000);
+
+  it('builds a worker without remote control, mingle or events on SQS, and says so in its log', async () => {
+    const warnings: string[] = [];
+    const logger = { log: () => undefined, warn: (line: string) => void warnings.push(line), error: () => undefined };
+    const runtime = await createCeleryRuntime({ broker: sqsBrokerUrl(sqs, FAST), worker: { queues: [uniqueName('sqs-runtime')], mingle: true } }, { logger });
+    try {
+      expect(runtime.parts.control).toBeNull();
+      expect(runtime.parts.workerEvents).toBeNull();
+      expect(warnings).toContainEqual(expect.stringMatching(/Remote control, mingle and worker events are off: sqs:\/\/test:\*\*\*@127\.0\.0\.1:\d+.* cannot broadcast \(no fanout\), as in Celery on SQS/));
+    } finally {
+      await runtime.parts.broker.close();
+    }
+  });
 });
