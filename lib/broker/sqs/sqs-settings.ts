@@ -6,7 +6,7 @@ import { SQS_DEFAULTS, type SqsPredefinedQueue, type SqsTransportOptions } from 
 export interface SqsSettings {
   /** The URL with the secret masked, for logs. */
   description: string;
-  /** Undefined: the SDK's own region chain (AWS_REGION, shared config), else `us-east-1`. */
+  /** Undefined: AWS_REGION or AWS_DEFAULT_REGION, else `us-east-1` (sqs-api.ts). */
   region?: string;
   /** From the URL's user and password; undefined: the standard AWS credential chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };

@@ -18,7 +18,7 @@ export interface SqsPredefinedQueue {
  * (or `?visibility_timeout=`), shared with Redis as in Celery.
  */
 export interface SqsTransportOptions {
-  /** kombu `region`. Default: the AWS SDK's (AWS_REGION, shared config), else `us-east-1` as kombu. */
+  /** kombu `region`. Default: AWS_REGION or AWS_DEFAULT_REGION, else `us-east-1` as kombu. */
   region?: string;
   /** kombu `queue_name_prefix`: put before every queue name, so `celery` is `<prefix>celery` on SQS. Default ''. */
   queueNamePrefix?: string;
