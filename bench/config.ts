@@ -24,6 +24,8 @@ export interface BenchConfig {
   pythonDrainTasks: number;
   /** Drains that store every result (PostgreSQL, rpc://, scale) are slower: fewer tasks keep the run short. */
   resultDrainTasks: number;
+  /** Scenario 13: tasks drained through the local SQS-compatible server, by each subject (BENCH_SQS_DRAIN_TASKS). */
+  sqsDrainTasks: number;
   roundTrips: number;
   pythonRoundTrips: number;
   memoryTasks: number;
@@ -74,6 +76,7 @@ export function loadConfig(): BenchConfig {
     drainTasks: numberFromEnv('BENCH_DRAIN_TASKS', 20_000, 5_000, quick),
     pythonDrainTasks: numberFromEnv('BENCH_PYTHON_DRAIN_TASKS', 3_000, 500, quick),
     resultDrainTasks: numberFromEnv('BENCH_RESULT_DRAIN_TASKS', 10_000, 2_000, quick),
+    sqsDrainTasks: numberFromEnv('BENCH_SQS_DRAIN_TASKS', 2_000, 300, quick),
     roundTrips: numberFromEnv('BENCH_ROUND_TRIPS', 500, 100, quick),
     pythonRoundTrips: numberFromEnv('BENCH_PYTHON_ROUND_TRIPS', 40, 20, quick),
     memoryTasks: numberFromEnv('BENCH_MEMORY_TASKS', 100_000, 10_000, quick),

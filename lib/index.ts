@@ -3,7 +3,7 @@
  * entry point: `nestjs-celery/typeorm` (entities and migrations for your own DataSource),
  * `nestjs-celery/microservices` (the Nest transport), `nestjs-celery/dashboard`,
  * `nestjs-celery/testing`, and `nestjs-celery/advanced` (the runtime's parts, for tooling).
- * Importing this file loads no optional package (TypeORM, pg, PGlite, ioredis, prom-client): each
+ * Importing this file loads no optional package (TypeORM, pg, PGlite, ioredis, prom-client, the AWS SDK): each
  * is loaded when the part that needs it is configured.
  */
 
@@ -23,6 +23,7 @@ export type {
   WorkerModuleOptions,
 } from './interfaces/celery-module-options.interface';
 export type { CeleryQueueOptions } from './broker/celery-queue';
+export type { SqsPredefinedQueue, SqsTransportOptions } from './broker/sqs/sqs-transport-options';
 export type { DelayedDeliveryQueueType } from './broker/delayed-delivery/delayed-delivery-topology';
 export type { Route, RouterFunction, TaskRoutes } from './client/task-router';
 export type { CeleryMetricsOptions } from './metrics/celery-metrics-options';

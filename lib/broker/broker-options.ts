@@ -1,4 +1,5 @@
 import { optionKeys } from '../utils/option-keys';
+import type { SqsTransportOptions } from './sqs/sqs-transport-options';
 
 /** kombu's `failover_strategy` names. */
 export type FailoverStrategy = 'round-robin' | 'shuffle';
@@ -12,7 +13,8 @@ export function joinBrokerUrls(url: string | readonly string[]): string {
 /** Broker connection settings (Celery's `broker_url` and `broker_*` settings). */
 export interface BrokerOptions {
   /**
-   * `amqp://user:password@host:5672/vhost`, `amqps://…`, `redis://:password@host:6379/0`, `rediss://…`, or `memory://` for the in-process broker.
+   * `amqp://user:password@host:5672/vhost`, `amqps://…`, `redis://:password@host:6379/0`, `rediss://…`,
+   * `sqs://` (Amazon SQS, credentials from the AWS chain) or `sqs://<key id>:<secret>@`, or `memory://` for the in-process broker.
    * Several RabbitMQ nodes fail over as in Celery: `'amqp://u:p@rabbit1//;amqp://u:p@rabbit2//'`
    * (later ones may be a host only, `;rabbit3:5672`, taking the first URL's user, password and
    * vhost), or a list of URLs.
@@ -41,13 +43,16 @@ export interface BrokerOptions {
   /** TLS material for amqps:// (ca, cert, key, passphrase, servername), passed to amqplib. */
   socketOptions?: Record<string, unknown>;
   /**
-   * Redis only: seconds a delivered message may stay unacked before it is given back to its queue
-   * (Celery: `broker_transport_options = {'visibility_timeout': …}`). Default 3600, or the URL's
-   * `?visibility_timeout=`. Must exceed your longest task and farthest ETA/countdown.
+   * Redis and SQS: seconds a delivered message may stay unacked before it is given back to its queue
+   * (Celery: `broker_transport_options = {'visibility_timeout': …}`). Default 3600 on Redis, 1800
+   * on SQS (kombu's defaults), or the URL's `?visibility_timeout=`. Must exceed your longest task
+   * and farthest ETA/countdown.
    */
   visibilityTimeoutSeconds?: number;
+  /** SQS only: Celery's `broker_transport_options` for SQS (region, queue name prefix, long polling, predefined queues…). */
+  sqs?: SqsTransportOptions;
 }
 
 export const BROKER_OPTION_KEYS = optionKeys<BrokerOptions>()(
-  'url', 'heartbeatSeconds', 'reconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'maxReconnectDelayMs', 'closeTimeoutMs', 'connectionName', 'socketOptions', 'visibilityTimeoutSeconds', 'failoverStrategy',
+  'url', 'heartbeatSeconds', 'reconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'maxReconnectDelayMs', 'closeTimeoutMs', 'connectionName', 'socketOptions', 'visibilityTimeoutSeconds', 'failoverStrategy', 'sqs',
 );

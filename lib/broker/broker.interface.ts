@@ -1,9 +1,9 @@
 import type { MessageProperties } from '../protocol/message-properties';
 
 /**
- * The seam between Celery logic and a message transport. Three implementations: AMQP (RabbitMQ,
- * through amqplib), Redis (kombu's Redis transport, through ioredis) and the in-process
- * memory:// broker. Nothing above this file knows which one runs.
+ * The seam between Celery logic and a message transport. Four implementations: AMQP (RabbitMQ,
+ * through amqplib), Redis (kombu's Redis transport, through ioredis), Amazon SQS (kombu's SQS
+ * transport, through the AWS SDK) and the in-process memory:// broker. Nothing above this file knows which one runs.
  */
 
 /** AMQP basic properties are part of the message format: protocol/message-properties.ts. */
@@ -21,6 +21,11 @@ export interface OutgoingMessage {
    * `celeryev`, remote-control replies), which kombu publishes without `mandatory`.
    */
   mandatory?: boolean;
+  /**
+   * For SQS FIFO queues (kombu reads them from the message properties `MessageGroupId` and
+   * `MessageDeduplicationId`); other brokers ignore them.
+   */
+  fifo?: { messageGroupId?: string; deduplicationId?: string };
 }
 
 /** Where and how a message reached us (Celery's `delivery_info`). */
@@ -139,6 +144,12 @@ export interface Broker {
    * memory until due, as Celery does there, instead of parking them. Undefined means true.
    */
   readonly supportsDelayedDelivery?: boolean;
+  /**
+   * False for brokers without broadcast (SQS): no fanout exchange, so no remote control, no mingle
+   * and no events, as in Celery (its control and events steps need `supports_fanout`). Undefined
+   * means true.
+   */
+  readonly supportsBroadcast?: boolean;
   /**
    * Messages ready in the queue, not counting those delivered and unacknowledged, by a passive
    * declare (kombu's `queue_declare(passive=True)`); null when the queue does not exist. For

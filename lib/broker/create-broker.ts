@@ -6,21 +6,22 @@ import { AMQP_URL_SCHEMES, urlScheme } from './amqp/amqp-url';
 import type { Broker } from './broker.interface';
 import type { RedisBrokerOptions } from './redis/redis-broker';
 import { REDIS_URL_SCHEMES } from './redis/redis-url';
+import type { SqsBrokerOptions } from './sqs/sqs-broker';
 
 /** Every scheme createBroker() accepts. */
-export const SUPPORTED_BROKER_SCHEMES = [...AMQP_URL_SCHEMES, ...REDIS_URL_SCHEMES, 'memory'] as const;
+export const SUPPORTED_BROKER_SCHEMES = [...AMQP_URL_SCHEMES, ...REDIS_URL_SCHEMES, 'sqs', 'memory'] as const;
 
 /** Schemes Celery supports that will come later (none at the moment; `socket://` and the cloud transports are not planned). */
 const NOT_YET_SUPPORTED_SCHEMES: readonly string[] = [];
 
-/** Broker settings besides the URL (the AMQP ones; Redis uses the timeouts, name, logger and events; the in-process broker only `logger`). */
-export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'> & Pick<RedisBrokerOptions, 'visibilityTimeoutSeconds'>;
+/** Broker settings besides the URL (the AMQP ones; Redis and SQS use the timeouts, logger and events; the in-process broker only `logger`). */
+export type BrokerSettings = Omit<AmqpBrokerOptions, 'url'> & Pick<RedisBrokerOptions, 'visibilityTimeoutSeconds'> & Pick<SqsBrokerOptions, 'sqs'>;
 
 /**
  * The broker a URL names, like Celery's `broker_url`: amqp://, amqps:// or pyamqp:// → RabbitMQ;
  * no URL or memory:// → the in-process broker (kombu's memory transport; brokers created from the
  * same memory:// URL share their queues, as in kombu); redis://, rediss:// or sentinel:// → Redis, as kombu's
- * Redis transport. Anything else → UnsupportedBrokerUrlError.
+ * Redis transport; sqs:// → Amazon SQS, as kombu's SQS transport. Anything else → UnsupportedBrokerUrlError.
  */
 export function createBroker(url: string | undefined, settings: BrokerSettings = {}): Broker {
   if (url === undefined) return memoryBroker('memory://', settings);
@@ -37,12 +38,17 @@ export function createBroker(url: string | undefined, settings: BrokerSettings =
     const { connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds } = settings;
     return new RedisBroker({ url, connectTimeoutMs, publishTimeoutMs, connectionName, logger, events, visibilityTimeoutSeconds });
   }
+  if (scheme === 'sqs') {
+    const { SqsBroker } = require('./sqs/sqs-broker') as typeof import('./sqs/sqs-broker');
+    const { connectTimeoutMs, publishTimeoutMs, logger, events, visibilityTimeoutSeconds, sqs } = settings;
+    return new SqsBroker({ url, sqs, connectTimeoutMs, publishTimeoutMs, logger, events, visibilityTimeoutSeconds });
+  }
   if (scheme === 'memory') return memoryBroker(url, settings);
   throw new UnsupportedBrokerUrlError(maskUrl(url), scheme, SUPPORTED_BROKER_SCHEMES, NOT_YET_SUPPORTED_SCHEMES);
 }
 
 /*
- * Each transport's module (and its client library: amqplib, ioredis) is loaded when a URL selects
+ * Each transport's module (and its client library: amqplib, ioredis, the AWS SDK) is loaded when a URL selects
  * it, not when nestjs-celery is imported: a worker loads only the broker it is configured with.
  */
 function memoryBroker(url: string, settings: BrokerSettings): Broker {

@@ -182,7 +182,8 @@ export class CeleryClient {
     }
     const { properties, body } = encoded;
     this.deps.onTaskCall?.({ name, args, options, message, queue: destination.queue, exchange: destination.exchange, routingKey: destination.routingKey });
-    return { taskId: message.id, queue: destination.queue, message: { exchange: destination.exchange, routingKey: destination.routingKey, properties, body }, trace };
+    const fifo = options.messageGroupId !== undefined || options.messageDeduplicationId !== undefined ? { fifo: { messageGroupId: options.messageGroupId, deduplicationId: options.messageDeduplicationId } } : {};
+    return { taskId: message.id, queue: destination.queue, message: { exchange: destination.exchange, routingKey: destination.routingKey, properties, body, ...fifo }, trace };
   }
 
   /**

@@ -69,4 +69,14 @@ export interface SendTaskOptions {
   addToParent?: boolean;
   /** Where an rpc:// result goes, when not to this client (Celery: `reply_to`); kept by chain steps. */
   replyTo?: string;
+  /**
+   * SQS FIFO queues only (a queue name ending in `.fifo`): the message group, whose messages are
+   * delivered in order, one at a time (Celery: `apply_async(MessageGroupId=…)`). Default `default`, as kombu.
+   */
+  messageGroupId?: string;
+  /**
+   * SQS FIFO queues only: a second message with the same id within five minutes is dropped by SQS
+   * (Celery: `apply_async(MessageDeduplicationId=…)`). Default: a new UUID per message, as kombu.
+   */
+  messageDeduplicationId?: string;
 }

@@ -5,6 +5,13 @@ import { PublishError } from './publish.error';
  * unreachable or blocked (resource alarm). Like kombu's publish `retry_policy` running out. A
  * subclass of PublishError, so callers that catch publish failures catch this one too.
  */
+/** Why a reachable broker may still not confirm in time. */
+const BLOCKED_BECAUSE = {
+  RabbitMQ: 'blocked by a resource alarm (memory or disk)',
+  Redis: 'busy or blocked (a long-running command, a full memory)',
+  SQS: 'throttling us or slow to answer',
+} as const;
+
 export class PublishTimeoutError extends PublishError {
   constructor(
     /** The broker address, already masked. */
@@ -14,9 +21,9 @@ export class PublishTimeoutError extends PublishError {
     routingKey: string,
     /** Why we are not connected, if we are not (already masked); undefined when connected. */
     connectionProblem: string | undefined,
-    broker: 'RabbitMQ' | 'Redis' = 'RabbitMQ',
+    broker: 'RabbitMQ' | 'Redis' | 'SQS' = 'RabbitMQ',
   ) {
-    const blocked = broker === 'RabbitMQ' ? 'blocked by a resource alarm (memory or disk)' : 'busy or blocked (a long-running command, a full memory)';
+    const blocked = BLOCKED_BECAUSE[broker];
     const state = connectionProblem ? ` We are not connected: ${connectionProblem}.` : ` We are connected, so the broker may be ${blocked}.`;
     super(
       `${broker} at ${brokerDescription} did not confirm the message to exchange "${exchange}" ` +

@@ -8,7 +8,7 @@ export class UnsupportedBrokerUrlError extends CeleryError {
   constructor(
     /** The URL as given, masked. */
     readonly url: string,
-    /** The scheme we did not recognise, for example "sqs". */
+    /** The scheme we did not recognise, for example "kafka". */
     readonly scheme: string,
     supportedSchemes: readonly string[],
     notYetSupported: readonly string[],

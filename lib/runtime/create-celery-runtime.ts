@@ -28,6 +28,7 @@ import { CeleryConfig, resolveCeleryConfig } from './celery-config';
 import { CeleryRuntime, CeleryRuntimeParts } from './celery-runtime';
 import { connectBroker, connectResultBackend } from './connect';
 import { createControlServer, describeBackend } from './create-control-server';
+import { UnsupportedOnSqsError } from '../errors/unsupported-on-sqs.error';
 import { Mingle } from '../remote-control/mingle';
 import { renderWorkerBanner } from './worker-banner';
 import { maskUrl } from '../utils/mask-secrets';
@@ -75,6 +76,7 @@ export async function createCeleryRuntime(options: CeleryModuleOptions, host: Ru
 
 function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, connectionEvents: BrokerConnectionEvents, backend: ResultBackend): CeleryRuntime {
   const { logger } = host;
+  refuseEventsWithoutBroadcast(config, broker);
   const queues = new QueueCatalog(config.queues, config.defaultQueueType);
   const registry = new TaskRegistry();
   for (const task of host.tasks ?? []) registry.register(task);
@@ -96,10 +98,12 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
   });
   const outbox = new CeleryOutbox(client, config.outbox, logger);
   const worker = config.worker && buildWorker(config, { broker, backend, queues, registry, signals, client, logger });
-  const workerEvents = worker && attachWorkerEvents(config, worker, { broker, clock, logger });
-  const control = worker && createControlServer(config, { broker, worker, clock, logger, taskEvents: workerEvents ?? undefined });
+  const broadcast = broker.supportsBroadcast !== false;
+  if (worker && !broadcast) logger.warn(`Remote control, mingle and worker events are off: ${broker.description} cannot broadcast (no fanout), as in Celery on SQS`);
+  const workerEvents = worker && broadcast ? attachWorkerEvents(config, worker, { broker, clock, logger }) : null;
+  const control = worker && broadcast ? createControlServer(config, { broker, worker, clock, logger, taskEvents: workerEvents ?? undefined }) : null;
   // Before the first task queue is consumed, and so before the mailbox (it starts once the worker has).
-  if (worker && config.worker?.mingle) worker.addStartupStep(() => new Mingle({ control: client.control, worker, clock, logger }).sync());
+  if (worker && broadcast && config.worker?.mingle) worker.addStartupStep(() => new Mingle({ control: client.control, worker, clock, logger }).sync());
   if (worker && config.banner) printBannerOnStart(config, worker, registry, workerEvents);
   const metrics = config.metrics ? attachMetrics(config, { broker, worker, connectionEvents, logger }) : null;
   const monitor = new ClusterMonitor({ broker, clock, control: client.control, logger });
@@ -141,6 +145,17 @@ function buildWorker(
     security: config.security,
     tracer: config.tracer,
   });
+}
+
+/**
+ * Celery events travel on a broadcast exchange (`celeryev`); a broker without broadcast (SQS)
+ * cannot carry them. Celery on SQS drops them without a word; asking for them here fails at start-up.
+ */
+function refuseEventsWithoutBroadcast(config: CeleryConfig, broker: Broker): void {
+  if (broker.supportsBroadcast !== false) return;
+  const asked = [config.events.sendTaskEvents && 'task events (worker.sendTaskEvents, -E)', config.events.sendSentEvent && 'task-sent events (sendSentEvent)'].filter(Boolean);
+  if (asked.length === 0) return;
+  throw new UnsupportedOnSqsError(`Celery events (${asked.join(', ')}) on ${broker.description}`, 'Events need a broadcast exchange: turn them off, or use RabbitMQ or Redis as the broker.');
 }
 
 /** The worker's Celery events, following it (started and stopped with it); also the switch of `enable_events`. */

@@ -2,6 +2,7 @@ import { ALERT_OPTION_KEYS, alertOptionProblems } from '../alerts/alert-options'
 import { CELERY_QUEUE_OPTION_KEYS } from '../broker/celery-queue';
 import { ROUTE_KEYS } from '../client/task-router';
 import { BROKER_OPTION_KEYS, BrokerOptions, FAILOVER_STRATEGIES } from '../broker/broker-options';
+import { SQS_TRANSPORT_OPTION_KEYS } from '../broker/sqs/sqs-transport-options';
 import { CELERY_MODULE_OPTION_KEYS } from './celery-module-options';
 import { EMBEDDED_BACKEND_OPTION_KEYS, POSTGRES_BACKEND_OPTION_KEYS, REDIS_BACKEND_OPTION_KEYS } from '../backend/backend-options';
 import { SECURITY_OPTION_KEYS } from '../security/security-options';
@@ -52,6 +53,10 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
         problems.push(`broker.failoverStrategy must be 'round-robin' or 'shuffle' (Celery: broker_failover_strategy), got ${describe(options.failoverStrategy)}`);
       }
       problems.push(...unknownKeyProblems(options, BROKER_OPTION_KEYS, 'broker'));
+      if (options.sqs !== undefined) {
+        if (typeof options.sqs !== 'object' || options.sqs === null) problems.push(`broker.sqs must be an object of SQS transport options (Celery: broker_transport_options), got ${describe(options.sqs)}`);
+        else problems.push(...unknownKeyProblems(options.sqs, SQS_TRANSPORT_OPTION_KEYS, 'broker.sqs'));
+      }
       for (const key of ['heartbeatSeconds', 'reconnectDelayMs', 'maxReconnectDelayMs', 'publishTimeoutMs', 'connectTimeoutMs', 'closeTimeoutMs', 'visibilityTimeoutSeconds'] as const) {
         checkPositive(problems, `broker.${key}`, options[key], true);
       }

@@ -9,9 +9,10 @@ import { MissingPackageError } from '../errors/missing-package.error';
  * - `typeorm` + `pg`: the PostgreSQL result backend and the transactional outbox;
  * - `typeorm` + `@electric-sql/pglite` + `typeorm-pglite`: the `embedded://` result backend;
  * - `prom-client`: `metrics`;
- * - `@opentelemetry/api`: `tracing`.
+ * - `@opentelemetry/api`: `tracing`;
+ * - `@aws-sdk/client-sqs`: the sqs:// broker.
  */
-export const OPTIONAL_PACKAGES = ['ioredis', 'typeorm', 'pg', '@electric-sql/pglite', 'typeorm-pglite', 'prom-client', '@opentelemetry/api'] as const;
+export const OPTIONAL_PACKAGES = ['ioredis', 'typeorm', 'pg', '@electric-sql/pglite', 'typeorm-pglite', 'prom-client', '@opentelemetry/api', '@aws-sdk/client-sqs'] as const;
 
 export type OptionalPackage = (typeof OPTIONAL_PACKAGES)[number];
 

@@ -8,11 +8,13 @@ queue) and tasks only Python has. Configured by environment, set by test/support
   INTEROP_MAX_PRIORITY     declare the task queues with x-max-priority (as our side must too)
   INTEROP_DEFAULT_QUEUE    where tasks go when the caller names no queue
   INTEROP_PARENT_PID       the test process: the worker kills itself when that process is gone
+  INTEROP_TRANSPORT_OPTIONS  broker_transport_options as JSON (SQS: region, visibility_timeout…)
 
 Python client scripts import it too, to call the tasks the Celery way (`add.apply_async(...)`).
 """
 import ctypes
 import ctypes.util
+import json
 import os
 import signal
 import time
@@ -24,6 +26,8 @@ import payments
 app = Celery("interop_tasks", broker=os.environ.get("INTEROP_BROKER_URL"), backend=os.environ.get("INTEROP_RESULT_BACKEND"))
 app.conf.task_default_queue = os.environ.get("INTEROP_DEFAULT_QUEUE") or "celery"
 app.conf.result_extended = os.environ.get("INTEROP_RESULT_EXTENDED") == "1"
+if os.environ.get("INTEROP_TRANSPORT_OPTIONS"):
+    app.conf.broker_transport_options = json.loads(os.environ["INTEROP_TRANSPORT_OPTIONS"])
 # Quorum task queues behind topic exchanges (INTEROP_QUORUM=1): what makes Celery 5.5+ send
 # countdowns through native delayed delivery (celery_delayed_27) and declare its delay levels,
 # classic like ours. Celery 5.2 knows only the exchange type: its queues stay classic.

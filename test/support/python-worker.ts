@@ -23,6 +23,8 @@ export interface InteropSettings {
   quorumQueues?: boolean;
   /** Message signing, Celery's `security_*` settings and `setup_security()`: PEM file paths and the store directory. */
   security?: { key: string; certificate: string; certStore: string };
+  /** Celery's `broker_transport_options` (SQS: region, visibility_timeout, wait_time_seconds…). */
+  transportOptions?: Record<string, unknown>;
 }
 
 export interface PythonWorkerOptions extends InteropSettings {
@@ -137,6 +139,7 @@ function interopEnvironment(settings: InteropSettings): Record<string, string> {
     INTEROP_SECURITY_KEY: settings.security?.key ?? '',
     INTEROP_SECURITY_CERTIFICATE: settings.security?.certificate ?? '',
     INTEROP_SECURITY_CERT_STORE: settings.security?.certStore ?? '',
+    INTEROP_TRANSPORT_OPTIONS: settings.transportOptions ? JSON.stringify(settings.transportOptions) : '',
   };
 }
 

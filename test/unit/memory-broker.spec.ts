@@ -540,9 +540,9 @@ describe('createBroker', () => {
     })();
     expect(kafka).toBeInstanceOf(UnsupportedBrokerUrlError);
     expect(kafka?.message).toContain('scheme "kafka://" is not a known transport');
-    expect(kafka?.message).toContain('amqp://, amqps://, pyamqp://, redis://, rediss://, sentinel://, memory://');
+    expect(kafka?.message).toContain('amqp://, amqps://, pyamqp://, redis://, rediss://, sentinel://, sqs://, memory://');
     expect(kafka?.message).not.toContain('hunter2');
-    expect(() => createBroker('sqs://key:secret@region')).toThrow(/scheme "sqs:\/\/" is not a known transport/);
+    expect(() => createBroker('zmq://key:secret@region')).toThrow(/scheme "zmq:\/\/" is not a known transport/);
     expect(() => createBroker('localhost:5672')).toThrow(/it has no scheme/);
   });
 });

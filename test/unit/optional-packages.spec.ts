@@ -95,6 +95,13 @@ describe('optional peer dependencies', () => {
       expect(error.message).toContain('npm install ioredis');
     });
 
+    it('an SQS broker without the AWS SDK', async () => {
+      const error = await without(['@aws-sdk/client-sqs'], () => startUp({ broker: 'sqs://key:secret@127.0.0.1:1' }));
+      expect(error.message).toBe(new MissingPackageError(['@aws-sdk/client-sqs'], 'The SQS broker (broker: sqs://…)').message);
+      expect(error.message).toContain('npm install @aws-sdk/client-sqs');
+      expect(error.message).not.toContain('secret');
+    });
+
     it('a Redis result backend without ioredis', async () => {
       const error = await without(['ioredis'], () => startUp({ broker: 'memory://', backend: 'redis://127.0.0.1:6379/0' }));
       expect(error.message).toContain('The Redis result backend (backend: redis://…) needs "ioredis"');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeRedisResultMeta, decodeSavedGroup, encodeChordPart, encodeRedisResultMeta, encodeSavedGroup } from '../../lib/backend/redis/redis-result-meta';
-import { encodeKombuEnvelope, envelopeBody, envelopeProperties, markRedelivered, parseKombuEnvelope, serializeKombuEnvelope } from '../../lib/broker/redis/kombu-envelope';
+import { encodeKombuEnvelope, envelopeBody, envelopeProperties, markRedelivered, parseKombuEnvelope, serializeKombuEnvelope } from '../../lib/broker/kombu-envelope';
 import { bindingFor, routeThroughBindings } from '../../lib/broker/redis/kombu-exchange-routing';
 import {
   brpopLists,

@@ -9,7 +9,7 @@ import { type BrokerLogger, consoleBrokerLogger } from '../broker-logger';
 import { PublishTimeoutError } from '../../errors/publish-timeout.error';
 import { withTimeout } from '../../utils/with-timeout';
 import { routeThroughBindings, bindingFor } from './kombu-exchange-routing';
-import { encodeKombuEnvelope, serializeKombuEnvelope } from './kombu-envelope';
+import { encodeKombuEnvelope, serializeKombuEnvelope } from '../kombu-envelope';
 import { bindingSetKey, decodeBinding, DEFAULT_VISIBILITY_TIMEOUT_SECONDS, encodeBinding, fanoutChannel, priorityBand, priorityList, priorityLists } from './kombu-redis-keys';
 import { type FanoutSubscription, RedisFanoutConsumer } from './redis-fanout-consumer';
 import { RedisConsumer, type RedisConsumerHost } from './redis-consumer';

@@ -1,5 +1,5 @@
 import type { DeliveredMessage, DeliveryInfo, MessageProperties } from '../broker.interface';
-import { envelopeBody, envelopeProperties, type KombuEnvelope } from './kombu-envelope';
+import { envelopeBody, envelopeProperties, type KombuEnvelope } from '../kombu-envelope';
 
 /** What a delivered message reports back to when it is settled. */
 export interface RedisSettlement {

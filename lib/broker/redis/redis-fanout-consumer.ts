@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { BrokerLogger } from '../broker-logger';
 import type { DeliveredMessage } from '../broker.interface';
-import { parseKombuEnvelope } from './kombu-envelope';
+import { parseKombuEnvelope } from '../kombu-envelope';
 import { closeConnection } from './redis-connection';
 import { fanoutChannel } from './kombu-redis-keys';
 import { RedisDeliveredMessage } from './redis-delivered-message';

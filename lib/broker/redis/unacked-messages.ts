@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { toPythonJson } from '../../protocol/python-json';
-import { markRedelivered, parseKombuEnvelope, serializeKombuEnvelope } from './kombu-envelope';
+import { markRedelivered, parseKombuEnvelope, serializeKombuEnvelope } from '../kombu-envelope';
 import { UNACKED_INDEX_KEY, UNACKED_KEY, UNACKED_MUTEX_EXPIRE_SECONDS, UNACKED_MUTEX_KEY } from './kombu-redis-keys';
 
 /** Finds the queues a restored message goes back to (kombu `_lookup(exchange, routing_key)`). */

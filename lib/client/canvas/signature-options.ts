@@ -31,6 +31,8 @@ const OPTION_NAMES: readonly (readonly [keyof SendTaskOptions, string])[] = [
   ['parentId', 'parent_id'],
   ['rootId', 'root_id'],
   ['replacedTaskNesting', 'replaced_task_nesting'],
+  ['messageGroupId', 'MessageGroupId'],
+  ['messageDeduplicationId', 'MessageDeduplicationId'],
 ];
 
 /** Options of ours (camelCase) as Celery writes them into a signature dict; dates as ISO text, signatures as dicts. */

@@ -1,11 +1,12 @@
-import { toPythonJson } from '../../protocol/python-json';
-import type { MessageProperties, OutgoingMessage } from '../broker.interface';
+import { toPythonJson } from '../protocol/python-json';
+import type { MessageProperties, OutgoingMessage } from './broker.interface';
 
 /**
- * A message as kombu's Redis transport stores it in a list, in the unacked hash and on fanout
- * channels (kombu `virtual.Channel.prepare_message` + `_inplace_augment_message`): JSON with the
- * body base64-encoded, the AMQP properties in snake_case plus `delivery_info`, `body_encoding`
- * and a `delivery_tag` (a UUID, the message's key in the unacked hash).
+ * A message as kombu's virtual transports carry it — in Redis lists, the unacked hash and on fanout
+ * channels, and (base64-encoded once more) as an SQS message body — (kombu
+ * `virtual.Channel.prepare_message` + `_inplace_augment_message`): JSON with the body
+ * base64-encoded, the AMQP properties in snake_case plus `delivery_info`, `body_encoding` and a
+ * `delivery_tag` (a UUID: the message's key in Redis's unacked hash; SQS uses the receipt handle).
  */
 export interface KombuEnvelope {
   body: string;
