@@ -16,6 +16,7 @@ const WORKER_FLAGS = {
   CELERY_TASK_TRACK_STARTED: 'trackStarted',
   CELERY_TASK_IGNORE_RESULT: 'ignoreResult',
   CELERY_WORKER_SEND_TASK_EVENTS: 'sendTaskEvents',
+  CELERY_WORKER_POOL_RESTARTS: 'poolRestarts',
 } as const;
 const WORKER_COUNTS = {
   CELERY_WORKER_CONCURRENCY: 'concurrency',
@@ -36,7 +37,8 @@ const POOL_NAMES: Record<string, 'inline' | 'process'> = { process: 'process', p
  * `CELERY_TASK_IGNORE_RESULT`, `CELERY_TASK_SEND_SENT_EVENT`, `CELERY_WORKER_CONCURRENCY`,
  * `CELERY_WORKER_PREFETCH_MULTIPLIER`, `CELERY_WORKER_SEND_TASK_EVENTS`, and the process pool's
  * `CELERY_WORKER_POOL` (process or prefork, inline or solo), `CELERY_WORKER_MAX_TASKS_PER_CHILD`,
- * `CELERY_WORKER_MAX_MEMORY_PER_CHILD` (KiB) and `CELERY_WORKER_AUTOSCALE=max,min`; Celery itself reads the
+ * `CELERY_WORKER_MAX_MEMORY_PER_CHILD` (KiB), `CELERY_WORKER_AUTOSCALE=max,min` and
+ * `CELERY_WORKER_POOL_RESTARTS`; Celery itself reads the
  * first two from the environment), so the Python and Nest sides of a deployment share one
  * environment file. Only the variables set (and not empty) appear in the result, to spread under
  * your own options: `CeleryModule.forRoot({ ...celeryOptionsFromEnv(), worker: false })`. Booleans

@@ -123,7 +123,7 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
       }
       if (worker.hostname !== undefined) checkName(problems, 'worker.hostname', worker.hostname);
       checkPoolOptions(problems, worker);
-      for (const key of ['acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'autoStart', 'exitOnRemoteShutdown', 'mingle', 'sendTaskEvents', 'logTasks'] as const) {
+      for (const key of ['acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'autoStart', 'exitOnRemoteShutdown', 'mingle', 'sendTaskEvents', 'logTasks', 'poolRestarts'] as const) {
         if (worker[key] !== undefined && typeof worker[key] !== 'boolean') problems.push(`worker.${key} must be true or false, got ${describe(worker[key])}`);
       }
     }

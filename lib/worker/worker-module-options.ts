@@ -72,6 +72,12 @@ export interface WorkerModuleOptions {
    * CLI's --module and --export). Under the worker CLI its --module is used when this is omitted.
    */
   poolModule?: PoolModule;
+  /**
+   * Process pool: honour `pool_restart` (Flower's Restart pool button, `celery control
+   * pool_restart`), which replaces every child so code changed on disk is loaded (Celery's
+   * `worker_pool_restarts`, CELERY_WORKER_POOL_RESTARTS). Default false, as Celery.
+   */
+  poolRestarts?: boolean;
   /** Start consuming at application bootstrap. false: call `CeleryWorker.start()` yourself. Default true. */
   autoStart?: boolean;
   /**
@@ -106,5 +112,5 @@ export interface WorkerModuleOptions {
 export const WORKER_OPTION_KEYS = optionKeys<WorkerModuleOptions>()(
   'queues', 'concurrency', 'prefetchMultiplier', 'hostname', 'acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'shutdownTimeoutMs',
   'maxMessageBytes', 'etaParkThresholdSeconds', 'delayedDeliveryQueueType', 'autoStart', 'exitOnRemoteShutdown', 'mingle', 'sendTaskEvents', 'heartbeatIntervalSeconds', 'logTasks',
-  'pool', 'maxTasksPerChild', 'maxMemoryPerChild', 'autoscale', 'poolModule',
+  'pool', 'maxTasksPerChild', 'maxMemoryPerChild', 'autoscale', 'poolModule', 'poolRestarts',
 );

@@ -45,6 +45,8 @@ export interface WorkerOptions {
   autoscale: AutoscaleLimits | null;
   /** Process pool: the module each child creates; null: the worker CLI's --module. */
   poolModule: PoolModule | null;
+  /** Process pool: the `pool_restart` remote-control command is honoured (Celery's `worker_pool_restarts`). */
+  poolRestarts: boolean;
 }
 
 /** The compiled module file a process-pool child loads, and its export (a module class or a DynamicModule). */
@@ -77,6 +79,7 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   maxMemoryPerChild: null,
   autoscale: null,
   poolModule: null,
+  poolRestarts: false,
 };
 
 /** Expands Celery's node-name placeholders: `%h` host name, `%n` short host, `%d` domain. */

@@ -58,20 +58,6 @@ export class Autoscaler {
     else if (processes < limits.min) this.scaleUp(limits.min - processes);
   }
 
-  /** `pool_grow` under autoscale (Celery's `force_scale_up`): max is raised when the new size passes it. */
-  forceScaleUp(n: number): void {
-    const processes = this.pool.processes + n;
-    if (processes > this.limits.max) this.limits = { ...this.limits, max: processes };
-    this.scaleUp(n);
-  }
-
-  /** `pool_shrink` under autoscale (Celery's `force_scale_down`): min is lowered when the new size passes it. */
-  forceScaleDown(n: number): void {
-    const processes = this.pool.processes - n;
-    if (processes < this.limits.min) this.limits = { ...this.limits, min: Math.max(processes, 0) };
-    this.pool.shrink(n);
-  }
-
   private scaleUp(n: number): void {
     this.lastScaleUp = Date.now();
     this.pool.grow(n);
