@@ -2,7 +2,8 @@
 // worker CLI so a pool child creates it again (--module). Plain JavaScript because dist/ holds only
 // lib/ and sample-app/. Everything comes from POOL_* variables, none a CELERY_* one:
 // POOL_BROKER_URL, POOL_RESULT_BACKEND, POOL_KIND (inline | process), POOL_QUEUE, and the pool's
-// limits POOL_MAX_TASKS_PER_CHILD, POOL_MAX_MEMORY_PER_CHILD (KiB), POOL_AUTOSCALE (max,min).
+// limits POOL_MAX_TASKS_PER_CHILD, POOL_MAX_MEMORY_PER_CHILD (KiB), POOL_AUTOSCALE (max,min),
+// POOL_RESTARTS=true (pool_restart honoured).
 const { Injectable, Module } = require('@nestjs/common');
 const { CeleryModule, CeleryTask, OnTaskSignal, currentTask } = require('../../dist/lib');
 
@@ -121,6 +122,7 @@ Module({
         maxTasksPerChild: count('POOL_MAX_TASKS_PER_CHILD'),
         maxMemoryPerChild: count('POOL_MAX_MEMORY_PER_CHILD'),
         autoscale: autoscale && { max: autoscale[0], min: autoscale[1] },
+        poolRestarts: env.POOL_RESTARTS === 'true',
         mingle: false,
       },
     }),
