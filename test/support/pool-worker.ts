@@ -39,8 +39,10 @@ export async function startPoolWorker(options: { queue: string; backend: string;
     stats: async () => (await celeryCliJson('inspect', 'stats', '-d', hostname, '-t', '5'))[hostname],
     stop: async () => {
       child.child.kill('SIGTERM');
-      const exited = await Promise.race([child.exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 30_000))]);
-      if (exited === 'timeout') child.child.kill('SIGKILL');
+      // A worker that does not end its warm shutdown in 30 s is killed (its children follow: their IPC channel closes).
+      const timer = setTimeout(() => child.child.kill('SIGKILL'), 30_000);
+      await child.exited;
+      clearTimeout(timer);
     },
   };
 }
