@@ -3,6 +3,7 @@ import { CeleryClient } from '../../lib';
 import { celeryCliJson } from '../support/celery-cli';
 import { eventually, startCeleryApp } from '../support/celery-app';
 import { RABBITMQ_URL } from '../support/rabbitmq';
+import { startSampleProcess } from '../support/built-app';
 import { PoolWorker, startPoolWorker } from '../support/pool-worker';
 import { createTestEnvironment, TestEnvironment } from '../support/test-environment';
 
@@ -43,6 +44,28 @@ describe('the process pool', () => {
     for (const worker of workers) await worker.stop();
     await producer?.close();
     await env?.dispose();
+  });
+
+  it('runs the sample worker in the process pool from the environment (CELERY_WORKER_POOL=process, CELERY_WORKER_MAX_TASKS_PER_CHILD)', async () => {
+    const queue = `${env.queue}-sample`;
+    env.alsoRemove(queue);
+    const sample = startSampleProcess('main-worker', {
+      CELERY_BROKER_URL: RABBITMQ_URL,
+      CELERY_RESULT_BACKEND: env.databaseUrl,
+      CELERY_QUEUES: queue,
+      CELERY_CONCURRENCY: '1',
+      CELERY_WORKER_POOL: 'process',
+      CELERY_WORKER_MAX_TASKS_PER_CHILD: '1',
+    });
+    try {
+      await sample.waitForOutput(/consuming \S+ on .*\(concurrency 1 in the process pool,/, 60_000);
+      expect(await run(queue, 'tasks.add', [2, 3])).toBe(5);
+      expect(await run(queue, 'tasks.add', [4, 5])).toBe(9);
+      await sample.waitForOutput(/Process pool: child \d+ leaves the pool: it ran 1 task\(s\) \(maxTasksPerChild 1\)/);
+    } finally {
+      sample.child.kill('SIGTERM');
+      await sample.exited;
+    }
   });
 
   it('stops a busy loop at its hard time limit by killing its child, and goes on serving with a new one', async () => {
