@@ -19,6 +19,7 @@ import { roundTripScenario } from './scenarios/round-trip';
 import { scaleScenario } from './scenarios/scale';
 import { startUpScenario } from './scenarios/start-up';
 import { beatScenario } from './scenarios/beat';
+import { processPoolScenario } from './scenarios/process-pool';
 import { Bench } from './support/bench-context';
 import { cleanupAll } from './support/cleanup';
 import { RabbitTools } from './support/rabbit';
@@ -39,6 +40,7 @@ const SCENARIOS: [string, (bench: Bench) => Promise<void>][] = [
   ['start-up', startUpScenario],
   ['million', millionScenario],
   ['beat', beatScenario],
+  ['process-pool', processPoolScenario],
 ];
 
 /** Where results go: bench/results in the sources, whether run from dist/ or not. */
