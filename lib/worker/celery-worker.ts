@@ -623,7 +623,7 @@ export class CeleryWorker {
     await this.observers.sendSignal('prerun', context);
     const { settings, delivery, task } = accepted;
     const job = { message, deliveryInfo: delivery.deliveryInfo, hostname: this.hostname, storeState: (update: Required<TaskStateUpdate>) => this.storeStateOf(accepted, update) };
-    const call = this.pools.callFor(settings.pool, accepted.call, job, run.abort.signal, task.options);
+    const call = this.pools.callFor(settings.pool, accepted.call, job, run, task.options);
     const stillRunning = settings.pool === 'process' ? 'its pool child was killed and replaced' : 'though its code may still be running';
     return run.execute(call, context, settings, (seconds) =>
       this.deps.logger.warn(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed and its slot freed, ${stillRunning}`),

@@ -81,6 +81,12 @@ describe('the process pool', () => {
     expect(after).not.toBe(before);
     expect((await worker.stats()).pool.processes).toEqual([after]);
     expect(worker.process.output()).toContain(`Process pool: child ${before} leaves the pool: it died running pool.spin[${spun.id}] (signal SIGKILL)`);
+
+    // A soft limit first (its signal ignored by the loop), then the hard one kills the child all the same.
+    const pastSoft = await celery.send('pool.spin_past_soft_limit', [], { queue });
+    expect(await pastSoft.get({ timeout: 30_000, propagate: false })).toEqual({ exc_type: 'TimeLimitExceeded', exc_message: [1.5], exc_module: 'billiard.exceptions' });
+    expect(await run(queue, 'pool.add', [3, 3])).toBe(6);
+    expect(await run(queue, 'pool.pid')).not.toBe(after);
   });
 
   it('replaces a child after maxTasksPerChild tasks, and after the task that took it past maxMemoryPerChild', async () => {

@@ -76,6 +76,10 @@ class PoolTasks {
     for (;;);
   }
 
+  spinPastSoftLimit() {
+    for (;;);
+  }
+
   /** Holds `mebibytes` more MiB for the life of the process: a leak. */
   grow(mebibytes) {
     this.leak.push(Buffer.alloc(mebibytes * 1024 * 1024, 1));
@@ -102,6 +106,8 @@ decorate('flaky', { name: 'pool.flaky', autoretryFor: [AutoretryError], maxRetri
 decorate('progress', { name: 'pool.progress', trackStarted: true });
 decorate('wait', { name: 'pool.wait' });
 decorate('spin', { name: 'pool.spin', timeLimit: 1 });
+// The soft limit fires the signal first (the loop ignores it); the hard one must still kill the child.
+decorate('spinPastSoftLimit', { name: 'pool.spin_past_soft_limit', softTimeLimit: 0.5, timeLimit: 1.5 });
 decorate('grow', { name: 'pool.grow' });
 decorate('signals', { name: 'pool.signals', pool: 'inline' });
 OnTaskSignal('postrun')(PoolTasks.prototype, 'onPostrun', Object.getOwnPropertyDescriptor(PoolTasks.prototype, 'onPostrun'));

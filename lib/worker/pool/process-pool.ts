@@ -17,6 +17,12 @@ export interface ProcessPoolSettings {
   readonly launch: ChildLaunch;
 }
 
+/** The run a job belongs to (TaskRun): its signal (soft limit, shutdown) and its interruptions (hard limit, terminate). */
+export interface InterruptibleRun {
+  readonly abort: AbortController;
+  onInterrupt(listener: (error: Error) => void): void;
+}
+
 /** What the pool's size changes tell: the worker's slots and prefetch follow them, as Celery's consumer does. */
 export type PoolResizeListener = (processes: number) => void;
 
@@ -117,20 +123,29 @@ export class ProcessPool {
 
   /**
    * The call that runs a task in a child, for TaskRun.execute(): it waits for an idle child, sends
-   * the job, and resolves with the task's return value or rejects with its error rebuilt. The run's
-   * AbortSignal reaches the child: the soft time limit as SoftTimeLimitExceeded there, anything
-   * else (hard time limit, terminate, shutdown abort) by killing the child.
+   * the job, and resolves with the task's return value or rejects with its error rebuilt. The soft
+   * time limit reaches the child as SoftTimeLimitExceeded on its task's signal; an interruption
+   * (hard time limit, terminate) or a shutdown abort kills the child.
    */
-  callFor(job: ChildJob, signal: AbortSignal, options: TaskOptions): () => Promise<unknown> {
+  callFor(job: ChildJob, run: InterruptibleRun, options: TaskOptions): () => Promise<unknown> {
     return async () => {
       const child = await this.acquire();
+      const { signal } = run.abort;
+      if (signal.aborted && !(signal.reason instanceof SoftTimeLimitExceeded)) {
+        // Ended while it waited for a child (terminate, shutdown): the child goes to the next job.
+        this.makeAvailable(child);
+        throw signal.reason;
+      }
+      let running = true;
       const onAbort = () => {
+        if (!running) return;
         if (signal.reason instanceof SoftTimeLimitExceeded) child.softLimit(signal.reason.seconds);
         else void child.kill();
       };
-      if (signal.aborted) onAbort();
       signal.addEventListener('abort', onAbort);
+      run.onInterrupt(() => running && void child.kill());
       const end = await child.run(job);
+      running = false;
       signal.removeEventListener('abort', onAbort);
       if (end.kind === 'lost') {
         this.replace(child, `it died running ${job.message.task}[${job.message.id}] (${end.exit})`);

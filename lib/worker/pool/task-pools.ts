@@ -2,7 +2,7 @@ import type { TaskPoolName, TaskOptions } from '../../task/task-definition';
 import type { TaskRegistry } from '../../task/task-registry';
 import { Autoscaler, AutoscaleLimits } from './autoscaler';
 import type { ChildJob } from './pool-child';
-import { ProcessPool } from './process-pool';
+import { InterruptibleRun, ProcessPool } from './process-pool';
 import { ProcessPoolStartError } from '../../errors/process-pool-start.error';
 
 /**
@@ -69,8 +69,8 @@ export class TaskPools {
   }
 
   /** The call that runs one task where its settings say: `inline` as it is, 'process' through the pool (started with the worker, see start()). */
-  callFor(pool: TaskPoolName, inline: () => unknown, job: ChildJob, signal: AbortSignal, options: TaskOptions): () => unknown {
+  callFor(pool: TaskPoolName, inline: () => unknown, job: ChildJob, run: InterruptibleRun, options: TaskOptions): () => unknown {
     if (pool === 'inline' || !this.started) return inline;
-    return this.started.callFor(job, signal, options);
+    return this.started.callFor(job, run, options);
   }
 }
