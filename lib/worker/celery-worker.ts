@@ -621,13 +621,20 @@ export class CeleryWorker {
   private async runBody(accepted: AcceptedTask, run: TaskRun, context: TaskContext): Promise<RunResult> {
     const { message } = accepted;
     await this.observers.sendSignal('prerun', context);
-    const { settings, delivery, task } = accepted;
+    const { settings } = accepted;
+    // The inline pool allocates nothing more per task: the prepared call runs here.
+    const call = settings.pool === 'inline' ? accepted.call : this.processPoolCall(accepted, run);
+    return run.execute(call, context, settings, (seconds) => {
+      const code = settings.pool === 'process' ? 'its pool child was killed and replaced' : 'though its code may still be running';
+      this.deps.logger.warn(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed and its slot freed, ${code}`);
+    });
+  }
+
+  /** The call that runs a task in the process pool: the child gets its message, its state updates come back here. */
+  private processPoolCall(accepted: AcceptedTask, run: TaskRun): () => unknown {
+    const { message, delivery, task, settings } = accepted;
     const job = { message, deliveryInfo: delivery.deliveryInfo, hostname: this.hostname, storeState: (update: Required<TaskStateUpdate>) => this.storeStateOf(accepted, update) };
-    const call = this.pools.callFor(settings.pool, accepted.call, job, run, task.options);
-    const stillRunning = settings.pool === 'process' ? 'its pool child was killed and replaced' : 'though its code may still be running';
-    return run.execute(call, context, settings, (seconds) =>
-      this.deps.logger.warn(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed and its slot freed, ${stillRunning}`),
-    );
+    return this.pools.callFor(settings.pool, accepted.call, job, run, task.options);
   }
 
   /** The process pool and its autoscaler when they run (remote control's pool commands, `stats`). */
