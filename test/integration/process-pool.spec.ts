@@ -68,7 +68,7 @@ describe('the process pool', () => {
     }
   });
 
-  it('stops a busy loop at its hard time limit by killing its child, and goes on serving with a new one', async () => {
+  it('stops a busy loop at its hard time limit by killing its child, and goes on serving with a new one, as after any child dies', async () => {
     const { worker, queue } = await poolWorker(1);
     const [before] = (await worker.stats()).pool.processes;
     const started = Date.now();
@@ -86,7 +86,16 @@ describe('the process pool', () => {
     const pastSoft = await celery.send('pool.spin_past_soft_limit', [], { queue });
     expect(await pastSoft.get({ timeout: 30_000, propagate: false })).toEqual({ exc_type: 'TimeLimitExceeded', exc_message: [1.5], exc_module: 'billiard.exceptions' });
     expect(await run(queue, 'pool.add', [3, 3])).toBe(6);
-    expect(await run(queue, 'pool.pid')).not.toBe(after);
+    const third = (await run(queue, 'pool.pid')) as number;
+    expect(third).not.toBe(after);
+
+    // An idle child killed from outside is replaced before a task finds it dead.
+    process.kill(third, 'SIGKILL');
+    const [fourth] = await eventually(async () => {
+      const { processes } = (await worker.stats()).pool;
+      return processes.length === 1 && processes[0] !== third ? processes : undefined;
+    }, 20_000, 'a new child');
+    expect(await run(queue, 'pool.pid')).toBe(fourth);
   });
 
   it('replaces a child after maxTasksPerChild tasks, and after the task that took it past maxMemoryPerChild', async () => {

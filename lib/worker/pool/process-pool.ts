@@ -182,7 +182,9 @@ export class ProcessPool {
     else this.idle.push(child);
   }
 
+  /** Takes a child out and starts another; once per child, whoever sees it go first (its job, or its exit). */
   private replace(child: PoolChild, why: string): void {
+    if (!this.children.has(child)) return;
     this.remove(child, why);
     if (this.running && this.children.size < this.target) this.spawn();
   }
@@ -200,6 +202,8 @@ export class ProcessPool {
   private spawn(): PoolChild {
     const child = new PoolChild(this.settings.launch);
     this.children.add(child);
+    // An idle child that dies (killed from outside, out of memory) is replaced before a job finds it dead.
+    void child.exited.then((how) => this.running && this.replace(child, `it exited (${how})`));
     child.ready.then(
       () => this.makeAvailable(child),
       (error: Error) => {
