@@ -33,8 +33,7 @@ export class TaskPools {
 
   /** The run slots the worker starts with: the pool's children when tasks run there, else `concurrency`. */
   slots(concurrency: number): number {
-    if (this.workerPool !== 'process') return concurrency;
-    return this.autoscale ? this.autoscale.min : concurrency;
+    return this.workerPool === 'process' && this.processPool ? this.processPool.processes : concurrency;
   }
 
   /**
