@@ -24,7 +24,7 @@ export interface BenchConfig {
   pythonDrainTasks: number;
   /** Drains that store every result (PostgreSQL, rpc://, scale) are slower: fewer tasks keep the run short. */
   resultDrainTasks: number;
-  /** Scenario 13: tasks drained through the local SQS-compatible server, by each subject (BENCH_SQS_DRAIN_TASKS). */
+  /** Scenario 14: tasks drained through the local SQS-compatible server, by each subject (BENCH_SQS_DRAIN_TASKS). */
   sqsDrainTasks: number;
   roundTrips: number;
   pythonRoundTrips: number;

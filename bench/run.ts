@@ -19,6 +19,7 @@ import { roundTripScenario } from './scenarios/round-trip';
 import { scaleScenario } from './scenarios/scale';
 import { startUpScenario } from './scenarios/start-up';
 import { beatScenario } from './scenarios/beat';
+import { processPoolScenario } from './scenarios/process-pool';
 import { sqsScenario } from './scenarios/sqs';
 import { Bench } from './support/bench-context';
 import { cleanupAll } from './support/cleanup';
@@ -40,6 +41,7 @@ const SCENARIOS: [string, (bench: Bench) => Promise<void>][] = [
   ['start-up', startUpScenario],
   ['million', millionScenario],
   ['beat', beatScenario],
+  ['process-pool', processPoolScenario],
   ['sqs', sqsScenario],
 ];
 

@@ -8,12 +8,19 @@ import 'reflect-metadata';
 import { DynamicModule, Injectable, Module } from '@nestjs/common';
 import { CeleryModule, CeleryTask } from '../lib';
 import type { NodeWorkerSettings } from './support/processes';
+import { hashWork } from './support/hash-work';
 
 @Injectable()
 class BenchTasks {
   @CeleryTask({ name: 'bench.noop' })
   noop(): null {
     return null;
+  }
+
+  /** CPU-bound work, about 20 ms (support/hash-work.ts; bench_tasks.py's bench.hash does the same). */
+  @CeleryTask({ name: 'bench.hash' })
+  hash(rounds: number): string {
+    return hashWork(rounds);
   }
 
   /** The work BullMQ's bench processor does, for the side-by-side rows. */
@@ -40,7 +47,17 @@ export function benchWorkerModule(settings: NodeWorkerSettings & { brokerUrl: st
       CeleryModule.forRoot({
         broker: settings.brokerUrl,
         backend,
-        worker: { queues: [settings.queue], ignoreResult: settings.ignoreResult, acksLate: settings.acksLate ?? false, hostname: `${settings.queue}@%h`, mingle: false },
+        worker: {
+          queues: [settings.queue],
+          ignoreResult: settings.ignoreResult,
+          acksLate: settings.acksLate ?? false,
+          hostname: `${settings.queue}@%h`,
+          mingle: false,
+          pool: settings.pool,
+          concurrency: settings.concurrency,
+          // A process-pool child creates this file's module again, from the same BENCH_WORKER.
+          poolModule: { path: __filename, export: 'BenchWorkerModule' },
+        },
       }),
     ],
     providers: [BenchTasks],

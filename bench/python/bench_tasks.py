@@ -8,6 +8,7 @@
 Everything else is Celery's default (prefetch multiplier 4, acks early, json), as a user gets it.
 """
 import ctypes
+import hashlib
 import ctypes.util
 import os
 import signal
@@ -23,6 +24,20 @@ app.conf.database_short_lived_sessions = False
 @app.task(name="bench.noop", ignore_result=os.environ.get("BENCH_IGNORE_RESULT") == "1")
 def noop():
     return None
+
+
+BLOCK = bytes(range(256)) * 256  # 64 KiB, the bytes bench/support/hash-work.ts hashes
+
+
+@app.task(name="bench.hash", ignore_result=os.environ.get("BENCH_IGNORE_RESULT") == "1")
+def hash_work(rounds):
+    """The process-pool scenario's CPU-bound task: the same chained SHA-256 loop as hash-work.ts."""
+    digest = bytes(32)
+    for _ in range(rounds):
+        h = hashlib.sha256(BLOCK)
+        h.update(digest)
+        digest = h.digest()
+    return digest.hex()
 
 
 PR_SET_PDEATHSIG = 1

@@ -8,14 +8,14 @@ import { noopMessage, pollUntil, uniqueName } from '../support/rabbit';
 import { addRow } from '../support/report';
 import { summarize } from '../support/stats';
 
-const DRAIN = '13. SQS: drain, no result';
-const DRAIN_RESULTS = '13. SQS: drain, results in Redis';
+const DRAIN = '14. SQS: drain, no result';
+const DRAIN_RESULTS = '14. SQS: drain, results in Redis';
 const SILENT = { log: () => undefined, warn: () => undefined, error: () => undefined };
 /** Sends in flight at once while filling a queue: each is an HTTP request to the server. */
 const WINDOW = 100;
 
 /**
- * 13. SQS as broker (kombu's SQS transport) on the local SQS-compatible server (in this process;
+ * 14. SQS as broker (kombu's SQS transport) on the local SQS-compatible server (in this process;
  * test/support/local-sqs): draining pre-queued no-op tasks, without and with results (Redis,
  * BENCH_REDIS_RESULTS_URL, flushed afterwards), by
  * our worker beside Celery prefork -c 2 and solo, same run, same server. The server's HTTP

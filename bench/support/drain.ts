@@ -1,4 +1,4 @@
-import type { RabbitTools } from './rabbit';
+import type { PrequeueOptions, RabbitTools } from './rabbit';
 import { pollUntil } from './rabbit';
 import type { WorkerProcess } from './processes';
 
@@ -64,7 +64,7 @@ export interface DrainSubject {
   subject: string;
   total: number;
   /** Set up per run (a database, a reply queue…); returns how to start the worker and when it is done. */
-  prepare(queue: string): Promise<{ prequeue?: { replyTo?: string; ignoreResult?: boolean }; start: () => Promise<WorkerProcess>; done?: () => Promise<boolean> }>;
+  prepare(queue: string): Promise<{ prequeue?: PrequeueOptions; start: () => Promise<WorkerProcess>; done?: () => Promise<boolean> }>;
 }
 
 /** Runs a drain subject `repeats` times on fresh queues; returns tasks/s of each run. */

@@ -29,6 +29,10 @@ export interface NodeWorkerSettings {
   acksLate?: boolean;
   /** Default: the benchmark's RabbitMQ. */
   brokerUrl?: string;
+  /** Where tasks run (worker.pool); default inline. */
+  pool?: 'inline' | 'process';
+  /** worker.concurrency; default 10. */
+  concurrency?: number;
 }
 
 /** Our worker in its own Node.js process, as `npm run start:worker` would run it. */

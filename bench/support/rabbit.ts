@@ -10,6 +10,14 @@ import { onCleanup } from './cleanup';
 /** The task every worker in the benchmark runs: does nothing, returns None. */
 export const NOOP_TASK = 'bench.noop';
 
+/** The messages a drain pre-queues: bench.noop by default, or another task with its args. */
+export interface PrequeueOptions {
+  replyTo?: string;
+  ignoreResult?: boolean;
+  task?: string;
+  args?: unknown[];
+}
+
 /** A name no other run or test shares. */
 export function uniqueName(prefix: string): string {
   return `bench-${prefix}-${randomBytes(4).toString('hex')}`;
@@ -69,7 +77,7 @@ export class RabbitTools {
    * Puts `count` no-op task messages (Celery protocol v2, as our client encodes them) in the
    * queue through a confirm channel, and returns once RabbitMQ has confirmed all of them.
    */
-  async prequeue(queue: string, count: number, options: { replyTo?: string; ignoreResult?: boolean } = {}): Promise<void> {
+  async prequeue(queue: string, count: number, options: PrequeueOptions = {}): Promise<void> {
     const channel = await this.connection.createConfirmChannel();
     try {
       for (let sent = 0; sent < count; ) {
@@ -114,12 +122,12 @@ export class RabbitTools {
 }
 
 /** A no-op task message, as our client would build it. */
-export function noopMessage(queue: string, options: { replyTo?: string; ignoreResult?: boolean } = {}) {
+export function noopMessage(queue: string, options: PrequeueOptions = {}) {
   const id = randomUUID();
   const encoded = encodeTaskMessage({
     id,
-    task: NOOP_TASK,
-    args: [],
+    task: options.task ?? NOOP_TASK,
+    args: options.args ?? [],
     kwargs: {},
     embed: EMPTY_EMBED,
     rootId: id,
@@ -143,7 +151,7 @@ export function noopMessage(queue: string, options: { replyTo?: string; ignoreRe
   return { id, exchange: '', routingKey: queue, ...encoded };
 }
 
-function publishNoop(channel: ConfirmChannel, queue: string, options: { replyTo?: string; ignoreResult?: boolean }): void {
+function publishNoop(channel: ConfirmChannel, queue: string, options: PrequeueOptions): void {
   const message = noopMessage(queue, options);
   channel.publish('', queue, message.body, toPublishOptions(message));
 }

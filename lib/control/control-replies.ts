@@ -53,6 +53,8 @@ export interface WorkerStats {
   prefetch_count: number;
   /** `getrusage(RUSAGE_SELF)`. */
   rusage: Record<string, number>;
+  /** With `--autoscale` (Celery's Autoscaler.info): its limits, the children now, the tasks held. */
+  autoscaler?: { max: number; min: number; current: number; qty: number };
 }
 
 /** A kombu `Queue.as_dict(recurse=True)`, one entry of `active_queues`. */

@@ -11,6 +11,8 @@ export interface CeleryNamedError {
   celeryExceptionModule?: string | null;
   /** The Python exception's `args` (stored as `exc_message`); default: `[error.message]`. */
   celeryExceptionArgs?: readonly unknown[];
+  /** The whole stored form, already computed (an error rebuilt from another process): used as it is. */
+  celeryExceptionInfo?: ExceptionInfo;
 }
 
 /**
@@ -21,6 +23,7 @@ export interface CeleryNamedError {
 export function toExceptionInfo(error: unknown): ExceptionInfo {
   if (!(error instanceof Error || isErrorFromAnyRealm(error))) return { exc_type: 'Exception', exc_message: [String(error)], exc_module: 'builtins' };
   const named = error as Error & CeleryNamedError;
+  if (named.celeryExceptionInfo) return named.celeryExceptionInfo;
   if (named.celeryExceptionType) {
     return {
       exc_type: named.celeryExceptionType,

@@ -14,17 +14,36 @@ export function workerStats(context: ControlContext): WorkerStats {
     pid: process.pid,
     clock: String(clock.value),
     uptime: since ? Math.round((Date.now() - since.getTime()) / 1000) : 0,
-    pool: {
-      'max-concurrency': worker.options.concurrency,
-      processes: [process.pid],
-      'max-tasks-per-child': 'N/A',
-      'put-guarded-by-semaphore': false,
-      timeouts: [0, 0],
-    },
+    pool: poolStats(context),
     broker: brokerInfo,
     prefetch_count: worker.prefetchCount,
     rusage: resourceUsage(),
+    ...autoscalerStats(context),
   };
+}
+
+/**
+ * Celery's `pool.info`: with the process pool as prefork reports it (its children's pids, their
+ * number as max-concurrency, max-tasks-per-child), so Flower's pool
+ * page shows the children; otherwise this one process running `concurrency` tasks at once.
+ */
+function poolStats(context: ControlContext): WorkerStats['pool'] {
+  const { worker } = context;
+  const pool = worker.taskPools.process;
+  if (!pool) {
+    return { 'max-concurrency': worker.options.concurrency, processes: [process.pid], 'max-tasks-per-child': 'N/A', 'put-guarded-by-semaphore': false, timeouts: [0, 0] };
+  }
+  // timeouts: Celery's worker-wide [soft, hard] task time limits; ours are per task only.
+  return { 'max-concurrency': pool.processes, processes: pool.pids, 'max-tasks-per-child': pool.maxTasksPerChild ?? 'N/A', 'put-guarded-by-semaphore': false, timeouts: [0, 0] };
+}
+
+/** Celery's `autoscaler` stats entry, beside `pool`, when the worker autoscales. */
+function autoscalerStats(context: ControlContext): Pick<WorkerStats, 'autoscaler'> {
+  const { worker } = context;
+  const autoscaler = worker.taskPools.autoscaler;
+  const pool = worker.taskPools.process;
+  if (!autoscaler || !pool) return {};
+  return { autoscaler: { max: autoscaler.max, min: autoscaler.min, current: pool.processes, qty: worker.activeTasks().length + worker.reservedTasks().length } };
 }
 
 /** `resource.getrusage(RUSAGE_SELF)` in Python's field names; times in seconds, maxrss in KiB. */

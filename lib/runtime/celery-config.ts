@@ -16,6 +16,7 @@ import { createTaskTracer } from '../tracing/create-task-tracer';
 import type { TaskTracer } from '../tracing/task-tracer';
 import { resolveTracingOptions } from '../tracing/tracing-options';
 import { urlScheme } from '../broker/amqp/amqp-url';
+import { isPoolChild } from '../worker/pool/pool-child-channel';
 import { CeleryLogLevel, commandLineHostname, WorkerCommandLine, workerCommandLine } from './worker-command-line';
 
 /** The module's options with every default applied: what the providers are built from. */
@@ -51,6 +52,8 @@ export interface CeleryConfig {
   scheduleClock: ScheduleClock;
   /** Spans for sends and runs (OpenTelemetry), or NO_TRACING. */
   tracer: TaskTracer;
+  /** This process is a process-pool child (lib/pool-child.main.ts): it runs its parent's jobs and consumes nothing. */
+  poolChild: boolean;
 }
 
 /**
@@ -87,6 +90,8 @@ export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: W
               queues: flags?.queues && [...flags.queues],
               concurrency: flags?.concurrency,
               hostname: flags ? commandLineHostname(flags, worker.hostname ?? DEFAULT_WORKER_OPTIONS.hostname) : undefined,
+              // A process-pool child creates the module the CLI booted, unless the options name one.
+              poolModule: worker.poolModule ?? flags?.module,
             }),
             autoStart: autoStart ?? true,
             exitOnRemoteShutdown: exitOnRemoteShutdown ?? true,
@@ -112,6 +117,7 @@ export function resolveCeleryConfig(options: CeleryModuleOptions, commandLine: W
     }),
     scheduleClock: resolveScheduleClock(options.beat),
     tracer: createTaskTracer(resolveTracingOptions(options.tracing)),
+    poolChild: isPoolChild(),
   };
 }
 

@@ -19,6 +19,7 @@ import type { TaskRegistry } from '../task/task-registry';
 import type { CeleryConfig } from './celery-config';
 import { decideRoles, RuntimeRoles } from './runtime-roles';
 import { reportToWorkerCommandLine } from './worker-command-line';
+import { servePoolChild } from '../worker/pool/serve-pool-child';
 
 /** Everything a Celery app is made of, built once by createCeleryRuntime(). */
 export interface CeleryRuntimeParts {
@@ -97,6 +98,7 @@ export class CeleryRuntime {
     const roles = decideRoles(config, registry);
     this.roles = roles;
     logger.log(roles.summary);
+    if (roles.worker === 'pool-child') return servePoolChild(registry, logger);
     reportToWorkerCommandLine({ worker: roles.worker !== 'none', beat: roles.beat, summary: roles.summary, hostname: roles.worker === 'none' ? undefined : worker?.hostname });
     // The outbox relay runs in producer-only apps too.
     await outbox.start();

@@ -34,6 +34,7 @@ import { renderWorkerBanner } from './worker-banner';
 import { maskUrl } from '../utils/mask-secrets';
 import { endProcessOnRemoteShutdown } from './end-process-on-remote-shutdown';
 import { validateCeleryOptions } from './validate-options';
+import { createTaskPools } from './create-task-pools';
 
 /** What the host of a runtime (CeleryModule, the microservice transport, a script) gives it. */
 export interface RuntimeHost {
@@ -144,6 +145,7 @@ function buildWorker(
     workflow: new CanvasWorkflowSteps(client, logger, registry),
     security: config.security,
     tracer: config.tracer,
+    pools: createTaskPools(config.worker!, logger),
   });
 }
 
@@ -184,7 +186,8 @@ function printBannerOnStart(config: CeleryConfig, worker: CeleryWorker, registry
         app: banner.app,
         transport: maskUrl(config.broker.url),
         results: describeBackend(config.backend) ?? 'disabled://',
-        concurrency: options.concurrency,
+        concurrency: worker.taskPools.process?.processes ?? options.concurrency,
+        pool: worker.taskPools.process ? 'process' : 'inline',
         prefetchMultiplier: options.prefetchMultiplier,
         acksLate: options.acksLate,
         taskEvents: events?.taskEventsEnabled ?? config.events.sendTaskEvents,

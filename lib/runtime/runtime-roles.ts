@@ -5,9 +5,10 @@ import type { CeleryConfig } from './celery-config';
 export interface RuntimeRoles {
   /**
    * `consume`: the worker starts at bootstrap. `manual`: the app starts it (`worker.autoStart:
-   * false`, Nest's `manualRegistration` counterpart). `none`: a producer only.
+   * false`, Nest's `manualRegistration` counterpart). `none`: a producer only. `pool-child`: a
+   * process-pool child, running the jobs of the worker that forked it.
    */
-  readonly worker: 'consume' | 'manual' | 'none';
+  readonly worker: 'consume' | 'manual' | 'none' | 'pool-child';
   /** Watches the deployment's events to raise alerts (the dashboard starts the same monitor on its own). */
   readonly alerts: boolean;
   /** Relays the transactional outbox. */
@@ -25,6 +26,8 @@ export interface RuntimeRoles {
  * tasks. `worker: false` is always a producer.
  */
 export function decideRoles(config: CeleryConfig, registry: TaskRegistry): RuntimeRoles {
+  // A pool child only runs its parent's jobs: no relay, alerts or beat of its own (the parent has them).
+  if (config.poolChild) return { worker: 'pool-child', alerts: false, outboxRelay: false, beat: false, summary: 'Process-pool child' };
   const tasks = registry.appTaskNames();
   const alerts = config.alerts !== null;
   const outboxRelay = config.outbox?.relay === true;

@@ -6,7 +6,7 @@ import { SQS_TRANSPORT_OPTION_KEYS } from '../broker/sqs/sqs-transport-options';
 import { CELERY_MODULE_OPTION_KEYS } from './celery-module-options';
 import { EMBEDDED_BACKEND_OPTION_KEYS, POSTGRES_BACKEND_OPTION_KEYS, REDIS_BACKEND_OPTION_KEYS } from '../backend/backend-options';
 import { SECURITY_OPTION_KEYS } from '../security/security-options';
-import { WORKER_OPTION_KEYS } from '../worker/worker-module-options';
+import { WORKER_OPTION_KEYS, WorkerModuleOptions } from '../worker/worker-module-options';
 import { METRICS_OPTION_KEYS } from '../metrics/celery-metrics-options';
 import { OUTBOX_OPTION_KEYS } from '../outbox/outbox-options';
 import { BEAT_ENTRY_KEYS, BEAT_OPTION_KEYS, beatTimeZone } from '../beat/beat-options';
@@ -128,7 +128,8 @@ export function validateCeleryOptions(options: CeleryModuleOptions | undefined |
         problems.push(`worker.delayedDeliveryQueueType must be 'quorum' or 'classic' (Celery: broker_native_delayed_delivery_queue_type), got ${describe(worker.delayedDeliveryQueueType)}`);
       }
       if (worker.hostname !== undefined) checkName(problems, 'worker.hostname', worker.hostname);
-      for (const key of ['acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'autoStart', 'exitOnRemoteShutdown', 'mingle', 'sendTaskEvents', 'logTasks'] as const) {
+      checkPoolOptions(problems, worker);
+      for (const key of ['acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'autoStart', 'exitOnRemoteShutdown', 'mingle', 'sendTaskEvents', 'logTasks', 'poolRestarts'] as const) {
         if (worker[key] !== undefined && typeof worker[key] !== 'boolean') problems.push(`worker.${key} must be true or false, got ${describe(worker[key])}`);
       }
     }
@@ -261,6 +262,29 @@ function checkBrokerUrls(problems: string[], name: string, url: unknown): void {
 function checkUrl(problems: string[], name: string, url: unknown): void {
   if (typeof url !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     problems.push(`${name} must be a URL such as amqp://user:password@host:5672// or postgresql://user@host/db, got ${describe(url)}`);
+  }
+}
+
+/** The process pool's options (docs/PROCESS-POOL.md): Celery's worker_pool, worker_max_tasks_per_child, worker_max_memory_per_child, --autoscale. */
+function checkPoolOptions(problems: string[], worker: WorkerModuleOptions): void {
+  if (worker.pool !== undefined && worker.pool !== 'inline' && worker.pool !== 'process') {
+    problems.push(`worker.pool must be 'inline' (tasks on the worker's event loop) or 'process' (child processes, Celery's prefork), got ${describe(worker.pool)}`);
+  }
+  checkInteger(problems, 'worker.maxTasksPerChild', worker.maxTasksPerChild);
+  checkInteger(problems, 'worker.maxMemoryPerChild', worker.maxMemoryPerChild);
+  const autoscale = worker.autoscale as unknown;
+  if (autoscale !== undefined) {
+    const { max, min } = (autoscale ?? {}) as { max?: unknown; min?: unknown };
+    if (typeof autoscale !== 'object' || autoscale === null || !Number.isInteger(max) || !Number.isInteger(min) || (min as number) < 1 || (max as number) < (min as number)) {
+      problems.push(`worker.autoscale must be { max, min } with whole numbers 1 ≤ min ≤ max (Celery: --autoscale=max,min), got ${describe(autoscale)}`);
+    }
+  }
+  const poolModule = worker.poolModule as unknown;
+  if (poolModule !== undefined) {
+    const { path, export: exported } = (poolModule ?? {}) as { path?: unknown; export?: unknown };
+    if (typeof poolModule !== 'object' || poolModule === null || typeof path !== 'string' || path.trim() === '' || (exported !== undefined && (typeof exported !== 'string' || exported === ''))) {
+      problems.push(`worker.poolModule must be { path: 'dist/worker.module.js', export?: 'WorkerModule' }, the compiled module a pool child creates, got ${describe(poolModule)}`);
+    }
   }
 }
 

@@ -29,6 +29,8 @@ export interface WorkerBannerInfo {
   transport: string;
   results: string;
   concurrency: number;
+  /** Where tasks run: Celery's banner names its pool (`8 (prefork)`); ours the event loop or the process pool. Default the event loop. */
+  pool?: 'inline' | 'process';
   prefetchMultiplier: number;
   acksLate: boolean;
   taskEvents: boolean;
@@ -59,7 +61,7 @@ export function renderWorkerBanner(info: WorkerBannerInfo): string {
     `.> app:         ${info.app}`,
     `.> transport:   ${info.transport}`,
     `.> results:     ${info.results}`,
-    `.> concurrency: ${info.concurrency} (event loop)`,
+    `.> concurrency: ${info.concurrency} (${info.pool === 'process' ? 'process pool' : 'event loop'})`,
     `.> prefetch:    ${info.concurrency * info.prefetchMultiplier} (concurrency × worker_prefetch_multiplier ${info.prefetchMultiplier})`,
     `.> acks:        ${info.acksLate ? 'late, once the outcome is stored (task_acks_late)' : 'early, before the task runs'}`,
     `.> task events: ${info.taskEvents ? 'ON' : 'OFF (enable -E to monitor tasks in this worker)'}`,

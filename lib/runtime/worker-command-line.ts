@@ -30,6 +30,8 @@ export interface WorkerCommandLine {
   readonly logLevel: CeleryLogLevel;
   /** The app as the start-up banner names it: `WorkerModule (dist/worker.module.js)`. */
   readonly app: string;
+  /** `--module` and `--export`: what a process-pool child creates when `worker.poolModule` is not set. */
+  readonly module?: { readonly path: string; readonly export: string };
 }
 
 /** What one runtime of the process did at start-up, for the CLI to check that a worker took its flags. */

@@ -39,6 +39,11 @@ export interface TaskOptions {
   timeLimit?: number;
   /** Seconds after which the task's AbortSignal fires with SoftTimeLimitExceeded (Celery: `soft_time_limit`). */
   softTimeLimit?: number;
+  /**
+   * Where this task runs, over the worker's `pool`: 'inline' on the worker's event loop, 'process'
+   * in a child process of the worker's process pool (Celery's prefork pool). See docs/PROCESS-POOL.md.
+   */
+  pool?: TaskPoolName;
   /** Errors (classes) that retry the task automatically (Celery: `autoretry_for`). */
   autoretryFor?: ErrorClass[];
   /** Tries after the first before FAILURE; null: unlimited (Celery: `max_retries`, default 3). */
@@ -58,6 +63,12 @@ export interface TaskOptions {
    */
   schedule?: TaskScheduleOption;
 }
+
+/**
+ * Where tasks run: 'inline' on the worker's own event loop (I/O-bound tasks; the default), or
+ * 'process' in child processes that each create the application (Celery's prefork pool).
+ */
+export type TaskPoolName = 'inline' | 'process';
 
 /** A class of errors, as `autoretryFor` lists them. */
 export type ErrorClass = abstract new (...args: never[]) => Error;

@@ -36,6 +36,7 @@ import { WorkerObservers } from './worker-observers';
 import { WorkflowSteps } from './workflow-steps';
 import type { CeleryQueueOptions } from '../broker/celery-queue';
 import { WorkerNotConsumingError } from '../errors/worker-not-consuming.error';
+import { TaskPools } from './pool/task-pools';
 
 import type { ActiveTask } from './task-run';
 export type { ActiveTask };
@@ -73,6 +74,8 @@ export interface WorkerDependencies {
   security?: MessageSecurity;
   /** Consumer spans (`run/<task>`) under the context each message carries, producer spans for retries; none when omitted. */
   tracer?: TaskTracer;
+  /** Where tasks run (pool/task-pools.ts): the process pool when configured; inline only when omitted. */
+  pools?: TaskPools;
 }
 
 /**
@@ -143,8 +146,14 @@ export class CeleryWorker {
   private readonly duplicates: DuplicateGuard;
   private readonly startupSteps: (() => Promise<void>)[] = [];
   private readonly tracer: TaskTracer;
+  // ── The pool seam (pool/): where task code runs, and how many run slots it gives ──
+  private readonly pools: TaskPools;
+  /** Tasks run at once: `concurrency`, or the process pool's children (they change with pool_grow, autoscale…). */
+  private slots: number;
 
   constructor(private readonly deps: WorkerDependencies) {
+    this.pools = deps.pools ?? new TaskPools('inline', null, null, 0);
+    this.slots = this.pools.slots(deps.options.concurrency);
     this.hostname = expandHostname(deps.options.hostname);
     this.observers = new WorkerObservers(deps.monitors, deps.signals, deps.logger);
     this.recorder = new ResultRecorder(deps.backend, this.hostname);
@@ -368,6 +377,7 @@ export class CeleryWorker {
     this.duplicates.assertUsable(this.deps.registry);
     await this.revoked.load();
     for (const step of this.startupSteps) await step();
+    await this.pools.start(this.deps.registry, () => this.active.size + this.waiting.length, (processes) => this.resizeSlots(processes));
     this.startedAt = new Date();
     this.prefetch = this.basePrefetch;
     const queues = options.queues.map((name) => this.deps.declareQueue(name));
@@ -382,7 +392,7 @@ export class CeleryWorker {
     this.observers.notify('workerStarted');
     logger.log(
       `Worker ${this.hostname} consuming ${options.queues.join(', ')} on ${broker.description} ` +
-        `(concurrency ${options.concurrency}, tasks: ${this.deps.registry.names().join(', ') || 'none'})`,
+        `(concurrency ${this.slots}${this.pools.process ? ' in the process pool' : ''}, tasks: ${this.deps.registry.names().join(', ') || 'none'})`,
     );
   }
 
@@ -412,6 +422,7 @@ export class CeleryWorker {
       }
     }
     await this.backgroundDone(Math.max(deadline - Date.now(), 1_000));
+    await this.pools.stop();
     this.consumer = null;
     this.observers.notify('workerStopped');
     logger.log(`Worker ${this.hostname} stopped after ${this.processed} task(s)`);
@@ -486,7 +497,7 @@ export class CeleryWorker {
   }
 
   private get basePrefetch(): number {
-    return this.deps.options.concurrency * this.deps.options.prefetchMultiplier;
+    return this.slots * this.deps.options.prefetchMultiplier;
   }
 
   /**
@@ -521,7 +532,7 @@ export class CeleryWorker {
   }
 
   private startWaitingTasks(): void {
-    while (this.active.size < this.deps.options.concurrency && this.waiting.length > 0 && !this.stopping) {
+    while (this.active.size < this.slots && this.waiting.length > 0 && !this.stopping) {
       const accepted = this.waiting.shift()!;
       const run = this.execute(accepted).finally(() => this.runs.delete(accepted));
       this.runs.set(accepted, run);
@@ -553,7 +564,7 @@ export class CeleryWorker {
       const outcome = await this.runTask(accepted, run);
       if (!outcome) return;
       const trace = accepted.trace;
-      const settleInBackground = !accepted.settings.acksLate && this.storing < BACKGROUND_STORES_PER_SLOT * this.deps.options.concurrency;
+      const settleInBackground = !accepted.settings.acksLate && this.storing < BACKGROUND_STORES_PER_SLOT * this.slots;
       if (settleInBackground) {
         this.storing++;
         freeSlot();
@@ -610,9 +621,32 @@ export class CeleryWorker {
   private async runBody(accepted: AcceptedTask, run: TaskRun, context: TaskContext): Promise<RunResult> {
     const { message } = accepted;
     await this.observers.sendSignal('prerun', context);
-    return run.execute(accepted.call, context, accepted.settings, (seconds) =>
-      this.deps.logger.warn(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed and its slot freed, though its code may still be running`),
-    );
+    const { settings } = accepted;
+    // The inline pool allocates nothing more per task: the prepared call runs here.
+    const call = settings.pool === 'inline' ? accepted.call : this.processPoolCall(accepted, run);
+    return run.execute(call, context, settings, (seconds) => {
+      const code = settings.pool === 'process' ? 'its pool child was killed and replaced' : 'though its code may still be running';
+      this.deps.logger.warn(`Task ${message.task}[${message.id}] exceeded its hard time limit of ${seconds} s: failed and its slot freed, ${code}`);
+    });
+  }
+
+  /** The call that runs a task in the process pool: the child gets its message, its state updates come back here. */
+  private processPoolCall(accepted: AcceptedTask, run: TaskRun): () => unknown {
+    const { message, delivery, task, settings } = accepted;
+    const job = { message, deliveryInfo: delivery.deliveryInfo, hostname: this.hostname, storeState: (update: Required<TaskStateUpdate>) => this.storeStateOf(accepted, update) };
+    return this.pools.callFor(settings.pool, accepted.call, job, run, task.options);
+  }
+
+  /** The process pool and its autoscaler when they run (remote control's pool commands, `stats`). */
+  get taskPools(): TaskPools {
+    return this.pools;
+  }
+
+  /** The process pool grew or shrank: as many slots, and the prefetch window with them (Celery's `_update_prefetch_count`). */
+  private resizeSlots(processes: number): void {
+    this.slots = processes;
+    this.updatePrefetch();
+    this.startWaitingTasks();
   }
 
   /** Publishes a retry (Celery's `Task.retry()`), with a producer span of its own when tracing. */

@@ -1,5 +1,5 @@
 import { TaskMessage } from '../protocol/task-message';
-import { TaskOptions } from '../task/task-definition';
+import { TaskOptions, TaskPoolName } from '../task/task-definition';
 import { WorkerOptions } from './worker-options';
 
 /** How one task message is executed, decided in this one place: message > run-time override > task > worker. */
@@ -18,6 +18,8 @@ export interface ExecutionSettings {
   /** Seconds, or null for none: the message's `timelimit` header wins over the task's options. */
   timeLimit: number | null;
   softTimeLimit: number | null;
+  /** Where it runs: the task's `pool`, else the worker's. */
+  pool: TaskPoolName;
 }
 
 /** Time limits set at run time (Celery's `control time_limit`); null removes the task's own. */
@@ -39,5 +41,6 @@ export function resolveExecutionSettings(message: TaskMessage, task: TaskOptions
     skipIfSucceeded: task.skipIfSucceeded ?? false,
     timeLimit: message.timeLimit[0] ?? limits.timeLimit,
     softTimeLimit: message.timeLimit[1] ?? limits.softTimeLimit,
+    pool: task.pool ?? worker.pool,
   };
 }

@@ -39,6 +39,7 @@ export class TaskRun implements ActiveTask {
   private hard: NodeJS.Timeout | null = null;
   /** An interruption that came before execute() (a revoke with terminate during prerun): the run ends with it at once. */
   private interruptedBefore: RunResult | null = null;
+  private readonly interruptListeners: ((error: Error) => void)[] = [];
 
   constructor(
     readonly message: TaskMessage,
@@ -47,8 +48,15 @@ export class TaskRun implements ActiveTask {
 
   interrupt(error: Error): void {
     this.abort.abort(error);
+    // The signal fires once: after a soft limit, only this tells the process pool to kill the child.
+    for (const listener of this.interruptListeners) listener(error);
     if (this.end) this.finish({ ok: false, error });
     else this.interruptedBefore ??= { ok: false, error };
+  }
+
+  /** Told when the run is interrupted (hard time limit, terminate), even after its signal fired at the soft limit. */
+  onInterrupt(listener: (error: Error) => void): void {
+    this.interruptListeners.push(listener);
   }
 
   /**

@@ -1,5 +1,8 @@
 import type { DelayedDeliveryQueueType } from '../broker/delayed-delivery/delayed-delivery-topology';
+import type { TaskPoolName } from '../task/task-definition';
 import { optionKeys } from '../utils/option-keys';
+import type { AutoscaleLimits } from './pool/autoscaler';
+import type { PoolModule } from './worker-options';
 
 /** The worker part of the module (`celery worker` options). */
 export interface WorkerModuleOptions {
@@ -43,6 +46,38 @@ export interface WorkerModuleOptions {
    * (Celery 5.5's default is 'quorum': set it when Celery 5.5 workers with quorum queues share the broker).
    */
   delayedDeliveryQueueType?: DelayedDeliveryQueueType;
+  /**
+   * Where tasks run (Celery's `worker_pool`, CELERY_WORKER_POOL): 'inline' on the worker's event
+   * loop, best for I/O-bound tasks; 'process' in child processes, each creating the application
+   * with its providers (Celery's prefork): the hard time limit then kills a task that never yields,
+   * and a leak or crash stays in its child. A task's own `pool` option wins. Default 'inline'.
+   * See docs/PROCESS-POOL.md.
+   */
+  pool?: TaskPoolName;
+  /** Process pool: replace a child after this many tasks (Celery's `worker_max_tasks_per_child`). Default: never. */
+  maxTasksPerChild?: number;
+  /**
+   * Process pool: replace a child whose resident memory passed this many KiB, after the task that
+   * crossed it (Celery's `worker_max_memory_per_child`, KiB too). Default: never.
+   */
+  maxMemoryPerChild?: number;
+  /**
+   * Process pool: between `min` and `max` children, grown when tasks wait and shrunk after 30 s
+   * without growth (Celery's `--autoscale=max,min`; AUTOSCALE_KEEPALIVE changes the 30 s). The
+   * worker's slots follow the number of children. Default: `concurrency` children.
+   */
+  autoscale?: AutoscaleLimits;
+  /**
+   * Process pool: the compiled module file each child creates, `{ path, export }` (as the worker
+   * CLI's --module and --export). Under the worker CLI its --module is used when this is omitted.
+   */
+  poolModule?: PoolModule;
+  /**
+   * Process pool: honour `pool_restart` (Flower's Restart pool button, `celery control
+   * pool_restart`), which replaces every child so code changed on disk is loaded (Celery's
+   * `worker_pool_restarts`, CELERY_WORKER_POOL_RESTARTS). Default false, as Celery.
+   */
+  poolRestarts?: boolean;
   /** Start consuming at application bootstrap. false: call `CeleryWorker.start()` yourself. Default true. */
   autoStart?: boolean;
   /**
@@ -77,4 +112,5 @@ export interface WorkerModuleOptions {
 export const WORKER_OPTION_KEYS = optionKeys<WorkerModuleOptions>()(
   'queues', 'concurrency', 'prefetchMultiplier', 'hostname', 'acksLate', 'rejectOnWorkerLost', 'trackStarted', 'ignoreResult', 'shutdownTimeoutMs',
   'maxMessageBytes', 'etaParkThresholdSeconds', 'delayedDeliveryQueueType', 'autoStart', 'exitOnRemoteShutdown', 'mingle', 'sendTaskEvents', 'heartbeatIntervalSeconds', 'logTasks',
+  'pool', 'maxTasksPerChild', 'maxMemoryPerChild', 'autoscale', 'poolModule', 'poolRestarts',
 );

@@ -1,5 +1,7 @@
 import { hostname as osHostname } from 'node:os';
 import type { DelayedDeliveryQueueType } from '../broker/delayed-delivery/delayed-delivery-topology';
+import type { TaskPoolName } from '../task/task-definition';
+import type { AutoscaleLimits } from './pool/autoscaler';
 
 /** How a worker consumes and runs tasks (`celery worker` options), all resolved. */
 export interface WorkerOptions {
@@ -33,6 +35,25 @@ export interface WorkerOptions {
   etaParkThresholdSeconds: number;
   /** Type of the delay queues `celery_delayed_0…27` (Celery 5.5: `broker_native_delayed_delivery_queue_type`). */
   delayedDeliveryQueueType: DelayedDeliveryQueueType;
+  /** Where tasks run unless a task says otherwise (Celery's `worker_pool`, `-P`): 'inline' or 'process'. */
+  pool: TaskPoolName;
+  /** Process pool: a child is replaced after this many tasks (Celery's `worker_max_tasks_per_child`); null: never. */
+  maxTasksPerChild: number | null;
+  /** Process pool: a child whose resident memory passed this many KiB is replaced after its task (Celery's `worker_max_memory_per_child`); null: never. */
+  maxMemoryPerChild: number | null;
+  /** Process pool: children between min and max, following the load (Celery's `--autoscale=max,min`); null: `concurrency` children. */
+  autoscale: AutoscaleLimits | null;
+  /** Process pool: the module each child creates; null: the worker CLI's --module. */
+  poolModule: PoolModule | null;
+  /** Process pool: the `pool_restart` remote-control command is honoured (Celery's `worker_pool_restarts`). */
+  poolRestarts: boolean;
+}
+
+/** The compiled module file a process-pool child loads, and its export (a module class or a DynamicModule). */
+export interface PoolModule {
+  readonly path: string;
+  /** Default 'AppModule', as the worker CLI's --export. */
+  readonly export?: string;
 }
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
@@ -53,6 +74,12 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   // Classic: a parked task whose queue was deleted is dropped when it comes back. Quorum queues
   // dead-letter at least once and keep retrying it forever, blocking every task parked after it.
   delayedDeliveryQueueType: 'classic',
+  pool: 'inline',
+  maxTasksPerChild: null,
+  maxMemoryPerChild: null,
+  autoscale: null,
+  poolModule: null,
+  poolRestarts: false,
 };
 
 /** Expands Celery's node-name placeholders: `%h` host name, `%n` short host, `%d` domain. */

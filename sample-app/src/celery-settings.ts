@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { celeryOptionsFromEnv, CeleryModuleOptions } from '../../lib';
 import type { BeatModuleOptions } from '../../lib/advanced';
 
@@ -5,7 +6,8 @@ import type { BeatModuleOptions } from '../../lib/advanced';
  * CeleryModule options from the environment: Celery's own setting names through
  * celeryOptionsFromEnv() (CELERY_BROKER_URL, CELERY_RESULT_BACKEND, CELERY_TASK_ACKS_LATE,
  * CELERY_TASK_REJECT_ON_WORKER_LOST, CELERY_TASK_TRACK_STARTED, CELERY_WORKER_SEND_TASK_EVENTS,
- * CELERY_TASK_SEND_SENT_EVENT…), so a Python worker and this app share one environment file, and
+ * CELERY_TASK_SEND_SENT_EVENT, CELERY_WORKER_POOL=process with CELERY_WORKER_MAX_TASKS_PER_CHILD,
+ * CELERY_WORKER_MAX_MEMORY_PER_CHILD and CELERY_WORKER_AUTOSCALE…), so a Python worker and this app share one environment file, and
  * the sample's own names for what Celery has no setting for: CELERY_QUEUES (comma-separated; the
  * first is the default queue), CELERY_CONCURRENCY, CELERY_HOSTNAME, CELERY_WORKER_LOG_TASKS.
  * Under the worker CLI its flags win over all of these. The beat (beatOptionsFromEnvironment) runs
@@ -24,6 +26,8 @@ export function celeryOptionsFromEnvironment(env: NodeJS.ProcessEnv, role: { wor
           concurrency: env.CELERY_CONCURRENCY ? Number(env.CELERY_CONCURRENCY) : celery.worker?.concurrency,
           hostname: env.CELERY_HOSTNAME || undefined,
           logTasks: flag(env.CELERY_WORKER_LOG_TASKS),
+          // With CELERY_WORKER_POOL=process each pool child creates the sample's worker module (worker.module.ts).
+          poolModule: { path: join(__dirname, 'worker.module.js'), export: 'WorkerModule' },
         }
       : false,
     beat: role.beat || (role.worker && flag(env.CELERY_BEAT)) ? beatOptionsFromEnvironment(env) : false,

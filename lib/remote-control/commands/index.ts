@@ -5,6 +5,7 @@ import { NODE_COMMANDS } from './node-commands';
 import { TASK_CONTROL_COMMANDS } from './task-control-commands';
 import { TASK_INSPECTION_COMMANDS } from './task-inspection-commands';
 import { UNSUPPORTED_COMMANDS } from './unsupported-commands';
+import { POOL_COMMANDS } from './pool-commands';
 
 /** Celery's old names, still sent by some tools (the `alias` of each Panel command). */
 const ALIASES: Record<string, string> = {
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, ControlCommand> = {
   ...TASK_CONTROL_COMMANDS,
   ...EVENT_COMMANDS,
   ...CONSUMER_COMMANDS,
+  ...POOL_COMMANDS,
   ...UNSUPPORTED_COMMANDS,
 };
 
