@@ -134,14 +134,18 @@ describe('the process pool', () => {
     expect(grown).toContain(left);
 
     expect(await celeryCliJson('control', 'pool_restart', '-d', hostname, '-t', '5')).toEqual({ [hostname]: { ok: 'reload started' } });
-    const [restarted] = await eventually(async () => {
+    await eventually(async () => {
       const { pool } = await worker.stats();
       return pool.processes.length === 1 && pool.processes[0] !== left ? pool.processes : undefined;
     }, 20_000, 'a new child');
     const ran = await run(queue, 'pool.pid');
+    // The task ran in a child of the restarted pool, not in the old one. (Not necessarily the first
+    // new child stats showed: on a loaded machine a child that misses its boot timeout is replaced.)
+    const { pool } = await worker.stats();
     // On a mismatch the diff shows the pool's own account of its children.
     const poolLog = () => worker.process.output().replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((line) => line.includes('Process pool')).join('\n');
-    expect(ran === restarted ? 'ran in the new child' : `ran in ${String(ran)}, not ${restarted}:\n${poolLog()}`).toBe('ran in the new child');
+    const inNewChild = ran !== left && pool.processes.includes(ran as number);
+    expect(inNewChild ? 'ran in a new child' : `ran in ${String(ran)}; old child ${left}, pool now ${pool.processes.join(', ')}:\n${poolLog()}`).toBe('ran in a new child');
   });
 
   it('autoscales between min and max with the load, and answers autoscale, and refuses pool_grow as Celery does', async () => {
