@@ -27,14 +27,14 @@ describe('nestjs-celery-worker --processes', () => {
   });
 
   it('exits 1 with the reason when the worker processes cannot start', async () => {
-    const cli = startNodeProcess([CLI, ...SAMPLE_WORKER, '--processes', '2'], { CELERY_BROKER_URL: 'sqs://127.0.0.1:6379' });
+    const cli = startNodeProcess([CLI, ...SAMPLE_WORKER, '--processes', '2'], { CELERY_BROKER_URL: 'zmq://127.0.0.1:6379' });
     expect(await cli.exited).toBe(1);
     expect(cli.output()).toMatch(/^\[1:\d+\] nestjs-celery-worker: cannot start: Unsupported broker URL/m);
     expect(cli.output()).toContain('could not start');
 
     // auto (and 0): one per core, as os.availableParallelism() counts them.
     const cores = availableParallelism();
-    const auto = startNodeProcess([CLI, ...SAMPLE_WORKER, '--processes', 'auto'], { CELERY_BROKER_URL: 'sqs://127.0.0.1:6379' });
+    const auto = startNodeProcess([CLI, ...SAMPLE_WORKER, '--processes', 'auto'], { CELERY_BROKER_URL: 'zmq://127.0.0.1:6379' });
     expect(await auto.exited).toBe(1);
     if (cores > 1) expect(auto.output()).toContain(`starting ${cores} worker processes`);
     else expect(auto.output()).not.toContain('worker processes');

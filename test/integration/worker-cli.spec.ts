@@ -24,9 +24,9 @@ describe('nestjs-celery-worker', () => {
     expect(await missing.exited).toBe(1);
     expect(missing.output()).toMatch(/cannot start: module file .*no-such-module\.js does not exist/);
 
-    const badBroker = startNodeProcess([CLI, ...SAMPLE_WORKER], { CELERY_BROKER_URL: 'sqs://127.0.0.1:6379' });
+    const badBroker = startNodeProcess([CLI, ...SAMPLE_WORKER], { CELERY_BROKER_URL: 'zmq://127.0.0.1:6379' });
     expect(await badBroker.exited).toBe(1);
-    expect(badBroker.output()).toMatch(/cannot start: Unsupported broker URL "sqs:\/\/127\.0\.0\.1:6379"/);
+    expect(badBroker.output()).toMatch(/cannot start: Unsupported broker URL "zmq:\/\/127\.0\.0\.1:6379"/);
   });
 
   describe('running the sample worker', () => {
