@@ -147,8 +147,9 @@ describe('tracing with OpenTelemetry', () => {
     const { value: result, traceId } = await inHandler(() => chain(client.signature('trace.add', [1, 2]), client.signature('trace.add', [10])).applyAsync());
     await expect(result.get({ timeout: 15_000 })).resolves.toBe(13);
     const last = await spanNamed('run/trace.add', (span) => span.attributes['messaging.message.id'] === result.id, 'the last step');
-    const lastPublish = receiver.find('apply_async/trace.add', (span) => span.spanId === last.parentSpanId)!;
-    const firstRun = receiver.find('run/trace.add', (span) => span.spanId === lastPublish.parentSpanId)!;
+    // Spans are exported as they end, and the first step's run ends after the next step ran may have: wait for each.
+    const lastPublish = await spanNamed('apply_async/trace.add', (span) => span.spanId === last.parentSpanId, 'the last step\'s publish');
+    const firstRun = await spanNamed('run/trace.add', (span) => span.spanId === lastPublish.parentSpanId, 'the first step\'s run');
     expect(firstRun).toMatchObject({ traceId, kind: SPAN_KIND.CONSUMER });
     expect(last.traceId).toBe(traceId);
   });
