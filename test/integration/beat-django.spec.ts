@@ -103,6 +103,11 @@ describe('beat on django-celery-beat 2.4.0', () => {
     // The admin reads exact counts: one run recorded per message delivered; the clocked one-off ran once and is off.
     const rows = await admin<AdminRow[]>(env.databaseUrl, { op: 'read' });
     const byName = Object.fromEntries(rows.map((row) => [row.name, row]));
+    // A run published just before close may still be on its way to this test's consumer: wait for
+    // the count of each queue to reach its row's (more messages than runs, or fewer, still fail).
+    for (const [name, queue] of [['admin-interval', intervalQueue], ['admin-routed', routedQueue], ['admin-crontab', crontabQueue]] as const) {
+      await eventually(() => (received.get(queue)!.length >= byName[name].total_run_count ? true : undefined), 5000, `every run of ${name} received`).catch(() => undefined);
+    }
     expect(byName['admin-interval'].total_run_count).toBe(received.get(intervalQueue)!.length);
     expect(byName['admin-routed'].total_run_count).toBe(received.get(routedQueue)!.length);
     expect(byName['admin-crontab'].total_run_count).toBe(received.get(crontabQueue)!.length);

@@ -99,7 +99,7 @@ describe('nestjs-celery-worker --processes', () => {
       await producer.close();
       await env.dispose();
     }
-  });
+  }, 90_000);
 
   describe('with two processes', () => {
     let env: TestEnvironment;
