@@ -1,14 +1,15 @@
 /**
  * CPU time per published message in this process (process.cpuUsage() around the sends), for
  * scenario 1's three subjects taking turns: our send() with 1,000 in flight, sendBulk() 1,000 a
- * call, raw amqplib on a confirm channel. CPU time stays steady on a loaded machine where rates
- * do not. Usage: node dist/bench/publish-cpu.js [runs=5] [count=20000] [only=ours|bulk|raw]
+ * call, our AmqpBroker.publish() alone (no client), raw amqplib on a confirm channel. CPU time stays steady on a loaded machine where rates
+ * do not. Usage: node dist/bench/publish-cpu.js [runs=5] [count=20000] [only=ours|bulk|broker|raw]
  * (with `only` and node --cpu-prof, a profile of that subject alone).
  */
 import { NOOP_TASK, RabbitTools, noopMessage } from './support/rabbit';
 import { startProducer } from './support/producer-app';
 import { cleanupAll } from './support/cleanup';
 import { toPublishOptions } from '../lib/broker/amqp/message-properties';
+import { AmqpBroker } from '../lib/broker/amqp/amqp-broker';
 import { WINDOW, timeRate } from './scenarios/publish';
 
 async function main(): Promise<void> {
@@ -23,6 +24,9 @@ async function main(): Promise<void> {
   const sample = noopMessage(queue);
   const options = toPublishOptions(sample);
   const channel = await tools.confirmChannel();
+  // Our publisher alone, without the client: the same message every time, as raw sends it.
+  const broker = new AmqpBroker({ url });
+  await broker.connect();
   const subjects: Record<string, () => Promise<unknown>> = {
     ours: () => timeRate(count, WINDOW, () => producer.client.send(NOOP_TASK, [], { queue }).then(() => undefined)),
     bulk: async () => {
@@ -31,6 +35,8 @@ async function main(): Promise<void> {
         if (settled.some((outcome) => outcome.status === 'rejected')) throw new Error('a bulk send was refused');
       }
     },
+    broker: () => timeRate(count, WINDOW, () => broker.publish(sample)),
+    prepared: () => timeRate(count, WINDOW, () => broker.publish(producer.client.prepare(NOOP_TASK, [], { queue }).message)),
     raw: () =>
       timeRate(count, WINDOW, () => new Promise<void>((resolve, reject) => channel.publish('', queue, sample.body, options, (error: unknown) => (error ? reject(error) : resolve())))),
   };
@@ -48,6 +54,7 @@ async function main(): Promise<void> {
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   for (const name of names) console.log(`${name}: median ${median(results[name]).toFixed(1)} µs/msg (${results[name].map((value) => value.toFixed(1)).join(', ')})`);
   await channel.close();
+  await broker.close();
   await tools.purge(queue);
   await producer.close();
 }
