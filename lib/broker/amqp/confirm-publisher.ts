@@ -6,7 +6,7 @@ import type { OutgoingMessage } from '../broker.interface';
 import type { BrokerLogger } from '../broker-logger';
 import type { DeclarationRegistry } from './declaration-registry';
 import { ManagedChannel } from './managed-channel';
-import { toPublishOptions } from './message-properties';
+import { publishOnConfirmChannel } from './publish-on-channel';
 import type { ReconnectBackoff } from './reconnect-backoff';
 import type { ReconnectingConnection } from './reconnecting-connection';
 
@@ -174,9 +174,7 @@ export class ConfirmPublisher {
     pending.returned = undefined;
     this.inFlight.add(pending);
     try {
-      this.writable = channel.publish(message.exchange, message.routingKey, message.body, toPublishOptions(message), (error: unknown) =>
-        this.onConfirm(pending, channel, error),
-      );
+      this.writable = publishOnConfirmChannel(channel, message, (error: unknown) => this.onConfirm(pending, channel, error));
     } catch (error) {
       // amqplib refused the message before sending anything (headers over 64 KiB, wrong property types).
       this.inFlight.delete(pending);
