@@ -196,8 +196,11 @@ export class CeleryClient {
     }
     const { properties, body } = encoded;
     this.deps.onTaskCall?.({ name, args, options, message, queue: destination.queue, exchange: destination.exchange, routingKey: destination.routingKey });
-    const fifo = options.messageGroupId !== undefined || options.messageDeduplicationId !== undefined ? { fifo: { messageGroupId: options.messageGroupId, deduplicationId: options.messageDeduplicationId } } : {};
-    return { taskId: message.id, queue: destination.queue, message: { exchange: destination.exchange, routingKey: destination.routingKey, properties, body, ...fifo }, trace };
+    const outgoing: OutgoingMessage = { exchange: destination.exchange, routingKey: destination.routingKey, properties, body };
+    if (options.messageGroupId !== undefined || options.messageDeduplicationId !== undefined) {
+      outgoing.fifo = { messageGroupId: options.messageGroupId, deduplicationId: options.messageDeduplicationId };
+    }
+    return { taskId: message.id, queue: destination.queue, message: outgoing, trace };
   }
 
   /**
