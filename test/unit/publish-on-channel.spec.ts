@@ -99,6 +99,12 @@ describe('publishing on a confirm channel without amqplib wrapping the headers',
     expect(pushConfirmCallback).not.toHaveBeenCalled();
   });
 
+  it('finds the internals it uses in the installed amqplib (else every publish takes the slower public path)', () => {
+    const { ConfirmChannel } = amqplibRequire('./lib/channel_model.js') as { ConfirmChannel: { prototype: Record<string, unknown> } };
+    expect(typeof ConfirmChannel.prototype.sendMessage).toBe('function');
+    expect(typeof ConfirmChannel.prototype.pushConfirmCallback).toBe('function');
+  });
+
   it("falls back to channel.publish when amqplib's internals are not the expected ones", () => {
     const outgoing = message();
     const onConfirm = () => undefined;
