@@ -42,17 +42,24 @@ async function main(): Promise<void> {
   };
   const names = only ? [only] : Object.keys(subjects);
   const results: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const rates: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (let run = 0; run < runs; run++) {
     for (const name of names) {
       await tools.purge(queue);
       const before = process.cpuUsage();
+      const startedAt = performance.now();
       await subjects[name]();
       const used = process.cpuUsage(before);
+      rates[name].push(count / ((performance.now() - startedAt) / 1000));
       results[name].push((used.user + used.system) / count);
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  for (const name of names) console.log(`${name}: median ${median(results[name]).toFixed(1)} µs/msg (${results[name].map((value) => value.toFixed(1)).join(', ')})`);
+  for (const name of names) {
+    const cpu = results[name].map((value) => value.toFixed(1)).join(', ');
+    // Wall-clock rates are noise on a loaded machine; printed for a quiet one.
+    console.log(`${name}: median ${median(results[name]).toFixed(1)} µs/msg (${cpu}); ${Math.round(median(rates[name]))} msg/s`);
+  }
   await channel.close();
   await broker.close();
   await tools.purge(queue);
