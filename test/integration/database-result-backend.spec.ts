@@ -1,6 +1,8 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { DatabaseResultBackend } from '../../lib/backend/database/database-result-backend';
+import { buildStoreResultsSql, toRowsParameter } from '../../lib/backend/database/store-results-sql';
+import { toStoreRow } from '../../lib/backend/database/task-result-row';
 import { celeryResultEntities } from '../../lib/backend/database/entities';
 import { celeryResultMigrations } from '../../lib/backend/database/migrations';
 import { ResultBackendConfigurationError } from '../../lib/errors/result-backend-configuration.error';
@@ -250,6 +252,30 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
     expect(decodePickle(bytes!.result)).toEqual(big);
     expect(nulls).toMatchObject({ result: null, traceback: null, name: null, args: null, kwargs: null, worker: null, retries: null, queue: null, result_json: null });
     expect((await rawRow(database.url, cases[4].taskId))!.traceback).toBe('bad \ufffd end');
+  });
+
+  it('plans a batch with index probes of celery_taskmeta, not a scan of it, on a table of 20,000 rows', async () => {
+    // json_to_recordset alone is estimated at 100 rows; at this size the planner then hash-joined
+    // a sequential scan of the whole table on every batch. LIMIT cardinality($2) gives it the count.
+    const planDatabase = await createTestDatabase('db_store_plan');
+    const planBackend = new DatabaseResultBackend({ url: planDatabase.url, resultExpiresSeconds: null });
+    try {
+      await planBackend.connect();
+      await querySql(
+        planDatabase.url,
+        `INSERT INTO celery_taskmeta (id, task_id, status, date_done)
+         SELECT nextval('task_id_sequence'), 'seeded-' || n, 'SUCCESS', now() FROM generate_series(1, 20000) AS n`,
+      );
+      await querySql(planDatabase.url, 'ANALYZE celery_taskmeta');
+      const rows = Array.from({ length: 40 }, (_, index) => toStoreRow(meta(`planned-${index}`, { dateDone: new Date(), args: [index], kwargs: {} }), true));
+      const plan = await querySql(planDatabase.url, `EXPLAIN ${buildStoreResultsSql(true)}`, [toRowsParameter(rows), rows.map(() => 0)]);
+      const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+      expect(text).toContain('Index Scan using celery_taskmeta_task_id_key');
+      expect(text).not.toContain('Seq Scan on celery_taskmeta');
+    } finally {
+      await planBackend.close();
+      await planDatabase.drop();
+    }
   });
 
   it('stores null results as SQL NULL and reads an unknown task as null (PENDING)', async () => {

@@ -8,6 +8,8 @@ describe('store-results SQL', () => {
     const sql = buildStoreResultsSql(true);
     expect(sql).toContain('json_to_recordset($1::json) AS (task_id varchar, status varchar, result bytea, date_done timestamp, traceback text, result_json text, name varchar, args text, kwargs text, worker varchar, retries integer, queue varchar)');
     expect(sql).toContain('unnest($2::integer[])');
+    // json_to_recordset is estimated at 100 rows; the limit gives the planner the real count.
+    expect(sql).toContain('LIMIT cardinality($2::integer[])');
     expect(sql).not.toContain('$3');
     // Sent as text, stored as the column's type: args/kwargs as their UTF-8 bytes, result_json as jsonb.
     expect(sql).toContain("convert_to(input.args, 'UTF8')");

@@ -27,7 +27,9 @@ export const NOTIFY_PAYLOAD_LIMIT_BYTES = 7_000;
  * array literals element by element in JavaScript (escaping each with a regular expression, bytea
  * as hex): the worker's CPU per stored row fell by a third, and PostgreSQL's did not rise
  * (docs/PERFORMANCE.md). It is sent unnamed, planned with each batch's values
- * (database-result-backend.ts says why it is not a named prepared statement). Each task id
+ * (database-result-backend.ts says why it is not a named prepared statement); `LIMIT
+ * cardinality($2)` passes the row count to that planning, which otherwise takes json_to_recordset
+ * for 100 rows and, on a table of some 20,000 rows, hash-joins a scan of all of it. Each task id
  * appears at most once (the caller keeps the latest state).
  *
  * Like the one-row statement it replaces, existing rows are UPDATEd and `nextval()` runs only
@@ -37,6 +39,7 @@ export const NOTIFY_PAYLOAD_LIMIT_BYTES = 7_000;
 export function buildStoreResultsSql(extended: boolean): string {
   const columns = storedColumns(extended);
   const names = columns.map((column) => column.name);
+  // What json_to_recordset reads: the row object's keys (toStoreRow) and the types they are sent as.
   const recordColumns = ['task_id varchar', ...columns.map((column) => `${column.name} ${column.sentAs}`)];
   const value = (column: { name: string; sentAs: string; cast: string }) => {
     const sent = `input.${column.name}`;
