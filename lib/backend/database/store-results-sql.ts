@@ -25,8 +25,8 @@ export const NOTIFY_PAYLOAD_LIMIT_BYTES = 7_000;
  * server half as much again per row: 61.7 against 40.7 µs), and no statement is built per batch
  * size. One JSON text rather than one array per column (as it was): a waiting state keeps one
  * string instead of twelve values and two Buffers, and node-postgres no longer writes each array
- * as a literal element by element; in the 20,000-task drain the worker's CPU per task fell from 81
- * to 69 µs and PostgreSQL's stayed the same (docs/PERFORMANCE.md). It is sent unnamed, planned with each batch's values
+ * as a literal element by element; in the 20,000-task drain the worker's CPU per task fell from 80
+ * to 69 µs, PostgreSQL's rose by ≈ 1 µs a row (docs/PERFORMANCE.md). It is sent unnamed, planned with each batch's values
  * (database-result-backend.ts says why it is not a named prepared statement); `LIMIT
  * cardinality($2)` passes the row count to that planning, which otherwise takes json_to_recordset
  * for 100 rows and, on a table of some 20,000 rows, hash-joins a scan of all of it. Each task id
