@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from './config';
-import { bullmqScenario } from './scenarios/bullmq';
+import { bullmqRoundTripScenario, bullmqScenario } from './scenarios/bullmq';
 import { drainNoResultScenario } from './scenarios/drain-no-result';
 import { drainPostgresScenario } from './scenarios/drain-postgres';
 import { drainRpcScenario } from './scenarios/drain-rpc';
@@ -38,12 +38,16 @@ const SCENARIOS: [string, (bench: Bench) => Promise<void>][] = [
   ['scale', scaleScenario],
   ['redis', redisScenario],
   ['bullmq', bullmqScenario],
+  ['bullmq-round-trip', bullmqRoundTripScenario],
   ['start-up', startUpScenario],
   ['million', millionScenario],
   ['beat', beatScenario],
   ['process-pool', processPoolScenario],
   ['sqs', sqsScenario],
 ];
+
+/** Parts of another scenario, run only when BENCH_ONLY names them (a full run has them already). */
+const NAMED_ONLY = new Set(['bullmq-round-trip']);
 
 /** Where results go: bench/results in the sources, whether run from dist/ or not. */
 const RESULTS_DIR = join(__dirname, '..', '..', 'bench', 'results');
@@ -61,7 +65,7 @@ async function main(): Promise<number> {
   const startedAt = Date.now();
   let failed = false;
   for (const [name, scenario] of SCENARIOS) {
-    if (only && !only.includes(name)) continue;
+    if (only ? !only.includes(name) : NAMED_ONLY.has(name)) continue;
     process.stdout.write(`\n[${name}]\n`);
     const scenarioStart = Date.now();
     try {

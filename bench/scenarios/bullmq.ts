@@ -28,7 +28,7 @@ function redisOptions(url: string): { host: string; port: number; db: number } {
  * subject taking its turn run by run: publish (its add and addBulk, our send and sendBulk), drain
  * of pre-queued jobs without and with results (its return values in Redis; ours in Redis, and on
  * RabbitMQ with PostgreSQL beside a raw amqplib consumer with our prefetch, the broker's own
- * ceiling here), round trip (its waitUntilFinished, our get()), and worker memory with
+ * ceiling here), round trip (its waitUntilFinished, our get(), trips taking turns), and worker memory with
  * `memoryTasks` queued.
  */
 export async function bullmqScenario(bench: Bench): Promise<void> {
@@ -47,6 +47,27 @@ export async function bullmqScenario(bench: Bench): Promise<void> {
     await drainRows(bench, bullConnection, flush);
     await roundTripRows(bench, bullConnection, flush);
     await memoryRows(bench, bullConnection);
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Scenario 9's round-trip rows alone (`BENCH_ONLY=bullmq-round-trip`, never part of a full run:
+ * `bullmq` has them), for checking the round-trip target in a minute.
+ */
+export async function bullmqRoundTripScenario(bench: Bench): Promise<void> {
+  const { config } = bench;
+  const flush = async (url: string) => {
+    const redis = new Redis(url);
+    await redis.flushdb();
+    redis.disconnect();
+  };
+  const release = onCleanup('the BullMQ and Redis databases of the benchmark', async () => {
+    for (const url of [config.bullmqRedisUrl, config.redisResultsUrl]) await flush(url).catch(() => undefined);
+  });
+  try {
+    await roundTripRows(bench, redisOptions(config.bullmqRedisUrl), flush);
   } finally {
     await release();
   }
@@ -236,56 +257,66 @@ async function roundTripRows(bench: Bench, connection: ReturnType<typeof redisOp
   const bull = { p50: [] as number[], p99: [] as number[] };
   const ours = { p50: [] as number[], p99: [] as number[] };
   for (let run = 0; run < config.repeats; run++) {
-    {
-      const name = uniqueName('bullmq-rt');
-      const queue = new Queue(name, { connection });
-      const events = new QueueEvents(name, { connection });
+    // Both subjects run at once and take turns trip by trip (who goes first alternates), so a load
+    // spike on the shared machine hits both alike instead of whichever ran during it.
+    const name = uniqueName('bullmq-rt');
+    const bullQueue = new Queue(name, { connection });
+    const events = new QueueEvents(name, { connection });
+    const queue = uniqueName('redis-rt');
+    let bullWorker: WorkerProcess | undefined;
+    let ourWorker: WorkerProcess | undefined;
+    let producer: Awaited<ReturnType<typeof startProducer>> | undefined;
+    try {
       await events.waitUntilReady();
-      const worker = await startBullmqWorker(name, connection);
-      try {
-        const samples: number[] = [];
-        for (let trip = 0; trip < trips; trip++) {
-          const startedAt = performance.now();
-          const job = await queue.add('add', { x: trip, y: 1 });
-          await job.waitUntilFinished(events, 10_000);
-          samples.push(performance.now() - startedAt);
+      bullWorker = await startBullmqWorker(name, connection);
+      ourWorker = await startNodeWorker(config, { queue, backend: config.redisResultsUrl, ignoreResult: false, brokerUrl: config.redisUrl });
+      producer = await startProducer(config.redisUrl, config.redisResultsUrl);
+      const client = producer.client;
+      const bullTrip = async (trip: number) => {
+        const startedAt = performance.now();
+        await (await bullQueue.add('add', { x: trip, y: 1 })).waitUntilFinished(events, 10_000);
+        return performance.now() - startedAt;
+      };
+      const ourTrip = async (trip: number) => {
+        const startedAt = performance.now();
+        await (await client.send(ADD, [trip, 1], { queue })).get({ timeout: 10_000 });
+        return performance.now() - startedAt;
+      };
+      await bullTrip(-1); // connections warm, as BullMQ's QueueEvents are
+      await ourTrip(-1);
+      const bullSamples: number[] = [];
+      const ourSamples: number[] = [];
+      for (let trip = 0; trip < trips; trip++) {
+        if (trip % 2 === 0) {
+          bullSamples.push(await bullTrip(trip));
+          ourSamples.push(await ourTrip(trip));
+        } else {
+          ourSamples.push(await ourTrip(trip));
+          bullSamples.push(await bullTrip(trip));
         }
-        const { p50, p99 } = latencyPercentiles(samples);
-        bull.p50.push(p50);
-        bull.p99.push(p99);
-      } finally {
-        await worker.stop();
-        await events.close();
-        await queue.obliterate({ force: true }).catch(() => undefined);
-        await queue.close();
       }
-    }
-    {
-      const queue = uniqueName('redis-rt');
-      const worker = await startNodeWorker(config, { queue, backend: config.redisResultsUrl, ignoreResult: false, brokerUrl: config.redisUrl });
-      const producer = await startProducer(config.redisUrl, config.redisResultsUrl);
-      try {
-        await (await producer.client.send(ADD, [0, 1], { queue })).get({ timeout: 10_000 }); // connections warm, as BullMQ's QueueEvents are
-        const samples: number[] = [];
-        for (let trip = 0; trip < trips; trip++) {
-          const startedAt = performance.now();
-          await (await producer.client.send(ADD, [trip, 1], { queue })).get({ timeout: 10_000 });
-          samples.push(performance.now() - startedAt);
-        }
+      for (const [samples, into] of [
+        [bullSamples, bull],
+        [ourSamples, ours],
+      ] as const) {
         const { p50, p99 } = latencyPercentiles(samples);
-        ours.p50.push(p50);
-        ours.p99.push(p99);
-      } finally {
-        await producer.close();
-        await worker.stop();
-        const redis = new Redis(config.redisUrl);
-        await redis.del(queue);
-        redis.disconnect();
-        await flush(config.redisResultsUrl);
+        into.p50.push(p50);
+        into.p99.push(p99);
       }
+    } finally {
+      await producer?.close();
+      await ourWorker?.stop();
+      await bullWorker?.stop();
+      await events.close();
+      await bullQueue.obliterate({ force: true }).catch(() => undefined);
+      await bullQueue.close();
+      const redis = new Redis(config.redisUrl);
+      await redis.del(queue);
+      redis.disconnect();
+      await flush(config.redisResultsUrl);
     }
   }
-  const note = `${trips} sequential, Redis`;
+  const note = `${trips} sequential each, trips alternating with the other subject's, Redis`;
   addRow(bench, { key: 'bullmq.rt.bullmq.p50', scenario: SCENARIO, subject: 'round trip p50: BullMQ add + waitUntilFinished', unit: 'ms', summary: summarize(bull.p50), note });
   addRow(bench, { key: 'bullmq.rt.bullmq.p99', scenario: SCENARIO, subject: 'round trip p99: BullMQ add + waitUntilFinished', unit: 'ms', summary: summarize(bull.p99), note });
   addRow(bench, { key: 'bullmq.rt.ours.p50', scenario: SCENARIO, subject: 'round trip p50: nestjs-celery send + get()', unit: 'ms', summary: summarize(ours.p50), note });

@@ -21,6 +21,8 @@ export class GroupCommit<Item> {
   private waiting: Waiter<Item>[] = [];
   private writing = false;
   private scheduled = false;
+  /** Callers of `idle()` waiting for the last batch to be written. */
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly write: WriteBatch<Item>,
@@ -32,6 +34,15 @@ export class GroupCommit<Item> {
       this.waiting.push({ item, resolve, reject });
       this.schedule();
     });
+  }
+
+  /**
+   * Resolves once every item added so far is settled (written or failed, retries included), so a
+   * closing owner cuts none off. Items added meanwhile are waited for too.
+   */
+  idle(): Promise<void> {
+    if (!this.writing && !this.scheduled && this.waiting.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Items queued and not yet written. */
@@ -58,6 +69,12 @@ export class GroupCommit<Item> {
       }
     } finally {
       this.writing = false;
+    }
+    // Items added while writing were taken by the loop above: every item added so far is settled.
+    if (this.waiting.length === 0 && !this.scheduled) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
     }
   }
 

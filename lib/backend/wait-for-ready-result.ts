@@ -2,7 +2,7 @@ import { ResultTimeoutError } from '../errors/result-timeout.error';
 import { TaskResultMeta } from '../protocol/result-meta';
 import { READY_STATES, TaskState } from '../protocol/task-states';
 import { WaitOptions } from './result-backend.interface';
-import { ResultChangeSource } from './result-change-source';
+import { ResultChangeSource, ResultWatch } from './result-change-source';
 
 /** `null`: nothing stored yet (PENDING). `undefined`: could not read this time; keep waiting. */
 export type ReadResultForWait = (taskId: string) => Promise<TaskResultMeta | null | undefined>;
@@ -16,8 +16,9 @@ export interface WaitBackoff {
 /**
  * Reads the task's result until it is in a ready state (SUCCESS, FAILURE, REVOKED), pausing
  * between reads with an exponential backoff (Celery's `AsyncResult.get(interval=…)` polls at a
- * fixed interval instead). Throws ResultTimeoutError after `timeout` ms, and the signal's reason
- * when it aborts.
+ * fixed interval instead). A change source that pushes the states themselves (`watch`) spares the
+ * reads: the state it hands over is used as read. Throws ResultTimeoutError after `timeout` ms,
+ * and the signal's reason when it aborts.
  */
 export async function waitForReadyResult(
   taskId: string,
@@ -29,18 +30,35 @@ export async function waitForReadyResult(
   const { timeout, signal } = options;
   signal?.throwIfAborted();
   const deadline = timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeout;
-  let delayMs = backoff.initialDelayMs;
-  let lastState: string = TaskState.PENDING;
-  for (;;) {
-    const meta = await read(taskId);
-    signal?.throwIfAborted();
-    if (meta) {
-      if (READY_STATES.has(meta.status)) return meta;
-      lastState = meta.status;
+  // Opened before the first read: a push source subscribes while that read is on its way.
+  const watch = changes.watch?.(taskId) ?? pollingWatch(changes, taskId);
+  try {
+    let delayMs = backoff.initialDelayMs;
+    let lastState: string = TaskState.PENDING;
+    let meta = await read(taskId);
+    for (;;) {
+      signal?.throwIfAborted();
+      if (meta) {
+        if (READY_STATES.has(meta.status)) return meta;
+        lastState = meta.status;
+      }
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) throw new ResultTimeoutError(taskId, timeout ?? 0, lastState);
+      meta = (await watch.next(Math.min(delayMs, remainingMs), signal)) ?? (await read(taskId));
+      delayMs = Math.min(delayMs * 2, backoff.maxDelayMs);
     }
-    const remainingMs = deadline - Date.now();
-    if (remainingMs <= 0) throw new ResultTimeoutError(taskId, timeout ?? 0, lastState);
-    await changes.waitForChange(taskId, Math.min(delayMs, remainingMs), signal);
-    delayMs = Math.min(delayMs * 2, backoff.maxDelayMs);
+  } finally {
+    watch.close();
   }
+}
+
+/** A source that only says when to read again: every state is read. */
+function pollingWatch(changes: ResultChangeSource, taskId: string): ResultWatch {
+  return {
+    next: async (maxWaitMs, signal) => {
+      await changes.waitForChange(taskId, maxWaitMs, signal);
+      return undefined;
+    },
+    close: () => undefined,
+  };
 }

@@ -65,11 +65,17 @@ export function beatTimeZone(options: Pick<BeatModuleOptions, 'timezone' | 'enab
 export interface ScheduleClock {
   timezone: string;
   scheduleRules: ScheduleRules;
+  /**
+   * The code schedules declared `relative: true` (Celery's flag; django-celery-beat's tables have
+   * no column for it, so beats and dashboards learn it from the same `beat.schedule` option).
+   */
+  relativeNames: ReadonlySet<string>;
 }
 
 export function resolveScheduleClock(options: BeatModuleOptions | false | undefined): ScheduleClock {
   const given = options || {};
-  return { timezone: beatTimeZone(given), scheduleRules: given.scheduleRules ?? DEFAULT_SCHEDULE_RULES };
+  const relativeNames = new Set(Object.entries(given.schedule ?? {}).flatMap(([name, entry]) => (entry?.relative === true ? [name] : [])));
+  return { timezone: beatTimeZone(given), scheduleRules: given.scheduleRules ?? DEFAULT_SCHEDULE_RULES, relativeNames };
 }
 
 /** null when the module has no `beat` option (or `beat: false`): this process fires nothing. */

@@ -75,8 +75,8 @@ export class CeleryBeat {
   private readonly compileOptions: EntryCompileOptions;
 
   constructor(private readonly deps: CeleryBeatDependencies) {
-    const { options, codeRows } = deps;
-    this.compileOptions = { timeZone: options.timezone, rules: options.scheduleRules, relativeNames: new Set(codeRows.filter((row) => row.relative).map((row) => row.name)) };
+    const { options } = deps;
+    this.compileOptions = { timeZone: options.timezone, rules: options.scheduleRules, relativeNames: options.relativeNames };
   }
 
   /** Checks the tables' schema, writes the code's schedules, starts the relay and the LISTEN, and fires what is due. */

@@ -279,8 +279,8 @@ export class CeleryDashboard implements OnApplicationBootstrap, BeforeApplicatio
   private scheduleAdmin(): BeatScheduleAdmin | null {
     const database = this.backend.capabilities.postgres;
     if (!database) return null;
-    const { timezone, scheduleRules } = this.config.scheduleClock;
-    return new BeatScheduleAdmin(database.connectedDataSource, { timeZone: timezone, rules: scheduleRules });
+    const { timezone, scheduleRules, relativeNames } = this.config.scheduleClock;
+    return new BeatScheduleAdmin(database.connectedDataSource, { timeZone: timezone, rules: scheduleRules, relativeNames });
   }
 
   private requireScheduleAdmin(): BeatScheduleAdmin {

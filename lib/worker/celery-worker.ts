@@ -404,6 +404,7 @@ export class CeleryWorker {
   async stop(): Promise<void> {
     if (!this.consumer || this.stopping) return;
     this.stopping = true;
+    this.observers.notify('workerStopping');
     const { logger, options } = this.deps;
     const deadline = Date.now() + options.shutdownTimeoutMs;
     await this.consumer.cancel();

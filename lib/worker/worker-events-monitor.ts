@@ -40,8 +40,8 @@ export interface WorkerEventsMonitorDependencies {
  * A worker's Celery events (Celery's worker `Events` and `Heart` steps, celery-protocol.md §8),
  * so Flower, `celery events` and `celery.events.state` see the worker and its tasks:
  *
- * - worker-online at start, worker-heartbeat every `heartbeatIntervalSeconds`, worker-offline at
- *   stop: always, as Celery sends worker events even without `-E`;
+ * - worker-online at start, worker-heartbeat every `heartbeatIntervalSeconds`, worker-offline as
+ *   a warm shutdown begins: always, as Celery sends worker events even without `-E`;
  * - task-received, -started, -succeeded, -failed, -retried, -revoked, -rejected: only while task
  *   events are enabled (`sendTaskEvents`, or the `enable_events` control command), batched as
  *   `task.multi` messages.
@@ -97,12 +97,20 @@ export class WorkerEventsMonitor implements WorkerMonitor, TaskEventSwitch {
     this.heartbeat.unref(); // never what keeps the process alive
   }
 
+  /**
+   * worker-offline as the warm shutdown begins, as Celery's Heart step stops with the consumer
+   * before the pool finishes the running tasks: monitors learn at once that the worker is leaving,
+   * however long its tasks take, and a shutdown slowed by a busy machine cannot pass for a worker
+   * gone silent (no heartbeat for 2 × the interval, then the goodbye). Events of the tasks that
+   * finish meanwhile still go out after it, as Celery's do.
+   */
+  workerStopping(): void {
+    this.goOffline();
+  }
+
   workerStopped(): void {
-    if (this.heartbeat === null) return;
-    clearInterval(this.heartbeat);
-    this.heartbeat = null;
-    this.dispatcher.flush(); // the last task events go before the worker says goodbye
-    this.dispatcher.send('worker-offline', this.statusFields());
+    this.goOffline(); // when stopped without a warm shutdown first
+    this.dispatcher.flush();
   }
 
   taskReceived(message: TaskMessage): void {
@@ -132,6 +140,14 @@ export class WorkerEventsMonitor implements WorkerMonitor, TaskEventSwitch {
   taskRejected(message: PartialTaskMessage | null, requeue: boolean): void {
     // Without an id there is no task a monitor could attach the event to.
     if (this.taskEvents && message) this.dispatcher.buffer('task-rejected', taskRejectedFields(message, requeue));
+  }
+
+  private goOffline(): void {
+    if (this.heartbeat === null) return;
+    clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    this.dispatcher.flush(); // the task events so far go before the worker says goodbye
+    this.dispatcher.send('worker-offline', this.statusFields());
   }
 
   private readonly sendScheduledHeartbeat = (): void => {

@@ -12,6 +12,9 @@ export type PartialTaskMessage = Pick<TaskMessage, 'id'> & Partial<TaskMessage>;
  */
 export interface WorkerMonitor {
   workerStarted?(): void;
+  /** A warm shutdown began: no more messages are taken; running tasks may still finish. */
+  workerStopping?(): void;
+  /** The shutdown is over: every task it started is done. */
   workerStopped?(): void;
   /** A valid message for a registered task arrived (Celery's task-received). */
   taskReceived?(message: TaskMessage): void;

@@ -39,7 +39,13 @@ describe('Dashboard schedules page', () => {
       backend: env.databaseUrl,
       defaultQueue: env.queue,
       worker: { queues: [env.queue], hostname },
-      beat: { schedule: { 'add-every-second': { task: 'tasks.add', schedule: 1, args: [1, 2] }, 'add-hourly': { task: 'tasks.add', schedule: 3600, args: [20, 22] } } },
+      beat: {
+        schedule: {
+          'add-every-second': { task: 'tasks.add', schedule: 1, args: [1, 2] },
+          'add-hourly': { task: 'tasks.add', schedule: 3600, args: [20, 22] },
+          'add-hourly-relative': { task: 'tasks.add', schedule: 3600, args: [1, 1], relative: true },
+        },
+      },
     }));
   }, 90_000);
 
@@ -53,6 +59,10 @@ describe('Dashboard schedules page', () => {
     expect(hourly).toMatchObject({ task: 'tasks.add', enabled: true, totalRunCount: 0 });
     expect(hourly.schedule).toMatch(/3600|1\.00 hour|hour/);
     expect(Date.parse(hourly.nextRunAt!) - Date.now()).toBeGreaterThan(3_500_000);
+    // Celery's relative=True rounds the due time down to the interval's resolution (the hour), as the beat computes it.
+    const relative = (await schedule('add-hourly-relative'))!;
+    expect(new Date(relative.nextRunAt!).toISOString()).toMatch(/T\d\d:00:00\.000Z$/);
+    expect(Date.parse(relative.nextRunAt!)).toBeGreaterThan(Date.now());
     const everySecond = await eventually(async () => {
       const row = await schedule('add-every-second');
       return row && row.totalRunCount >= 2 ? row : undefined;

@@ -1,6 +1,8 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { DatabaseResultBackend } from '../../lib/backend/database/database-result-backend';
+import { buildStoreResultsSql, toRowsParameter } from '../../lib/backend/database/store-results-sql';
+import { toStoreRow } from '../../lib/backend/database/task-result-row';
 import { celeryResultEntities } from '../../lib/backend/database/entities';
 import { celeryResultMigrations } from '../../lib/backend/database/migrations';
 import { ResultBackendConfigurationError } from '../../lib/errors/result-backend-configuration.error';
@@ -9,6 +11,7 @@ import { ResultEncodeError } from '../../lib/errors/result-encode.error';
 import { ResultStoreError } from '../../lib/errors/result-store.error';
 import { ResultTimeoutError } from '../../lib/errors/result-timeout.error';
 import { decodePickle, pythonTuple } from '../../lib/protocol/pickle';
+import { toPythonJson } from '../../lib/protocol/python-json';
 import { TaskResultMeta } from '../../lib/protocol/result-meta';
 import { TaskState } from '../../lib/protocol/task-states';
 import { loadFixture } from '../support/fixtures';
@@ -220,6 +223,59 @@ describe('DatabaseResultBackend on PostgreSQL', () => {
     await querySql(database.url, `UPDATE celery_taskmeta SET result = '\\x80054b052e'::bytea WHERE task_id = $1`, [taskId]);
     expect((await rawRow(database.url, taskId))!.result_json).toBeNull();
     expect((await backend.getResult(taskId))!.result).toBe(5);
+  });
+
+  it('round-trips awkward values through the JSON row parameter, in one batch, byte for byte', async () => {
+    // Quotes, backslashes, what looks like escapes and bytea hex, unicode (astral too), a lone
+    // surrogate (stored as U+FFFD, as node-postgres writes it), big bytes, NULLs, next to plain rows.
+    const awkward = 'q"uo\'te \\ back\\slash \\x41 \\u0041 {a,"b"} NULL é ✓ 😀 \t\n';
+    const big = Buffer.alloc(300_000, 0xab);
+    const cases: { taskId: string; meta: Partial<TaskResultMeta> }[] = [
+      { taskId: newTaskId('awkward-text'), meta: { result: awkward, traceback: awkward, name: `n${awkward}`.slice(0, 150), args: [awkward, '\u0000'], kwargs: { [awkward]: '\ud800' }, worker: awkward, queue: awkward } },
+      { taskId: newTaskId('awkward-bytes'), meta: { result: big, args: [], kwargs: {} } },
+      { taskId: newTaskId('awkward-nulls'), meta: { result: null, traceback: null, name: null, args: null, kwargs: null, worker: null, retries: null, queue: null } },
+      { taskId: `${newTaskId('awkward-id')}-"\\'`, meta: { result: { k: [1, null, 'v'] }, retries: 2 ** 31 - 1 } },
+      { taskId: newTaskId('lone-surrogate'), meta: { traceback: 'bad \ud800 end', result: 'fine' } },
+    ];
+    await Promise.all(cases.map(({ taskId, meta: overrides }) => backend.storeResult(meta(taskId, { dateDone: new Date(), ...overrides }))));
+
+    for (const { taskId, meta: overrides } of cases.slice(0, 4)) {
+      const stored = await backend.getResult(taskId);
+      expect(stored).toMatchObject({ taskId, status: 'SUCCESS', ...overrides });
+    }
+    const [text, bytes, nulls] = await Promise.all(cases.slice(0, 3).map(({ taskId }) => rawRow(database.url, taskId)));
+    // args/kwargs hold exactly the JSON text Python's json.dumps writes (non-ASCII escaped).
+    expect(text!.args).toEqual(Buffer.from(toPythonJson([awkward, '\u0000']), 'ascii'));
+    expect(text!.kwargs).toEqual(Buffer.from('{"q\\"uo\'te \\\\ back\\\\slash \\\\x41 \\\\u0041 {a,\\"b\\"} NULL \\u00e9 \\u2713 \\ud83d\\ude00 \\t\\n": "\\ud800"}', 'ascii'));
+    expect(text!.result_json).toBe(awkward);
+    expect(text!.traceback).toBe(awkward);
+    expect(decodePickle(bytes!.result)).toEqual(big);
+    expect(nulls).toMatchObject({ result: null, traceback: null, name: null, args: null, kwargs: null, worker: null, retries: null, queue: null, result_json: null });
+    expect((await rawRow(database.url, cases[4].taskId))!.traceback).toBe('bad \ufffd end');
+  });
+
+  it('plans a batch with index probes of celery_taskmeta, not a scan of it, on a table of 20,000 rows', async () => {
+    // json_to_recordset alone is estimated at 100 rows; at this size the planner then hash-joined
+    // a sequential scan of the whole table on every batch. LIMIT cardinality($2) gives it the count.
+    const planDatabase = await createTestDatabase('db_store_plan');
+    const planBackend = new DatabaseResultBackend({ url: planDatabase.url, resultExpiresSeconds: null });
+    try {
+      await planBackend.connect();
+      await querySql(
+        planDatabase.url,
+        `INSERT INTO celery_taskmeta (id, task_id, status, date_done)
+         SELECT nextval('task_id_sequence'), 'seeded-' || n, 'SUCCESS', now() FROM generate_series(1, 20000) AS n`,
+      );
+      await querySql(planDatabase.url, 'ANALYZE celery_taskmeta');
+      const rows = Array.from({ length: 40 }, (_, index) => toStoreRow(meta(`planned-${index}`, { dateDone: new Date(), args: [index], kwargs: {} }), true));
+      const plan = await querySql(planDatabase.url, `EXPLAIN ${buildStoreResultsSql(true)}`, [toRowsParameter(rows), rows.map(() => 0)]);
+      const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+      expect(text).toContain('Index Scan using celery_taskmeta_task_id_key');
+      expect(text).not.toContain('Seq Scan on celery_taskmeta');
+    } finally {
+      await planBackend.close();
+      await planDatabase.drop();
+    }
   });
 
   it('stores null results as SQL NULL and reads an unknown task as null (PENDING)', async () => {

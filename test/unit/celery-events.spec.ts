@@ -283,6 +283,22 @@ describe('Celery events', () => {
       await settle();
       expect(broker.published.map((message) => message.routingKey)).toEqual(['worker.online', 'task.multi', 'worker.offline']);
     });
+
+    it('says worker-offline as the warm shutdown begins, as Celery, and sends the events of tasks finishing meanwhile after it', async () => {
+      jest.useFakeTimers();
+      try {
+        monitor.workerStarted();
+        monitor.workerStopping();
+        // A shutdown longer than two heartbeat intervals sends no heartbeat after the goodbye.
+        jest.advanceTimersByTime(5_000);
+        monitor.taskSucceeded(taskMessage(), 1, 0.1);
+        monitor.workerStopped();
+      } finally {
+        jest.useRealTimers();
+      }
+      await settle();
+      expect(broker.published.map((message) => message.routingKey)).toEqual(['worker.online', 'worker.offline', 'task.multi']);
+    });
   });
 
   describe('switches', () => {

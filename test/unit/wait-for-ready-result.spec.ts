@@ -50,4 +50,19 @@ describe('waitForReadyResult', () => {
     await waitForReadyResult('t', read, immediate, { initialDelayMs: 10_000, maxDelayMs: 10_000 });
     expect(Date.now() - started).toBeLessThan(1_000);
   });
+
+  it('uses the states a watching source hands over as read, and closes the watch however the wait ends', async () => {
+    const handed = [stored('STARTED'), undefined, stored('SUCCESS')];
+    let closed = 0;
+    const watching = {
+      waitForChange: async () => undefined,
+      watch: () => ({ next: async () => handed.shift(), close: () => void (closed += 1) }),
+    };
+    const read = answers(null, stored('RETRY'));
+    expect((await waitForReadyResult('t', read, watching, BACKOFF)).status).toBe('SUCCESS');
+    expect(read.calls).toBe(2); // the first read, and the one the watch asked for (undefined)
+    expect(closed).toBe(1);
+    await expect(waitForReadyResult('t', answers(null), watching, BACKOFF, { timeout: 0 })).rejects.toBeInstanceOf(ResultTimeoutError);
+    expect(closed).toBe(2);
+  });
 });

@@ -16,14 +16,14 @@ import { ResultExpiryScheduler } from '../result-expiry-scheduler';
 import { retryWhileUnavailable } from '../retry-while-unavailable';
 import { GroupCommit } from '../group-commit';
 import { READY_STATES } from '../../protocol/task-states';
-import { buildStoreResultsSql, notifyChunks, toColumnArrays } from './store-results-sql';
+import { buildStoreResultsSql, notifyChunks, toRowsParameter } from './store-results-sql';
 import { waitForReadyResult } from '../wait-for-ready-result';
 import { DatabaseBackendOptions, resolveDatabaseBackendOptions, ResolvedDatabaseBackendOptions } from './database-backend-options';
 import { acquireEmbeddedDataSource, describeDataDir, requireEmbeddedPackages } from './embedded-data-source';
 import { pickleGroupResult, unpickleGroupResult } from './group-result-pickle';
 import { describeDatabaseError, isMissingSchemaError, isTransientPostgresError } from './postgres-errors';
 import { buildResultTableSql, ResultTableSql } from './result-table-sql';
-import { asBuffer, fromTaskResultRow, TaskResultRow, toStoreParameters } from './task-result-row';
+import { asBuffer, fromTaskResultRow, TaskResultRow, toStoreRow } from './task-result-row';
 import { CHORD_COUNTER_SQL } from './chord-counter-sql';
 import { REVOKED_TASK_SQL } from './revoked-task-sql';
 import { openUrlDataSource } from './url-data-source';
@@ -43,10 +43,11 @@ const WAIT_INITIAL_DELAY_MS = 2;
 /** Most states written in one statement (one transaction's row locks, one NOTIFY's worth of ids or a few). */
 const MAX_STORE_BATCH = 200;
 
-/** A state waiting for its batch, its parameters already encoded. */
+/** A state waiting for its batch, its row already encoded. */
 interface PendingStore {
   meta: TaskResultMeta;
-  parameters: unknown[];
+  /** Its row of the store statement's JSON parameter (`toStoreRow`). */
+  row: string;
 }
 
 /** The DataSource in use and how to let go of it on close. */
@@ -79,8 +80,7 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
   private readonly listener: PostgresResultListener | null;
   private connected: ConnectedDataSource | null = null;
   private connecting: Promise<void> | null = null;
-  /** Stores still running (possibly retrying); `close()` waits for them so none is cut off. */
-  private readonly pendingStores = new Set<Promise<void>>();
+  /** Stores still running (possibly retrying) are in here until written; `close()` waits for them. */
   private readonly writes = new GroupCommit<PendingStore>((batch) => this.writeBatch(batch), MAX_STORE_BATCH);
   /**
    * Sent unnamed, so PostgreSQL plans it with each batch's values. Not a named prepared statement:
@@ -177,15 +177,11 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
     let pending: PendingStore;
     try {
       this.dataSource();
-      pending = { meta, parameters: toStoreParameters(meta, this.settings.extended) };
+      pending = { meta, row: toStoreRow(meta, this.settings.extended) };
     } catch (error) {
       return Promise.reject(error); // not connected, or a value that cannot be encoded: this caller only
     }
-    const store = this.writes.add(pending);
-    this.pendingStores.add(store);
-    const forget = () => this.pendingStores.delete(store);
-    store.then(forget, forget);
-    return store;
+    return this.writes.add(pending);
   }
 
   /** One GroupCommit batch: one statement for all, or, if the database refuses it, one per state. */
@@ -216,10 +212,7 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
       stores.map((pending) => pending.meta.taskId),
       stores.map((pending) => READY_STATES.has(pending.meta.status)),
     );
-    const parameters = toColumnArrays(
-      stores.map((pending) => pending.parameters),
-      chunks,
-    );
+    const parameters = [toRowsParameter(stores.map((pending) => pending.row)), chunks];
     await retryWhileUnavailable(() => this.dataSource().query(this.storeSql, parameters), {
       timeoutMs: this.settings.storeRetryTimeoutMs,
       isTransient: isTransientPostgresError,
@@ -387,7 +380,7 @@ export class DatabaseResultBackend implements ResultBackend, GroupResultStore, R
     await this.connecting?.catch(() => undefined);
     await this.expiry.stop();
     await this.listener?.close();
-    await Promise.allSettled([...this.pendingStores]);
+    await this.writes.idle();
     const connected = this.connected;
     this.connected = null;
     await connected?.release();

@@ -1,23 +1,28 @@
 import { READY_STATES } from '../../protocol/task-states';
 import { CeleryTableNames as T } from './celery-table-names';
 
-/** Written on every store, in this parameter order after `$1` = task_id. */
+/**
+ * Written on every store, in this order after task_id. `sentAs` is the type the store statement
+ * reads the value as from its JSON parameter (store-results-sql.ts), `cast` the column's: bytea
+ * goes as `\\x` hex text, except args/kwargs, which go as their JSON text (see `toStoreRow`).
+ */
 const BASE_COLUMNS = [
-  { name: 'status', cast: 'varchar' },
-  { name: 'result', cast: 'bytea' },
-  { name: 'date_done', cast: 'timestamp' },
-  { name: 'traceback', cast: 'text' },
-  { name: 'result_json', cast: 'jsonb' },
+  { name: 'status', cast: 'varchar', sentAs: 'varchar' },
+  { name: 'result', cast: 'bytea', sentAs: 'bytea' },
+  { name: 'date_done', cast: 'timestamp', sentAs: 'timestamp' },
+  { name: 'traceback', cast: 'text', sentAs: 'text' },
+  // As a JSON string, not a nested value: one text the worker already has, cast once.
+  { name: 'result_json', cast: 'jsonb', sentAs: 'text' },
 ] as const;
 
 /** Celery's `result_extended` columns, written when the backend is `extended`. */
 const EXTENDED_COLUMNS = [
-  { name: 'name', cast: 'varchar' },
-  { name: 'args', cast: 'bytea' },
-  { name: 'kwargs', cast: 'bytea' },
-  { name: 'worker', cast: 'varchar' },
-  { name: 'retries', cast: 'integer' },
-  { name: 'queue', cast: 'varchar' },
+  { name: 'name', cast: 'varchar', sentAs: 'varchar' },
+  { name: 'args', cast: 'bytea', sentAs: 'text' },
+  { name: 'kwargs', cast: 'bytea', sentAs: 'text' },
+  { name: 'worker', cast: 'varchar', sentAs: 'varchar' },
+  { name: 'retries', cast: 'integer', sentAs: 'integer' },
+  { name: 'queue', cast: 'varchar', sentAs: 'varchar' },
 ] as const;
 
 /** `date_done` as text: the column is naive UTC and drivers would read it in local time. */
@@ -45,8 +50,15 @@ export interface ResultTableSql {
   deleteGroup: string;
 }
 
-/** The columns a store writes after `task_id`, in parameter order. */
-export function storedColumns(extended: boolean): { name: string; cast: string }[] {
+/** A column a store writes: its name, its type, and the type its value is sent as. */
+export interface StoredColumn {
+  name: string;
+  cast: string;
+  sentAs: string;
+}
+
+/** The columns a store writes after `task_id`, in order. */
+export function storedColumns(extended: boolean): StoredColumn[] {
   return extended ? [...BASE_COLUMNS, ...EXTENDED_COLUMNS] : [...BASE_COLUMNS];
 }
 

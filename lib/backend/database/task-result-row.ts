@@ -21,29 +21,54 @@ export interface TaskResultRow {
 }
 
 /**
- * The parameters of one row of the store statement (store-results-sql.ts) for one meta: task id, then the columns of `storedColumns`.
- * Only what Celery's table holds is kept: `children`, `group_id` and `parent_id` have no column,
- * and Celery's database backend drops them too.
+ * One row of the store statement (store-results-sql.ts) for one meta, as the JSON text of an object
+ * whose keys are the columns `json_to_recordset` reads: task_id, then those of `storedColumns`.
+ * Built once, when the state is stored; a batch joins the texts. Bytea goes as `\\x` hex, which
+ * PostgreSQL's bytea input reads back to the same bytes; args/kwargs as their JSON text (printable
+ * ASCII), turned into bytes by the statement. Only what Celery's table holds is kept: `children`,
+ * `group_id` and `parent_id` have no column, and Celery's database backend drops them too.
  */
-export function toStoreParameters(meta: TaskResultMeta, extended: boolean): unknown[] {
-  const base = [
-    meta.taskId,
-    meta.status,
-    pickleResultColumn(meta.taskId, meta.status, meta.result),
-    dateDoneColumn(meta),
-    meta.traceback ?? null,
-    toResultJsonColumn(meta.result),
-  ];
-  if (!extended) return base;
-  return [
-    ...base,
-    meta.name ?? null,
-    jsonBytes(meta.args),
-    jsonBytes(meta.kwargs),
-    meta.worker ?? null,
-    meta.retries ?? null,
-    meta.queue ?? null,
-  ];
+export function toStoreRow(meta: TaskResultMeta, extended: boolean): string {
+  const pickled = pickleResultColumn(meta.taskId, meta.status, meta.result);
+  const taskId = wellFormed(meta.taskId);
+  const status = wellFormed(meta.status);
+  const result = pickled === null ? null : `\\x${pickled.toString('hex')}`;
+  const dateDone = dateDoneColumn(meta);
+  const traceback = wellFormed(meta.traceback ?? null);
+  const resultJson = toResultJsonColumn(meta.result);
+  // Whole object literals, one shape each: JSON.stringify walks these fast, where an object made
+  // by spreading is ten times slower to write (8 against 0.85 µs a row).
+  if (!extended) return JSON.stringify({ task_id: taskId, status, result, date_done: dateDone, traceback, result_json: resultJson });
+  return JSON.stringify({
+    task_id: taskId,
+    status,
+    result,
+    date_done: dateDone,
+    traceback,
+    result_json: resultJson,
+    name: wellFormed(meta.name ?? null),
+    args: jsonText(meta.args),
+    kwargs: jsonText(meta.kwargs),
+    worker: wellFormed(meta.worker ?? null),
+    retries: meta.retries ?? null,
+    queue: wellFormed(meta.queue ?? null),
+  });
+}
+
+/** ES2024's String methods (Node 20 has them; the TypeScript lib here is ES2023). */
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/**
+ * A lone surrogate (valid in a JS string) becomes U+FFFD, as node-postgres writes it in a text
+ * parameter: JSON.stringify would escape it as `\\udXXX`, which PostgreSQL's JSON refuses.
+ */
+function wellFormed(text: string | null): string | null {
+  if (text === null) return null;
+  const unicode = text as unknown as WellFormedString;
+  return unicode.isWellFormed() ? text : unicode.toWellFormed();
 }
 
 /** Celery sets `date_done = utcnow()` for ready states; a meta without one gets now. */
@@ -52,9 +77,12 @@ function dateDoneColumn(meta: TaskResultMeta): string | null {
   return dateDone ? formatNaiveUtc(dateDone) : null;
 }
 
-/** args/kwargs as Celery's result_serializer (json) writes them: the exact bytes Python would. */
-function jsonBytes(value: unknown): Buffer | null {
-  return value === null || value === undefined ? null : Buffer.from(toPythonJson(value), 'utf8');
+/**
+ * args/kwargs as Celery's result_serializer (json) writes them: the exact text Python would, all
+ * printable ASCII (non-ASCII is escaped), so its bytes are the same in any server encoding.
+ */
+function jsonText(value: unknown): string | null {
+  return value === null || value === undefined ? null : toPythonJson(value);
 }
 
 /** The meta stored in a row, whoever wrote it (Python Celery, extended or not, or us). */

@@ -27,6 +27,11 @@ export class RedisDeliveredMessage implements DeliveredMessage {
     this.deliveryInfo = { exchange: info.exchange ?? '', routingKey: info.routing_key ?? queue, redelivered: info.redelivered === true, queue };
   }
 
+  /** Acked or rejected already. */
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
   ack(): void {
     if (this.settled) return;
     this.settled = true;

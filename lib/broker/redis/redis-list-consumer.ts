@@ -26,7 +26,8 @@ export interface RedisListConsumerOptions {
  * Consumes queues kept as Redis lists, in kombu's order: every priority list of every queue,
  * highest band first (`_brpop_start`); the queue just read moves to the end of the cycle so a busy
  * queue does not starve the others; each message is recorded in the unacked hash before it is
- * handed over; no read while `prefetch` messages are unsettled. Every consumer also restores
+ * handed over (the record command leaves first; see deliverPopped); no read while `prefetch`
+ * messages are unsettled. Every consumer also restores
  * messages left unacked beyond the visibility timeout (by a worker that died), as kombu's do.
  * Queues join and leave the cycle while it runs (kombu's `basic_consume` / `basic_cancel`).
  *
@@ -38,8 +39,8 @@ export interface RedisListConsumerOptions {
 export class RedisListConsumer {
   private readonly cycle: string[];
   private readonly inFlight = new Set<string>();
-  /** Messages popped and still being recorded as unacked: they count against the prefetch window too. */
-  private recording = 0;
+  /** Messages handed over whose unacked record has not been answered yet: their settling waits for it. */
+  private readonly recordings = new Map<string, PendingRecord>();
   private prefetch: number;
   private cancelled = false;
   /** Set while the loop waits for a free slot or, consuming no queue, for one to be added. */
@@ -89,7 +90,7 @@ export class RedisListConsumer {
     this.releaseSlot();
   }
 
-  /** Takes the queue out of the cycle; what a BRPOP already waiting still reads from it is put back (see handle). */
+  /** Takes the queue out of the cycle; what a BRPOP already waiting still reads from it is put back (see deliverPopped). */
   cancelQueue(queue: string): void {
     const index = this.cycle.indexOf(queue);
     if (index >= 0) this.cycle.splice(index, 1);
@@ -97,12 +98,12 @@ export class RedisListConsumer {
 
   private async run(): Promise<void> {
     while (!this.cancelled) {
-      const full = this.prefetch > 0 && this.inFlight.size + this.recording >= this.prefetch;
+      const full = this.prefetch > 0 && this.inFlight.size >= this.prefetch;
       if (full || this.cycle.length === 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         continue;
       }
-      const room = this.prefetch > 0 ? this.prefetch - this.inFlight.size - this.recording : MAX_BATCH;
+      const room = this.prefetch > 0 ? this.prefetch - this.inFlight.size : MAX_BATCH;
       let taken: [string, string][];
       try {
         taken = await this.takeReady(Math.min(room, MAX_BATCH));
@@ -125,19 +126,18 @@ export class RedisListConsumer {
         await new Promise((resolve) => setTimeout(resolve, READ_RETRY_DELAY_MS));
         continue;
       }
-      if (!popped) continue;
-      // Recorded while the next BRPOP is already waiting (another connection): the two round trips overlap.
-      this.recording += 1;
-      const [list, raw] = popped;
-      const handled: Promise<void> = this.handle(list, raw)
-        .catch((error: Error) => this.logger.error(`Handling a message of "${list}" failed: ${error.message}`))
-        .finally(() => {
-          this.recording -= 1;
-          this.pending.delete(handled);
-          this.releaseSlot();
-        });
-      this.pending.add(handled);
+      if (popped) this.deliverPopped(popped[0], popped[1]);
     }
+  }
+
+  /** Keeps `work` from being cut short by close: cancel() waits for it. */
+  private track(work: Promise<unknown>): void {
+    const tracked: Promise<void> = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
   }
 
   /** Messages ready now, popped and recorded as unacked in one round trip (empty when none is). */
@@ -146,11 +146,11 @@ export class RedisListConsumer {
     return this.unacked.takeBatch(lists, lists.map(queueOfList), max);
   }
 
-  /** A message takeReady() popped and recorded: handed over as handle() hands a BRPOP'd one. */
+  /** A message takeReady() popped and recorded: handed over as deliverPopped() hands a BRPOP'd one. */
   private deliverRecorded(list: string, raw: string): void {
     const queue = queueOfList(list);
     if (this.cancelled || !this.cycle.includes(queue)) {
-      // Taken while cancelling: back where it came from, its record dropped, as handle() does.
+      // Taken while cancelling: back where it came from, its record dropped, as deliverPopped() does.
       const tag = tagOf(raw);
       void this.client
         .rpush(list, raw)
@@ -178,12 +178,23 @@ export class RedisListConsumer {
     }
   }
 
-  private async handle(list: string, raw: string): Promise<void> {
+  /**
+   * A message BRPOP popped: recorded as unacked and handed over at once, without waiting for the
+   * record's reply (one round trip less between a message and its task). The record, the ack and
+   * any restore of the message go out on the same connection in that order, so none can overtake
+   * it; settling still waits for the record's answer, so a reject never looks for a record that
+   * failed. If the record fails (Redis refused it: out of memory, connection closed), the message
+   * is not protected by the visibility timeout, so it goes back to the head of its list as before;
+   * as it is already running, it may then run twice (at least once, never lost). A message settled
+   * before the failure is known is not put back when acked (its task has run, or was acked early
+   * by choice), and is put back when rejected with requeue.
+   */
+  private deliverPopped(list: string, raw: string): void {
     const queue = queueOfList(list);
     if (this.cancelled || !this.cycle.includes(queue)) {
       // Read after cancel (of all, or of this queue): put it back where it was read from, at the head,
       // as kombu gives back a message no consumer wants any more (`_reject_inbound_message`).
-      await this.client.rpush(list, raw).catch((error: Error) => this.logger.error(`Lost a message of "${list}" read while cancelling: ${error.message}`));
+      this.track(this.client.rpush(list, raw).catch((error: Error) => this.logger.error(`Lost a message of "${list}" read while cancelling: ${error.message}`)));
       return;
     }
     this.rotate(queue);
@@ -199,25 +210,51 @@ export class RedisListConsumer {
       this.logger.error(`Dropped an unreadable entry of Redis list "${list}": ${(error as Error).message}`);
       return;
     }
-    try {
-      await this.unacked.record(message.tag, raw, exchange, routingKey);
-    } catch (error) {
-      // Not recorded, so nothing would ever restore it: give it back at the head of its list instead.
-      this.logger.warn(`Could not record message ${message.tag} as unacked (${(error as Error).message}); putting it back in "${list}"`);
-      await this.client.rpush(list, raw).catch((pushError: Error) => this.logger.error(`Lost message ${message.tag} of "${list}": ${pushError.message}`));
-      return;
-    }
+    const tag = message.tag;
+    const outcome = this.unacked.record(tag, raw, exchange, routingKey).then(
+      (): RecordOutcome => 'recorded',
+      (error: Error): Promise<RecordOutcome> => this.recordFailed(message, list, raw, error),
+    );
+    const pending: PendingRecord = { outcome, list, raw };
+    this.recordings.set(tag, pending);
+    void outcome.then(() => {
+      if (this.recordings.get(tag) === pending) this.recordings.delete(tag);
+    });
+    this.track(outcome);
     this.hand(message, queue);
   }
 
+  private async recordFailed(message: RedisDeliveredMessage, list: string, raw: string, error: Error): Promise<RecordOutcome> {
+    if (message.isSettled) {
+      this.logger.warn(`Could not record message ${message.tag} as unacked (${error.message}); it was already settled`);
+      return 'unrecorded';
+    }
+    // Not recorded, so nothing would restore it if this worker died: give it back at the head of its list.
+    this.logger.warn(`Could not record message ${message.tag} as unacked (${error.message}); putting it back in "${list}" (it is running already, so it may run twice)`);
+    await this.client.rpush(list, raw).catch((pushError: Error) => this.logger.error(`Lost message ${message.tag} of "${list}" if this worker stops before it is done: ${pushError.message}`));
+    return 'pushedBack';
+  }
+
   private settle(tag: string, requeue: boolean): void {
-    const done = requeue ? this.unacked.restore(tag, true).then(() => this.unacked.ack(tag)) : this.unacked.ack(tag);
+    const recording = this.recordings.get(tag);
+    const done = recording
+      ? recording.outcome.then((outcome) => {
+          if (outcome === 'recorded') return this.settleRecorded(tag, requeue);
+          // Never recorded: nothing to remove; a requeue puts back the message itself, unless that was done already.
+          if (outcome === 'unrecorded' && requeue) return this.client.rpush(recording.list, recording.raw).then(() => undefined);
+          return undefined;
+        })
+      : this.settleRecorded(tag, requeue);
     done
       .catch((error: Error) => this.logger.warn(`Could not ${requeue ? 'requeue' : 'ack'} message ${tag} in Redis: ${error.message}; it returns after the visibility timeout`))
       .finally(() => {
         this.inFlight.delete(tag);
         this.releaseSlot();
       });
+  }
+
+  private settleRecorded(tag: string, requeue: boolean): Promise<void> {
+    return requeue ? this.unacked.restore(tag, true).then(() => this.unacked.ack(tag)) : this.unacked.ack(tag);
   }
 
   /** kombu `_queue_cycle.rotate`: the queue just read goes last. */
@@ -242,6 +279,16 @@ export class RedisListConsumer {
       if (!this.cancelled) this.logger.warn(`Could not restore unacked messages: ${(error as Error).message}`);
     }
   }
+}
+
+/** What became of a handed-over message's unacked record. */
+type RecordOutcome = 'recorded' | 'unrecorded' | 'pushedBack';
+
+/** A record on its way, with what a requeue of the unrecorded message needs. */
+interface PendingRecord {
+  outcome: Promise<RecordOutcome>;
+  list: string;
+  raw: string;
 }
 
 /** The delivery tag of a raw envelope, or null when it has none readable. */
