@@ -133,6 +133,13 @@ export interface Broker {
    * not confirmed within the publish timeout (for instance while the broker is unreachable).
    */
   publish(message: OutgoingMessage): Promise<void>;
+  /**
+   * Publishes a batch with confirmation in one call, where the transport can do it cheaper than
+   * one publish() per message (AMQP: one pass, one deadline). Resolves once every message is
+   * settled, with each one's outcome at its index: undefined when confirmed, else the error its
+   * own publish() would have rejected with. Never rejects. Without it, callers publish one by one.
+   */
+  publishMany?(messages: readonly OutgoingMessage[]): Promise<(Error | undefined)[]>;
   consume(options: ConsumeOptions): Promise<Consumer>;
   /**
    * True while a connection is up (always, for the in-process broker, until close()): what a

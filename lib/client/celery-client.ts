@@ -122,12 +122,19 @@ export class CeleryClient {
    */
   send<TArgs extends unknown[], TResult, TKwargs extends object>(task: TaskRef<TArgs, TResult, TKwargs>, ...call: NoInfer<TaskSendArguments<TArgs, TKwargs>>): Promise<AsyncResult<TResult>>;
   send<TResult = unknown>(task: string, args?: unknown[], options?: SendTaskOptions): Promise<AsyncResult<TResult>>;
-  async send(task: string | AnyTaskRef, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
-    const prepared = this.prepare(task, args, options);
-    await this.publishPrepared(prepared);
-    // Only a send from inside a running task has a parent to tell (and pays for the tuple).
-    if (options.addToParent !== false && currentTaskOrUndefined()) addToParentTrail(taskResultTuple(prepared.taskId));
-    return new AsyncResult(prepared.taskId, this.deps.backend);
+  send(task: string | AnyTaskRef, args: unknown[] = [], options: SendTaskOptions = {}): Promise<AsyncResult> {
+    // Promise chains rather than async/await: each await layer cost a promise and a microtask per send.
+    let prepared: PreparedTask;
+    try {
+      prepared = this.prepare(task, args, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.publishPrepared(prepared).then(() => {
+      // Only a send from inside a running task has a parent to tell (and pays for the tuple).
+      if (options.addToParent !== false && currentTaskOrUndefined()) addToParentTrail(taskResultTuple(prepared.taskId));
+      return new AsyncResult(prepared.taskId, this.deps.backend);
+    });
   }
 
   /**
@@ -152,15 +159,22 @@ export class CeleryClient {
         return error as Error;
       }
     });
-    for (const queue of new Set(prepared.flatMap((item) => (item instanceof Error ? [] : [item.queue])))) await this.declareOnce(queue);
-    return Promise.allSettled(
-      prepared.map(async (item) => {
-        if (item instanceof Error) throw item;
-        await this.publishTraced(item);
+    const ready = prepared.filter((item): item is PreparedTask => !(item instanceof Error));
+    for (const queue of new Set(ready.map((item) => item.queue))) await this.declareOnce(queue);
+    const outcomes = await this.publishAll(ready);
+    let next = 0;
+    return prepared.map((item): PromiseSettledResult<AsyncResult> => {
+      if (item instanceof Error) return { status: 'rejected', reason: item };
+      const error = outcomes[next++];
+      item.trace?.end(error);
+      if (error) return { status: 'rejected', reason: error };
+      try {
         this.deps.sentEvents?.taskSent(item.message.properties.headers!, { queue: item.queue, exchange: item.message.exchange, routingKey: item.message.routingKey });
-        return new AsyncResult(item.taskId, this.deps.backend);
-      }),
-    );
+      } catch (eventError) {
+        return { status: 'rejected', reason: eventError };
+      }
+      return { status: 'fulfilled', value: new AsyncResult(item.taskId, this.deps.backend) };
+    });
   }
 
   /**
@@ -171,7 +185,7 @@ export class CeleryClient {
   prepare(task: string | AnyTaskRef, args: unknown[] = [], options: SendTaskOptions = {}): PreparedTask {
     const name = typeof task === 'string' ? task : task.name;
     const destination = this.route(name, args, options);
-    const message = this.buildMessage(name, args, { ...options, priority: destination.priority });
+    const message = this.buildMessage(name, args, options, destination.priority);
     const trace = this.startPublishTrace(message, destination);
     let encoded: ReturnType<typeof encodeTaskMessage>;
     try {
@@ -182,19 +196,24 @@ export class CeleryClient {
     }
     const { properties, body } = encoded;
     this.deps.onTaskCall?.({ name, args, options, message, queue: destination.queue, exchange: destination.exchange, routingKey: destination.routingKey });
-    const fifo = options.messageGroupId !== undefined || options.messageDeduplicationId !== undefined ? { fifo: { messageGroupId: options.messageGroupId, deduplicationId: options.messageDeduplicationId } } : {};
-    return { taskId: message.id, queue: destination.queue, message: { exchange: destination.exchange, routingKey: destination.routingKey, properties, body, ...fifo }, trace };
+    const outgoing: OutgoingMessage = { exchange: destination.exchange, routingKey: destination.routingKey, properties, body };
+    if (options.messageGroupId !== undefined || options.messageDeduplicationId !== undefined) {
+      outgoing.fifo = { messageGroupId: options.messageGroupId, deduplicationId: options.messageDeduplicationId };
+    }
+    return { taskId: message.id, queue: destination.queue, message: outgoing, trace };
   }
 
   /**
    * Publishes a prepared task (the second half of `send`): declares its queue once, waits for the
    * broker's confirm, then sends the task-sent event when those are on.
    */
-  async publishPrepared(prepared: PreparedTask): Promise<void> {
+  publishPrepared(prepared: PreparedTask): Promise<void> {
     const { message, queue } = prepared;
-    await this.declareOnce(queue);
-    await this.publishTraced(prepared);
-    this.deps.sentEvents?.taskSent(message.properties.headers!, { queue, exchange: message.exchange, routingKey: message.routingKey });
+    // A declared queue (every send after the first) goes straight to the broker, without a wait.
+    const published = this.declaredQueues.has(queue) ? this.publishTraced(prepared) : this.declareOnce(queue).then(() => this.publishTraced(prepared));
+    const sentEvents = this.deps.sentEvents;
+    if (!sentEvents) return published;
+    return published.then(() => sentEvents.taskSent(message.properties.headers!, { queue, exchange: message.exchange, routingKey: message.routingKey }));
   }
 
   /**
@@ -256,14 +275,42 @@ export class CeleryClient {
   }
 
   /** Publishes and ends the producer span (when tracing) with how the publish went. */
-  private async publishTraced(prepared: PreparedTask): Promise<void> {
+  private publishTraced(prepared: PreparedTask): Promise<void> {
+    const trace = prepared.trace;
+    let published: Promise<void>;
     try {
-      await this.deps.broker.publish(prepared.message);
+      published = this.deps.broker.publish(prepared.message);
     } catch (error) {
-      prepared.trace?.end(error);
-      throw error;
+      trace?.end(error);
+      return Promise.reject(error);
     }
-    prepared.trace?.end();
+    if (!trace) return published;
+    return published.then(
+      () => trace.end(),
+      (error: unknown) => {
+        trace.end(error);
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Publishes a batch: in one call where the broker can (Broker.publishMany), else one publish
+   * each, all at once. Each message's outcome at its index: undefined when confirmed, else why not.
+   */
+  private publishAll(batch: readonly PreparedTask[]): Promise<(Error | undefined)[]> {
+    const broker = this.deps.broker;
+    if (broker.publishMany) return broker.publishMany(batch.map((item) => item.message));
+    return Promise.all(
+      batch.map(async (item) => {
+        try {
+          await broker.publish(item.message);
+          return undefined;
+        } catch (error) {
+          return error as Error;
+        }
+      }),
+    );
   }
 
   private async declareOnce(queue: string): Promise<void> {
@@ -272,7 +319,8 @@ export class CeleryClient {
     this.declaredQueues.add(queue);
   }
 
-  private buildMessage(name: string, args: unknown[], options: SendTaskOptions): TaskMessage {
+  /** The message of a call; `priority` is the routed one (the call's, else its route's). */
+  private buildMessage(name: string, args: unknown[], options: SendTaskOptions, priority: number | undefined): TaskMessage {
     if (typeof name !== 'string' || name.length === 0) throw new InvalidSendOptionsError(String(name), 'the task name must be a non-empty string');
     if (!Array.isArray(args)) throw new InvalidSendOptionsError(name, `args must be an array of positional arguments, got ${typeof args}`);
     const kwargs = options.kwargs ?? {};
@@ -305,7 +353,7 @@ export class CeleryClient {
       customHeaders: applicationHeaders(options),
       replyTo: options.replyTo ?? this.replyTo,
       correlationId: id,
-      priority: checkPriority(name, options.priority),
+      priority: checkPriority(name, priority),
     };
   }
 }

@@ -3,12 +3,21 @@ import { AUTH_CONTENT_ENCODING, AUTH_CONTENT_TYPE, MessageSigner, signPayload } 
 import { formatCeleryDate } from './celery-time';
 import { toPythonJson } from './python-json';
 import { argsRepr, kwargsRepr } from './python-repr';
+import type { TaskEmbed } from './signature-dict';
 import { JSON_CONTENT_TYPE, TaskMessage, UTF8_ENCODING } from './task-message';
 
 /** A task message ready for the broker: AMQP properties (with headers) and the body bytes. */
 export interface EncodedTaskMessage {
   properties: MessageProperties;
   body: Buffer;
+}
+
+/** The embed of a task with no workflow (most of them), written once. */
+const NO_WORKFLOW_JSON = toPythonJson({ callbacks: null, errbacks: null, chain: null, chord: null });
+
+function embedJson({ callbacks, errbacks, chain, chord }: TaskEmbed): string {
+  if (callbacks === null && errbacks === null && chain === null && chord === null) return NO_WORKFLOW_JSON;
+  return toPythonJson({ callbacks, errbacks, chain, chord }, '$[2]');
 }
 
 /**
@@ -37,8 +46,7 @@ export function encodeTaskMessage(message: TaskMessage, signer: MessageSigner | 
     ignore_result: message.ignoreResult,
     ...message.customHeaders,
   };
-  const { callbacks, errbacks, chain, chord } = message.embed;
-  const json = Buffer.from(toPythonJson([message.args, message.kwargs, { callbacks, errbacks, chain, chord }]), 'utf8');
+  const json = Buffer.from(`[${toPythonJson(message.args, '$[0]')}, ${toPythonJson(message.kwargs, '$[1]')}, ${embedJson(message.embed)}]`, 'utf8');
   const properties: MessageProperties = {
     contentType: signer ? AUTH_CONTENT_TYPE : JSON_CONTENT_TYPE,
     contentEncoding: signer ? AUTH_CONTENT_ENCODING : UTF8_ENCODING,

@@ -69,6 +69,25 @@ describe('CeleryClient messages on the wire', () => {
     });
   });
 
+  it('sendBulk() over RabbitMQ puts the bytes send() would on the wire and settles each call on its own', async () => {
+    const nowhere = `${env.queue}-nowhere`;
+    // An exchange no queue is bound to: that call comes back unroutable (mandatory), the others are confirmed.
+    const settled = await celery.sendBulk('proto.add', [[1, 2], 'not an array' as never, [3, 4]], { exchange: 'amq.direct', routingKey: nowhere });
+    expect(settled.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect((settled[0] as PromiseRejectedResult).reason).toMatchObject({ name: 'PublishError' });
+    expect(String((settled[0] as PromiseRejectedResult).reason)).toContain(`routing key "${nowhere}"`);
+    expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ name: 'InvalidSendOptionsError' });
+
+    const sent = await celery.sendBulk('proto.add', [[2, 3], [4, 5]]);
+    expect(sent.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
+    const [first, second] = [await take(), await take()];
+    const captured = loadFixture('task_v2_delay_minimal').message;
+    expect(first.content.toString('utf8')).toBe(captured.body_raw);
+    expect(Object.keys(first.properties.headers!).sort()).toEqual(Object.keys(captured.headers).sort());
+    expect([first.properties.correlationId, second.properties.correlationId]).toEqual(sent.map((outcome) => (outcome as PromiseFulfilledResult<{ id: string }>).value.id));
+    expect(second.properties.headers).toMatchObject({ argsrepr: '(4, 5)', task: 'proto.add' });
+  });
+
   it('carries countdown, expires, priority, task id, custom headers and ignore_result like Celery', async () => {
     const before = Date.now();
     await celery.send('proto.add', [1], {

@@ -32,6 +32,18 @@ describe('kombu-compatible JSON', () => {
     expect(() => toPythonJson([1, Number.NaN])).toThrow(JsonEncodingError);
     expect(() => toPythonJson({ a: Infinity })).toThrow(/\$\.a is Infinity/);
     expect(() => toPythonJson({ callback: () => 1 })).toThrow('$.callback is a function, which cannot be sent in a Celery message.');
+    expect(() => toPythonJson([{ ok: 1 }, { list: [0, [Symbol('s')]] }])).toThrow('$[1].list[1][0] is a symbol, which cannot be sent in a Celery message.');
+    expect(() => toPythonJson({ nested: { a: -Infinity } }, '$[1]')).toThrow('$[1].nested.a is -Infinity, which JSON cannot carry; send null or a string instead.');
+  });
+
+  it('escapes quotes, backslashes and control characters in short and long strings alike', () => {
+    const tricky = 'a"b\\c\n\u007f\u0001/';
+    const written = String.raw`a\"b\\c\n\u007f\u0001/`;
+    expect(toPythonJson([tricky])).toBe(`["${written}"]`);
+    expect(toPythonJson({ [tricky.repeat(20)]: 1 })).toBe(`{"${written.repeat(20)}": 1}`);
+    expect(toPythonJson(['a"b'])).toBe('["a\\"b"]');
+    expect(toPythonJson(['tab\there'])).toBe('["tab\\there"]');
+    expect(toPythonJson(['\u007f'])).toBe('["\\u007f"]');
   });
 
   it('matches kombu 5.2.4 output for plain JSON values', () => {

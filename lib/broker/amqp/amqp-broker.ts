@@ -72,6 +72,10 @@ export class AmqpBroker implements Broker {
     return this.publisher.publish(message);
   }
 
+  publishMany(messages: readonly OutgoingMessage[]): Promise<(Error | undefined)[]> {
+    return this.publisher.publishMany(messages);
+  }
+
   /** The node connected to (password masked); every configured node while disconnected. */
   get description(): string {
     return this.connection.description;

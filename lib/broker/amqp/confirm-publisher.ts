@@ -6,27 +6,33 @@ import type { OutgoingMessage } from '../broker.interface';
 import type { BrokerLogger } from '../broker-logger';
 import type { DeclarationRegistry } from './declaration-registry';
 import { ManagedChannel } from './managed-channel';
-import { toPublishOptions } from './message-properties';
+import { publishOnConfirmChannel } from './publish-on-channel';
 import type { ReconnectBackoff } from './reconnect-backoff';
 import type { ReconnectingConnection } from './reconnecting-connection';
 
 /** Messages sent in one go before yielding to the event loop, when a backlog is flushed after a reconnect. */
 const FLUSH_BATCH_SIZE = 1000;
 
+/** Told once how a publish ended: undefined when confirmed, else why not. */
+type SettleCallback = (error: Error | undefined) => void;
+
 /** A message that has not been confirmed yet: waiting for a channel, or sent and unconfirmed. */
 class PendingPublish {
   /** The channel it was sent on, while unconfirmed; undefined while waiting. */
-  channel: ConfirmChannel | undefined;
+  channel: ConfirmChannel | undefined = undefined;
   /** RabbitMQ's reason when it came back as unroutable (basic.return arrives before the ack). */
-  returned: string | undefined;
+  returned: string | undefined = undefined;
   /** How many channels RabbitMQ closed while it was in flight on them. */
   channelErrors = 0;
-  timer: NodeJS.Timeout | undefined;
+  /** Neighbours in the deadline list (oldest first); both null once settled or never listed. */
+  older: PendingPublish | null = null;
+  newer: PendingPublish | null = null;
 
   constructor(
     readonly message: OutgoingMessage,
-    readonly resolve: () => void,
-    readonly reject: (error: Error) => void,
+    /** When it times out (performance.now() milliseconds). */
+    readonly deadline: number,
+    readonly onSettled: SettleCallback,
   ) {}
 }
 
@@ -57,6 +63,10 @@ export class ConfirmPublisher {
   private started = false;
   private closing = false;
   private onIdle: (() => void) | undefined;
+  /** Unsettled publishes by deadline, oldest first (see track()). */
+  private oldest: PendingPublish | null = null;
+  private newest: PendingPublish | null = null;
+  private deadlineTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly connection: ReconnectingConnection,
@@ -95,12 +105,42 @@ export class ConfirmPublisher {
     if (this.closing) return Promise.reject(PublishError.brokerClosed(message.exchange, message.routingKey, this.connection.description));
     this.start();
     return new Promise<void>((resolve, reject) => {
-      const pending = new PendingPublish(message, resolve, reject);
-      pending.timer = setTimeout(this.onTimeout, this.options.publishTimeoutMs, pending);
-      const channel = this.channel;
-      if (channel && this.writable && this.waiting.size === 0) this.send(pending, channel);
-      else this.waiting.add(pending);
+      this.enqueue(new PendingPublish(message, performance.now() + this.options.publishTimeoutMs, (error) => (error ? reject(error) : resolve())));
     });
+  }
+
+  /**
+   * Publishes a batch in one pass (Broker.publishMany): one deadline for all of them, their frames
+   * written together, and one promise that resolves, once every message is settled, with each
+   * message's own outcome at its index (undefined: confirmed; else its PublishError).
+   */
+  publishMany(messages: readonly OutgoingMessage[]): Promise<(Error | undefined)[]> {
+    const outcomes = new Array<Error | undefined>(messages.length).fill(undefined);
+    if (messages.length === 0) return Promise.resolve(outcomes);
+    if (this.closing) {
+      return Promise.resolve(messages.map((message) => PublishError.brokerClosed(message.exchange, message.routingKey, this.connection.description)));
+    }
+    this.start();
+    return new Promise((resolve) => {
+      let unsettled = messages.length;
+      const deadline = performance.now() + this.options.publishTimeoutMs;
+      for (let index = 0; index < messages.length; index++) {
+        this.enqueue(
+          new PendingPublish(messages[index], deadline, (error) => {
+            outcomes[index] = error;
+            if (--unsettled === 0) resolve(outcomes);
+          }),
+        );
+      }
+    });
+  }
+
+  /** Sends at once when the channel can take it and nothing older waits; else queues it. */
+  private enqueue(pending: PendingPublish): void {
+    this.track(pending);
+    const channel = this.channel;
+    if (channel && this.writable && this.waiting.size === 0) this.send(pending, channel);
+    else this.waiting.add(pending);
   }
 
   /**
@@ -134,9 +174,7 @@ export class ConfirmPublisher {
     pending.returned = undefined;
     this.inFlight.add(pending);
     try {
-      this.writable = channel.publish(message.exchange, message.routingKey, message.body, toPublishOptions(message), (error: unknown) =>
-        this.onConfirm(pending, channel, error),
-      );
+      this.writable = publishOnConfirmChannel(channel, message, (error: unknown) => this.onConfirm(pending, channel, error));
     } catch (error) {
       // amqplib refused the message before sending anything (headers over 64 KiB, wrong property types).
       this.inFlight.delete(pending);
@@ -243,22 +281,61 @@ export class ConfirmPublisher {
     });
   }
 
-  private readonly onTimeout = (pending: PendingPublish): void => {
-    pending.timer = undefined;
-    if (!this.waiting.delete(pending) && !this.inFlight.delete(pending)) return;
-    pending.channel = undefined;
-    const { exchange, routingKey } = pending.message;
-    this.settle(
-      pending,
-      new PublishTimeoutError(this.connection.description, this.options.publishTimeoutMs, exchange, routingKey, this.connection.problem),
-    );
+  /**
+   * Adds a publish to the deadline list. Every publish gets the same timeout, so deadlines come in
+   * order and the list stays sorted by appending: one timer, armed for the oldest deadline, serves
+   * them all, where a timer per message cost a Timeout object and timer-list work on every publish.
+   * performance.now() is monotonic, so a wall-clock step cannot unsort the list.
+   */
+  private track(pending: PendingPublish): void {
+    pending.older = this.newest;
+    if (this.newest) this.newest.newer = pending;
+    else this.oldest = pending;
+    this.newest = pending;
+    this.armDeadlineTimer();
+  }
+
+  private untrack(pending: PendingPublish): void {
+    if (pending.older) pending.older.newer = pending.newer;
+    else if (this.oldest === pending) this.oldest = pending.newer;
+    else return; // Not in the list.
+    if (pending.newer) pending.newer.older = pending.older;
+    else this.newest = pending.older;
+    pending.older = null;
+    pending.newer = null;
+    if (this.oldest === null && this.deadlineTimer !== undefined) {
+      // Nothing left to time out: no timer keeps the process alive, as before.
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+    }
+  }
+
+  private armDeadlineTimer(): void {
+    if (this.deadlineTimer !== undefined || this.oldest === null) return;
+    this.deadlineTimer = setTimeout(this.onDeadline, Math.max(this.oldest.deadline - performance.now(), 0));
+  }
+
+  /** Times out every publish whose deadline has passed, then waits for the next one. */
+  private readonly onDeadline = (): void => {
+    this.deadlineTimer = undefined;
+    const now = performance.now();
+    while (this.oldest !== null && this.oldest.deadline <= now) {
+      const pending = this.oldest;
+      this.waiting.delete(pending);
+      this.inFlight.delete(pending);
+      pending.channel = undefined;
+      const { exchange, routingKey } = pending.message;
+      this.settle(
+        pending,
+        new PublishTimeoutError(this.connection.description, this.options.publishTimeoutMs, exchange, routingKey, this.connection.problem),
+      );
+    }
+    this.armDeadlineTimer();
   };
 
   private settle(pending: PendingPublish, error?: Error): void {
-    if (pending.timer !== undefined) clearTimeout(pending.timer);
-    pending.timer = undefined;
-    if (error) pending.reject(error);
-    else pending.resolve();
+    this.untrack(pending);
+    pending.onSettled(error);
     if (this.onIdle && this.waiting.size === 0 && this.inFlight.size === 0) {
       const onIdle = this.onIdle;
       this.onIdle = undefined;

@@ -26,10 +26,18 @@ function isPlainContainer(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Buffer.isBuffer(value) && !(value instanceof Date) && !Object.hasOwn(value, '!');
 }
 
+// Runs on every published message's headers: plain loops, nothing allocated.
 function needsTypes(value: unknown): boolean {
   if (isRiskyInteger(value)) return true;
   if (!isPlainContainer(value)) return false;
-  return (Array.isArray(value) ? value : Object.values(value)).some(needsTypes);
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) if (needsTypes(value[index])) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && needsTypes((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
 }
 
 function typed(value: unknown): unknown {
