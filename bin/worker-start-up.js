@@ -22,6 +22,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+/** import( in a file's text, even in a comment or a string: such a file is compiled by Node. */
+const DYNAMIC_IMPORT = /\bimport\s*\(/;
+
 /** The cache file: cached data is only valid for one V8 build, so its version is in the name. */
 const CACHE_FILE = `v8-${process.versions.v8}-${process.arch}.bin`;
 
@@ -44,8 +47,7 @@ function enableCompileCache() {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return none;
   const vm = require('node:vm');
   const { crc32 } = require('node:zlib');
-  const importModuleDynamically = vm.constants && vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  if (typeof crc32 !== 'function' || !importModuleDynamically || typeof process.getuid !== 'function') return none;
+  if (typeof crc32 !== 'function' || typeof process.getuid !== 'function') return none;
   // Node's _compile registers source maps and honours policies and --inspect-brk; the hook does not.
   if (process.sourceMapsEnabled || process.execArgv.some((arg) => /^--(enable-source-maps|experimental-policy|inspect)/.test(arg))) return none;
   if (require('node:inspector').url()) return none;
@@ -58,14 +60,16 @@ function enableCompileCache() {
   const originalCompile = Module.prototype._compile;
 
   const compileWithCache = function compileWithCache(content, filename) {
-    // Only plain JavaScript files: a TypeScript loader's or a hashbang file goes Node's own way.
-    if (!/\.c?js$/.test(filename) || content.startsWith('#!')) return originalCompile.call(this, content, filename);
+    // Only plain JavaScript files: a TypeScript loader's or a hashbang file goes Node's own way, and
+    // so does one that may call import(): a vm.Script takes it only with an experimental option
+    // (vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER) that prints a warning on Node 20.
+    if (!/\.c?js$/.test(filename) || content.startsWith('#!') || DYNAMIC_IMPORT.test(content)) return originalCompile.call(this, content, filename);
     const hash = crc32(content);
     const entry = cached.get(filename);
     const cachedData = entry && entry.hash === hash ? entry.data : undefined;
     let script;
     try {
-      script = new vm.Script(Module.wrap(content), { filename, cachedData, importModuleDynamically });
+      script = new vm.Script(Module.wrap(content), { filename, cachedData });
     } catch {
       return originalCompile.call(this, content, filename); // A syntax error: reported by Node as usual.
     }
