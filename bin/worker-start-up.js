@@ -55,7 +55,7 @@ function enableCompileCache() {
   if (!directory) return none;
   const file = path.join(directory, CACHE_FILE);
   const cached = readCache(file);
-  /** Scripts compiled without (valid) cached data by this run: filename → { script, hash }. */
+  /** The cached data of files compiled without (valid) cached data by this run: filename → { hash, data }. */
   const compiled = new Map();
   const originalCompile = Module.prototype._compile;
 
@@ -73,7 +73,9 @@ function enableCompileCache() {
     } catch {
       return originalCompile.call(this, content, filename); // A syntax error: reported by Node as usual.
     }
-    if (!cachedData || script.cachedDataRejected) compiled.set(filename, { script, hash });
+    // Made before the code runs: the functions compiled eagerly only. One made after running would
+    // also hold those compiled lazily since, for ≈ 5 MiB more RSS in an idle worker at no less CPU.
+    if (!cachedData || script.cachedDataRejected) compiled.set(filename, { hash, data: script.createCachedData() });
     const compiledWrapper = script.runInThisContext({ displayErrors: true });
     return Reflect.apply(compiledWrapper, this.exports, [this.exports, requireFor(this), this, filename, path.dirname(filename)]);
   };
@@ -84,14 +86,13 @@ function enableCompileCache() {
     if (saved) return;
     saved = true;
     if (Module.prototype._compile === compileWithCache) Module.prototype._compile = originalCompile;
-    if (compiled.size === 0) return;
     try {
-      // Made after the code ran, so it holds the functions compiled lazily since, too.
-      for (const [filename, { script, hash }] of compiled) cached.set(filename, { hash, data: script.createCachedData() });
-      writeCache(file, cached);
+      for (const [filename, entry] of compiled) cached.set(filename, entry);
+      if (compiled.size > 0) writeCache(file, cached);
     } catch {
       // No cache this time; the next start compiles as usual and tries again.
     }
+    // The cache file's bytes are not needed any more.
     compiled.clear();
     cached.clear();
   };
