@@ -66,7 +66,7 @@ function enableCompileCache() {
     if (!/\.c?js$/.test(filename) || content.startsWith('#!') || DYNAMIC_IMPORT.test(content)) return originalCompile.call(this, content, filename);
     const hash = crc32(content);
     const entry = cached.get(filename);
-    const cachedData = entry && entry.hash === hash ? entry.data : undefined;
+    const cachedData = entry && entry.hash === hash ? cached.read(entry) : undefined;
     let script;
     try {
       script = new vm.Script(Module.wrap(content), { filename, cachedData });
@@ -87,14 +87,17 @@ function enableCompileCache() {
     saved = true;
     if (Module.prototype._compile === compileWithCache) Module.prototype._compile = originalCompile;
     try {
-      for (const [filename, entry] of compiled) cached.set(filename, entry);
-      if (compiled.size > 0) writeCache(file, cached);
+      if (compiled.size > 0) {
+        // The entries of files this run did not compile anew are kept as they were.
+        const entries = new Map([...cached].map(([filename, entry]) => [filename, { hash: entry.hash, data: cached.read(entry) }]).filter(([, entry]) => entry.data));
+        for (const [filename, entry] of compiled) entries.set(filename, entry);
+        writeCache(file, entries);
+      }
     } catch {
       // No cache this time; the next start compiles as usual and tries again.
     }
-    // The cache file's bytes are not needed any more.
     compiled.clear();
-    cached.clear();
+    cached.close();
   };
 }
 
@@ -127,19 +130,42 @@ function privateDirectory() {
 
 /**
  * Format: a 4-byte length, a JSON index [[filename, crc32, offset, length], …], then the cached
- * data, one after the other. Anything unreadable reads as an empty cache.
+ * data, one after the other. Only the index is read at first; each file's bytes are read when it is
+ * compiled, so they are garbage (freed by the next scavenge) as soon as V8 has taken them, rather
+ * than one buffer of the whole cache living on until a major GC. Anything unreadable reads as an
+ * empty cache. A Map of filename → { hash, offset, length }, with read(entry) and close().
  */
 function readCache(file) {
   const cached = new Map();
+  let fd = null;
+  cached.read = (entry) => {
+    if (fd === null) return undefined;
+    try {
+      const data = Buffer.allocUnsafe(entry.length);
+      return fs.readSync(fd, data, 0, entry.length, entry.offset) === entry.length ? data : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  cached.close = () => {
+    if (fd !== null) fs.closeSync(fd);
+    fd = null;
+    cached.clear();
+  };
   try {
-    const buffer = fs.readFileSync(file);
-    const indexLength = buffer.readUInt32LE(0);
+    fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(4);
+    fs.readSync(fd, head, 0, 4, 0);
+    const indexLength = head.readUInt32LE(0);
+    const index = Buffer.alloc(indexLength);
+    if (fs.readSync(fd, index, 0, indexLength, 4) !== indexLength) throw new Error('short index');
     const dataStart = 4 + indexLength;
-    for (const [filename, hash, offset, length] of JSON.parse(buffer.toString('utf8', 4, dataStart))) {
-      if (dataStart + offset + length <= buffer.length) cached.set(filename, { hash, data: buffer.subarray(dataStart + offset, dataStart + offset + length) });
+    const size = fs.fstatSync(fd).size;
+    for (const [filename, hash, offset, length] of JSON.parse(index.toString('utf8'))) {
+      if (dataStart + offset + length <= size) cached.set(filename, { hash, offset: dataStart + offset, length });
     }
   } catch {
-    cached.clear();
+    cached.close();
   }
   return cached;
 }
