@@ -6,16 +6,16 @@
  * - enableCompileCache(): V8's code cache for the ≈ 1,000 module files a worker loads. Node ≥ 22.1
  *   has it built in (module.enableCompileCache()); on Node 20 a small hook of Module#_compile
  *   compiles each .js file with the cached code of the run before, when its content (CRC-32) is the
- *   same, and saves what this run compiled once the app has started. Compiling and lazily compiling
- *   module code was ≈ a third of the worker's start-up (docs/PERFORMANCE.md, start-up).
+ *   same, and saves what this run compiled once the app has started. Loading modules, most of it
+ *   compiling, was two thirds of the worker's CPU to consuming (docs/PERFORMANCE.md, start-up).
  * - deferNestMicroservices(): @nestjs/core's NestApplication loads @nestjs/microservices (≈ 100
  *   module files) whenever it is installed, to serve NestApplication#connectMicroservice(); the CLI
  *   starts an application context, which never uses it, so it is loaded the first time a
  *   NestApplication is built instead. An app that imports @nestjs/microservices itself gets it as ever.
  *
- * Both stand aside whenever they could change what runs: NODE_DISABLE_COMPILE_CACHE set (Node's
+ * The cache stands aside whenever it could change what runs: NODE_DISABLE_COMPILE_CACHE set (Node's
  * own switch), source maps (--enable-source-maps), a policy, an inspector, no private cache
- * directory, or a Node without what they need.
+ * directory, or a Node without what it needs (zlib.crc32, process.getuid).
  */
 const Module = require('node:module');
 const fs = require('node:fs');
