@@ -56,11 +56,20 @@ export function delayedDeliveryTopology(queueType: DelayedDeliveryQueueType): De
   return { exchanges, queues, exchangeBindings };
 }
 
-/** Declares the delay levels on a broker: exchanges, queues with their bindings, then the exchange-to-exchange bindings. */
+/**
+ * Declares the delay levels on a broker: each level's exchange, queue and binding, and the
+ * exchanges without a queue, then the exchange-to-exchange bindings, which need every exchange.
+ * declareQueue() declares a queue's exchange too (kombu's `Queue.declare()`), so a level's exchange
+ * is not declared on its own as well: at a worker's start-up that was a round of 28 more
+ * short-lived channels before consuming began.
+ */
 export async function declareDelayedDeliveryTopology(broker: Broker, queueType: DelayedDeliveryQueueType): Promise<void> {
   const topology = delayedDeliveryTopology(queueType);
-  await Promise.all(topology.exchanges.map((exchange) => broker.declareExchange(exchange)));
-  await Promise.all(topology.queues.map((queue) => broker.declareQueue(queue)));
+  const declaredWithQueue = new Set(topology.queues.map((queue) => queue.exchange?.name));
+  await Promise.all([
+    ...topology.exchanges.filter((exchange) => !declaredWithQueue.has(exchange.name)).map((exchange) => broker.declareExchange(exchange)),
+    ...topology.queues.map((queue) => broker.declareQueue(queue)),
+  ]);
   await Promise.all(topology.exchangeBindings.map(({ destination, source, routingKey }) => broker.bindExchange(destination, source, routingKey)));
 }
 
