@@ -5,7 +5,7 @@ import { Bench, repeat } from '../support/bench-context';
 import { onCleanup } from '../support/cleanup';
 import { createDatabase, lastResultId, successesAfter } from '../support/postgres';
 import { startProducer } from '../support/producer-app';
-import { startBullmqWorker, startNodeWorker, startRawConsumer, type WorkerProcess } from '../support/processes';
+import { startBullmqWorker, startCliWorker, startNodeWorker, startRawConsumer, type WorkerProcess } from '../support/processes';
 import { pollUntil, uniqueName } from '../support/rabbit';
 import { addRow } from '../support/report';
 import { latencyPercentiles, summarize } from '../support/stats';
@@ -176,7 +176,8 @@ async function drainRows(bench: Bench, connection: ReturnType<typeof redisOption
   };
   // One database for every run: results after the last row already there count (Celery's table names are fixed).
   const database = await createDatabase(config.postgresUrl, 'bullmq_pg');
-  const oursOnRabbitWithPostgres: DrainSubject['run'] = async () => {
+  // One process (as `npm run start:worker` runs it) or the worker CLI's -P 2: two whole workers, each with prefetch 40.
+  const oursOnRabbitWithPostgres = (processes: 1 | 2): DrainSubject['run'] => async () => {
     const queue = await tools.taskQueue('bullmq-pg');
     const before = await lastResultId(database);
     try {
@@ -191,7 +192,8 @@ async function drainRows(bench: Bench, connection: ReturnType<typeof redisOption
         const waiting = async () => (await channel.checkQueue(queue)).messageCount;
         // Counting rows costs PostgreSQL CPU the drain needs (2 ms a poll at 20,000 rows): only once none is left to deliver.
         const done = async () => (await waiting()) === 0 && (await successesAfter(database, before)) >= total;
-        return await measure(total, () => startNodeWorker(config, { queue, backend: database.url, ignoreResult: false }), waiting, done);
+        const settings = { queue, backend: database.url, ignoreResult: false };
+        return await measure(total, () => (processes === 1 ? startNodeWorker(config, settings) : startCliWorker(config, settings, processes)), waiting, done);
       } finally {
         await channel.close();
       }
@@ -199,13 +201,15 @@ async function drainRows(bench: Bench, connection: ReturnType<typeof redisOption
       await tools.deleteQueue(queue);
     }
   };
-  const rawConsumer: DrainSubject['run'] = async () => {
+  // RabbitMQ's ceiling here: one bare consumer process, or two (as many as our -P 2 row has), whichever drains faster.
+  const rawConsumer = (processes: 1 | 2): DrainSubject['run'] => async () => {
     const queue = await tools.taskQueue('bullmq-raw');
     await tools.prequeue(queue, total, { ignoreResult: true });
     const channel = await tools.channel();
     try {
-      // Our prefetch: concurrency 10 × worker_prefetch_multiplier 4.
-      return await measure(total, () => startRawConsumer(config, queue, OUR_PREFETCH), async () => (await channel.checkQueue(queue)).messageCount, async () => (await channel.checkQueue(queue)).messageCount === 0);
+      // Our prefetch: concurrency 10 × worker_prefetch_multiplier 4, in each process.
+      const start = async () => combined(await Promise.all(Array.from({ length: processes }, () => startRawConsumer(config, queue, OUR_PREFETCH))));
+      return await measure(total, start, async () => (await channel.checkQueue(queue)).messageCount, async () => (await channel.checkQueue(queue)).messageCount === 0);
     } finally {
       await channel.close();
       await tools.deleteQueue(queue);
@@ -216,8 +220,10 @@ async function drainRows(bench: Bench, connection: ReturnType<typeof redisOption
     { key: 'bullmq.drain.ours-redis', subject: 'nestjs-celery worker, Redis broker, no result', run: oursOnRedis(false) },
     { key: 'bullmq.results.bullmq', subject: 'BullMQ worker, return values kept in Redis', run: bull(true) },
     { key: 'bullmq.results.ours-redis', subject: 'nestjs-celery worker, Redis broker and results', run: oursOnRedis(true) },
-    { key: 'bullmq.results.ours-rabbitmq-pg', subject: 'nestjs-celery worker, RabbitMQ + PostgreSQL results', run: oursOnRabbitWithPostgres },
-    { key: 'bullmq.drain.raw-amqplib', subject: `raw amqplib consumer, prefetch ${OUR_PREFETCH} (RabbitMQ’s ceiling here)`, run: rawConsumer },
+    { key: 'bullmq.results.ours-rabbitmq-pg', subject: 'nestjs-celery worker, RabbitMQ + PostgreSQL results', run: oursOnRabbitWithPostgres(1) },
+    { key: 'bullmq.results.ours-rabbitmq-pg-2p', subject: 'nestjs-celery worker CLI -P 2 (2 processes), RabbitMQ + PostgreSQL results', run: oursOnRabbitWithPostgres(2) },
+    { key: 'bullmq.drain.raw-amqplib', subject: `raw amqplib consumer, prefetch ${OUR_PREFETCH} (RabbitMQ’s ceiling here)`, run: rawConsumer(1) },
+    { key: 'bullmq.drain.raw-amqplib-2p', subject: `raw amqplib consumer, 2 processes, prefetch ${OUR_PREFETCH} each`, run: rawConsumer(2) },
   ];
   const rates = subjects.map(() => [] as number[]);
   // Taking turns run by run: a drift in the machine's load hits every subject alike.
@@ -234,6 +240,18 @@ async function drainRows(bench: Bench, connection: ReturnType<typeof redisOption
  * is first seen to shrink (start-up, which differs between workers, is left out) and stops when
  * `done` holds.
  */
+/** Several processes measured as one subject: stopped together; the first one's pid and memory. */
+function combined(processes: WorkerProcess[]): WorkerProcess {
+  return {
+    pid: processes[0].pid,
+    memory: () => processes[0].memory(),
+    log: () => processes.map((process) => process.log()).join('\n'),
+    stop: async () => {
+      await Promise.all(processes.map((process) => process.stop()));
+    },
+  };
+}
+
 async function measure(
   total: number,
   start: () => Promise<WorkerProcess>,
