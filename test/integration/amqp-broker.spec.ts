@@ -371,6 +371,17 @@ describe('AmqpBroker against RabbitMQ', () => {
     expect(await broker.queueDepth(a)).toBe(0);
     await expect(broker.bindExchange(b, a, 'rk')).resolves.toBeUndefined();
     await expect(broker.publish(taskMessage(a, 'still-works'))).resolves.toBeUndefined();
+
+    // A large batch goes out on a few channels side by side; a refusal is redone a channel each only for its channel's share.
+    const many = Array.from({ length: 12 }, (_, index) => name(`it-broker-batch-many-${index}`));
+    createChannel.mockClear();
+    const manyOutcomes = await Promise.allSettled(
+      many.map((queue, index) => broker.declareQueue(index === 9 ? celeryTaskQueue(taken, { maxPriority: 5 }) : celeryTaskQueue(queue))),
+    );
+    expect(createChannel).toHaveBeenCalledTimes(2 + 6);
+    expect(manyOutcomes.map((outcome) => outcome.status)).toEqual(many.map((_, index) => (index === 9 ? 'rejected' : 'fulfilled')));
+    expect(((manyOutcomes[9] as PromiseRejectedResult).reason as QueueDeclarationError).entityName).toBe(taken);
+    for (const [index, queue] of many.entries()) if (index !== 9) expect(await broker.queueDepth(queue)).toBe(0);
   });
 
   it('never holds more unacknowledged deliveries than the prefetch count', async () => {
