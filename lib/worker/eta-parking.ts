@@ -47,8 +47,7 @@ export class EtaParking {
     this.prepared = false;
     if (this.options.thresholdSeconds <= 0 || this.broker.supportsDelayedDelivery === false) return;
     try {
-      await declareDelayedDeliveryTopology(this.broker, this.options.queueType);
-      for (const queue of queues) await bindQueueToDelayedDelivery(this.broker, queue);
+      await declareDelayedDeliveryTopology(this.broker, this.options.queueType, queues);
     } catch (error) {
       this.logger.warn(
         `Could not declare the delayed delivery queues (celery_delayed_*, ${this.options.queueType}): ${(error as Error).message} ` +

@@ -1,4 +1,5 @@
 import { eventually } from '../support/celery-app';
+import type { ChannelModel } from 'amqplib';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -325,6 +326,62 @@ describe('AmqpBroker against RabbitMQ', () => {
       QueueDeclarationError,
     );
     await expect(broker.publish(taskMessage(queueName, 'still-works'))).resolves.toBeUndefined();
+  });
+
+  it('declares what is declared together on one channel, and still names the one declaration RabbitMQ refuses', async () => {
+    const broker = newBroker();
+    await broker.connect();
+    const model = (broker as unknown as { connection: { current: ChannelModel } }).connection.current;
+    const createChannel = jest.spyOn(model, 'createChannel');
+    const taken = name('it-broker-batch-taken');
+    await broker.declareQueue(celeryTaskQueue(taken));
+    const [first, second, third] = [name('it-broker-batch-a'), name('it-broker-batch-b'), name('it-broker-batch-c')];
+
+    // Three queues (with their exchanges and bindings) in one turn: one channel between them.
+    createChannel.mockClear();
+    await Promise.all([first, second, third].map((queue) => broker.declareQueue(celeryTaskQueue(queue))));
+    expect(createChannel).toHaveBeenCalledTimes(1);
+    for (const queue of [first, second, third]) expect(await broker.queueDepth(queue)).toBe(0);
+
+    // One refused among them: the batch is declared again a channel each, so the refusal names its
+    // queue as when declared alone, and the others go through.
+    const [a, b] = [name('it-broker-batch-d'), name('it-broker-batch-e')];
+    createChannel.mockClear();
+    const outcomes = await Promise.allSettled([
+      broker.declareQueue(celeryTaskQueue(a)),
+      broker.declareQueue(celeryTaskQueue(taken, { maxPriority: 5 })),
+      broker.bindExchange(b, a, 'rk'),
+      broker.declareExchange({ name: b, type: 'direct', durable: true }),
+    ]);
+    expect(createChannel).toHaveBeenCalledTimes(1 + 4);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    const refused = (outcomes[1] as PromiseRejectedResult).reason as QueueDeclarationError;
+    expect(refused).toBeInstanceOf(QueueDeclarationError);
+    expect(refused.entityName).toBe(taken);
+    expect(refused.replyCode).toBe(406);
+    expect(refused.message).toContain(`queue "${taken}"`);
+    expect(refused.message).toContain('"x-max-priority":5');
+    expect(refused.message).toContain("inequivalent arg 'x-max-priority'");
+    expect(refused.message).toContain('Python Celery workers and clients too');
+    // Declared alone and in the order made, the binding comes before its destination exists: 404, naming it.
+    const unbound = (outcomes[2] as PromiseRejectedResult).reason as QueueDeclarationError;
+    expect(unbound).toBeInstanceOf(QueueDeclarationError);
+    expect(unbound.entityName).toBe(b);
+    expect(unbound.replyCode).toBe(404);
+    expect(await broker.queueDepth(a)).toBe(0);
+    await expect(broker.bindExchange(b, a, 'rk')).resolves.toBeUndefined();
+    await expect(broker.publish(taskMessage(a, 'still-works'))).resolves.toBeUndefined();
+
+    // A large batch goes out on a few channels side by side; a refusal is redone a channel each only for its channel's share.
+    const many = Array.from({ length: 12 }, (_, index) => name(`it-broker-batch-many-${index}`));
+    createChannel.mockClear();
+    const manyOutcomes = await Promise.allSettled(
+      many.map((queue, index) => broker.declareQueue(index === 9 ? celeryTaskQueue(taken, { maxPriority: 5 }) : celeryTaskQueue(queue))),
+    );
+    expect(createChannel).toHaveBeenCalledTimes(2 + 6);
+    expect(manyOutcomes.map((outcome) => outcome.status)).toEqual(many.map((_, index) => (index === 9 ? 'rejected' : 'fulfilled')));
+    expect(((manyOutcomes[9] as PromiseRejectedResult).reason as QueueDeclarationError).entityName).toBe(taken);
+    for (const [index, queue] of many.entries()) if (index !== 9) expect(await broker.queueDepth(queue)).toBe(0);
   });
 
   it('never holds more unacknowledged deliveries than the prefetch count', async () => {

@@ -7,12 +7,36 @@ import { closeQuietly, isChannelError } from './amqp-channel-errors';
 import { AmqpConsumer } from './amqp-consumer';
 import { ConfirmPublisher } from './confirm-publisher';
 import { DeclarationRegistry } from './declaration-registry';
-import { bindExchangeOn, declareExchangeOn, declareQueueOn } from './declare-topology';
+import {
+  bindExchangeOn,
+  type DeclarationMethods,
+  declareBatchOn,
+  declareExchangeOn,
+  declareQueueOn,
+  exchangeBindingMethods,
+  exchangeMethods,
+  queueMethods,
+} from './declare-topology';
 import { ReconnectBackoff } from './reconnect-backoff';
 import { ReconnectingConnection } from './reconnecting-connection';
 
 /** AMQP reply code of a passive declare naming a queue that does not exist. */
 const NOT_FOUND = 404;
+
+/** At most this many channels for the declarations made in one turn… */
+const MAX_CHANNELS_PER_BATCH = 4;
+/** …and no more channels than one per this many of them. */
+const MIN_DECLARATIONS_PER_CHANNEL = 8;
+
+/** A declaration waiting for the batch it is sent in. */
+interface PendingDeclaration {
+  /** Its methods, to send with the rest of the batch. */
+  methods: DeclarationMethods;
+  /** The declaration on a channel of its own, whose refusal names it (declareQueueOn() …). */
+  alone(channel: Channel): Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
 
 /**
  * The RabbitMQ broker: one connection (re-established by amqp-connection-manager with
@@ -29,6 +53,8 @@ export class AmqpBroker implements Broker {
   private readonly declarations = new DeclarationRegistry();
   private readonly publisher: ConfirmPublisher;
   private readonly consumers = new Set<AmqpConsumer>();
+  /** Declarations made in the current turn of the event loop, sent together once it ends. */
+  private batch: PendingDeclaration[] | undefined;
   private closed = false;
 
   constructor(options: AmqpBrokerOptions) {
@@ -51,20 +77,22 @@ export class AmqpBroker implements Broker {
 
   /** Declares the queue (with its exchange and binding) and re-declares it after every reconnect. */
   async declareQueue(queue: QueueDeclaration): Promise<void> {
-    await this.onFreshChannel((channel) => declareQueueOn(channel, queue));
+    await this.declareInBatch(queueMethods(queue), (channel) => declareQueueOn(channel, queue));
     this.declarations.rememberQueue(queue);
   }
 
   /** Declares an exchange on its own and re-declares it after every reconnect. */
   async declareExchange(exchange: ExchangeDeclaration): Promise<void> {
     if (exchange.name === '') return; // The default exchange always exists and cannot be declared.
-    await this.onFreshChannel((channel) => declareExchangeOn(channel, exchange));
+    await this.declareInBatch(exchangeMethods(exchange), (channel) => declareExchangeOn(channel, exchange));
     this.declarations.rememberExchange(exchange);
   }
 
   /** Binds one exchange to another and binds it again after every reconnect. */
   async bindExchange(destination: string, source: string, routingKey: string): Promise<void> {
-    await this.onFreshChannel((channel) => bindExchangeOn(channel, destination, source, routingKey));
+    await this.declareInBatch(exchangeBindingMethods(destination, source, routingKey), (channel) =>
+      bindExchangeOn(channel, destination, source, routingKey),
+    );
     this.declarations.rememberExchangeBinding(destination, source, routingKey);
   }
 
@@ -126,6 +154,72 @@ export class AmqpBroker implements Broker {
     await this.publisher.close(this.options.closeTimeoutMs);
     await Promise.all([...this.consumers].map((consumer) => consumer.close()));
     await this.connection.close(this.options.closeTimeoutMs);
+  }
+
+  /**
+   * Declarations made together (a worker's delay levels: 28 queues with their exchanges, then 28
+   * exchange bindings) go out on a few short-lived channels, each sent its share at once and then
+   * awaited, instead of a channel each: opening and closing 60 channels cost a worker ≈ 30 ms CPU
+   * at start-up. When RabbitMQ refuses one, it closes that channel without saying which
+   * declaration it was in terms a user can act on, so that channel's share is declared again one
+   * declaration per channel, in the order they were made (a binding after the exchanges it needs):
+   * each caller then gets its own declaration's outcome, with the error naming what was refused,
+   * as if it had been declared alone. Declaring again what went through is harmless: declarations
+   * are idempotent.
+   */
+  private declareInBatch(methods: DeclarationMethods, alone: (channel: Channel) => Promise<void>): Promise<void> {
+    this.assertOpen();
+    return new Promise<void>((resolve, reject) => {
+      if (!this.batch) {
+        this.batch = [];
+        // Calls made in the same turn (a Promise.all over declarations) join the batch.
+        queueMicrotask(() => void this.sendBatch());
+      }
+      this.batch.push({ methods, alone, resolve, reject });
+    });
+  }
+
+  private async sendBatch(): Promise<void> {
+    const batch = this.batch ?? [];
+    this.batch = undefined;
+    // RabbitMQ declares what one channel sends one after the other: a large batch is spread over
+    // a few channels, declared side by side (the delay levels' two batches of 29: 30–48 ms on 4
+    // channels a batch, 43–97 on one, 42–75 on a channel each, on the loaded 2-core test machine).
+    const channels = Math.min(MAX_CHANNELS_PER_BATCH, Math.ceil(batch.length / MIN_DECLARATIONS_PER_CHANNEL));
+    const size = Math.ceil(batch.length / channels);
+    const parts: PendingDeclaration[][] = [];
+    for (let start = 0; start < batch.length; start += size) parts.push(batch.slice(start, start + size));
+    await Promise.all(parts.map((part) => this.declareTogether(part)));
+  }
+
+  /** Declares `part` on one channel; never rejects: each declaration settles its own caller's promise. */
+  private async declareTogether(part: readonly PendingDeclaration[]): Promise<void> {
+    if (part.length > 1) {
+      try {
+        await this.onFreshChannel((channel) =>
+          declareBatchOn(
+            channel,
+            part.map((pending) => pending.methods),
+          ),
+        );
+        for (const pending of part) pending.resolve();
+        return;
+      } catch (error) {
+        // No connection in time, closed, or gone: declaring one by one would only wait for it again, each.
+        if (error instanceof BrokerConnectionError || this.connection.current === undefined) {
+          for (const pending of part) pending.reject(error);
+          return;
+        }
+      }
+    }
+    for (const pending of part) {
+      try {
+        await this.onFreshChannel(pending.alone);
+        pending.resolve();
+      } catch (error) {
+        pending.reject(error);
+      }
+    }
   }
 
   /**

@@ -37,7 +37,7 @@ export interface AmqpConsumerOptions {
   serverCancelRetryDelayMs: number;
   logger: BrokerLogger;
   setupBackoff: ReconnectBackoff;
-  /** Declares a queue on a channel of its own, remembered for reconnects (AmqpBroker.declareQueue). */
+  /** Declares a queue on a short-lived channel (never the consuming one), remembered for reconnects (AmqpBroker.declareQueue). */
   declareQueue(queue: QueueDeclaration): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 import type { Broker, ExchangeDeclaration, QueueDeclaration } from '../broker.interface';
+import { bindQueueToDelayedDelivery } from './delayed-delivery-bindings';
 import { DELAYED_DELIVERY_EXCHANGE, delayLevelName, MAX_DELAY_LEVEL } from './delayed-delivery-names';
 
 /**
@@ -58,19 +59,28 @@ export function delayedDeliveryTopology(queueType: DelayedDeliveryQueueType): De
 
 /**
  * Declares the delay levels on a broker: each level's exchange, queue and binding, and the
- * exchanges without a queue, then the exchange-to-exchange bindings, which need every exchange.
- * declareQueue() declares a queue's exchange too (kombu's `Queue.declare()`), so a level's exchange
- * is not declared on its own as well: at a worker's start-up that was a round of 28 more
- * short-lived channels before consuming began.
+ * exchanges without a queue; then the exchange-to-exchange bindings, which need every exchange,
+ * and the bindings of `boundQueues` (bindQueueToDelayedDelivery()), which need
+ * `celery_delayed_delivery`. declareQueue() declares a queue's exchange too (kombu's
+ * `Queue.declare()`), so a level's exchange is not declared on its own as well. The declarations
+ * of each step are made together, so a broker that sends them together (AmqpBroker: one channel
+ * for them all) does: two or three channels at a worker's start-up rather than one each.
  */
-export async function declareDelayedDeliveryTopology(broker: Broker, queueType: DelayedDeliveryQueueType): Promise<void> {
+export async function declareDelayedDeliveryTopology(
+  broker: Broker,
+  queueType: DelayedDeliveryQueueType,
+  boundQueues: readonly QueueDeclaration[] = [],
+): Promise<void> {
   const topology = delayedDeliveryTopology(queueType);
   const declaredWithQueue = new Set(topology.queues.map((queue) => queue.exchange?.name));
   await Promise.all([
     ...topology.exchanges.filter((exchange) => !declaredWithQueue.has(exchange.name)).map((exchange) => broker.declareExchange(exchange)),
     ...topology.queues.map((queue) => broker.declareQueue(queue)),
   ]);
-  await Promise.all(topology.exchangeBindings.map(({ destination, source, routingKey }) => broker.bindExchange(destination, source, routingKey)));
+  await Promise.all([
+    ...topology.exchangeBindings.map(({ destination, source, routingKey }) => broker.bindExchange(destination, source, routingKey)),
+    ...boundQueues.map((queue) => bindQueueToDelayedDelivery(broker, queue)),
+  ]);
 }
 
 function levelQueueArguments(level: number, queueType: DelayedDeliveryQueueType): Record<string, unknown> {
