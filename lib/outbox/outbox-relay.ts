@@ -40,12 +40,18 @@ export class OutboxRelay {
     this.wake();
   }
 
-  /** Stops waking up and waits for the batch being relayed, so no confirmed row is left undeleted. */
+  /**
+   * Stops waking up, waits for the batch being relayed (so no confirmed row is left undeleted),
+   * then relays once more what was committed before the stop — a beat's last runs, whose NOTIFY
+   * may come after it — so they go out now rather than when a relay next starts. A row whose
+   * publish fails stays for the next relay, as always.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.draining;
+    await this.drain(true);
     await this.unlisten();
   }
 
@@ -68,11 +74,11 @@ export class OutboxRelay {
     });
   }
 
-  /** Batches until the table is empty or a publish fails (then the poll tries again later). */
-  private async drain(): Promise<void> {
+  /** Batches until the table is empty or a publish fails (then the poll tries again later); `final`: the pass at stop. */
+  private async drain(final = false): Promise<void> {
     try {
-      if (!this.listener) await this.listen();
-      while (!this.stopped) {
+      if (!final && !this.listener) await this.listen();
+      while (final || !this.stopped) {
         const { claimed, failed } = await this.relayBatch();
         if (failed > 0 || claimed < this.deps.batchSize) return;
       }

@@ -43,4 +43,21 @@ describe('transactional outbox on the embedded database (PGlite)', () => {
     expect(await app.get(CeleryClient).asyncResult(rolledBackId!).state()).toBe('PENDING');
     expect(await dataSource.query('SELECT count(*)::int AS n FROM celery_outbox')).toEqual([{ n: 0 }]);
   }, 60_000);
+
+  it('publishes what was committed before the app closes, without waiting for the next poll', async () => {
+    // A database of its own, so the other app's relay cannot take the row; no LISTEN on PGlite and a poll a minute away.
+    const quiet = new DataSource({ type: 'postgres', driver: new PGliteDriver().driver });
+    await quiet.initialize();
+    const producer = await startCeleryApp({ broker: 'memory://', backend: false, worker: false, outbox: { dataSource: quiet, pollIntervalMs: 60_000 } });
+    try {
+      await quiet.transaction((manager) => producer.get(CeleryOutbox).enqueue(manager, 'tasks.add', [3, 3]));
+      expect(await quiet.query('SELECT count(*)::int AS n FROM celery_outbox')).toEqual([{ n: 1 }]);
+      await producer.close();
+      // Deleted only once the broker confirmed it: the relay's last pass at stop published it.
+      expect(await quiet.query('SELECT count(*)::int AS n FROM celery_outbox')).toEqual([{ n: 0 }]);
+    } finally {
+      await producer.close();
+      await quiet.destroy();
+    }
+  }, 60_000);
 });
