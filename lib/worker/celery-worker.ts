@@ -608,7 +608,7 @@ export class CeleryWorker {
       accepted.acked = true;
     }
     if (settings.trackStarted) await this.recorder.started(message, delivery.deliveryInfo.routingKey).catch((error: Error) => this.logStoreError(message, error));
-    const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, run.abort.signal, (update) => this.storeStateOf(accepted, update));
+    const context = createTaskContext(message, delivery.deliveryInfo, this.hostname, () => run.abort.signal, (update) => this.storeStateOf(accepted, update));
     this.observers.notify('taskStarted', message);
     if (this.tracer.enabled) accepted.trace = this.tracer.startRun(message, { ...delivery.deliveryInfo, hostname: this.hostname });
     const trace = accepted.trace;

@@ -89,9 +89,9 @@ export class TaskRun implements ActiveTask {
 
   /** An API aborted by the task's signal rejects with a generic AbortError: report why it was aborted. */
   private failure(error: unknown): RunResult {
-    const signal = this.abort.signal;
-    const aborted = signal.aborted && error instanceof Error && error.name === 'AbortError';
-    return { ok: false, error: aborted ? signal.reason : error };
+    // Only an AbortError reads the signal: reading it makes one (see createTaskContext).
+    const aborted = error instanceof Error && error.name === 'AbortError' && this.abort.signal.aborted;
+    return { ok: false, error: aborted ? this.abort.signal.reason : error };
   }
 
   private finish(result: RunResult): void {

@@ -41,7 +41,7 @@ export class PoolChildServer {
     } else {
       const run = new TaskRun(message, false);
       this.runs.set(job.jobId, run);
-      const context = createTaskContext(message, job.deliveryInfo, job.hostname, run.abort.signal, (update) => this.storeState(job.jobId, update));
+      const context = createTaskContext(message, job.deliveryInfo, job.hostname, () => run.abort.signal, (update) => this.storeState(job.jobId, update));
       // Limits are the parent's (it kills this process at the hard one, sends the soft one).
       const ended = await run.execute(() => task.prepare(message.args, message.kwargs)(), context, { timeLimit: null, softTimeLimit: null }, () => undefined);
       this.runs.delete(job.jobId);
