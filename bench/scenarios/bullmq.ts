@@ -32,24 +32,13 @@ function redisOptions(url: string): { host: string; port: number; db: number } {
  * `memoryTasks` queued.
  */
 export async function bullmqScenario(bench: Bench): Promise<void> {
-  const { config } = bench;
-  const bullConnection = redisOptions(config.bullmqRedisUrl);
-  const flush = async (url: string) => {
-    const redis = new Redis(url);
-    await redis.flushdb();
-    redis.disconnect();
-  };
-  const release = onCleanup('the BullMQ and Redis databases of the benchmark', async () => {
-    for (const url of [config.bullmqRedisUrl, config.redisResultsUrl]) await flush(url).catch(() => undefined);
-  });
-  try {
+  await withBenchRedisDatabases(bench, async (flush) => {
+    const bullConnection = redisOptions(bench.config.bullmqRedisUrl);
     await publishRows(bench, bullConnection);
     await drainRows(bench, bullConnection, flush);
     await roundTripRows(bench, bullConnection, flush);
     await memoryRows(bench, bullConnection);
-  } finally {
-    await release();
-  }
+  });
 }
 
 /**
@@ -57,6 +46,11 @@ export async function bullmqScenario(bench: Bench): Promise<void> {
  * `bullmq` has them), for checking the round-trip target in a minute.
  */
 export async function bullmqRoundTripScenario(bench: Bench): Promise<void> {
+  await withBenchRedisDatabases(bench, (flush) => roundTripRows(bench, redisOptions(bench.config.bullmqRedisUrl), flush));
+}
+
+/** Runs `rows` with a way to empty a Redis database, and empties BullMQ's and our results' databases afterwards (also on Ctrl-C). */
+async function withBenchRedisDatabases(bench: Bench, rows: (flush: (url: string) => Promise<void>) => Promise<void>): Promise<void> {
   const { config } = bench;
   const flush = async (url: string) => {
     const redis = new Redis(url);
@@ -67,7 +61,7 @@ export async function bullmqRoundTripScenario(bench: Bench): Promise<void> {
     for (const url of [config.bullmqRedisUrl, config.redisResultsUrl]) await flush(url).catch(() => undefined);
   });
   try {
-    await roundTripRows(bench, redisOptions(config.bullmqRedisUrl), flush);
+    await rows(flush);
   } finally {
     await release();
   }
