@@ -8,6 +8,7 @@ import { WorkerLostError } from '../errors/worker-lost.error';
 import { TaskMessage } from '../protocol/task-message';
 import { MessageSecurity, NO_MESSAGE_SECURITY } from '../security/load-message-security';
 import { CeleryLogger } from '../utils/logger';
+import { InFlightSet } from '../utils/in-flight-set';
 import { createTaskContext, refuseStateAfterTheRun } from './create-task-context';
 import type { TaskContext, TaskStateUpdate } from '../task/task-context';
 import { DuplicateGuard } from './duplicate-guard';
@@ -118,9 +119,10 @@ export class CeleryWorker {
   private consumer: Consumer | null = null;
   private readonly waiting: AcceptedTask[] = [];
   private readonly scheduled = new Map<AcceptedTask, NodeJS.Timeout>();
-  private readonly active = new Map<AcceptedTask, TaskRun>();
+  /** Tasks in a run slot now (in-flight-set.ts says why not a Map). */
+  private readonly active = new InFlightSet<{ accepted: AcceptedTask; run: TaskRun }>();
   /** Each started task's whole handling, until settled: a redelivered copy waits for it. */
-  private readonly runs = new Map<AcceptedTask, Promise<void>>();
+  private readonly handling = new InFlightSet<{ accepted: AcceptedTask; settled: Promise<void> }>();
   /** Work started outside a run slot (refusals, revokes, guard look-ups, parking): stop() waits for it. */
   private readonly background = new Set<Promise<unknown>>();
   private readonly throttle = new TaskThrottle<AcceptedTask>((accepted) => {
@@ -183,7 +185,7 @@ export class CeleryWorker {
 
   /** Tasks executing now (Celery's `inspect active`). */
   activeTasks(): ActiveTask[] {
-    return [...this.active.values()];
+    return this.active.values().map(({ run }) => run);
   }
 
   /** Tasks received and waiting for a free slot (Celery's `inspect reserved`). */
@@ -200,7 +202,7 @@ export class CeleryWorker {
     await this.revoked.add(ids);
     if (!options.terminate) return [];
     const wanted = new Set(ids);
-    const running = [...this.active.values()].filter((task) => wanted.has(task.message.id));
+    const running = this.activeTasks().filter((task) => wanted.has(task.message.id));
     for (const task of running) task.interrupt(new TaskRevokedError('terminated'));
     return running.map((task) => task.message.id);
   }
@@ -217,7 +219,7 @@ export class CeleryWorker {
     if (!options.terminate) return terminated;
     const wanted = new RevokedStamps();
     wanted.add(headers);
-    for (const task of this.active.values()) {
+    for (const task of this.activeTasks()) {
       const hit = wanted.match(stampsOfHeaders(task.message.customHeaders));
       if (!hit) continue;
       for (const [name, value] of Object.entries(hit)) terminated[name] = [...new Set([...(terminated[name] ?? []), value])];
@@ -249,7 +251,7 @@ export class CeleryWorker {
    * id: Celery's request `delivery_info`, for remote-control replies.
    */
   deliveryInfoById(): Map<string, DeliveryInfo> {
-    const held = [...this.active.keys(), ...this.waiting, ...this.throttle.heldItems(), ...this.scheduled.keys()];
+    const held = [...this.active.values().map(({ accepted }) => accepted), ...this.waiting, ...this.throttle.heldItems(), ...this.scheduled.keys()];
     return new Map(held.map((accepted) => [accepted.message.id, accepted.delivery.deliveryInfo]));
   }
 
@@ -418,7 +420,7 @@ export class CeleryWorker {
       logger.log(`Worker ${this.hostname} waiting up to ${options.shutdownTimeoutMs} ms for ${this.active.size} running task(s) and ${this.storing} outcome(s) being stored`);
       if (!(await this.waitForIdle(options.shutdownTimeoutMs))) {
         logger.warn(`Worker ${this.hostname} aborting ${this.active.size} task(s) still running after the shutdown timeout (${this.storing} outcome(s) still being stored)`);
-        for (const task of this.active.values()) task.abort.abort(new Error('worker shutdown'));
+        for (const task of this.activeTasks()) task.abort.abort(new Error('worker shutdown'));
         await this.waitForIdle(1_000);
       }
     }
@@ -535,8 +537,9 @@ export class CeleryWorker {
   private startWaitingTasks(): void {
     while (this.active.size < this.slots && this.waiting.length > 0 && !this.stopping) {
       const accepted = this.waiting.shift()!;
-      const run = this.execute(accepted).finally(() => this.runs.delete(accepted));
-      this.runs.set(accepted, run);
+      const handled = { accepted, settled: Promise.resolve() };
+      const entry = this.handling.add(handled);
+      handled.settled = this.execute(accepted).finally(() => this.handling.delete(entry));
     }
   }
 
@@ -550,12 +553,12 @@ export class CeleryWorker {
    */
   private async execute(accepted: AcceptedTask): Promise<void> {
     const run = new TaskRun(accepted.message, !accepted.settings.acksLate);
-    this.active.set(accepted, run);
+    const slot = this.active.add({ accepted, run });
     let slotHeld = true;
     const freeSlot = () => {
       if (!slotHeld) return;
       slotHeld = false;
-      this.active.delete(accepted);
+      this.active.delete(slot);
       this.processed++;
       this.processedByName.set(accepted.message.task, (this.processedByName.get(accepted.message.task) ?? 0) + 1);
       this.startWaitingTasks();
@@ -683,8 +686,8 @@ export class CeleryWorker {
     const { delivery, message, settings } = accepted;
     // Redelivered after a connection loss while this very worker still runs it: wait for that run
     // to settle (its outcome stored, or its message handed back), then see what it left.
-    const earlier = [...this.runs].find(([other]) => other !== accepted && other.message.id === message.id);
-    if (earlier) await earlier[1].catch(() => undefined);
+    const earlier = this.handling.values().find((other) => other.accepted !== accepted && other.accepted.message.id === message.id);
+    if (earlier) await earlier.settled.catch(() => undefined);
     const previous = await previousDelivery(this.deps.backend, message, this.deps.logger);
     if (previous.kind === 'done') {
       this.deps.logger.log(`Task ${message.task}[${message.id}] redelivered after it was done (${previous.state} stored, its ack lost): acked, not run again`);
