@@ -37,10 +37,10 @@ type SignalSource = AbortSignal | (() => AbortSignal);
  * The prototype of the contexts built here: `signal` is made the first time it is read. A task
  * that never reads it gets no AbortSignal, and on Node.js 20 an AbortSignal made for every task
  * kept the young generation's survivors alive until the next major GC (100,000 no-op tasks:
- * 232 MiB promoted, 14 major GCs, peak RSS 148 MiB; without it 0.4 MiB, none and 88 MiB in quick
- * runs, though a full bench run still saw two drains in three promote as much: another cause
- * remains; see docs/PERFORMANCE.md, "Memory"). A getter on the prototype, not on each object: a getter in
- * the object literal measured worse than none (346 MiB promoted).
+ * 232 MiB promoted, 14 major GCs, peak RSS 148 MiB; without it 0.4 MiB, none and 88 MiB; the
+ * other cause of that promotion was the worker's Maps of tasks, see utils/in-flight-set.ts). A
+ * getter on the prototype, not on each object: a getter in the object literal measured worse than
+ * none (346 MiB promoted).
  */
 const LAZY_SIGNAL = {
   get signal(): AbortSignal {
