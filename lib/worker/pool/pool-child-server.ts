@@ -2,6 +2,7 @@ import { SoftTimeLimitExceeded } from '../../errors/time-limit.errors';
 import type { TaskRegistry } from '../../task/task-registry';
 import type { TaskStateUpdate } from '../../task/task-context';
 import { NotRegisteredError } from '../../errors/not-registered.error';
+import { InFlightSet } from '../../utils/in-flight-set';
 import type { CeleryLogger } from '../../utils/logger';
 import { createTaskContext } from '../create-task-context';
 import { TaskRun } from '../task-run';
@@ -15,7 +16,8 @@ import type { ChildRunResult, ChildToParent, ParentToChild, RunJob } from './poo
  * this process. The soft limit fires the task's AbortSignal here, as the in-process pool does.
  */
 export class PoolChildServer {
-  private readonly runs = new Map<number, TaskRun>();
+  /** The job running now (one at a time); not a Map, see utils/in-flight-set.ts. */
+  private readonly runs = new InFlightSet<{ jobId: number; run: TaskRun }>();
   private readonly stateRequests = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   private nextRequestId = 1;
 
@@ -28,7 +30,7 @@ export class PoolChildServer {
   /** Handles one message from the parent. */
   receive(message: ParentToChild): void {
     if (message.type === 'run') void this.run(message);
-    else if (message.type === 'soft-limit') this.runs.get(message.jobId)?.abort.abort(new SoftTimeLimitExceeded(message.seconds));
+    else if (message.type === 'soft-limit') this.runs.values().find((running) => running.jobId === message.jobId)?.run.abort.abort(new SoftTimeLimitExceeded(message.seconds));
     else if (message.type === 'state-stored') this.stateStored(message.requestId, message.error);
   }
 
@@ -40,11 +42,11 @@ export class PoolChildServer {
       result = { ok: false, error: describeChildError(new NotRegisteredError(message.task), {}) };
     } else {
       const run = new TaskRun(message, false);
-      this.runs.set(job.jobId, run);
+      const running = this.runs.add({ jobId: job.jobId, run });
       const context = createTaskContext(message, job.deliveryInfo, job.hostname, () => run.abort.signal, (update) => this.storeState(job.jobId, update));
       // Limits are the parent's (it kills this process at the hard one, sends the soft one).
       const ended = await run.execute(() => task.prepare(message.args, message.kwargs)(), context, { timeLimit: null, softTimeLimit: null }, () => undefined);
-      this.runs.delete(job.jobId);
+      this.runs.delete(running);
       result = ended.ok ? { ok: true, value: ended.value } : { ok: false, error: describeChildError(ended.error, task.options) };
     }
     this.reply(job.jobId, result);
