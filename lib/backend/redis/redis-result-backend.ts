@@ -108,7 +108,7 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
     this.logger = options.logger ?? SILENT_LOGGER;
     // Named like the broker's connections, so `CLIENT LIST` shows whose they are.
     const connectionName = `nestjs-celery-results-${process.pid}`;
-    this.client = createRedisClient(redisConnectionOptions(url, connectionName, true), REDIS_BACKEND);
+    this.client = createRedisClient(redisConnectionOptions(url, connectionName), REDIS_BACKEND, true);
     this.subscriber = createRedisClient(redisConnectionOptions(url, connectionName), REDIS_BACKEND);
     this.client.defineCommand('celeryStoreResult', { numberOfKeys: 1, lua: STORE_RESULT_SCRIPT });
     for (const connection of [this.client, this.subscriber]) {

@@ -80,7 +80,7 @@ export class RedisBroker implements Broker {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.publishTimeoutMs = options.publishTimeoutMs ?? 30_000;
     this.logger = options.logger ?? consoleBrokerLogger;
-    this.client = createRedisClient(redisConnectionOptions(this.url, options.connectionName, true), 'The Redis broker (broker: redis://…)');
+    this.client = createRedisClient(redisConnectionOptions(this.url, options.connectionName), 'The Redis broker (broker: redis://…)', true);
     const events = options.events ?? {};
     this.client.on('ready', () => events.connected?.());
     this.client.on('close', () => {
@@ -156,6 +156,12 @@ export class RedisBroker implements Broker {
         throw PublishError.unroutable(message.exchange, message.routingKey, `no binding in ${bindingSetKey(message.exchange)} matches`);
       }
       const band = priorityBand(message.properties.priority);
+      // One queue (nearly every task message) is one LPUSH, atomic by itself; ioredis's MULTI
+      // builds a pipeline object and two more commands for it.
+      if (queues.length === 1) {
+        await this.client.lpush(priorityList(queues[0], band), payload);
+        return;
+      }
       const transaction = this.client.multi();
       for (const queue of queues) transaction.lpush(priorityList(queue, band), payload);
       await transaction.exec();

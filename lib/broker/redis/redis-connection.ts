@@ -1,15 +1,21 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { maskSecretsInText } from '../../utils/mask-secrets';
+import { coalesceCommandWrites } from './coalesce-command-writes';
 import { loadOptionalPackage } from '../../utils/optional-package';
 import type { RedisUrl } from './redis-url';
 
 /**
  * A new ioredis client. ioredis is an optional peer dependency, loaded here, when a Redis broker or
  * result backend is created: `neededBy` names it in the error when ioredis is not installed.
+ * `pipelined` (for the connections that send commands, not those that block in BRPOP or
+ * subscribe): the commands of one turn of the event loop leave in one write
+ * (coalesce-command-writes.ts).
  */
-export function createRedisClient(options: RedisOptions, neededBy: string): Redis {
+export function createRedisClient(options: RedisOptions, neededBy: string, pipelined = false): Redis {
   const { Redis: RedisClient } = loadOptionalPackage<typeof import('ioredis')>('ioredis', neededBy);
-  return new RedisClient(options);
+  const client = new RedisClient(options);
+  if (pipelined) coalesceCommandWrites(client);
+  return client;
 }
 
 /**
@@ -17,18 +23,12 @@ export function createRedisClient(options: RedisOptions, neededBy: string): Redi
  * forever with a backoff capped at 5 s (ioredis re-subscribes and resends what was in flight), and
  * let commands wait through reconnects instead of failing after 20 retries; the callers' own
  * timeouts bound them. Spaces are not allowed in Redis connection names.
- *
- * `pipelined` (for the connections that send commands, not those that block in BRPOP or
- * subscribe): every command issued in one turn of the event loop leaves in one write and its
- * replies come back together (ioredis' auto-pipelining), so concurrent tasks' acks, records and
- * results share round trips instead of paying a syscall each.
  */
-export function redisConnectionOptions(url: RedisUrl, connectionName?: string, pipelined = false): RedisOptions {
+export function redisConnectionOptions(url: RedisUrl, connectionName?: string): RedisOptions {
   return {
     ...url.connection,
     connectionName: connectionName?.replace(/\s+/g, '-'),
     lazyConnect: true,
-    enableAutoPipelining: pipelined,
     maxRetriesPerRequest: null,
     retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 5_000),
   };
