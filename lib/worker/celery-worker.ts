@@ -385,12 +385,16 @@ export class CeleryWorker {
     const queues = options.queues.map((name) => this.deps.declareQueue(name));
     this.consuming.clear();
     for (const queue of queues) this.consuming.set(queue.name, queue);
-    await this.parking.prepare(queues);
+    // The delay levels (Celery 5.5's 28 exchanges and queues, and the queues' bindings) are
+    // declared while the worker already consumes: only a far-ETA task needs them, and it waits
+    // for them (parkOrSchedule). A restart's time to consuming is not spent on them.
+    const parkingPrepared = this.parking.prepare(queues);
     this.consumer = await broker.consume({
       queues,
       prefetch: this.prefetch,
       onMessage: (delivery) => this.receive(delivery),
     });
+    await parkingPrepared;
     this.observers.notify('workerStarted');
     logger.log(
       `Worker ${this.hostname} consuming ${options.queues.join(', ')} on ${broker.description} ` +
@@ -489,13 +493,16 @@ export class CeleryWorker {
    */
   private parkOrSchedule(accepted: AcceptedTask): void {
     const eta = accepted.message.eta!;
-    if (!this.parking.wants(eta)) return this.schedule(accepted);
+    if (!this.parking.mayWant(eta)) return this.schedule(accepted);
     this.inBackground(
-      this.parking.park(accepted.delivery, eta).then((parked) => {
-        if (parked) return;
-        if (this.stopping) accepted.delivery.reject(true);
-        else this.schedule(accepted);
-      }),
+      this.parking
+        .ready()
+        .then(() => this.parking.wants(eta) && this.parking.park(accepted.delivery, eta))
+        .then((parked) => {
+          if (parked) return;
+          if (this.stopping) accepted.delivery.reject(true);
+          else this.schedule(accepted);
+        }),
     );
   }
 

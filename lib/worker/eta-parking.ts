@@ -30,6 +30,8 @@ export class EtaParking {
   private publishFailureReported = false;
   /** True once prepare() set parking up: add() binds more queues then. */
   private prepared = false;
+  /** The current prepare(), settled (never rejected) once parking is on or off. */
+  private preparing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly broker: Broker,
@@ -42,7 +44,17 @@ export class EtaParking {
    * at start-up (its `DelayedDelivery` bootstep). When the broker refuses (levels declared with
    * another queue type, say) parking stays off, with a warning, and far-ETA tasks are held.
    */
-  async prepare(queues: readonly QueueDeclaration[]): Promise<void> {
+  prepare(queues: readonly QueueDeclaration[]): Promise<void> {
+    this.preparing = this.declareAndBind(queues);
+    return this.preparing;
+  }
+
+  /** Settles when the current prepare() has: a task that may be parked waits for it (see mayWant()). */
+  ready(): Promise<void> {
+    return this.preparing;
+  }
+
+  private async declareAndBind(queues: readonly QueueDeclaration[]): Promise<void> {
     this.queues.clear();
     this.prepared = false;
     if (this.options.thresholdSeconds <= 0 || this.broker.supportsDelayedDelivery === false) return;
@@ -65,6 +77,7 @@ export class EtaParking {
    * queue's far-ETA tasks are held in the worker instead, with a warning.
    */
   async add(queue: QueueDeclaration): Promise<void> {
+    await this.preparing; // an add_consumer may come while the worker's start-up still prepares
     if (!this.prepared || this.queues.has(queue.name)) return;
     try {
       await bindQueueToDelayedDelivery(this.broker, queue);
@@ -80,9 +93,21 @@ export class EtaParking {
 
   /** True when a task due at `eta` should be parked rather than held. */
   wants(eta: Date): boolean {
+    return this.queues.size > 0 && this.farEnough(eta);
+  }
+
+  /**
+   * True when a task due at `eta` is far enough away to be parked once prepare() is done: such a
+   * task waits for ready() and asks wants() then. Parking is never off-by-option here.
+   */
+  mayWant(eta: Date): boolean {
+    return this.options.thresholdSeconds > 0 && this.broker.supportsDelayedDelivery !== false && this.farEnough(eta);
+  }
+
+  private farEnough(eta: Date): boolean {
     const remainingMs = eta.getTime() - Date.now();
     // Whole seconds only, rounded down: a remaining time under one second cannot be parked.
-    return this.queues.size > 0 && remainingMs > this.options.thresholdSeconds * 1000 && remainingMs >= 1000;
+    return remainingMs > this.options.thresholdSeconds * 1000 && remainingMs >= 1000;
   }
 
   /**

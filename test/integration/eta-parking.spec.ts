@@ -101,6 +101,24 @@ describe('ETA parking on RabbitMQ', () => {
     expect(await Promise.all(far.map((result) => result.state()))).toEqual(['PENDING', 'PENDING', 'PENDING', 'PENDING', 'PENDING']);
   });
 
+  it('parks far-ETA tasks already waiting when a worker starts: it consumes before the delay levels are declared, and they wait for them', async () => {
+    const queue = uniqueName('it-eta-park-early');
+    const waiting = await Promise.all([1, 2, 3].map((index) => celery.send('park.mark', [`early-${index}`], { countdown: 90, queue })));
+    const late = await startCeleryApp(
+      { broker: RABBITMQ_URL, backend: env.databaseUrl, defaultQueue: queue, worker: { concurrency: 1, etaParkThresholdSeconds: 1 } },
+      [ParkedTasks],
+    );
+    try {
+      // Held instead, they would stay unacked in their queue and be listed as scheduled.
+      await eventually(async () => (messagesIn(queue).then((count) => (count === 0 ? true : undefined))), 10_000, `the early tasks parked out of ${queue}`);
+      expect(late.get(CeleryWorker).scheduledTasks()).toEqual([]);
+      expect(await Promise.all(waiting.map((result) => result.state()))).toEqual(['PENDING', 'PENDING', 'PENDING']);
+    } finally {
+      await late.close();
+      await deleteQueues(queue);
+    }
+  });
+
   it('brings a parked task back to run at its eta, with its result stored under the queue name', async () => {
     const sentAt = Date.now();
     const result = await celery.send('park.mark', ['soon'], { countdown: 6 });
