@@ -1,3 +1,4 @@
+import { InFlightSet } from '../../utils/in-flight-set';
 import { maskSecretsInText } from '../../utils/mask-secrets';
 import type { Consumer, DeliveredMessage, QueueDeclaration } from '../broker.interface';
 import type { BrokerLogger } from '../broker-logger';
@@ -11,7 +12,12 @@ import type { MemoryVirtualHost } from './memory-virtual-host';
  * Celery's channel-wide basic.qos): at most `prefetch` unsettled messages at once, 0 = no limit.
  */
 export class MemoryConsumer implements Consumer, QueueSubscriber, SettlementTarget {
-  private readonly unsettled = new Set<MemoryDeliveredMessage>();
+  /**
+   * Messages delivered and not settled, each holding its own entry (MemoryDeliveredMessage.unsettled).
+   * An InFlightSet, not a Set: one added and deleted per message would chain V8's obsolete hash
+   * tables, and every message they held, into old space (lib/utils/in-flight-set.ts).
+   */
+  private readonly unsettled = new InFlightSet<MemoryDeliveredMessage>();
   /** The queues consumed now, by name (addQueue and cancelQueue change them). */
   private readonly queues = new Map<string, MemoryQueue>();
   private active = true;
@@ -54,7 +60,7 @@ export class MemoryConsumer implements Consumer, QueueSubscriber, SettlementTarg
 
   deliver(message: StoredMessage, queue: MemoryQueue): void {
     const delivered = new MemoryDeliveredMessage(message, queue, this);
-    this.unsettled.add(delivered);
+    delivered.unsettled = this.unsettled.add(delivered);
     try {
       this.onMessage(delivered);
     } catch (error) {
@@ -91,15 +97,15 @@ export class MemoryConsumer implements Consumer, QueueSubscriber, SettlementTarg
   /** Broker shutdown: like an AMQP channel closing, unsettled messages go back to their queues as redelivered. */
   async close(): Promise<void> {
     await this.cancel();
-    for (const delivered of this.unsettled) {
+    for (const delivered of this.unsettled.values()) {
+      if (delivered.unsettled) this.unsettled.delete(delivered.unsettled);
       if (delivered.abandon()) this.virtualHost.requeue(delivered.queue, delivered.stored);
     }
-    this.unsettled.clear();
     this.onGone(this);
   }
 
   private settled(delivered: MemoryDeliveredMessage): void {
-    if (!this.unsettled.delete(delivered)) return;
+    if (!delivered.unsettled || !this.unsettled.delete(delivered.unsettled)) return;
     if (this.active) {
       // A slot in the prefetch window is free again.
       for (const queue of this.queues.values()) this.virtualHost.markPending(queue);

@@ -1,3 +1,4 @@
+import type { InFlightEntry } from '../../utils/in-flight-set';
 import type { DeliveredMessage, DeliveryInfo, MessageProperties } from '../broker.interface';
 import type { MemoryQueue } from './memory-queue';
 import type { StoredMessage } from './stored-message';
@@ -13,6 +14,8 @@ export class MemoryDeliveredMessage implements DeliveredMessage {
   readonly body: Buffer;
   readonly properties: MessageProperties;
   readonly deliveryInfo: DeliveryInfo;
+  /** Its place among its consumer's unsettled messages, kept here so settling needs no lookup (MemoryConsumer.unsettled). */
+  unsettled: InFlightEntry<MemoryDeliveredMessage> | undefined = undefined;
   private settled = false;
 
   constructor(

@@ -51,8 +51,13 @@ const PREDECLARED_EXCHANGES: readonly ExchangeDeclaration[] = [
 export class MemoryVirtualHost {
   private readonly exchanges = new Map<string, MemoryExchange>();
   private readonly queues = new Map<string, MemoryQueue>();
-  /** Queues that may have something to deliver. */
-  private readonly pending = new Set<MemoryQueue>();
+  /**
+   * Queues that may have something to deliver, each once, in the order marked. An array, not a
+   * Set: a queue is added and taken for every settled message, and a Set churned so chains V8's
+   * obsolete hash tables into old space (lib/utils/in-flight-set.ts). It holds few queues, so
+   * includes() costs less than hashing.
+   */
+  private readonly pending: MemoryQueue[] = [];
   private dispatchScheduled = false;
   private readonly expiry = new ExpiryTimer((now) => this.expireQueueHeads(now));
 
@@ -157,7 +162,7 @@ export class MemoryVirtualHost {
 
   /** A consumer has room again, or messages arrived: deliver soon. */
   markPending(queue: MemoryQueue): void {
-    this.pending.add(queue);
+    if (!this.pending.includes(queue)) this.pending.push(queue);
     this.scheduleDispatch();
   }
 
@@ -228,7 +233,8 @@ export class MemoryVirtualHost {
   private deleteQueue(queue: MemoryQueue): void {
     if (this.queues.get(queue.name) !== queue) return;
     this.queues.delete(queue.name);
-    this.pending.delete(queue);
+    const pendingIndex = this.pending.indexOf(queue);
+    if (pendingIndex >= 0) this.pending.splice(pendingIndex, 1);
     queue.removeAll();
     for (const exchange of this.exchanges.values()) {
       for (let index = exchange.bindings.length - 1; index >= 0; index -= 1) {
@@ -248,8 +254,7 @@ export class MemoryVirtualHost {
     const now = Date.now();
     let budget = DISPATCH_BATCH_SIZE;
     // Queues added while iterating (dead letters, acks in handlers) are visited in this same pass.
-    for (const queue of this.pending) {
-      this.pending.delete(queue);
+    for (let queue = this.pending.shift(); queue !== undefined; queue = this.pending.shift()) {
       while (queue.size > 0) {
         if (budget-- === 0) {
           this.markPending(queue);

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { BrokerLogger } from '../broker-logger';
 import type { DeliveredMessage } from '../broker.interface';
-import { parseKombuEnvelope } from '../kombu-envelope';
+import { InFlightSet, type InFlightEntry } from '../../utils/in-flight-set';
+import { parseKombuEnvelope, type KombuEnvelope } from '../kombu-envelope';
 import { brpopLists, queueOfList } from './kombu-redis-keys';
 import { RedisDeliveredMessage } from './redis-delivered-message';
 import type { UnackedMessages } from './unacked-messages';
@@ -38,15 +39,20 @@ export interface RedisListConsumerOptions {
  */
 export class RedisListConsumer {
   private readonly cycle: string[];
-  private readonly inFlight = new Set<string>();
-  /** Messages handed over whose unacked record has not been answered yet: their settling waits for it. */
-  private readonly recordings = new Map<string, PendingRecord>();
+  /**
+   * Tags of the messages handed over and not settled. An InFlightSet, and each message's own
+   * state on its Delivery rather than in Maps by tag: one entry per message added and deleted
+   * would chain V8's obsolete hash tables, and every message they held, into old space
+   * (lib/utils/in-flight-set.ts; docs/PERFORMANCE.md, "Memory").
+   */
+  private readonly unsettled = new InFlightSet<string>();
   private prefetch: number;
   private cancelled = false;
   /** Set while the loop waits for a free slot or, consuming no queue, for one to be added. */
   private slotWaiter: (() => void) | null = null;
   private readonly loop: Promise<void>;
-  private readonly pending = new Set<Promise<void>>();
+  /** Work close must wait for (see track); an InFlightSet for the same reason as `unsettled`. */
+  private readonly pending = new InFlightSet<Promise<void>>();
   private readonly restoreTimer: NodeJS.Timeout;
 
   constructor(
@@ -67,7 +73,7 @@ export class RedisListConsumer {
 
   /** Tags of the messages delivered and not yet settled (given back on close, as kombu's `restore_at_shutdown`). */
   get unsettledTags(): string[] {
-    return [...this.inFlight];
+    return this.unsettled.values();
   }
 
   async cancel(): Promise<void> {
@@ -75,7 +81,7 @@ export class RedisListConsumer {
     clearInterval(this.restoreTimer);
     this.releaseSlot();
     await this.loop;
-    await Promise.all([...this.pending]);
+    await Promise.all(this.pending.values());
   }
 
   async setPrefetch(count: number): Promise<void> {
@@ -98,12 +104,12 @@ export class RedisListConsumer {
 
   private async run(): Promise<void> {
     while (!this.cancelled) {
-      const full = this.prefetch > 0 && this.inFlight.size >= this.prefetch;
+      const full = this.prefetch > 0 && this.unsettled.size >= this.prefetch;
       if (full || this.cycle.length === 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         continue;
       }
-      const room = this.prefetch > 0 ? this.prefetch - this.inFlight.size : MAX_BATCH;
+      const room = this.prefetch > 0 ? this.prefetch - this.unsettled.size : MAX_BATCH;
       let taken: [string, string][];
       try {
         taken = await this.takeReady(Math.min(room, MAX_BATCH));
@@ -132,12 +138,13 @@ export class RedisListConsumer {
 
   /** Keeps `work` from being cut short by close: cancel() waits for it. */
   private track(work: Promise<unknown>): void {
-    const tracked: Promise<void> = work.then(
-      () => undefined,
-      () => undefined,
+    const entry = this.pending.add(
+      work.then(
+        () => undefined,
+        () => undefined,
+      ),
     );
-    this.pending.add(tracked);
-    void tracked.finally(() => this.pending.delete(tracked));
+    void entry.value.finally(() => this.pending.delete(entry));
   }
 
   /** Messages ready now, popped and recorded as unacked in one round trip (empty when none is). */
@@ -159,18 +166,24 @@ export class RedisListConsumer {
       return;
     }
     this.rotate(queue);
+    const delivery: Delivery = {};
     let message: RedisDeliveredMessage;
     try {
-      message = new RedisDeliveredMessage(parseKombuEnvelope(raw), queue, { ack: (tag) => this.settle(tag, false), reject: (tag, requeue) => this.settle(tag, requeue) });
+      message = this.deliveredMessage(parseKombuEnvelope(raw), queue, delivery);
     } catch (error) {
       this.logger.error(`Dropped an unreadable entry of Redis list "${list}": ${(error as Error).message}`);
       return;
     }
-    this.hand(message, queue);
+    this.hand(message, queue, delivery);
   }
 
-  private hand(message: RedisDeliveredMessage, queue: string): void {
-    this.inFlight.add(message.tag);
+  /** The message as handed over: settling it comes back to settle() with its delivery. */
+  private deliveredMessage(envelope: KombuEnvelope, queue: string, delivery: Delivery): RedisDeliveredMessage {
+    return new RedisDeliveredMessage(envelope, queue, { ack: (tag) => this.settle(tag, delivery, false), reject: (tag, requeue) => this.settle(tag, delivery, requeue) });
+  }
+
+  private hand(message: RedisDeliveredMessage, queue: string, delivery: Delivery): void {
+    delivery.unsettled = this.unsettled.add(message.tag);
     try {
       this.options.onMessage(message);
     } catch (error) {
@@ -198,12 +211,13 @@ export class RedisListConsumer {
       return;
     }
     this.rotate(queue);
+    const delivery: Delivery = {};
     let message: RedisDeliveredMessage;
     let exchange: string;
     let routingKey: string;
     try {
       const envelope = parseKombuEnvelope(raw);
-      message = new RedisDeliveredMessage(envelope, queue, { ack: (tag) => this.settle(tag, false), reject: (tag, requeue) => this.settle(tag, requeue) });
+      message = this.deliveredMessage(envelope, queue, delivery);
       exchange = envelope.properties.delivery_info?.exchange ?? '';
       routingKey = envelope.properties.delivery_info?.routing_key ?? queue;
     } catch (error) {
@@ -215,13 +229,10 @@ export class RedisListConsumer {
       (): RecordOutcome => 'recorded',
       (error: Error): Promise<RecordOutcome> => this.recordFailed(message, list, raw, error),
     );
-    const pending: PendingRecord = { outcome, list, raw };
-    this.recordings.set(tag, pending);
-    void outcome.then(() => {
-      if (this.recordings.get(tag) === pending) this.recordings.delete(tag);
-    });
+    delivery.recording = { outcome, list, raw };
+    void outcome.then(() => (delivery.recording = undefined));
     this.track(outcome);
-    this.hand(message, queue);
+    this.hand(message, queue, delivery);
   }
 
   private async recordFailed(message: RedisDeliveredMessage, list: string, raw: string, error: Error): Promise<RecordOutcome> {
@@ -235,8 +246,8 @@ export class RedisListConsumer {
     return 'pushedBack';
   }
 
-  private settle(tag: string, requeue: boolean): void {
-    const recording = this.recordings.get(tag);
+  private settle(tag: string, delivery: Delivery, requeue: boolean): void {
+    const recording = delivery.recording;
     const done = recording
       ? recording.outcome.then((outcome) => {
           if (outcome === 'recorded') return this.settleRecorded(tag, requeue);
@@ -248,7 +259,7 @@ export class RedisListConsumer {
     done
       .catch((error: Error) => this.logger.warn(`Could not ${requeue ? 'requeue' : 'ack'} message ${tag} in Redis: ${error.message}; it returns after the visibility timeout`))
       .finally(() => {
-        this.inFlight.delete(tag);
+        if (delivery.unsettled) this.unsettled.delete(delivery.unsettled);
         this.releaseSlot();
       });
   }
@@ -283,6 +294,14 @@ export class RedisListConsumer {
 
 /** What became of a handed-over message's unacked record. */
 type RecordOutcome = 'recorded' | 'unrecorded' | 'pushedBack';
+
+/** A message handed over, as its settling needs it: found through the message, not by tag (see `unsettled`). */
+interface Delivery {
+  /** Its place among the unsettled, from the moment it is handed over. */
+  unsettled?: InFlightEntry<string>;
+  /** Its unacked record while Redis has not answered it (a BRPOP'd message only): settling waits for it. */
+  recording?: PendingRecord;
+}
 
 /** A record on its way, with what a requeue of the unrecorded message needs. */
 interface PendingRecord {

@@ -1,3 +1,4 @@
+import { InFlightSet } from '../../utils/in-flight-set';
 import type { BrokerLogger } from '../broker-logger';
 import type { ConsumeOptions, Consumer, DeliveredMessage, QueueDeclaration } from '../broker.interface';
 import type { SqsQueue } from './sqs-queue-directory';
@@ -29,12 +30,18 @@ export interface SqsConsumerHost {
  */
 export class SqsConsumer implements Consumer, SqsSettlement {
   private readonly pollers = new Map<string, SqsQueuePoller>();
-  private readonly unsettled = new Set<SqsDeliveredMessage>();
+  /**
+   * Messages delivered and not settled, each holding its own entry (SqsDeliveredMessage.unsettled).
+   * An InFlightSet, and an array of slot waiters, not a Set: one added and deleted per message
+   * would chain V8's obsolete hash tables, and every message they held, into old space
+   * (lib/utils/in-flight-set.ts; docs/PERFORMANCE.md, "Memory").
+   */
+  private readonly unsettled = new InFlightSet<SqsDeliveredMessage>();
   /** Slots asked for by receives still in flight: they count against the window too. */
   private reserved = 0;
   private prefetch: number;
   private readonly onMessage: (message: DeliveredMessage) => void;
-  private readonly slotWaiters = new Set<() => void>();
+  private slotWaiters: (() => void)[] = [];
   private cancelled = false;
 
   constructor(
@@ -47,7 +54,7 @@ export class SqsConsumer implements Consumer, SqsSettlement {
 
   /** Messages delivered and not yet settled (given back at close, as kombu's `restore_at_shutdown`). */
   get unsettledMessages(): SqsDeliveredMessage[] {
-    return [...this.unsettled];
+    return this.unsettled.values();
   }
 
   async start(queues: QueueDeclaration[]): Promise<void> {
@@ -93,7 +100,7 @@ export class SqsConsumer implements Consumer, SqsSettlement {
         this.reserved += share;
         return share;
       }
-      await new Promise<void>((resolve) => this.slotWaiters.add(resolve));
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     }
   }
 
@@ -107,7 +114,7 @@ export class SqsConsumer implements Consumer, SqsSettlement {
   /** A received message takes its reserved slot and goes to the handler. */
   deliver(message: SqsDeliveredMessage): void {
     this.reserved -= 1;
-    this.unsettled.add(message);
+    message.unsettled = this.unsettled.add(message);
     this.onMessage(message);
   }
 
@@ -126,7 +133,7 @@ export class SqsConsumer implements Consumer, SqsSettlement {
   }
 
   private settle(message: SqsDeliveredMessage): void {
-    if (this.unsettled.delete(message)) this.wakeSlotWaiters();
+    if (message.unsettled && this.unsettled.delete(message.unsettled)) this.wakeSlotWaiters();
   }
 
   private share(): number {
@@ -138,8 +145,8 @@ export class SqsConsumer implements Consumer, SqsSettlement {
   }
 
   private wakeSlotWaiters(): void {
-    const waiters = [...this.slotWaiters];
-    this.slotWaiters.clear();
+    const waiters = this.slotWaiters;
+    this.slotWaiters = [];
     for (const wake of waiters) wake();
   }
 }

@@ -1,3 +1,4 @@
+import type { InFlightEntry } from '../../utils/in-flight-set';
 import type { DeliveredMessage, DeliveryInfo, MessageProperties } from '../broker.interface';
 import { envelopeBody, envelopeProperties, type KombuEnvelope } from '../kombu-envelope';
 import type { SqsQueue } from './sqs-queue-directory';
@@ -19,6 +20,8 @@ export class SqsDeliveredMessage implements DeliveredMessage {
   readonly body: Buffer;
   readonly properties: MessageProperties;
   readonly deliveryInfo: DeliveryInfo;
+  /** Its place among its consumer's unsettled messages, kept here so settling needs no lookup (SqsConsumer.unsettled). */
+  unsettled: InFlightEntry<SqsDeliveredMessage> | undefined = undefined;
   private settled = false;
 
   constructor(
