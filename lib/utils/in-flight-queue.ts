@@ -4,17 +4,18 @@ export interface QueuedItem {
   queuePosition: number;
 }
 
-/** Deleted items at the head are dropped from the array once there are this many and they fill half of it. */
+/** The holes are dropped from the array once there are this many and at least as many as items. */
 const COMPACT_AFTER = 1024;
 
 /**
  * The InFlightSet (in-flight-set.ts) for items whose order matters — unconfirmed publishes, waiting
  * or sent, kept in publish order — and for the same reason: no Map or Set, whose obsolete hash
  * tables V8 chains through time when one item is added and deleted per message (see there). An
- * array with holes: `add()` appends, `delete()` clears the item's slot, and the holes at the head
- * are skipped, then cut off in one splice now and then. Each item carries its own position, so a
- * delete costs no search and no allocation; deleted slots hold nothing, so a dead array keeps no
- * item alive and points to no newer one.
+ * array with holes: `add()` appends, `delete()` clears the item's slot, the holes at the head are
+ * skipped, and once the holes outnumber the items the array is rebuilt without them (so one item
+ * that stays while thousands behind it come and go cannot grow it without end). Each item carries
+ * its own position, so a delete costs no search; deleted slots hold nothing, so a dead array keeps
+ * no item alive and points to no newer one.
  */
 export class InFlightQueue<T extends QueuedItem> {
   private slots: (T | undefined)[] = [];
@@ -46,8 +47,10 @@ export class InFlightQueue<T extends QueuedItem> {
       this.offset += this.slots.length;
       this.slots = [];
       this.head = 0;
-    } else if (index === this.head) {
-      this.skipHoles();
+    } else {
+      if (index === this.head) while (this.slots[this.head] === undefined) this.head++;
+      const holes = this.slots.length - this.count;
+      if (holes >= COMPACT_AFTER && holes >= this.count) this.compact();
     }
     return true;
   }
@@ -85,12 +88,12 @@ export class InFlightQueue<T extends QueuedItem> {
     this.count = 0;
   }
 
-  private skipHoles(): void {
-    while (this.slots[this.head] === undefined) this.head++;
-    if (this.head >= COMPACT_AFTER && this.head * 2 >= this.slots.length) {
-      this.slots.splice(0, this.head);
-      this.offset += this.head;
-      this.head = 0;
-    }
+  /** Rebuilds the array with the items alone, giving them new positions after every old one. */
+  private compact(): void {
+    const items = this.values();
+    this.offset += this.slots.length;
+    for (let index = 0; index < items.length; index++) items[index].queuePosition = this.offset + index;
+    this.slots = items;
+    this.head = 0;
   }
 }

@@ -64,4 +64,23 @@ describe('InFlightQueue (unconfirmed publishes in order, without a Set)', () => 
     expect(queue.size).toBe(0);
     expect(queue.values()).toEqual([]);
   });
+
+  it('stays right when one old item stays while thousands behind it come and go', () => {
+    const queue = new InFlightQueue<Item>();
+    const stuck = new Item(-1);
+    queue.add(stuck);
+    let previous: Item | undefined;
+    for (let id = 0; id < 10_000; id++) {
+      const item = new Item(id);
+      queue.add(item);
+      // Each is deleted after the next one came: deletes behind the head, across rebuilds of the array.
+      if (previous) expect(queue.delete(previous)).toBe(true);
+      previous = item;
+    }
+    expect(ids(queue)).toEqual([-1, 9_999]);
+    expect(queue.first()).toBe(stuck);
+    expect(queue.delete(previous!)).toBe(true);
+    expect(queue.delete(stuck)).toBe(true);
+    expect(queue.size).toBe(0);
+  });
 });
