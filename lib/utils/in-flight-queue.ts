@@ -18,7 +18,7 @@ const COMPACT_AFTER = 1024;
  * no item alive and points to no newer one.
  */
 export class InFlightQueue<T extends QueuedItem> {
-  private slots: (T | undefined)[] = [];
+  private readonly slots: (T | undefined)[] = [];
   /** Index of the first slot that may hold an item; the ones before it are holes. */
   private head = 0;
   /** The position of slots[0]: positions only grow, so an item's position stays valid across compactions. */
@@ -45,7 +45,7 @@ export class InFlightQueue<T extends QueuedItem> {
     this.count--;
     if (this.count === 0) {
       this.offset += this.slots.length;
-      this.slots = [];
+      this.slots.length = 0;
       this.head = 0;
     } else {
       if (index === this.head) while (this.slots[this.head] === undefined) this.head++;
@@ -83,17 +83,23 @@ export class InFlightQueue<T extends QueuedItem> {
   clear(): void {
     for (const item of this.values()) item.queuePosition = -1;
     this.offset += this.slots.length;
-    this.slots = [];
+    this.slots.length = 0;
     this.head = 0;
     this.count = 0;
   }
 
-  /** Rebuilds the array with the items alone, giving them new positions after every old one. */
+  /** Moves the items to the front of the array, in order, with new positions after every old one; no new array. */
   private compact(): void {
-    const items = this.values();
-    this.offset += this.slots.length;
-    for (let index = 0; index < items.length; index++) items[index].queuePosition = this.offset + index;
-    this.slots = items;
+    const slots = this.slots;
+    this.offset += slots.length;
+    let kept = 0;
+    for (let index = this.head; index < slots.length; index++) {
+      const item = slots[index];
+      if (item === undefined) continue;
+      item.queuePosition = this.offset + kept;
+      slots[kept++] = item;
+    }
+    slots.length = kept;
     this.head = 0;
   }
 }
