@@ -4,7 +4,7 @@ export interface QueuedItem {
   queuePosition: number;
 }
 
-/** The holes are dropped from the array once there are this many and at least as many as items. */
+/** The holes are squeezed out once there are this many and at least as many as items. */
 const COMPACT_AFTER = 1024;
 
 /**
@@ -12,10 +12,12 @@ const COMPACT_AFTER = 1024;
  * or sent, kept in publish order — and for the same reason: no Map or Set, whose obsolete hash
  * tables V8 chains through time when one item is added and deleted per message (see there). An
  * array with holes: `add()` appends, `delete()` clears the item's slot, the holes at the head are
- * skipped, and once the holes outnumber the items the array is rebuilt without them (so one item
- * that stays while thousands behind it come and go cannot grow it without end). Each item carries
- * its own position, so a delete costs no search; deleted slots hold nothing, so a dead array keeps
- * no item alive and points to no newer one.
+ * skipped, and once the holes outnumber the items they are squeezed out in place (so one item that
+ * stays while thousands behind it come and go cannot grow it without end). Each item carries its
+ * own position, so a delete costs no search; deleted slots hold nothing, and the array is never
+ * replaced: with a fresh array per compaction, sendBulk() went back to promoting (less) in 3 of 6
+ * runs, in place in none (docs/PERFORMANCE.md, "Memory"; a dead array left in old space holding
+ * the items of its day is the likely link).
  */
 export class InFlightQueue<T extends QueuedItem> {
   private readonly slots: (T | undefined)[] = [];
@@ -88,7 +90,7 @@ export class InFlightQueue<T extends QueuedItem> {
     this.count = 0;
   }
 
-  /** Moves the items to the front of the array, in order, with new positions after every old one; no new array. */
+  /** Moves the items to the front of the array, in order, with new positions after every old one. */
   private compact(): void {
     const slots = this.slots;
     this.offset += slots.length;
