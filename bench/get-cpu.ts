@@ -1,10 +1,10 @@
 /**
  * CPU time per round trip in the client process (process.cpuUsage() around the trips): send() and
- * get() with `window` of them in flight, against our worker in its own process, on the rpc://
- * or the PostgreSQL result backend. Every trip adds and deletes a waiter by task id, the churn
+ * get() with `window` of them in flight, against our worker in its own process, on the rpc://,
+ * PostgreSQL or Redis result backend. Every trip adds and deletes a waiter by task id, the churn
  * that chained a Map's obsolete tables into old space (lib/utils/keyed-table.ts); run it with a
  * heap sampler through `node --require` to see what it promotes. Usage:
- * node dist/bench/get-cpu.js [runs=3] [count=10000] [backend=rpc|postgres] [window=200]
+ * node dist/bench/get-cpu.js [runs=3] [count=10000] [backend=rpc|postgres|redis://…/db] [window=200]
  */
 import { loadConfig } from './config';
 import { NOOP_TASK, RabbitTools } from './support/rabbit';
@@ -21,8 +21,8 @@ async function main(): Promise<void> {
   const window = Number(process.argv[5] ?? 200);
   const config = loadConfig();
   const tools = await RabbitTools.open(config.rabbitmqUrl);
-  const queue = await tools.taskQueue(`get-cpu-${backend}`);
-  const url = backend === 'rpc' ? 'rpc://' : (await createDatabase(config.postgresUrl, 'get_cpu')).url;
+  const queue = await tools.taskQueue(`get-cpu-${backend.replace(/\W+/g, '-')}`);
+  const url = backend === 'rpc' ? 'rpc://' : backend.startsWith('redis') ? backend : (await createDatabase(config.postgresUrl, 'get_cpu')).url;
   const worker = await startNodeWorker(config, { queue, backend: url, ignoreResult: false });
   const producer = await startProducer(config.rabbitmqUrl, url);
   const trip = async () => {
