@@ -2,6 +2,7 @@ import type { Client, ClientConfig } from 'pg';
 import { ReconnectBackoff } from '../../broker/amqp/reconnect-backoff';
 import { CeleryLogger } from '../../utils/logger';
 import { loadOptionalPackage } from '../../utils/optional-package';
+import { RecencyTable } from '../../utils/recency-table';
 import { ResultChangeSource, sleep } from '../result-change-source';
 import { TaskChangeNotifier } from '../rpc/task-change-notifier';
 import { TASK_PROGRESS_CHANNEL } from './celery-table-names';
@@ -26,8 +27,12 @@ const RECENT_LIMIT = 10_000;
  */
 export class PostgresResultListener implements ResultChangeSource {
   private readonly waiters = new TaskChangeNotifier();
-  /** Ids notified lately, oldest first: a wait that begins after its NOTIFY still ends at once. */
-  private readonly recent = new Set<string>();
+  /**
+   * Ids notified lately: a wait that begins after its NOTIFY still ends at once. A RecencyTable, not
+   * a Set in insertion order, whose churn (an add and a delete per task) made V8 chain its obsolete
+   * tables and the ids in them into old space (lib/utils/in-flight-set.ts).
+   */
+  private readonly recent = new RecencyTable<true>(RECENT_LIMIT);
   private client: Client | null = null;
   private listening = false;
   private started = false;
@@ -105,14 +110,8 @@ export class PostgresResultListener implements ResultChangeSource {
     if (!Array.isArray(ids)) return;
     for (const id of ids) {
       if (typeof id !== 'string') continue;
-      this.recent.delete(id);
-      this.recent.add(id);
+      this.recent.set(id, true);
       this.waiters.notify(id);
-    }
-    // Sets iterate in insertion order: the first ids are the oldest.
-    for (const id of this.recent) {
-      if (this.recent.size <= RECENT_LIMIT) break;
-      this.recent.delete(id);
     }
   }
 

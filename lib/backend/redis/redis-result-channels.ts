@@ -24,6 +24,12 @@ interface Subscription {
  * further read. Channels stay subscribed while used, and are unsubscribed once idle.
  */
 export class RedisResultChannels implements ResultChangeSource {
+  /**
+   * A Map although a Map's churn chains its obsolete tables into old space (lib/utils/in-flight-set.ts):
+   * here a channel is deleted only by the idle sweep, so the tables are replaced as it grows (a few
+   * times, not every few tasks) and hold Subscriptions that are kept for a minute anyway, small once
+   * their watches closed. Each `watches` Set lives and dies with its one task.
+   */
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly sweeper: NodeJS.Timeout;
 

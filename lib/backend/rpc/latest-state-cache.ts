@@ -1,5 +1,6 @@
 import { TaskResultMeta } from '../../protocol/result-meta';
 import { READY_STATES } from '../../protocol/task-states';
+import { RecencyTable } from '../../utils/recency-table';
 
 /**
  * The latest state the rpc:// client has received for each task, including tasks nobody has
@@ -8,10 +9,15 @@ import { READY_STATES } from '../../protocol/task-states';
  * many tasks and never reads their results does not grow without end.
  */
 export class LatestStateCache {
-  /** Map keeps insertion order: re-inserting on update makes the first key the least recent. */
-  private readonly states = new Map<string, TaskResultMeta>();
+  /**
+   * Not a Map in insertion order: a delete and set per reply made V8 chain the Map's obsolete
+   * tables, and every state (results included) they held, into old space (RecencyTable says why).
+   */
+  private readonly states: RecencyTable<TaskResultMeta>;
 
-  constructor(private readonly maxEntries: number) {}
+  constructor(maxEntries: number) {
+    this.states = new RecencyTable(maxEntries);
+  }
 
   get size(): number {
     return this.states.size;
@@ -29,12 +35,8 @@ export class LatestStateCache {
    */
   record(meta: TaskResultMeta): boolean {
     const known = this.states.get(meta.taskId);
-    if (known) {
-      if (READY_STATES.has(known.status) && !READY_STATES.has(meta.status)) return false;
-      this.states.delete(meta.taskId);
-    }
+    if (known && READY_STATES.has(known.status) && !READY_STATES.has(meta.status)) return false;
     this.states.set(meta.taskId, meta);
-    if (this.states.size > this.maxEntries) this.states.delete(this.states.keys().next().value!);
     return true;
   }
 

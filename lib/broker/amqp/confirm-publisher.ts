@@ -1,6 +1,7 @@
 import type { ConfirmChannel, Message } from 'amqplib';
 import { PublishError } from '../../errors/publish.error';
 import { PublishTimeoutError } from '../../errors/publish-timeout.error';
+import { InFlightQueue, QueuedItem } from '../../utils/in-flight-queue';
 import { maskSecretsInText } from '../../utils/mask-secrets';
 import type { OutgoingMessage } from '../broker.interface';
 import type { BrokerLogger } from '../broker-logger';
@@ -17,7 +18,7 @@ const FLUSH_BATCH_SIZE = 1000;
 type SettleCallback = (error: Error | undefined) => void;
 
 /** A message that has not been confirmed yet: waiting for a channel, or sent and unconfirmed. */
-class PendingPublish {
+class PendingPublish implements QueuedItem {
   /** The channel it was sent on, while unconfirmed; undefined while waiting. */
   channel: ConfirmChannel | undefined = undefined;
   /** RabbitMQ's reason when it came back as unroutable (basic.return arrives before the ack). */
@@ -27,6 +28,8 @@ class PendingPublish {
   /** Neighbours in the deadline list (oldest first); both null once settled or never listed. */
   older: PendingPublish | null = null;
   newer: PendingPublish | null = null;
+  /** Its place in `waiting` or `inFlight` (InFlightQueue); -1 in neither. */
+  queuePosition = -1;
 
   constructor(
     readonly message: OutgoingMessage,
@@ -53,8 +56,14 @@ export interface ConfirmPublisherOptions {
  * Per-message work is kept to the minimum: no logging, no encoding, no declarations.
  */
 export class ConfirmPublisher {
-  private readonly waiting = new Set<PendingPublish>();
-  private readonly inFlight = new Set<PendingPublish>();
+  /**
+   * Publishes waiting for a channel, in publish order, and those sent and unconfirmed, in the order
+   * sent. InFlightQueues, not Sets: one add and delete per publish made V8 chain its obsolete hash
+   * tables, and every publish's message and promise with them, into old space after a major GC
+   * (lib/utils/in-flight-set.ts says how; docs/PERFORMANCE.md, "Memory", the figures).
+   */
+  private readonly waiting = new InFlightQueue<PendingPublish>();
+  private readonly inFlight = new InFlightQueue<PendingPublish>();
   private readonly managed: ManagedChannel<ConfirmChannel>;
   private channel: ConfirmChannel | undefined;
   /** False after amqplib said its write buffer is full, until 'drain'. */
@@ -158,7 +167,7 @@ export class ConfirmPublisher {
         };
       });
     }
-    for (const pending of [...this.waiting, ...this.inFlight]) {
+    for (const pending of [...this.waiting.values(), ...this.inFlight.values()]) {
       this.waiting.delete(pending);
       this.inFlight.delete(pending);
       pending.channel = undefined;
@@ -201,19 +210,15 @@ export class ConfirmPublisher {
    */
   private onReturn(channel: ConfirmChannel, returned: Message): void {
     const fields = returned.fields as unknown as { exchange: string; routingKey: string; replyCode: number; replyText: string };
-    for (const pending of this.inFlight) {
-      const { message } = pending;
-      if (
-        pending.channel === channel &&
-        pending.returned === undefined &&
-        message.exchange === fields.exchange &&
-        message.routingKey === fields.routingKey &&
-        message.body.equals(returned.content)
-      ) {
-        pending.returned = `${fields.replyCode} ${fields.replyText}`;
-        return;
-      }
-    }
+    const pending = this.inFlight.find(
+      (sent) =>
+        sent.channel === channel &&
+        sent.returned === undefined &&
+        sent.message.exchange === fields.exchange &&
+        sent.message.routingKey === fields.routingKey &&
+        sent.message.body.equals(returned.content),
+    );
+    if (pending) pending.returned = `${fields.replyCode} ${fields.replyText}`;
   }
 
   private onReady(channel: ConfirmChannel): void {
@@ -236,7 +241,7 @@ export class ConfirmPublisher {
     // RabbitMQ names the missing exchange: "NOT_FOUND - no exchange 'x' in vhost '/'".
     const missingExchange = error ? /no exchange '([^']*)'/.exec(error.message)?.[1] : undefined;
     const resend: PendingPublish[] = [];
-    for (const pending of this.inFlight) {
+    for (const pending of this.inFlight.values()) {
       if (pending.channel !== channel) continue;
       this.inFlight.delete(pending);
       pending.channel = undefined;
@@ -252,7 +257,7 @@ export class ConfirmPublisher {
     }
     if (resend.length === 0) return;
     // They were sent before anything still waiting, so they go first again.
-    const newer = [...this.waiting];
+    const newer = this.waiting.values();
     this.waiting.clear();
     for (const pending of resend) this.waiting.add(pending);
     for (const pending of newer) this.waiting.add(pending);
@@ -260,7 +265,7 @@ export class ConfirmPublisher {
 
   private flush(): void {
     let budget = FLUSH_BATCH_SIZE;
-    for (const pending of this.waiting) {
+    for (let pending = this.waiting.first(); pending !== undefined; pending = this.waiting.first()) {
       const channel = this.channel;
       if (!channel || !this.writable) return;
       if (budget-- === 0) {
