@@ -61,6 +61,10 @@ async function withBenchRedisDatabases(bench: Bench, rows: (flush: (url: string)
     for (const url of [config.bullmqRedisUrl, config.redisResultsUrl]) await flush(url).catch(() => undefined);
   });
   try {
+    // Our broker's database too: scenario 8 shares it, and a Celery worker it stopped with
+    // messages prefetched may leave records in its `unacked` hash, which our no-result drain
+    // below waits to see empty (a run of 2026-12-07 waited out its 300 s on two of them).
+    await flush(config.redisUrl);
     await rows(flush);
   } finally {
     await release();
