@@ -105,7 +105,9 @@ describe('Alerts on a live deployment (real RabbitMQ, our workers, Celery events
     // Nobody consumes this queue: the messages wait there.
     for (let i = 0; i < 5; i += 1) await celery.send('tasks.add', [i, i], { queue: backlogQueue });
     const firing = await eventually(() => Pager.paged.find((a) => a.rule === 'queue-backlog' && a.status === 'firing'), 10_000, 'the backlog alert');
-    expect(firing).toMatchObject({ key: backlogQueue, severity: 'warning', details: { depth: 5, maxDepth: 3 } });
+    // Sampled while the sends arrive: it fires once the depth passes 3, at 4 or at 5.
+    expect(firing).toMatchObject({ key: backlogQueue, severity: 'warning', details: { maxDepth: 3 } });
+    expect([4, 5]).toContain(firing.details.depth);
     const drain = startSampleProcess('main-worker', { CELERY_BROKER_URL: RABBITMQ_URL, CELERY_QUEUES: backlogQueue, CELERY_HOSTNAME: `${uniqueName('drain')}@%h` });
     try {
       const resolved = await eventually(() => Pager.paged.find((a) => a.rule === 'queue-backlog' && a.status === 'resolved'), 30_000, 'the backlog resolved');
