@@ -82,6 +82,12 @@ describe('nestjs-celery-worker --processes', () => {
     try {
       for (const node of nodes) await cli.waitForOutput(new RegExp(`Worker ${node.replace(/[.]/g, '\\.')} consuming`), 60_000);
       const celery = producer.get(CeleryClient);
+      // Remote control starts right after the worker logs "consuming": a broadcast sent before its
+      // queue is bound reaches no one. Both nodes answering a ping says they will hear the shutdown.
+      await eventually(async () => {
+        const answered = await celery.control.ping({ destination: nodes, timeout: 1_000 });
+        return Object.keys(Object.assign({}, ...answered)).length === 2 ? true : undefined;
+      }, 30_000, 'both nodes answering a ping');
       await celery.control.shutdown({ destination: [nodes[0]] });
       await cli.waitForOutput(/worker process 1 \(pid \d+\) was shut down remotely; it stays down/, 30_000);
       // Past the 1 s a crashed child waits before its restart: still only node 2 answers, and works.
