@@ -394,12 +394,13 @@ export class CeleryWorker {
       prefetch: this.prefetch,
       onMessage: (delivery) => this.receive(delivery),
     });
-    await parkingPrepared;
     this.observers.notify('workerStarted');
     logger.log(
       `Worker ${this.hostname} consuming ${options.queues.join(', ')} on ${broker.description} ` +
         `(concurrency ${this.slots}${this.pools.process ? ' in the process pool' : ''}, tasks: ${this.deps.registry.names().join(', ') || 'none'})`,
     );
+    // Logged as consuming begins (tasks may run from now on); start() ends once parking is set up.
+    await parkingPrepared;
   }
 
   /**
