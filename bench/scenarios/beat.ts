@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { runCeleryMigrations } from '../../lib/backend/database/migrations/run-celery-migrations';
-import { celeryBeatMigrations } from '../../lib/beat/store/create-django-beat-tables.migration';
+import { celeryBeatMigrations } from '../../lib/beat/store/beat-migrations';
 import { celeryOutboxMigrations } from '../../lib/outbox/create-celery-outbox.migration';
 import { Bench } from '../support/bench-context';
 import { onCleanup } from '../support/cleanup';

@@ -14,7 +14,7 @@ import { requireOptionalPackages } from '../utils/optional-package';
 import type { ResolvedBeatOptions } from './beat-options';
 import { BeatListener, CeleryBeat } from './celery-beat';
 import { CodeScheduleRow, codeScheduleRow } from './store/code-schedule-rows';
-import { celeryBeatMigrations } from './store/create-django-beat-tables.migration';
+import { celeryBeatMigrations } from './store/beat-migrations';
 
 const BEAT = 'The beat (beat option)';
 

@@ -19,5 +19,7 @@ export { celeryOutboxMigrations, CreateCeleryOutbox1766000000000 } from '../outb
 export { celeryDashboardEntities, TaskHistoryEntity } from '../monitoring/history/task-history.entity';
 export { celeryDashboardMigrations, CreateCeleryTaskHistory1767000000000 } from '../monitoring/history/create-task-history.migration';
 
-// The beat's tables: django-celery-beat's (created when Django has not) and our NOTIFY triggers (beat: { migrationsRun: false }).
-export { celeryBeatMigrations, CreateDjangoCeleryBeatTables1768000000000 } from '../beat/store/create-django-beat-tables.migration';
+// The beat's tables: django-celery-beat's (created when Django has not), our NOTIFY triggers and the guard of recorded runs (beat: { migrationsRun: false }).
+export { celeryBeatMigrations } from '../beat/store/beat-migrations';
+export { CreateDjangoCeleryBeatTables1768000000000 } from '../beat/store/create-django-beat-tables.migration';
+export { KeepDjangoBeatRecordedRuns1769000000000 } from '../beat/store/keep-recorded-runs.migration';

@@ -138,6 +138,40 @@ describe('beat on django-celery-beat 2.4.0', () => {
     expect((await admin<AdminRow[]>(env.databaseUrl, { op: 'read' })).find((row) => row.name === 'admin-clocked')).toMatchObject({ total_run_count: 1, enabled: false });
   }, 150_000);
 
+  it("keeps a run recorded while an admin's form was open: the stale save neither uncounts it nor fires the schedule again", async () => {
+    const own = await createTestEnvironment('it-beat-stale');
+    const channel = await amqp.createChannel();
+    let beat: INestApplicationContext | undefined;
+    try {
+      await admin(own.databaseUrl, { op: 'migrate' });
+      await channel.assertQueue(own.queue, { durable: true });
+      const messages: ConsumeMessage[] = [];
+      await channel.consume(own.queue, (message) => message && messages.push(message), { noAck: true });
+      await admin(own.databaseUrl, { op: 'create', name: 'stale-form', task: 'dj.stale', schedule: { interval: [1, 'seconds'] }, args: [1], queue: own.queue });
+      beat = await startCeleryApp({ broker: RABBITMQ_URL, worker: false, beat: { url: own.databaseUrl, scheduler: 'django' } });
+      await eventually(() => messages[0], 5000, 'a first fire');
+
+      // Django's PeriodicTask.get() … save(), saved once the beat recorded a run after the read.
+      const saved = await admin<{ read: number; recorded: number; recorded_last_run_at: string }>(own.databaseUrl, { op: 'stale-update', name: 'stale-form', fields: { args: [2] } });
+      expect(saved.recorded).toBeGreaterThan(saved.read);
+      const [afterSave] = await admin<AdminRow[]>(own.databaseUrl, { op: 'read' });
+      expect(afterSave.total_run_count).toBeGreaterThanOrEqual(saved.recorded);
+      expect(Date.parse(afterSave.last_run_at!)).toBeGreaterThanOrEqual(Date.parse(saved.recorded_last_run_at));
+      await eventually(() => messages.find((message) => JSON.parse(message.content.toString())[0][0] === 2), 5000, 'a fire with the new args');
+
+      await beat.close();
+      beat = undefined;
+      // A rewound last_run_at would have fired the schedule again at once: one more message than runs.
+      const [row] = await admin<AdminRow[]>(own.databaseUrl, { op: 'read' });
+      await eventually(() => (messages.length >= row.total_run_count ? true : undefined), 5000, 'every run received').catch(() => undefined);
+      expect(messages).toHaveLength(row.total_run_count);
+    } finally {
+      await beat?.close().catch(() => undefined);
+      await channel.close();
+      await own.dispose();
+    }
+  }, 60_000);
+
   it("creates django-celery-beat's tables as Django's models use them, and Django adopts them with migrate --fake", async () => {
     const own = await createTestEnvironment('it-beat-tables');
     try {

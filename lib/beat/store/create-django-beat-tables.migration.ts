@@ -86,6 +86,3 @@ export class CreateDjangoCeleryBeatTables1768000000000 implements MigrationInter
     await queryRunner.query(`DROP FUNCTION IF EXISTS ${N.scheduleFunction}()`);
   }
 }
-
-/** The beat's migrations, for `runCeleryMigrations()` in your own pipeline (docs/MIGRATIONS.md). */
-export const celeryBeatMigrations = [CreateDjangoCeleryBeatTables1768000000000];

@@ -24,3 +24,12 @@ export const BeatChangeNotice = {
 
 /** Advisory lock key held while Nest code writes its schedules into the tables ("celb"). */
 export const WRITE_SCHEDULES_LOCK_KEY = 0x63656c62;
+
+/**
+ * Our guard on `periodictask`: a save that writes back run columns it read before a beat recorded
+ * a run (an ORM read-modify-write, as Django's admin does) keeps the recorded run.
+ */
+export const BeatRunGuard = {
+  function: 'celery_beat_keep_recorded_runs',
+  trigger: 'celery_beat_keep_runs',
+} as const;

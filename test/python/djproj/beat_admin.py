@@ -6,11 +6,13 @@ the admin site uses). One JSON command on argv[1]; prints a JSON answer.
        {"clocked_in_seconds": n}, "args", "kwargs", "queue", "exchange", "routing_key", "priority",
        "headers", "one_off"}
   {"op": "update", "name", "fields": {...}}          # PeriodicTask.save(): signals fire as in the admin
+  {"op": "stale-update", "name", "fields": {...}}    # the same, saved only once a beat recorded a run after the read
   {"op": "read"}                                     # every PeriodicTask: name, enabled, last_run_at, total_run_count
 """
 import json
 import os
 import sys
+import time
 from datetime import timedelta
 
 os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'djproj.beat_settings')
@@ -49,6 +51,21 @@ elif op == 'update':
         setattr(task, key, json.dumps(value) if key in ('args', 'kwargs', 'headers') else value)
     task.save()
     print(json.dumps({'ok': True}))
+elif op == 'stale-update':
+    # An admin's form open while the beat fires: the save carries the run columns read before.
+    task = PeriodicTask.objects.get(name=command['name'])
+    read = task.total_run_count
+    deadline = time.monotonic() + 10
+    while PeriodicTask.objects.filter(pk=task.pk, total_run_count=read).exists():
+        if time.monotonic() > deadline:
+            sys.exit('no run was recorded within 10 s of the read')
+        time.sleep(0.02)
+    recorded = PeriodicTask.objects.get(pk=task.pk)
+    for key, value in command['fields'].items():
+        setattr(task, key, json.dumps(value) if key in ('args', 'kwargs', 'headers') else value)
+    task.save()
+    print(json.dumps({'read': read, 'recorded': recorded.total_run_count,
+                      'recorded_last_run_at': recorded.last_run_at.isoformat()}))
 elif op == 'read':
     print(json.dumps([
         {'name': t.name, 'enabled': t.enabled, 'total_run_count': t.total_run_count,
