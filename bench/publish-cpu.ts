@@ -3,7 +3,8 @@
  * scenario 1's three subjects taking turns: our send() with 1,000 in flight, sendBulk() 1,000 a
  * call, our AmqpBroker.publish() alone (no client), raw amqplib on a confirm channel. CPU time stays steady on a loaded machine where rates
  * do not. Usage: node dist/bench/publish-cpu.js [runs=5] [count=20000] [only=ours|bulk|broker|raw]
- * (with `only` and node --cpu-prof, a profile of that subject alone).
+ * (with `only` and node --cpu-prof, a profile of that subject alone). With BROKER_PID (RabbitMQ's
+ * beam.smp), also the broker's CPU per message, from /proc.
  */
 import { NOOP_TASK, RabbitTools, noopMessage } from './support/rabbit';
 import { startProducer } from './support/producer-app';
@@ -11,6 +12,15 @@ import { cleanupAll } from './support/cleanup';
 import { toPublishOptions } from '../lib/broker/amqp/message-properties';
 import { AmqpBroker } from '../lib/broker/amqp/amqp-broker';
 import { WINDOW, timeRate } from './scenarios/publish';
+import { readFileSync } from 'node:fs';
+
+/** CPU seconds used so far by the broker's process (BROKER_PID, e.g. RabbitMQ's beam.smp), from /proc; 0 without it. */
+function brokerCpuSeconds(): number {
+  const pid = process.env.BROKER_PID;
+  if (!pid) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+}
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 5);
@@ -43,13 +53,16 @@ async function main(): Promise<void> {
   const names = only ? [only] : Object.keys(subjects);
   const results: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   const rates: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const brokerCpu: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (let run = 0; run < runs; run++) {
     for (const name of names) {
       await tools.purge(queue);
       const before = process.cpuUsage();
+      const brokerBefore = brokerCpuSeconds();
       const startedAt = performance.now();
       await subjects[name]();
       const used = process.cpuUsage(before);
+      brokerCpu[name].push(((brokerCpuSeconds() - brokerBefore) * 1e6) / count);
       rates[name].push(count / ((performance.now() - startedAt) / 1000));
       results[name].push((used.user + used.system) / count);
     }
@@ -58,7 +71,8 @@ async function main(): Promise<void> {
   for (const name of names) {
     const cpu = results[name].map((value) => value.toFixed(1)).join(', ');
     // Wall-clock rates are noise on a loaded machine; printed for a quiet one.
-    console.log(`${name}: median ${median(results[name]).toFixed(1)} µs/msg (${cpu}); ${Math.round(median(rates[name]))} msg/s`);
+    const broker = process.env.BROKER_PID ? `; broker ${median(brokerCpu[name]).toFixed(1)} µs/msg (${brokerCpu[name].map((value) => value.toFixed(1)).join(', ')})` : '';
+    console.log(`${name}: median ${median(results[name]).toFixed(1)} µs/msg (${cpu}); ${Math.round(median(rates[name]))} msg/s${broker}`);
   }
   await channel.close();
   await broker.close();
