@@ -64,7 +64,9 @@ const isJson = (text: string): boolean => {
 };
 
 // ---- values of the wrong type -------------------------------------------------------------------
-const scalarJson = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.string({ maxLength: 20 }));
+// Scalars JSON can carry: JSON.stringify writes NaN and ±Infinity as null, and a null embed, callbacks
+// or chord is what Celery itself sends, so a "wrong" NaN would become a valid message that runs.
+const scalarJson = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.string({ maxLength: 20 }));
 const notAString = fc.oneof(
   fc.integer(), fc.double(), fc.boolean(), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
   fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
@@ -320,10 +322,14 @@ describe('hostile input to the worker (fast-check, in-process broker)', () => {
 
   const refused = (arbitrary: fc.Arbitrary<Hostile>) =>
     fc.asyncProperty(arbitrary, async (hostile) => {
+      // Each run answers for its own calls: a message that ran the task would otherwise fail every
+      // shrink after it, and fast-check would report a refused message as the counterexample. The
+      // last step below still checks that no message ever ran.
+      const callsBefore = calls.length;
       const line = await feed(hostile);
       expect(line).toMatch(/^Rejected task message .* from queue /);
       if (hostile.reason) expect(line).toContain(hostile.reason);
-      expect(calls).toEqual([]);
+      expect(calls.slice(callsBefore)).toEqual([]);
     });
 
   const RUNS = { headers: 500, bodies: 300, brokenJson: 200, bytes: 100, prototype: 300, deep: 60, huge: 60, zlib: 120, contentTypes: 150, mixes: 250 };

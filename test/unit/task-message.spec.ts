@@ -126,6 +126,36 @@ describe('task messages against Celery 5.2.6 captures', () => {
     expect((error as Error).message).toMatch(reason);
   });
 
+  describe('the embed (callbacks, errbacks, chain, chord)', () => {
+    const properties = { contentType: 'application/json', headers: { task: 't', id: 'i' } };
+    const decodeEmbed = (embed: unknown) => decodeTaskMessage(Buffer.from(JSON.stringify([[42], {}, embed])), properties).embed;
+
+    it('accepts every shape Celery sends: nulls, empty lists, signature lists, a chain, a chord body', () => {
+      expect(decodeEmbed(null)).toEqual({ callbacks: null, errbacks: null, chain: null, chord: null });
+      expect(decodeEmbed({})).toEqual({ callbacks: null, errbacks: null, chain: null, chord: null });
+      expect(decodeEmbed({ callbacks: [], errbacks: [], chain: [], chord: null })).toEqual({ callbacks: [], errbacks: [], chain: [], chord: null });
+      const decodeCaptured = (captured: CapturedMessage) => decodeTaskMessage(capturedBody(captured), capturedProperties(captured)).embed;
+      const link = decodeCaptured(message('task_v2_link_link_error'));
+      expect(link.callbacks?.map((signature) => signature.task)).toEqual(['proto.cb']);
+      expect(link.errbacks?.map((signature) => signature.task)).toEqual(['proto.errback_old', 'proto.errback_new']);
+      expect(decodeCaptured(message('task_v2_chain_of_3_first_message')).chain?.map((signature) => signature.args)).toEqual([[4], [3]]);
+      expect(decodeCaptured(message('db_chord_all_messages')).chord?.task).toBe('proto.tsum');
+    });
+
+    // Celery tests them for truth (`if callbacks:`, `if request.errbacks:`), so it runs a task whose
+    // embed holds 0, false or '' as if there were none, and fails after running it on most other
+    // wrong values (len(1), signature('abc')). No Celery producer sends either: both are refused
+    // before the task runs, falsy or not.
+    it.each([0, false, ''])('refuses %p in place of a list or a signature, although it is falsy', (value) => {
+      expect(() => decodeEmbed(value)).toThrow(/the embed \(third body element\) must be an object/);
+      for (const name of ['callbacks', 'errbacks', 'chain']) {
+        expect(() => decodeEmbed({ [name]: value })).toThrow(new RegExp(`embed\\.${name} must be a list of signatures or null`));
+        expect(() => decodeEmbed({ [name]: [value] })).toThrow(new RegExp(`embed\\.${name}\\[0\\] must be a signature object`));
+      }
+      expect(() => decodeEmbed({ chord: value })).toThrow(/embed\.chord must be a signature object/);
+    });
+  });
+
   it('refuses a body over the size limit before parsing it, and a zlib body that inflates past it', () => {
     const properties = { contentType: 'application/json', headers: { task: 't', id: 'big' } };
     expect(() => decodeTaskMessage(Buffer.alloc(2048, 32), properties, { maxBytes: 1024 })).toThrow(/2048 bytes, over the limit of 1024/);
