@@ -20,6 +20,7 @@ import type { CeleryConfig } from './celery-config';
 import { decideRoles, RuntimeRoles } from './runtime-roles';
 import { reportToWorkerCommandLine } from './worker-command-line';
 import { servePoolChild } from '../worker/pool/serve-pool-child';
+import { shutDownWarmlyOnSignals } from './warm-shutdown-on-signal';
 
 /** Everything a Celery app is made of, built once by createCeleryRuntime(). */
 export interface CeleryRuntimeParts {
@@ -68,6 +69,8 @@ export class CeleryRuntime {
   private phase: Phase = 'built';
   private roles: RuntimeRoles | null = null;
   private readonly closedListeners: (() => void)[] = [];
+  private starting: Promise<void> | null = null;
+  private releaseSignals: (() => void) | null = null;
 
   constructor(readonly parts: CeleryRuntimeParts) {}
 
@@ -91,14 +94,26 @@ export class CeleryRuntime {
     else this.closedListeners.push(listener);
   }
 
-  async start(): Promise<void> {
-    if (this.phase !== 'built') return;
+  /** Resolves once start() is over (rejects as it did); at once when it was never called. */
+  untilStarted(): Promise<void> {
+    return this.starting ?? Promise.resolve();
+  }
+
+  start(): Promise<void> {
+    if (this.phase !== 'built') return Promise.resolve();
     this.phase = 'started';
+    this.starting = this.startRoles();
+    return this.starting;
+  }
+
+  private async startRoles(): Promise<void> {
     const { config, registry, outbox, alerts, monitor, alertListeners, worker, control, beat, logger } = this.parts;
     const roles = decideRoles(config, registry);
     this.roles = roles;
     logger.log(roles.summary);
     if (roles.worker === 'pool-child') return servePoolChild(registry, logger);
+    // Before the worker announces itself: createApplicationContext() bootstraps before the app can enableShutdownHooks().
+    if (roles.worker === 'consume' || roles.worker === 'manual') this.releaseSignals = shutDownWarmlyOnSignals(this, logger);
     reportToWorkerCommandLine({ worker: roles.worker !== 'none', beat: roles.beat, summary: roles.summary, hostname: roles.worker === 'none' ? undefined : worker?.hostname });
     // The outbox relay runs in producer-only apps too.
     await outbox.start();
@@ -145,6 +160,8 @@ export class CeleryRuntime {
     await broker.close();
     metrics?.unregister();
     this.phase = 'closed';
+    this.releaseSignals?.();
+    this.releaseSignals = null;
     for (const listener of this.closedListeners.splice(0)) listener();
   }
 }

@@ -1,5 +1,6 @@
 import type { CeleryLogger } from '../utils/logger';
 import type { CeleryRuntime } from './celery-runtime';
+import { appListensFor } from './warm-shutdown-on-signal';
 
 /** How long the app may take to begin its own shutdown after the SIGTERM we send it. */
 const APP_SHUTDOWN_START_MS = 2_000;
@@ -20,7 +21,7 @@ const APP_SHUTDOWN_FINISH_MS = 10_000;
 export function endProcessOnRemoteShutdown(runtime: CeleryRuntime, logger: CeleryLogger): () => Promise<void> {
   return async () => {
     logger.log('Remote shutdown: the worker has stopped; ending the process');
-    if (process.listenerCount('SIGTERM') > 0) {
+    if (appListensFor('SIGTERM')) {
       process.on('SIGTERM', () => {
         if (runtime.isClosed) process.exit(0);
       });
