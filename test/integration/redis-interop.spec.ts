@@ -202,6 +202,29 @@ print(json.dumps({"value": value, "waiting": waiting, "leftover": join_keys()}))
     }
   }, 60_000);
 
+  it("refuses to count our part in a chord whose Celery workers keep .j as a list (result_chord_ordered False), naming that setting", async () => {
+    const backend = new RedisResultBackend({ url });
+    await backend.connect();
+    const [groupId, theirs, ours] = [randomUUID(), randomUUID(), randomUUID()];
+    try {
+      await runInteropClient(
+        `from celery.app.task import Context
+from interop_tasks import app, xsum
+app.conf.result_backend_transport_options = {"result_chord_ordered": False}
+app.backend.set_chord_size(${JSON.stringify(groupId)}, 2)
+app.backend.on_chord_part_return(Context(id=${JSON.stringify(theirs)}, group=${JSON.stringify(groupId)}, group_index=0, chord=xsum.s()), "SUCCESS", 2)
+print("null")`,
+        settings,
+      );
+      expect(await redis.type(`celery-taskset-meta-${groupId}.j`)).toBe('list');
+      // Counted as never complete, silently, before: the chord hung with its keys kept until they expired.
+      await expect(backend.countChordPart(groupId, ours, 1)).rejects.toThrow(/is not a sorted set: .*result_chord_ordered/);
+    } finally {
+      await redis.del(...['.j', '.t', '.s'].map((suffix) => `celery-taskset-meta-${groupId}${suffix}`));
+      await backend.close();
+    }
+  }, 60_000);
+
   it('honours priorities: kombu bands, 0 first and 9 last, for Python consumers and ours', async () => {
     const queue = uniqueName('it-redis-prio');
     try {
