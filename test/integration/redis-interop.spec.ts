@@ -150,26 +150,80 @@ print(json.dumps({"ours": GroupResult.restore(${JSON.stringify(result.id)}, app=
     const nest = (task: string, args: unknown[]) => celery.signature(task, args, {}, { queue: ourQueue });
     const result = await chord([nest('tasks.add', [1, 1]), py('tasks.add', [2, 2]), nest('tasks.add', [3, 3])], py('tasks.xsum', [])).applyAsync();
     expect(await result.get({ timeout: 30_000 })).toBe(12);
-    // Joined with Celery's .s/.j/.t keys, deleted by whoever sent the body.
-    await eventually(async () => ((await redis.keys('celery-taskset-meta-*.?')).length === 0 ? true : undefined), 10_000, 'the chord keys to go');
+    // Joined with Celery's .s/.j/.t keys, deleted by whoever sent the body (its own: another test's may be left in this database).
+    const groupId = result.parent!.id;
+    await eventually(async () => ((await redis.keys(`celery-taskset-meta-${groupId}.?`)).length === 0 ? true : undefined), 10_000, 'the chord keys to go');
   }, 60_000);
 
-  it('joins a Python chord whose header runs on both workers and whose body runs on the Nest worker', async () => {
-    const output = await runInteropClient<{ value: number; leftover: string[] }>(
-      `
-import json, redis
+  /**
+   * The header's last part is parked on a queue no one consumes until the first two are counted in
+   * `.j`, then moved to the queue of the worker that is to finish the header, so each worker is
+   * the joiner in turn. The joiner deletes the keys just after it sent the body (Celery's order:
+   * `callback.delay()`, then the DEL in `finally`), so the body's result can be read a moment
+   * before they go, whichever worker joined: they are awaited, not read at once.
+   */
+  it.each([
+    ['Nest', ourQueue],
+    ['Python', pythonQueue],
+  ])('joins a Python chord whose header runs on both workers, the last part on the %s worker, and whose body runs on the Nest worker; the joiner deletes the join keys', async (_joiner, lastQueue) => {
+    const parked = uniqueName('it-redis-parked');
+    try {
+      const output = await runInteropClient<{ value: number; waiting: Record<string, number>; leftover: string[] }>(
+        `
+import json, time, redis
 from celery import chord
-from interop_tasks import add, xsum, app
-r = chord([add.s(1, 1).set(queue=${JSON.stringify(ourQueue)}), add.s(2, 2).set(queue=${JSON.stringify(pythonQueue)}), add.s(3, 3).set(queue=${JSON.stringify(ourQueue)})],
+from interop_tasks import add, xsum
+rc = redis.Redis.from_url(${JSON.stringify(url)})
+
+def until(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+r = chord([add.s(1, 1).set(queue=${JSON.stringify(ourQueue)}), add.s(2, 2).set(queue=${JSON.stringify(pythonQueue)}), add.s(3, 3).set(queue=${JSON.stringify(parked)})],
           xsum.s().set(queue=${JSON.stringify(ourQueue)}))()
-value = r.get(timeout=30)
 gid = r.parent.id
-keys = [k.decode() for k in redis.Redis.from_url(${JSON.stringify(url)}).keys("celery-taskset-meta-" + gid + "*")]
-print(json.dumps({"value": value, "leftover": keys}))
+join_keys = lambda: sorted(key.decode().rsplit(gid, 1)[1] for key in rc.keys("celery-taskset-meta-" + gid + "*"))
+until(lambda: rc.zcard("celery-taskset-meta-" + gid + ".j") == 2, 30)
+waiting = {suffix: rc.ttl("celery-taskset-meta-" + gid + suffix) for suffix in join_keys()}
+rc.rpoplpush(${JSON.stringify(parked)}, ${JSON.stringify(lastQueue)})
+value = r.get(timeout=30)
+until(lambda: not join_keys(), 10)
+print(json.dumps({"value": value, "waiting": waiting, "leftover": join_keys()}))
 `,
-      settings,
-    );
-    expect(output).toEqual({ value: 12, leftover: [] });
+        settings,
+      );
+      expect(output.value).toBe(12);
+      // Before the last part: Celery's size and the two parts, each expiring after result_expires (1 day).
+      expect(Object.keys(output.waiting).sort()).toEqual(['.j', '.s']);
+      for (const ttl of Object.values(output.waiting)) expect(ttl > 0 && ttl <= 86_400).toBe(true);
+      expect(output.leftover).toEqual([]);
+    } finally {
+      await redis.del(parked, `_kombu.binding.${parked}`);
+    }
+  }, 60_000);
+
+  it("refuses to count our part in a chord whose Celery workers keep .j as a list (result_chord_ordered False), naming that setting", async () => {
+    const backend = new RedisResultBackend({ url });
+    await backend.connect();
+    const [groupId, theirs, ours] = [randomUUID(), randomUUID(), randomUUID()];
+    try {
+      await runInteropClient(
+        `from celery.app.task import Context
+from interop_tasks import app, xsum
+app.conf.result_backend_transport_options = {"result_chord_ordered": False}
+app.backend.set_chord_size(${JSON.stringify(groupId)}, 2)
+app.backend.on_chord_part_return(Context(id=${JSON.stringify(theirs)}, group=${JSON.stringify(groupId)}, group_index=0, chord=xsum.s()), "SUCCESS", 2)
+print("null")`,
+        settings,
+      );
+      expect(await redis.type(`celery-taskset-meta-${groupId}.j`)).toBe('list');
+      // Counted as never complete, silently, before: the chord hung with its keys kept until they expired.
+      await expect(backend.countChordPart(groupId, ours, 1)).rejects.toThrow(/is not a sorted set: .*result_chord_ordered/);
+    } finally {
+      await redis.del(...['.j', '.t', '.s'].map((suffix) => `celery-taskset-meta-${groupId}${suffix}`));
+      await backend.close();
+    }
   }, 60_000);
 
   it('honours priorities: kombu bands, 0 first and 9 last, for Python consumers and ours', async () => {

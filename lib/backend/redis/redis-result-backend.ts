@@ -71,6 +71,18 @@ interface StoreResultCommand {
 }
 
 /**
+ * Why a chord part could not be counted. WRONGTYPE is Celery's unordered form: with
+ * `result_backend_transport_options = {'result_chord_ordered': False}` its workers keep `.j` as a
+ * list (RPUSH/LLEN), which a sorted-set join cannot share.
+ */
+function chordPartError(parts: string, taskId: string, error: Error): ResultStoreError {
+  const hint = /WRONGTYPE/.test(error.message)
+    ? ` ${parts} is not a sorted set: a Celery worker with result_backend_transport_options = {'result_chord_ordered': False} keeps it as a list, and this worker joins only Celery's default ordered form. Remove that setting (or set it to True) on the Python side.`
+    : ' Check that Redis is reachable and not out of memory.';
+  return new ResultStoreError(`Could not count task ${taskId} as a part of its chord in ${parts}: ${maskSecretsInText(error.message)}.${hint}`, { cause: error });
+}
+
+/**
  * Waits end on the published state; a read now and then is only a safety net for a message lost
  * (a reconnect), so the first comes after 25 ms, not 2: on a loaded machine a SUBSCRIBE or a
  * PUBLISH can take longer than 2 ms, and each early read was one more GET for nothing.
@@ -197,6 +209,7 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
    * task's `group_index`, and compares the parts counted with `.s` + `.t`. The call that makes
    * them equal gets the header ids in header order (the set's order); the stored state comes
    * from the task's own key, stored just before. A chord without `.s` is not ours to count.
+   * A command Redis refuses (WRONGTYPE on a `.j` kept as a list) throws ResultStoreError.
    */
   async countChordPart(groupId: string, taskId: string, groupIndex?: number | null): Promise<string[] | null> {
     const meta = (await this.getResult(taskId)) ?? { taskId, status: TaskState.SUCCESS, result: null };
@@ -211,6 +224,9 @@ export class RedisResultBackend implements ResultBackend, GroupResultStore, Chor
       .get(size);
     if (this.expiresSeconds > 0) transaction.expire(parts, this.expiresSeconds).expire(added, this.expiresSeconds).expire(size, this.expiresSeconds);
     const replies = (await transaction.exec()) ?? [];
+    // A failed command of the MULTI is an error in its reply, not a rejection: unread, it counted as "not complete" for ever.
+    const failed = replies.find(([error]) => error)?.[0];
+    if (failed) throw chordPartError(parts, taskId, failed);
     const [, [, readyCount], [, addedCount], [, chordSize]] = replies;
     if (chordSize === null || chordSize === undefined) return null;
     if (Number(readyCount) !== Number(chordSize) + Number(addedCount ?? 0)) return null;
