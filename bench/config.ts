@@ -18,6 +18,8 @@ export interface BenchConfig {
   /** False when /usr/bin/python3 (or CELERY_PYTHON) has no Celery: the Python columns are skipped. */
   pythonCelery: boolean;
   repeats: number;
+  /** Scenario 1's runs of our and raw amqplib's subjects: each lasts about a second, so more of them keep one hiccup off the median. */
+  publishRepeats: number;
   publishTasks: number;
   pythonPublishTasks: number;
   drainTasks: number;
@@ -71,6 +73,7 @@ export function loadConfig(): BenchConfig {
     python,
     pythonCelery: process.env.BENCH_SKIP_PYTHON === '1' ? false : hasPythonCelery(python),
     repeats: numberFromEnv('BENCH_REPEATS', 3, 1, quick),
+    publishRepeats: numberFromEnv('BENCH_PUBLISH_REPEATS', 7, 1, quick),
     publishTasks: numberFromEnv('BENCH_PUBLISH_TASKS', 20_000, 2_000, quick),
     pythonPublishTasks: numberFromEnv('BENCH_PYTHON_PUBLISH_TASKS', 3_000, 500, quick),
     drainTasks: numberFromEnv('BENCH_DRAIN_TASKS', 20_000, 5_000, quick),

@@ -29,7 +29,7 @@ export async function publishScenario(bench: Bench): Promise<void> {
   const raw: number[] = [];
   const python: number[] = [];
   // Subjects take turns run by run, so a drift in the machine's load hits each of them alike.
-  for (let run = 0; run < config.repeats; run++) {
+  for (let run = 0; run < config.publishRepeats; run++) {
     await tools.purge(queue);
     ours.push(await timeRate(count, WINDOW, () => producer.client.send(NOOP_TASK, [], { queue }).then(() => undefined)));
     await tools.purge(queue);
@@ -42,7 +42,7 @@ export async function publishScenario(bench: Bench): Promise<void> {
         }),
       ),
     );
-    if (!config.pythonCelery) continue;
+    if (!config.pythonCelery || run >= config.repeats) continue; // Python's run is slow and steady: BENCH_REPEATS of them
     await tools.purge(queue);
     const { seconds, count: sent } = await runPythonScript<{ seconds: number; count: number }>(
       config,
