@@ -117,6 +117,8 @@ export class CeleryWorker {
   private readonly recorder: ResultRecorder;
   private readonly settlement: TaskSettlement;
   private consumer: Consumer | null = null;
+  /** The start in progress, if any: stop() waits for it. */
+  private starting: Promise<void> | null = null;
   private readonly waiting: AcceptedTask[] = [];
   private readonly scheduled = new Map<AcceptedTask, NodeJS.Timeout>();
   /** Tasks in a run slot now (in-flight-set.ts says why not a Map). */
@@ -372,7 +374,15 @@ export class CeleryWorker {
     return this.consumer;
   }
 
-  async start(): Promise<void> {
+  /** Starts consuming; a second call while starting shares the first's promise. */
+  start(): Promise<void> {
+    this.starting ??= this.startConsuming().finally(() => {
+      this.starting = null;
+    });
+    return this.starting;
+  }
+
+  private async startConsuming(): Promise<void> {
     if (this.consumer) return;
     const { options, broker, logger } = this.deps;
     this.stopping = false;
@@ -409,6 +419,9 @@ export class CeleryWorker {
    * abort the rest. Resolves once everything the worker started is done.
    */
   async stop(): Promise<void> {
+    // A stop asked for while starting (a remote shutdown reaches the mailbox before consuming
+    // begins) stops what that start set up, rather than leaving it to consume afterwards.
+    await this.starting?.catch(() => undefined);
     if (!this.consumer || this.stopping) return;
     this.stopping = true;
     this.observers.notify('workerStopping');
