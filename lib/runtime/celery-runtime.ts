@@ -125,11 +125,9 @@ export class CeleryRuntime {
       logger.warn(`@OnCeleryAlert() on ${alertListeners.sources.join(', ')} will get no alert: the alerts option of CeleryModule.forRoot() is not set`);
     }
     if (roles.worker === 'consume' && worker) {
-      // The mailbox first: once the worker logs 'consuming', `celery inspect` and Flower reach it
-      // (its own start on workerStarted is then a no-op). A task may run, and even kill the process,
-      // right after consuming begins, so nothing slow may come between consuming and that line.
-      await control?.start();
       await worker.start();
+      // Started by the worker (a startup step, after Mingle); awaited again, a no-op, for a worker without one.
+      await control?.start();
     }
     // Last: its schedules may name any task registered by now (`@CeleryTask({ schedule })`).
     await beat?.start();

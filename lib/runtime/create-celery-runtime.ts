@@ -103,8 +103,11 @@ function buildRuntime(config: CeleryConfig, host: RuntimeHost, broker: Broker, c
   if (worker && !broadcast) logger.warn(`Remote control, mingle and worker events are off: ${broker.description} cannot broadcast (no fanout), as in Celery on SQS`);
   const workerEvents = worker && broadcast ? attachWorkerEvents(config, worker, { broker, clock, logger }) : null;
   const control = worker && broadcast ? createControlServer(config, { broker, worker, clock, logger, taskEvents: workerEvents ?? undefined }) : null;
-  // Before the first task queue is consumed, and so before the mailbox (it starts once the worker has).
+  // Celery's consumer steps, in its order, before the first task queue is consumed: Mingle (its
+  // hello must not reach this worker's own mailbox), then the mailbox, so that once the worker logs
+  // 'consuming' (our "ready": a task may run, even kill the process, right after) inspect answers.
   if (worker && broadcast && config.worker?.mingle) worker.addStartupStep(() => new Mingle({ control: client.control, worker, clock, logger }).sync());
+  if (worker && control) worker.addStartupStep(() => control.start());
   if (worker && config.banner) printBannerOnStart(config, worker, registry, workerEvents);
   const metrics = config.metrics ? attachMetrics(config, { broker, worker, connectionEvents, logger }) : null;
   const monitor = new ClusterMonitor({ broker, clock, control: client.control, logger });
