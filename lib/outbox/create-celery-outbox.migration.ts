@@ -1,6 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { MIGRATION_LOCK_KEY } from '../backend/database/migrations/migration-lock';
 import { OUTBOX_ROUTE_LENGTH, OUTBOX_TASK_ID_LENGTH, OutboxTableNames as T } from './outbox-table';
+import { createTriggerIfMissing } from '../backend/database/migrations/create-trigger-if-missing';
 
 /**
  * Creates `celery_outbox` and the trigger that wakes the relays (NOTIFY, delivered on commit).
@@ -31,18 +32,7 @@ export class CreateCeleryOutbox1766000000000 implements MigrationInterface {
         RETURN NULL;
       END
       $$`);
-    // Created only when missing: DROP + CREATE would take an exclusive lock on a busy table.
-    await queryRunner.query(`
-      DO $$
-      BEGIN
-        IF NOT EXISTS (
-          SELECT 1 FROM pg_trigger WHERE tgname = '${T.notifyTrigger}' AND tgrelid = '${T.table}'::regclass
-        ) THEN
-          CREATE TRIGGER ${T.notifyTrigger} AFTER INSERT ON ${T.table}
-            FOR EACH STATEMENT EXECUTE FUNCTION ${T.notifyFunction}();
-        END IF;
-      END
-      $$`);
+    await createTriggerIfMissing(queryRunner, { name: T.notifyTrigger, table: T.table, timing: 'AFTER INSERT', level: 'STATEMENT', fn: T.notifyFunction });
   }
 
   /** The table is ours alone; dropping it loses the messages not relayed yet. */

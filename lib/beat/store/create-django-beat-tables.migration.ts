@@ -1,6 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { MIGRATION_LOCK_KEY } from '../../backend/database/migrations/migration-lock';
 import { BeatChangeNotice as N, DjangoBeatTables as T } from './django-beat-tables';
+import { createTriggerIfMissing } from '../../backend/database/migrations/create-trigger-if-missing';
 
 /**
  * Creates django-celery-beat 2.4.0's tables as its Django migrations 0001–0016 leave them (same
@@ -63,20 +64,9 @@ export class CreateDjangoCeleryBeatTables1768000000000 implements MigrationInter
         RETURN NULL;
       END
       $$`);
-    await this.createTrigger(queryRunner, T.periodicTask, 'FOR EACH ROW', N.taskFunction);
-    for (const table of [T.interval, T.crontab, T.clocked, T.solar]) await this.createTrigger(queryRunner, table, 'FOR EACH STATEMENT', N.scheduleFunction);
-  }
-
-  /** Created only when missing: DROP + CREATE would lock a table Django's admin is using. */
-  private async createTrigger(queryRunner: QueryRunner, table: string, level: string, fn: string): Promise<void> {
-    await queryRunner.query(`
-      DO $$
-      BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '${N.trigger}' AND tgrelid = '${table}'::regclass) THEN
-          CREATE TRIGGER ${N.trigger} AFTER INSERT OR UPDATE OR DELETE ON ${table} ${level} EXECUTE FUNCTION ${fn}();
-        END IF;
-      END
-      $$`);
+    const onChange = { name: N.trigger, timing: 'AFTER INSERT OR UPDATE OR DELETE' } as const;
+    await createTriggerIfMissing(queryRunner, { ...onChange, table: T.periodicTask, level: 'ROW', fn: N.taskFunction });
+    for (const table of [T.interval, T.crontab, T.clocked, T.solar]) await createTriggerIfMissing(queryRunner, { ...onChange, table, level: 'STATEMENT', fn: N.scheduleFunction });
   }
 
   /** Only our triggers go: the tables may be Django's, with an admin's schedules in them. */

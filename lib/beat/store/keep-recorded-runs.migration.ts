@@ -1,6 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 import { MIGRATION_LOCK_KEY } from '../../backend/database/migrations/migration-lock';
 import { BeatRunGuard as G, DjangoBeatTables as T } from './django-beat-tables';
+import { createTriggerIfMissing } from '../../backend/database/migrations/create-trigger-if-missing';
 
 /**
  * Keeps the runs a beat recorded when an ORM save writes back older ones. Django's admin (and any
@@ -32,15 +33,7 @@ export class KeepDjangoBeatRecordedRuns1769000000000 implements MigrationInterfa
         RETURN NEW;
       END
       $$`);
-    // Created only when missing: DROP + CREATE would lock a table Django's admin is using.
-    await queryRunner.query(`
-      DO $$
-      BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '${G.trigger}' AND tgrelid = '${T.periodicTask}'::regclass) THEN
-          CREATE TRIGGER ${G.trigger} BEFORE UPDATE ON ${T.periodicTask} FOR EACH ROW EXECUTE FUNCTION ${G.function}();
-        END IF;
-      END
-      $$`);
+    await createTriggerIfMissing(queryRunner, { name: G.trigger, table: T.periodicTask, timing: 'BEFORE UPDATE', level: 'ROW', fn: G.function });
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -2,6 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 import { CELERY_STRING_LENGTH, CeleryTableNames as T } from '../celery-table-names';
 import { CREATE_CELERY_SEQUENCES_SQL } from './celery-sequences';
 import { MIGRATION_LOCK_KEY } from './migration-lock';
+import { createTriggerIfMissing } from './create-trigger-if-missing';
 
 const STRING = `character varying(${CELERY_STRING_LENGTH})`;
 
@@ -79,19 +80,7 @@ export class CreateCeleryResultTables1732435200000 implements MigrationInterface
         RETURN NEW;
       END
       $$`);
-    // Created only when missing: DROP + CREATE would take an exclusive lock on a busy table.
-    await queryRunner.query(`
-      DO $$
-      BEGIN
-        IF NOT EXISTS (
-          SELECT 1 FROM pg_trigger
-          WHERE tgname = '${T.taskResultJsonTrigger}' AND tgrelid = '${T.taskTable}'::regclass
-        ) THEN
-          CREATE TRIGGER ${T.taskResultJsonTrigger} BEFORE UPDATE ON ${T.taskTable}
-            FOR EACH ROW EXECUTE FUNCTION ${T.taskResultJsonFunction}();
-        END IF;
-      END
-      $$`);
+    await createTriggerIfMissing(queryRunner, { name: T.taskResultJsonTrigger, table: T.taskTable, timing: 'BEFORE UPDATE', level: 'ROW', fn: T.taskResultJsonFunction });
   }
 
   private async createGroupTable(queryRunner: QueryRunner): Promise<void> {

@@ -2,6 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 import { TaskState } from '../../../protocol/task-states';
 import { CeleryTableNames as T, TASK_PROGRESS_CHANNEL } from '../celery-table-names';
 import { MIGRATION_LOCK_KEY } from './migration-lock';
+import { createTriggerIfMissing } from './create-trigger-if-missing';
 
 /** Celery's own states, as SQL: a row in any other state is a custom one (`update_state(state='PROGRESS')`). */
 const CELERY_STATES = Object.values(TaskState)
@@ -28,27 +29,20 @@ export class NotifyCeleryTaskProgress1768300000000 implements MigrationInterface
         RETURN NULL;
       END
       $$`);
-    // INSERT triggers cannot read OLD, hence two. Created only when missing: DROP + CREATE would
-    // take an exclusive lock on a busy table.
-    await this.createTrigger(queryRunner, T.taskProgressInsertTrigger, 'INSERT', `NEW.status NOT IN (${CELERY_STATES})`);
-    await this.createTrigger(queryRunner, T.taskProgressUpdateTrigger, 'UPDATE', `NEW.status NOT IN (${CELERY_STATES}) OR OLD.status NOT IN (${CELERY_STATES})`);
+    // INSERT triggers cannot read OLD, hence two.
+    const progress = { table: T.taskTable, level: 'ROW', fn: T.taskProgressFunction } as const;
+    await createTriggerIfMissing(queryRunner, { ...progress, name: T.taskProgressInsertTrigger, timing: 'AFTER INSERT', condition: `NEW.status NOT IN (${CELERY_STATES})` });
+    await createTriggerIfMissing(queryRunner, {
+      ...progress,
+      name: T.taskProgressUpdateTrigger,
+      timing: 'AFTER UPDATE',
+      condition: `NEW.status NOT IN (${CELERY_STATES}) OR OLD.status NOT IN (${CELERY_STATES})`,
+    });
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TRIGGER IF EXISTS ${T.taskProgressInsertTrigger} ON ${T.taskTable}`);
     await queryRunner.query(`DROP TRIGGER IF EXISTS ${T.taskProgressUpdateTrigger} ON ${T.taskTable}`);
     await queryRunner.query(`DROP FUNCTION IF EXISTS ${T.taskProgressFunction}()`);
-  }
-
-  private async createTrigger(queryRunner: QueryRunner, name: string, event: string, condition: string): Promise<void> {
-    await queryRunner.query(`
-      DO $$
-      BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '${name}' AND tgrelid = '${T.taskTable}'::regclass) THEN
-          CREATE TRIGGER ${name} AFTER ${event} ON ${T.taskTable}
-            FOR EACH ROW WHEN (${condition}) EXECUTE FUNCTION ${T.taskProgressFunction}();
-        END IF;
-      END
-      $$`);
   }
 }
