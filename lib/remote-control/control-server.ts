@@ -99,11 +99,6 @@ export class ControlServer implements WorkerMonitor {
     this.shutdownListeners.push(listener);
   }
 
-  /** WorkerMonitor: the worker has started consuming tasks. */
-  workerStarted(): void {
-    this.start().catch((error: Error) => this.deps.logger.error(`Remote control of ${this.nodename} could not start: ${error.message}`));
-  }
-
   /** WorkerMonitor: the worker has stopped (its tasks drained). */
   workerStopped(): void {
     this.stop().catch((error: Error) => this.deps.logger.warn(`Remote control of ${this.nodename} did not stop cleanly: ${error.message}`));

@@ -107,7 +107,7 @@ export class CeleryRuntime {
   }
 
   private async startRoles(): Promise<void> {
-    const { config, registry, outbox, alerts, monitor, alertListeners, worker, control, beat, logger } = this.parts;
+    const { config, registry, outbox, alerts, monitor, alertListeners, worker, beat, logger } = this.parts;
     const roles = decideRoles(config, registry);
     this.roles = roles;
     logger.log(roles.summary);
@@ -125,9 +125,8 @@ export class CeleryRuntime {
       logger.warn(`@OnCeleryAlert() on ${alertListeners.sources.join(', ')} will get no alert: the alerts option of CeleryModule.forRoot() is not set`);
     }
     if (roles.worker === 'consume' && worker) {
+      // Remote control starts inside: a startup step of the worker, after Mingle (create-celery-runtime.ts).
       await worker.start();
-      // Started by the worker (a startup step, after Mingle); awaited again, a no-op, for a worker without one.
-      await control?.start();
     }
     // Last: its schedules may name any task registered by now (`@CeleryTask({ schedule })`).
     await beat?.start();

@@ -9,8 +9,9 @@ import { maskUrl } from '../utils/mask-secrets';
 import type { CeleryWorker } from '../worker/celery-worker';
 
 /**
- * The worker's remote-control server, attached to it so that it starts when the worker starts
- * and stops when it stops, whoever starts it (the lifecycle, CeleryServer, or the application).
+ * The worker's remote-control server, attached to it so that it stops when the worker stops,
+ * whoever stops it (the lifecycle, CeleryServer, or the application). It starts in a startup
+ * step of the worker, after Mingle (createCeleryRuntime), so every start() of the worker starts it.
  */
 export function createControlServer(
   config: CeleryConfig,

@@ -82,8 +82,8 @@ describe('nestjs-celery-worker --processes', () => {
     try {
       for (const node of nodes) await cli.waitForOutput(new RegExp(`Worker ${node.replace(/[.]/g, '\\.')} consuming`), 60_000);
       const celery = producer.get(CeleryClient);
-      // Remote control starts right after the worker logs "consuming": a broadcast sent before its
-      // queue is bound reaches no one. Both nodes answering a ping says they will hear the shutdown.
+      // Each node's mailbox is bound before it logs "consuming" (a startup step of the worker); both
+      // nodes answering a ping still checks that they will hear the shutdown before it is sent.
       await eventually(async () => {
         const answered = await celery.control.ping({ destination: nodes, timeout: 1_000 });
         return Object.keys(Object.assign({}, ...answered)).length === 2 ? true : undefined;
