@@ -12,14 +12,12 @@ import { cleanupAll } from './support/cleanup';
 import { toPublishOptions } from '../lib/broker/amqp/message-properties';
 import { AmqpBroker } from '../lib/broker/amqp/amqp-broker';
 import { WINDOW, timeRate } from './scenarios/publish';
-import { readFileSync } from 'node:fs';
+import { processCpuSeconds } from './support/process-cpu';
 
-/** CPU seconds used so far by the broker's process (BROKER_PID, e.g. RabbitMQ's beam.smp), from /proc; 0 without it. */
+/** CPU seconds used so far by the broker's process (BROKER_PID, e.g. RabbitMQ's beam.smp); 0 without it. */
 function brokerCpuSeconds(): number {
   const pid = process.env.BROKER_PID;
-  if (!pid) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+  return pid ? processCpuSeconds(Number(pid)) : 0;
 }
 
 async function main(): Promise<void> {

@@ -25,14 +25,16 @@ export function uniqueName(prefix: string): string {
 
 /** One plain amqplib connection for the benchmark's own needs (pre-queueing, watching depths). */
 export class RabbitTools {
-  private constructor(private readonly connection: ChannelModel) {}
+  private constructor(
+    private readonly connection: ChannelModel,
+    /** Closes the connection now rather than at clean-up. */
+    readonly close: () => Promise<void>,
+  ) {}
 
   static async open(url: string): Promise<RabbitTools> {
     const connection = await connect(url);
     connection.on('error', () => undefined);
-    const tools = new RabbitTools(connection);
-    onCleanup('the benchmark AMQP connection', () => connection.close().catch(() => undefined));
-    return tools;
+    return new RabbitTools(connection, onCleanup('the benchmark AMQP connection', () => connection.close().catch(() => undefined)));
   }
 
   /** Declares a Celery task queue as both Celery and our worker do; deleted at clean-up. */
