@@ -11,7 +11,7 @@ import { summarize } from '../support/stats';
 const SCENARIO = '11. A million tasks (RabbitMQ, PostgreSQL results)';
 const BULK = 1_000;
 const PROGRESS_POLL_MS = 250;
-const NOTE = 'private RabbitMQ, classic queues v2';
+const NOTE = 'private RabbitMQ, classic queues v2 and lazy, as 3.12+ stores them';
 
 /**
  * 11. What teams adopt Celery for: `millionTasks` tasks published with sendBulk() and drained by

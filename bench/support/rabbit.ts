@@ -64,14 +64,14 @@ export class RabbitTools {
   }
 
   async deleteQueue(name: string): Promise<void> {
-    const channel = await this.connection.createChannel();
-    channel.on('error', () => undefined);
     try {
+      const channel = await this.connection.createChannel();
+      channel.on('error', () => undefined);
       await channel.deleteQueue(name);
       await channel.deleteExchange(name).catch(() => undefined);
       await channel.close();
     } catch {
-      // already gone
+      // Already gone, or its broker is (a scenario's private node, stopped with its queues).
     }
   }
 
