@@ -86,6 +86,10 @@ export function checkTargets(rows: BenchRow[], config: BenchConfig): TargetCheck
       ? { target: 'CeleryTestingModule starts in < 200 ms', measured: 'not measured', met: null }
       : { target: 'CeleryTestingModule starts in < 200 ms', measured: `${format(testingStart)} ms`, met: testingStart < 200 },
   );
+  checks.push(
+    atMost('Idle worker ≤ 80 MiB (no result backend)', 'start-up.idle-rss', 80, 'MiB'),
+    atMost('Idle worker ≤ 80 MiB (PostgreSQL results)', 'start-up.idle-rss-postgres', 80, 'MiB'),
+  );
   const oursRoundTrip = median('bullmq.rt.ours.p50');
   const bullRoundTrip = median('bullmq.rt.bullmq.p50');
   checks.push(

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CeleryTask } from '../../lib';
 import { CeleryTestingModule } from '../../lib/testing';
 import { Bench } from '../support/bench-context';
+import { createDatabase } from '../support/postgres';
 import { PYTHON_DIR, pythonEnvironment } from '../support/processes';
 import { pollUntil } from '../support/rabbit';
 import { addRow } from '../support/report';
@@ -18,7 +20,8 @@ const WORKER_CLI = join(__dirname, '..', '..', '..', 'bin', 'nestjs-celery-worke
  * a deploy or an autoscaler waits for: our worker CLI beside `celery worker` (prefork -c 2, its
  * default pool), each timed the same way, from spawn() until RabbitMQ shows a consumer on the
  * queue (a passive declare every 5 ms). Neither runs Mingle (the Python workers of the benchmark
- * run --without-mingle), so no one waits a second for other nodes.
+ * run --without-mingle), so no one waits a second for other nodes. And our worker's RSS once idle
+ * on an empty queue, with no result backend and with PostgreSQL results (TypeORM and pg loaded).
  */
 export async function startUpScenario(bench: Bench): Promise<void> {
   const { config } = bench;
@@ -26,12 +29,7 @@ export async function startUpScenario(bench: Bench): Promise<void> {
   const python: number[] = [];
   for (let run = 0; run < config.repeats; run++) {
     ours.push(
-      await timeToConsumer(bench, (queue) =>
-        spawn(process.execPath, [WORKER_CLI, '--module', join(__dirname, '..', 'worker-module.js'), '--export', 'BenchWorkerModule', '-Q', queue, '-l', 'warning'], {
-          env: { ...process.env, BENCH_WORKER: JSON.stringify({ brokerUrl: config.rabbitmqUrl, queue, backend: false, ignoreResult: true }) },
-          stdio: 'ignore',
-        }),
-      ),
+      await timeToConsumer(bench, (queue) => spawnOurWorker(bench, queue, false)),
     );
     if (!config.pythonCelery) continue;
     python.push(
@@ -45,15 +43,50 @@ export async function startUpScenario(bench: Bench): Promise<void> {
       ),
     );
   }
+  const idle: number[] = [];
+  const idlePostgres: number[] = [];
+  const database = await createDatabase(config.postgresUrl, 'idle');
+  for (let run = 0; run < config.repeats; run++) {
+    idle.push(await idleRss(bench, false));
+    idlePostgres.push(await idleRss(bench, database.url));
+  }
   const testing: number[] = [];
   for (let run = 0; run < Math.max(config.repeats, 5); run++) testing.push(await testingModuleStartUp());
   addRow(bench, { key: 'start-up.testing-module', scenario: SCENARIO, subject: 'CeleryTestingModule compile + init (eager, one task)', unit: 'ms', summary: summarize(testing) });
   addRow(bench, { key: 'start-up.ours', scenario: SCENARIO, subject: 'nestjs-celery-worker (Nest app, RabbitMQ)', unit: 'ms', summary: summarize(ours) });
   if (config.pythonCelery) addRow(bench, { key: 'start-up.python', scenario: SCENARIO, subject: 'celery worker -P prefork -c 2', unit: 'ms', summary: summarize(python) });
+  const idleNote = `${IDLE_SECONDS} s after consuming`;
+  addRow(bench, { key: 'start-up.idle-rss', scenario: SCENARIO, subject: 'idle worker RSS, no result backend', unit: 'MiB', summary: summarize(idle), note: idleNote });
+  addRow(bench, { key: 'start-up.idle-rss-postgres', scenario: SCENARIO, subject: 'idle worker RSS, PostgreSQL results', unit: 'MiB', summary: summarize(idlePostgres), note: idleNote });
+}
+
+/** How long an idle worker is left after it consumes before its RSS is read: its start-up garbage collected, the code cache written. */
+const IDLE_SECONDS = 6;
+
+/** RSS of our worker CLI (the benchmark's minimal app) idle on an empty queue, with no result backend or with PostgreSQL results. */
+async function idleRss(bench: Bench, backend: false | string): Promise<number> {
+  let rssMiB = 0;
+  await timeToConsumer(bench, (queue) => spawnOurWorker(bench, queue, backend), async (child) => {
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    rssMiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+  });
+  return rssMiB;
+}
+
+/** Our worker CLI with the benchmark's minimal app (bench/worker-module.ts) on `queue`. */
+function spawnOurWorker(bench: Bench, queue: string, backend: false | string): import('node:child_process').ChildProcess {
+  return spawn(process.execPath, [WORKER_CLI, '--module', join(__dirname, '..', 'worker-module.js'), '--export', 'BenchWorkerModule', '-Q', queue, '-l', 'warning'], {
+    env: { ...process.env, BENCH_WORKER: JSON.stringify({ brokerUrl: bench.config.rabbitmqUrl, queue, backend, ignoreResult: backend === false }) },
+    stdio: 'ignore',
+  });
 }
 
 /** Milliseconds from spawning the worker until its queue has a consumer; the worker is then stopped and the queue removed. */
-async function timeToConsumer(bench: Bench, start: (queue: string) => import('node:child_process').ChildProcess): Promise<number> {
+async function timeToConsumer(
+  bench: Bench,
+  start: (queue: string) => import('node:child_process').ChildProcess,
+  whileConsuming?: (child: import('node:child_process').ChildProcess) => Promise<void>,
+): Promise<number> {
   const { tools } = bench;
   const queue = await tools.taskQueue('start-up');
   const channel = await tools.channel();
@@ -61,6 +94,7 @@ async function timeToConsumer(bench: Bench, start: (queue: string) => import('no
   const child = start(queue);
   try {
     const consumingAt = await pollUntil(async () => (await channel.checkQueue(queue)).consumerCount > 0, 5, 60_000, `a worker to consume ${queue}`);
+    await whileConsuming?.(child);
     return consumingAt - startedAt;
   } finally {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
