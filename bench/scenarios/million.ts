@@ -21,10 +21,11 @@ const NOTE = 'private RabbitMQ, classic queues v2 and lazy, as 3.12+ stores them
  * Celery prefork -c 2 on its first `pythonMillionTasks` (a million would take it most of an hour).
  * One run: a second million proves little more and costs minutes.
  *
- * On a broker of its own (startPrivateBroker says why), and the drain starts once the broker has
- * settled the backlog: right after a million are published, RabbitMQ spends its CPU moving them
- * out of memory, and the early tenth would time that rather than us. The CPU per task of the
- * broker, PostgreSQL and our workers over each tenth says where a difference comes from.
+ * On a broker of its own (startPrivateBroker says why). The drain starts once the queue's messages
+ * in the broker's memory have stopped changing, so it starts from a backlog at rest (lazy queues
+ * write messages to disk as they come, after a short buffer); without lazy mode that wait did not
+ * help, since 3.10 moves a backlog out of memory only once consumers take from it. The CPU per
+ * task of the broker, PostgreSQL and our workers over each tenth says where a difference comes from.
  */
 export async function millionScenario(bench: Bench): Promise<void> {
   const broker = await startPrivateBroker('bench-million');

@@ -8,10 +8,7 @@ export interface PrivateBroker {
   /** The node's beam.smp, to read its CPU time. */
   pid: number;
   tools: RabbitTools;
-  /**
-   * Resolves once the queue's backlog has settled: the broker has finished moving a large
-   * backlog out of memory (its messages in RAM unchanged over `stableSeconds`).
-   */
+  /** Resolves once the queue's messages in the broker's memory have stayed the same for `stableSeconds`. */
   settled(queue: string, stableSeconds?: number): Promise<void>;
   stop(): Promise<void>;
 }
