@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MissingPackageError } from '../../lib/errors/missing-package.error';
@@ -50,6 +51,24 @@ describe('optional peer dependencies', () => {
 
   it('loads an installed package', () => {
     expect(loadOptionalPackage<typeof import('ioredis')>('ioredis', 'A test').Redis).toBeInstanceOf(Function);
+  });
+
+  it("loads pg without Node 20's undici, leaving no navigator behind (pg's Cloudflare check builds a fetch Response without one)", () => {
+    // A process of its own: jest's sandbox has loaded undici already, and its globals are not Node's.
+    const script = `
+      const hadNavigator = 'navigator' in globalThis;
+      const pg = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'lib', 'utils', 'optional-package.js'))}).loadOptionalPackage('pg', 'a test');
+      console.log(JSON.stringify({
+        pool: typeof pg.Pool,
+        navigatorAfter: 'navigator' in globalThis,
+        hadNavigator,
+        undici: process.moduleLoadList.some((name) => name.includes('undici')),
+      }));`;
+    const seen = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as Record<string, unknown>;
+    expect(seen.pool).toBe('function');
+    expect(seen.navigatorAfter).toBe(seen.hadNavigator);
+    // Node 21+ has navigator, and pg never builds the Response there either.
+    expect(seen.undici).toBe(false);
   });
 
   it('names a missing package, what needs it, and the install command', async () => {

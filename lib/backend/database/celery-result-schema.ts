@@ -19,8 +19,13 @@ export function celeryResultSchema(): { entities: typeof celeryResultEntities; m
   };
 }
 
-/** A new TypeORM DataSource (TypeORM loaded now, not when nestjs-celery is imported). */
+/**
+ * A new TypeORM DataSource (TypeORM loaded now, not when nestjs-celery is imported). For a
+ * PostgreSQL server, pg is loaded first by loadOptionalPackage (which spares Node 20 pg's undici);
+ * TypeORM's driver then finds it loaded.
+ */
 export function newDataSource(options: DataSourceOptions, neededBy = NEEDED_BY): import('typeorm').DataSource {
   const { DataSource } = loadOptionalPackage<typeof import('typeorm')>('typeorm', neededBy);
+  if (options.type === 'postgres' && options.driver === undefined) loadOptionalPackage('pg', neededBy);
   return new DataSource(options);
 }
