@@ -21,7 +21,8 @@ const WORKER_CLI = join(__dirname, '..', '..', '..', 'bin', 'nestjs-celery-worke
  * default pool), each timed the same way, from spawn() until RabbitMQ shows a consumer on the
  * queue (a passive declare every 5 ms). Neither runs Mingle (the Python workers of the benchmark
  * run --without-mingle), so no one waits a second for other nodes. And our worker's RSS once idle
- * on an empty queue, with no result backend and with PostgreSQL results (TypeORM and pg loaded).
+ * on an empty queue, with no result backend and with PostgreSQL results (TypeORM and pg loaded),
+ * beside the floor under both: a Nest app context with an empty module and an amqplib consumer.
  */
 export async function startUpScenario(bench: Bench): Promise<void> {
   const { config } = bench;
@@ -45,10 +46,12 @@ export async function startUpScenario(bench: Bench): Promise<void> {
   }
   const idle: number[] = [];
   const idlePostgres: number[] = [];
+  const floor: number[] = [];
   const database = await createDatabase(config.postgresUrl, 'idle');
   for (let run = 0; run < config.repeats; run++) {
-    idle.push(await idleRss(bench, false));
-    idlePostgres.push(await idleRss(bench, database.url));
+    idle.push(await idleRss(bench, (queue) => spawnOurWorker(bench, queue, false)));
+    idlePostgres.push(await idleRss(bench, (queue) => spawnOurWorker(bench, queue, database.url)));
+    floor.push(await idleRss(bench, (queue) => spawnNestFloor(bench, queue)));
   }
   const testing: number[] = [];
   for (let run = 0; run < Math.max(config.repeats, 5); run++) testing.push(await testingModuleStartUp());
@@ -58,15 +61,23 @@ export async function startUpScenario(bench: Bench): Promise<void> {
   const idleNote = `${IDLE_SECONDS} s after consuming`;
   addRow(bench, { key: 'start-up.idle-rss', scenario: SCENARIO, subject: 'idle worker RSS, no result backend', unit: 'MiB', summary: summarize(idle), note: idleNote });
   addRow(bench, { key: 'start-up.idle-rss-postgres', scenario: SCENARIO, subject: 'idle worker RSS, PostgreSQL results', unit: 'MiB', summary: summarize(idlePostgres), note: idleNote });
+  addRow(bench, {
+    key: 'start-up.idle-rss-nest-floor',
+    scenario: SCENARIO,
+    subject: 'floor: idle Nest app context (empty module) + amqplib consumer, no nestjs-celery',
+    unit: 'MiB',
+    summary: summarize(floor),
+    note: idleNote,
+  });
 }
 
 /** How long an idle worker is left after it consumes before its RSS is read: its start-up garbage collected, the code cache written. */
 const IDLE_SECONDS = 6;
 
-/** RSS of our worker CLI (the benchmark's minimal app) idle on an empty queue, with no result backend or with PostgreSQL results. */
-async function idleRss(bench: Bench, backend: false | string): Promise<number> {
+/** RSS of a process `start` spawns on a queue, once it has consumed that empty queue for IDLE_SECONDS. */
+async function idleRss(bench: Bench, start: (queue: string) => import('node:child_process').ChildProcess): Promise<number> {
   let rssMiB = 0;
-  await timeToConsumer(bench, (queue) => spawnOurWorker(bench, queue, backend), async (child) => {
+  await timeToConsumer(bench, start, async (child) => {
     await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
     rssMiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
   });
@@ -77,6 +88,14 @@ async function idleRss(bench: Bench, backend: false | string): Promise<number> {
 function spawnOurWorker(bench: Bench, queue: string, backend: false | string): import('node:child_process').ChildProcess {
   return spawn(process.execPath, [WORKER_CLI, '--module', join(__dirname, '..', 'worker-module.js'), '--export', 'BenchWorkerModule', '-Q', queue, '-l', 'warning'], {
     env: { ...process.env, BENCH_WORKER: JSON.stringify({ brokerUrl: bench.config.rabbitmqUrl, queue, backend, ignoreResult: backend === false }) },
+    stdio: 'ignore',
+  });
+}
+
+/** The floor of the idle rows (bench/nest-floor-process.ts): Nest and amqplib, without nestjs-celery. */
+function spawnNestFloor(bench: Bench, queue: string): import('node:child_process').ChildProcess {
+  return spawn(process.execPath, [join(__dirname, '..', 'nest-floor-process.js')], {
+    env: { ...process.env, BENCH_NEST_FLOOR: JSON.stringify({ brokerUrl: bench.config.rabbitmqUrl, queue }) },
     stdio: 'ignore',
   });
 }
