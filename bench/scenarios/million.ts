@@ -65,20 +65,31 @@ async function drainOurMillion(bench: Bench, broker: PrivateBroker): Promise<voi
       postgres: commandCpuSeconds('postgres'),
       workers: workers.reduce((sum, worker) => sum + processCpuSeconds(worker.pid), 0),
     });
+    // PostgreSQL's WAL written so far and the full-page images in it (pg_stat_wal, PostgreSQL 14+):
+    // after each checkpoint the first change to a page logs the whole 8 KB page, and random task ids
+    // spread the unique index's inserts over ever more pages as the table grows.
+    const wal = async (): Promise<WalSample | null> => {
+      const result = await database.client.query('SELECT wal_bytes::float8 AS bytes, wal_fpi::float8 AS fpi FROM pg_stat_wal').catch(() => null);
+      return result ? { bytes: Number(result.rows[0].bytes), fpi: Number(result.rows[0].fpi) } : null;
+    };
     const startedAt = await pollUntil(async () => (await channel.checkQueue(queue)).messageCount < total, 5, 60_000, 'the workers to start draining');
     // The first and last tenth are timed between 5–15% and 85–95% done: away from the start (a
     // worker still starting) and the tail (the last few in flight), on the same footing.
     const reached = (share: number) => pollUntil(async () => (await done()) >= Math.floor(total * share), PROGRESS_POLL_MS, 3_600_000, `${Math.floor(total * share)} results`);
     const at05 = await reached(0.05);
     const cpu05 = cpu();
+    const wal05 = await wal();
     const at15 = await reached(0.15);
     const cpu15 = cpu();
+    const wal15 = await wal();
     const memory10 = workers.map((worker) => worker.memory().rssMiB);
     const at85 = await reached(0.85);
     const cpu85 = cpu();
+    const wal85 = await wal();
     const memory90 = workers.map((worker) => worker.memory().rssMiB);
     const at95 = await reached(0.95);
     const cpu95 = cpu();
+    const wal95 = await wal();
     const at100 = await reached(1);
     // The highest id can be committed before a lower one still in the other worker's open
     // transaction: give those a moment before counting, so in-flight rows are not counted lost.
@@ -100,6 +111,12 @@ async function drainOurMillion(bench: Bench, broker: PrivateBroker): Promise<voi
       row(`million.cpu-${part}-first`, `CPU per task, ${name}, the early tenth`, 'µs', ((cpu15[part] - cpu05[part]) * 1e6) / tenth);
       row(`million.cpu-${part}-last`, `CPU per task, ${name}, the late tenth`, 'µs', ((cpu95[part] - cpu85[part]) * 1e6) / tenth);
     }
+    if (wal05 && wal15 && wal85 && wal95) {
+      row('million.wal-first', 'PostgreSQL WAL per task, the early tenth', 'B', (wal15.bytes - wal05.bytes) / tenth);
+      row('million.wal-last', 'PostgreSQL WAL per task, the late tenth', 'B', (wal95.bytes - wal85.bytes) / tenth);
+      row('million.fpi-first', 'PostgreSQL full-page images per 1,000 tasks, the early tenth', 'pages', ((wal15.fpi - wal05.fpi) * 1000) / tenth);
+      row('million.fpi-last', 'PostgreSQL full-page images per 1,000 tasks, the late tenth', 'pages', ((wal95.fpi - wal85.fpi) * 1000) / tenth);
+    }
     row('million.memory-10', 'worker RSS at 15% (mean of 2)', 'MiB', mean(memory10));
     row('million.memory-90', 'worker RSS at 85% (mean of 2)', 'MiB', mean(memory90));
     row('million.memory-peak', 'worker peak RSS (highest of 2)', 'MiB', peak);
@@ -110,6 +127,11 @@ async function drainOurMillion(bench: Bench, broker: PrivateBroker): Promise<voi
     await channel.close().catch(() => undefined);
     await broker.tools.deleteQueue(queue);
   }
+}
+
+interface WalSample {
+  bytes: number;
+  fpi: number;
 }
 
 interface CpuSample {
