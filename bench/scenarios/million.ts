@@ -67,10 +67,19 @@ async function drainOurMillion(bench: Bench, broker: PrivateBroker): Promise<voi
     });
     // PostgreSQL's WAL written so far and the full-page images in it (pg_stat_wal, PostgreSQL 14+):
     // after each checkpoint the first change to a page logs the whole 8 KB page, and random task ids
-    // spread the unique index's inserts over ever more pages as the table grows.
+    // spread the unique index's inserts over ever more pages as the table grows. And the blocks of
+    // celery_taskmeta and its indexes read from outside shared_buffers: once table and indexes
+    // outgrow them, each insert's index pages come from the OS's cache, at a syscall and a copy each.
     const wal = async (): Promise<WalSample | null> => {
-      const result = await database.client.query('SELECT wal_bytes::float8 AS bytes, wal_fpi::float8 AS fpi FROM pg_stat_wal').catch(() => null);
-      return result ? { bytes: Number(result.rows[0].bytes), fpi: Number(result.rows[0].fpi) } : null;
+      const result = await database.client
+        .query(
+          `SELECT w.wal_bytes::float8 AS bytes, w.wal_fpi::float8 AS fpi,
+                  (s.heap_blks_read + s.idx_blks_read)::float8 AS reads
+             FROM pg_stat_wal w, pg_statio_user_tables s WHERE s.relname = 'celery_taskmeta'`,
+        )
+        .catch(() => null);
+      const sample = result?.rows[0];
+      return sample ? { bytes: Number(sample.bytes), fpi: Number(sample.fpi), reads: Number(sample.reads) } : null;
     };
     const startedAt = await pollUntil(async () => (await channel.checkQueue(queue)).messageCount < total, 5, 60_000, 'the workers to start draining');
     // The first and last tenth are timed between 5–15% and 85–95% done: away from the start (a
@@ -116,6 +125,8 @@ async function drainOurMillion(bench: Bench, broker: PrivateBroker): Promise<voi
       row('million.wal-last', 'PostgreSQL WAL per task, the late tenth', 'B', (wal95.bytes - wal85.bytes) / tenth);
       row('million.fpi-first', 'PostgreSQL full-page images per 1,000 tasks, the early tenth', 'pages', ((wal15.fpi - wal05.fpi) * 1000) / tenth);
       row('million.fpi-last', 'PostgreSQL full-page images per 1,000 tasks, the late tenth', 'pages', ((wal95.fpi - wal85.fpi) * 1000) / tenth);
+      row('million.reads-first', 'celery_taskmeta blocks read from outside shared_buffers per task, the early tenth', 'blocks', (wal15.reads - wal05.reads) / tenth);
+      row('million.reads-last', 'celery_taskmeta blocks read from outside shared_buffers per task, the late tenth', 'blocks', (wal95.reads - wal85.reads) / tenth);
     }
     row('million.memory-10', 'worker RSS at 15% (mean of 2)', 'MiB', mean(memory10));
     row('million.memory-90', 'worker RSS at 85% (mean of 2)', 'MiB', mean(memory90));
@@ -132,6 +143,8 @@ async function drainOurMillion(bench: Bench, broker: PrivateBroker): Promise<voi
 interface WalSample {
   bytes: number;
   fpi: number;
+  /** Blocks of celery_taskmeta (heap and indexes) read from outside shared_buffers. */
+  reads: number;
 }
 
 interface CpuSample {
