@@ -188,7 +188,12 @@ export class CeleryClient {
             const declarationError = undeclared.get(item.queue);
             settled[indexes[position]] = this.bulkOutcome(item, declarationError ?? outcomes[next++]);
           });
-        }),
+        })
+          // Never expected (publishMany settles each message, never the batch), but a slice left
+          // rejected while the next is encoded would be an unhandled rejection: its calls say why.
+          .catch((error: unknown) => {
+            for (const index of indexes) settled[index] ??= { status: 'rejected', reason: error };
+          }),
       );
     }
     await Promise.all(slices);

@@ -57,4 +57,24 @@ describe('CeleryClient.sendBulk', () => {
     expect(declared).toEqual(['celery']);
     expect(batches.flat().map((message) => message.routingKey)).toEqual(['celery', 'celery']);
   });
+
+  it('refuses the calls of a slice whose publish failed as a whole, each with the error, and goes on with the next', async () => {
+    const batches: number[] = [];
+    const broker = {
+      declareQueue: async () => undefined,
+      publish: async () => undefined,
+      // A broker breaking publishMany's contract (settle each message, never the batch) on the first slice.
+      publishMany: async (messages: readonly OutgoingMessage[]) => {
+        batches.push(messages.length);
+        if (batches.length === 1) throw new Error('the whole batch failed');
+        return messages.map(() => undefined);
+      },
+    } as unknown as Broker;
+    const client = new CeleryClient({ broker, backend: new DisabledResultBackend(), queues: new QueueCatalog({}), defaultQueue: 'celery' });
+    const settled = await client.sendBulk('t.add', Array.from({ length: 150 }, (_, index) => [index]));
+
+    expect(batches).toEqual([100, 50]);
+    expect(settled.slice(0, 100).every((outcome) => outcome.status === 'rejected' && String(outcome.reason).includes('the whole batch failed'))).toBe(true);
+    expect(settled.slice(100).every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+  });
 });
