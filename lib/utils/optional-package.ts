@@ -54,9 +54,9 @@ function isNotFound(error: unknown, name: string): boolean {
  * `navigator.userAgent`, and with no navigator builds a fetch `Response`, which loads Node's bundled
  * undici (http2, worker_threads, web streams), for a check whose answer is "no". Measured on Node
  * 20.20: require('pg') in a bare process 53.8 → 49.0 MiB, an idle worker with PostgreSQL results
- * 97.5 → 94.3 MiB (it has loaded crypto and tls already). Node
- * 21 and later have `navigator` (userAgent "Node.js/…") and are not touched. The stand-in says what
- * Node 21 would, and exists only during this synchronous require: no other code can see it.
+ * 97.5 → 94.3 MiB (it has loaded crypto and tls already). Node 21 and later have `navigator`
+ * (userAgent "Node.js/…") and are not touched. The stand-in says what Node 21 would, and exists
+ * only during this synchronous require: no other code can see it.
  */
 function loadPackage(name: OptionalPackage): unknown {
   if (name !== 'pg' || 'navigator' in globalThis) return require(name);
