@@ -70,7 +70,7 @@ async function drainOurMillion(bench: Bench, broker: PrivateBroker): Promise<voi
     // spread the unique index's inserts over ever more pages as the table grows. And the blocks of
     // celery_taskmeta and its indexes read from outside shared_buffers: once table and indexes
     // outgrow them, each insert's index pages come from the OS's cache, at a syscall and a copy each.
-    const wal = async (): Promise<WalSample | null> => {
+    const postgresSample = async (): Promise<PostgresSample | null> => {
       const result = await database.client
         .query(
           `SELECT w.wal_bytes::float8 AS bytes, w.wal_fpi::float8 AS fpi,
@@ -87,18 +87,18 @@ async function drainOurMillion(bench: Bench, broker: PrivateBroker): Promise<voi
     const reached = (share: number) => pollUntil(async () => (await done()) >= Math.floor(total * share), PROGRESS_POLL_MS, 3_600_000, `${Math.floor(total * share)} results`);
     const at05 = await reached(0.05);
     const cpu05 = cpu();
-    const wal05 = await wal();
+    const postgres05 = await postgresSample();
     const at15 = await reached(0.15);
     const cpu15 = cpu();
-    const wal15 = await wal();
+    const postgres15 = await postgresSample();
     const memory10 = workers.map((worker) => worker.memory().rssMiB);
     const at85 = await reached(0.85);
     const cpu85 = cpu();
-    const wal85 = await wal();
+    const postgres85 = await postgresSample();
     const memory90 = workers.map((worker) => worker.memory().rssMiB);
     const at95 = await reached(0.95);
     const cpu95 = cpu();
-    const wal95 = await wal();
+    const postgres95 = await postgresSample();
     const at100 = await reached(1);
     // The highest id can be committed before a lower one still in the other worker's open
     // transaction: give those a moment before counting, so in-flight rows are not counted lost.
@@ -120,13 +120,13 @@ async function drainOurMillion(bench: Bench, broker: PrivateBroker): Promise<voi
       row(`million.cpu-${part}-first`, `CPU per task, ${name}, the early tenth`, 'µs', ((cpu15[part] - cpu05[part]) * 1e6) / tenth);
       row(`million.cpu-${part}-last`, `CPU per task, ${name}, the late tenth`, 'µs', ((cpu95[part] - cpu85[part]) * 1e6) / tenth);
     }
-    if (wal05 && wal15 && wal85 && wal95) {
-      row('million.wal-first', 'PostgreSQL WAL per task, the early tenth', 'B', (wal15.bytes - wal05.bytes) / tenth);
-      row('million.wal-last', 'PostgreSQL WAL per task, the late tenth', 'B', (wal95.bytes - wal85.bytes) / tenth);
-      row('million.fpi-first', 'PostgreSQL full-page images per 1,000 tasks, the early tenth', 'pages', ((wal15.fpi - wal05.fpi) * 1000) / tenth);
-      row('million.fpi-last', 'PostgreSQL full-page images per 1,000 tasks, the late tenth', 'pages', ((wal95.fpi - wal85.fpi) * 1000) / tenth);
-      row('million.reads-first', 'celery_taskmeta blocks read from outside shared_buffers per task, the early tenth', 'blocks', (wal15.reads - wal05.reads) / tenth);
-      row('million.reads-last', 'celery_taskmeta blocks read from outside shared_buffers per task, the late tenth', 'blocks', (wal95.reads - wal85.reads) / tenth);
+    if (postgres05 && postgres15 && postgres85 && postgres95) {
+      row('million.wal-first', 'PostgreSQL WAL per task, the early tenth', 'B', (postgres15.bytes - postgres05.bytes) / tenth);
+      row('million.wal-last', 'PostgreSQL WAL per task, the late tenth', 'B', (postgres95.bytes - postgres85.bytes) / tenth);
+      row('million.fpi-first', 'PostgreSQL full-page images per 1,000 tasks, the early tenth', 'pages', ((postgres15.fpi - postgres05.fpi) * 1000) / tenth);
+      row('million.fpi-last', 'PostgreSQL full-page images per 1,000 tasks, the late tenth', 'pages', ((postgres95.fpi - postgres85.fpi) * 1000) / tenth);
+      row('million.reads-first', 'celery_taskmeta blocks read from outside shared_buffers per task, the early tenth', 'blocks', (postgres15.reads - postgres05.reads) / tenth);
+      row('million.reads-last', 'celery_taskmeta blocks read from outside shared_buffers per task, the late tenth', 'blocks', (postgres95.reads - postgres85.reads) / tenth);
     }
     row('million.memory-10', 'worker RSS at 15% (mean of 2)', 'MiB', mean(memory10));
     row('million.memory-90', 'worker RSS at 85% (mean of 2)', 'MiB', mean(memory90));
@@ -140,7 +140,8 @@ async function drainOurMillion(bench: Bench, broker: PrivateBroker): Promise<voi
   }
 }
 
-interface WalSample {
+/** PostgreSQL's WAL written so far, its full-page images, and celery_taskmeta's blocks read from outside shared_buffers. */
+interface PostgresSample {
   bytes: number;
   fpi: number;
   /** Blocks of celery_taskmeta (heap and indexes) read from outside shared_buffers. */

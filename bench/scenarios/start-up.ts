@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CeleryTask } from '../../lib';
 import { CeleryTestingModule } from '../../lib/testing';
 import { Bench } from '../support/bench-context';
 import { createDatabase } from '../support/postgres';
-import { PYTHON_DIR, pythonEnvironment } from '../support/processes';
+import { PYTHON_DIR, pythonEnvironment, readMemory } from '../support/processes';
 import { pollUntil } from '../support/rabbit';
 import { addRow } from '../support/report';
 import { summarize } from '../support/stats';
@@ -92,7 +91,7 @@ interface IdleRss {
 async function idleRss(bench: Bench, start: (queue: string) => import('node:child_process').ChildProcess): Promise<IdleRss> {
   const rss = { early: 0, settled: 0 };
   await timeToConsumer(bench, start, async (child) => {
-    const readRss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+    const readRss = () => readMemory(child.pid!).rssMiB;
     await new Promise((resolve) => setTimeout(resolve, IDLE_EARLY_SECONDS * 1000));
     rss.early = readRss();
     await new Promise((resolve) => setTimeout(resolve, (IDLE_SETTLED_SECONDS - IDLE_EARLY_SECONDS) * 1000));

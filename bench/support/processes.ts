@@ -210,7 +210,8 @@ function track(child: ChildProcess, label: string, watchReady: (resolve: () => v
   });
 }
 
-function readMemory(pid: number): { rssMiB: number; peakMiB: number } {
+/** RSS and peak RSS (VmHWM) of a process, from /proc/<pid>/status. */
+export function readMemory(pid: number): { rssMiB: number; peakMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
   return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
