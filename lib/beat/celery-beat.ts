@@ -152,8 +152,15 @@ export class CeleryBeat {
     let nextMs = this.deps.options.maxIntervalMs;
     for (const entry of this.entries.values()) {
       const held = this.heldElsewhere.get(entry.id);
-      const wait = held !== undefined && held > nowMs ? held - nowMs : entryState(entry, nowMs).nextSeconds * 1000;
-      if (wait < nextMs) nextMs = wait;
+      if (held !== undefined && held > nowMs) {
+        nextMs = Math.min(nextMs, held - nowMs);
+        continue;
+      }
+      // A run that fell due while the claims were open is fired now: a due state's nextSeconds is
+      // the interval after *this* run (Celery's is_due), and sleeping it would fire the run a whole
+      // interval late.
+      const state = entryState(entry, nowMs);
+      nextMs = Math.min(nextMs, state.isDue ? 0 : state.nextSeconds * 1000);
     }
     return Math.max(nextMs, 1);
   }
@@ -203,11 +210,15 @@ export class CeleryBeat {
 
   /**
    * Rows a claim skipped: one another beat fired since this beat read it gets its new run
-   * columns; one unchanged is being fired by another beat right now, and is left alone a moment.
+   * columns; one unchanged is being fired by another beat right now, and is left alone a moment;
+   * one deleted is dropped.
    */
   private async readRuns(ids: number[]): Promise<void> {
     const runs: RunColumns[] = await this.deps.dataSource.query(READ_RUNS_SQL, [ids]);
     const retryAt = this.nowMs() + HELD_ELSEWHERE_MS;
+    // A row deleted since the last reload (its NOTIFY still on the way) is no longer fired.
+    const found = new Set(runs.map((run) => run.id));
+    for (const id of ids) if (!found.has(id)) this.entries.delete(id);
     for (const run of runs) {
       const entry = this.entries.get(run.id);
       if (!entry) continue;
