@@ -62,7 +62,11 @@ const HELD_ELSEWHERE_MS = 200;
  */
 export class CeleryBeat {
   private entries = new Map<number, BeatEntry>();
-  private heldElsewhere = new Map<number, number>();
+  /**
+   * Rows not to be claimed before a time (this beat's clock, ms): one another beat is firing right
+   * now, or one the database's clock said was not due yet when this beat's clock said it was.
+   */
+  private notBefore = new Map<number, number>();
   private badRows = new Set<string>();
   private clockOffsetMs = 0;
   private reloadWanted = true;
@@ -141,7 +145,7 @@ export class CeleryBeat {
     if (!this.listener) await this.listen();
     if (this.reloadWanted || !this.listener) await this.reload();
     let nowMs = this.nowMs();
-    const due = [...this.entries.values()].filter((entry) => (this.heldElsewhere.get(entry.id) ?? 0) <= nowMs && entryState(entry, nowMs).isDue);
+    const due = [...this.entries.values()].filter((entry) => (this.notBefore.get(entry.id) ?? 0) <= nowMs && entryState(entry, nowMs).isDue);
     // Each beat starts at a place of its own in the due runs: beats due at once split them rather than queue behind one another's locks.
     const offset = due.length > CLAIM_BATCH ? Math.floor(Math.random() * due.length) : 0;
     const ordered = offset === 0 ? due : [...due.slice(offset), ...due.slice(0, offset)];
@@ -151,9 +155,9 @@ export class CeleryBeat {
     nowMs = this.nowMs();
     let nextMs = this.deps.options.maxIntervalMs;
     for (const entry of this.entries.values()) {
-      const held = this.heldElsewhere.get(entry.id);
-      if (held !== undefined && held > nowMs) {
-        nextMs = Math.min(nextMs, held - nowMs);
+      const retryAt = this.notBefore.get(entry.id);
+      if (retryAt !== undefined && retryAt > nowMs) {
+        nextMs = Math.min(nextMs, retryAt - nowMs);
         continue;
       }
       // A run that fell due while the claims were open is fired now: a due state's nextSeconds is
@@ -186,7 +190,8 @@ export class CeleryBeat {
       if (entry) entries.set(entry.id, entry);
     }
     this.entries = entries;
-    for (const id of this.heldElsewhere.keys()) if (!entries.has(id)) this.heldElsewhere.delete(id);
+    // Schedules changed: every row is decided afresh.
+    this.notBefore.clear();
   }
 
   /**
@@ -223,7 +228,7 @@ export class CeleryBeat {
       const entry = this.entries.get(run.id);
       if (!entry) continue;
       const lastRunAtMs = (run.last_run_at ?? run.now).getTime();
-      if (lastRunAtMs === entry.lastRunAtMs && run.last_run_at !== null) this.heldElsewhere.set(run.id, retryAt);
+      if (lastRunAtMs === entry.lastRunAtMs && run.last_run_at !== null) this.notBefore.set(run.id, retryAt);
       else this.entries.set(run.id, { ...entry, lastRunAtMs, totalRunCount: run.total_run_count, enabled: run.enabled });
     }
   }
@@ -232,13 +237,17 @@ export class CeleryBeat {
     const fired: { entry: BeatEntry; taskId: string; lagSeconds: number; atMs: number }[] = [];
     const messages: PreparedTask[] = [];
     for (const row of rows) {
-      this.heldElsewhere.delete(row.id);
+      this.notBefore.delete(row.id);
       const entry = this.compile(row);
       if (!entry) continue;
       const atMs = row.now.getTime();
       const state = entryState(entry, atMs);
       this.entries.set(entry.id, entry);
-      if (!state.isDue) continue;
+      if (!state.isDue) {
+        // This beat's clock runs a little ahead of the database's: wait for the database's, rather than claim again at once.
+        this.notBefore.set(entry.id, this.nowMs() + Math.min(state.nextSeconds * 1000, this.deps.options.maxIntervalMs));
+        continue;
+      }
       const prepared = this.deps.prepare(entry.task, entry.args, entry.sendOptions);
       messages.push(prepared);
       fired.push({ entry, taskId: prepared.taskId, lagSeconds: state.lagSeconds, atMs });

@@ -4,6 +4,7 @@ import { newDataSource } from '../../lib/backend/database/celery-result-schema';
 import { runCeleryMigrations } from '../../lib/backend/database/migrations/run-celery-migrations';
 import { resolveBeatOptions } from '../../lib/beat/beat-options';
 import { BeatFire, CeleryBeat } from '../../lib/beat/celery-beat';
+import { CLAIM_ROWS_SQL, LOAD_ROWS_SQL } from '../../lib/beat/store/periodic-task-row';
 import { celeryBeatMigrations } from '../../lib/beat/store/beat-migrations';
 import type { PreparedTask } from '../../lib/client/celery-client';
 import { celeryOutboxMigrations } from '../../lib/outbox/create-celery-outbox.migration';
@@ -16,12 +17,18 @@ import { createTestEnvironment, TestEnvironment } from '../support/test-environm
 const SLOW_TRANSACTION_MS = 150;
 
 /**
+ * When the beat wakes and claims, against real PostgreSQL with the timing made slow on purpose.
+ *
  * A run that falls due while the beat's claim transaction is still open fires as soon as that
  * transaction ends, not an interval later. Two one-second schedules due 40 ms apart, on a
  * database whose transactions take 150 ms: the second one is due by the time the first one's
  * claim commits. Before the fix the beat then slept the whole interval (the schedule's
  * `nextSeconds` for a due entry) and fired it about a second late — on a loaded CI machine that
  * showed as a 2 s gap between the fires of the three-beat drill (test/faults/beat-replicas).
+ *
+ * A beat whose estimate of the database's clock runs ahead wakes a little early; the database
+ * says "not yet", and the beat waits the database's remaining time instead of claiming again in
+ * a loop.
  */
 describe('beat: runs due during a claim', () => {
   let env: TestEnvironment;
@@ -41,33 +48,51 @@ describe('beat: runs due during a claim', () => {
     await env?.dispose();
   });
 
-  it('fires a run that fell due during the claim right after it, not an interval later', async () => {
-    const sql = (text: string, parameters: unknown[] = []) => querySql(env.databaseUrl, text, parameters);
+  const sql = (text: string, parameters: unknown[] = []) => querySql(env.databaseUrl, text, parameters);
+
+  /** One-second schedules, each due `dueInMs` from now. */
+  async function insertSchedules(schedules: Record<string, number>): Promise<void> {
+    await sql('DELETE FROM django_celery_beat_periodictask');
     const [interval] = await sql(`INSERT INTO django_celery_beat_intervalschedule (every, period) VALUES (1, 'seconds') RETURNING id`);
-    // Due in 500 ms and 40 ms later: well inside one claim of the first.
-    for (const [name, lastRunMs] of [['first', 500], ['second', 460]] as const) {
+    for (const [name, dueInMs] of Object.entries(schedules)) {
       await sql(
         `INSERT INTO django_celery_beat_periodictask (name, task, args, kwargs, headers, enabled, total_run_count, date_changed, description, one_off, interval_id, last_run_at)
-         VALUES ($1, 'timing.tick', '[]', '{}', '{}', true, 0, now(), '', false, $2, clock_timestamp() - make_interval(secs => $3::float / 1000))`,
-        [name, interval.id, lastRunMs],
+         VALUES ($1, 'timing.tick', '[]', '{}', '{}', true, 0, now(), '', false, $2, clock_timestamp() - make_interval(secs => (1000 - $3::float) / 1000))`,
+        [name, interval.id, dueInMs],
       );
     }
+  }
 
-    // Every transaction of the beat (its claims, its relay) held open SLOW_TRANSACTION_MS longer.
+  /** The DataSource as the beat sees it: each transaction held open `holdMs` longer, LOAD_ROWS_SQL sent `loadDelayMs` late, claims counted. */
+  function instrumented({ holdMs = 0, loadDelayMs = 0 }): { source: DataSource; claims: () => number } {
     const transaction = dataSource.transaction.bind(dataSource) as (work: (manager: EntityManager) => Promise<unknown>) => Promise<unknown>;
-    const slowed = Object.create(dataSource) as DataSource;
-    slowed.transaction = ((work: (manager: EntityManager) => Promise<unknown>) =>
+    const query = dataSource.query.bind(dataSource);
+    let claims = 0;
+    const source = Object.create(dataSource) as DataSource;
+    source.transaction = ((work: (manager: EntityManager) => Promise<unknown>) =>
       transaction(async (manager) => {
-        const result = await work(manager);
-        await new Promise((resolve) => setTimeout(resolve, SLOW_TRANSACTION_MS));
+        const counted = Object.create(manager) as EntityManager;
+        counted.query = ((text: string, parameters?: unknown[]) => {
+          if (text === CLAIM_ROWS_SQL) claims++;
+          return manager.query(text, parameters);
+        }) as EntityManager['query'];
+        const result = await work(counted);
+        if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs));
         return result;
       })) as DataSource['transaction'];
+    source.query = (async (text: string, parameters?: unknown[]) => {
+      if (text === LOAD_ROWS_SQL && loadDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, loadDelayMs));
+      return query(text, parameters);
+    }) as DataSource['query'];
+    return { source, claims: () => claims };
+  }
 
+  /** Runs a beat on `source` until `name` fired `times` times; returns every fire. */
+  async function fireUntil(source: DataSource, name: string, times: number): Promise<BeatFire[]> {
     const fires: BeatFire[] = [];
-    const options = resolveBeatOptions({ scheduler: 'django', dataSource: slowed }, {})!;
     beat = new CeleryBeat({
-      options,
-      dataSource: slowed,
+      options: resolveBeatOptions({ scheduler: 'django', dataSource: source }, {})!,
+      dataSource: source,
       codeRows: [],
       prepare: (): PreparedTask => {
         const taskId = randomUUID();
@@ -78,13 +103,32 @@ describe('beat: runs due during a claim', () => {
       listeners: [{ beatFired: (fire) => fires.push(fire) }],
     });
     await beat.start();
-    await eventually(() => (fires.filter((fire) => fire.name === 'second').length >= 3 ? true : undefined), 20_000, 'three fires of the second schedule');
+    await eventually(() => (fires.filter((fire) => fire.name === name).length >= times ? true : undefined), 20_000, `${times} fires of ${name}`);
     await beat.stop();
     beat = null;
+    return fires;
+  }
 
-    const lags = fires.map((fire) => `${fire.name} ${fire.lagSeconds.toFixed(3)} s`);
+  const late = (fires: BeatFire[]) => fires.filter((fire) => fire.lagSeconds > 0.5).map((fire) => `${fire.name} ${fire.lagSeconds.toFixed(3)} s`);
+
+  it('fires a run that fell due during the claim right after it, not an interval later', async () => {
+    // Due in 500 ms and 40 ms later: well inside one claim of the first.
+    await insertSchedules({ first: 500, second: 540 });
+    const { source } = instrumented({ holdMs: SLOW_TRANSACTION_MS });
+    const fires = await fireUntil(source, 'second', 3);
     // A claim takes ~150 ms here; a run left for the next interval would lag by about a second.
-    expect(fires.filter((fire) => fire.lagSeconds > 0.5).map((fire) => `${fire.name} ${fire.lagSeconds.toFixed(3)} s`)).toEqual([]);
-    expect(lags.length).toBeGreaterThanOrEqual(6);
+    expect(late(fires)).toEqual([]);
+    expect(fires.length).toBeGreaterThanOrEqual(6);
+  }, 60_000);
+
+  it("waits for the database's clock when its own runs ahead, rather than claiming again and again", async () => {
+    await insertSchedules({ only: 600 });
+    // LOAD_ROWS_SQL sent 400 ms after the beat notes the time: it takes the database's clock to be ~200 ms behind its own.
+    const { source, claims } = instrumented({ loadDelayMs: 400 });
+    const fires = await fireUntil(source, 'only', 3);
+    expect(late(fires)).toEqual([]);
+    // Per fire: the claim that fires and at most one the database turned down as early (a claim
+    // again at once after each "not yet" would make a hundred or more in those 200 ms).
+    expect(claims()).toBeLessThanOrEqual(fires.length * 2 + 1);
   }, 60_000);
 });
