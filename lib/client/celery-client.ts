@@ -205,7 +205,7 @@ export class CeleryClient {
     item.trace?.end(error);
     if (error) return { status: 'rejected', reason: error };
     try {
-      this.deps.sentEvents?.taskSent(item.message.properties.headers!, { queue: item.queue, exchange: item.message.exchange, routingKey: item.message.routingKey });
+      this.announceSent(item);
     } catch (eventError) {
       return { status: 'rejected', reason: eventError };
     }
@@ -257,12 +257,15 @@ export class CeleryClient {
    * broker's confirm, then sends the task-sent event when those are on.
    */
   publishPrepared(prepared: PreparedTask): Promise<void> {
-    const { message, queue } = prepared;
+    const { queue } = prepared;
     // A declared queue (every send after the first) goes straight to the broker, without a wait.
     const published = this.declaredQueues.has(queue) ? this.publishTraced(prepared) : this.declareOnce(queue).then(() => this.publishTraced(prepared));
-    const sentEvents = this.deps.sentEvents;
-    if (!sentEvents) return published;
-    return published.then(() => sentEvents.taskSent(message.properties.headers!, { queue, exchange: message.exchange, routingKey: message.routingKey }));
+    return this.deps.sentEvents ? published.then(() => this.announceSent(prepared)) : published;
+  }
+
+  /** Celery's task-sent event for a confirmed message (`task_send_sent_event`), when those are on: after every send, single or bulk. */
+  private announceSent({ message, queue }: PreparedTask): void {
+    this.deps.sentEvents?.taskSent(message.properties.headers!, { queue, exchange: message.exchange, routingKey: message.routingKey });
   }
 
   /**
