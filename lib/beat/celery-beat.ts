@@ -244,7 +244,8 @@ export class CeleryBeat {
       const state = entryState(entry, atMs);
       this.entries.set(entry.id, entry);
       if (!state.isDue) {
-        // This beat's clock runs a little ahead of the database's: wait for the database's, rather than claim again at once.
+        // Not due by the database's clock (this beat's estimate of it runs a little ahead, or the row
+        // changed since it was read): look again when the database says, not at once.
         this.notBefore.set(entry.id, this.nowMs() + Math.min(state.nextSeconds * 1000, this.deps.options.maxIntervalMs));
         continue;
       }
