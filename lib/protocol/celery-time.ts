@@ -27,7 +27,9 @@ export function parseCeleryDate(text: string): Date | null {
   const match = ISO_8601.exec(text.trim());
   if (!match) return null;
   const [, year, month, day, hour, minute, second = '0', fraction = '', offset] = match;
-  const milliseconds = fraction ? Math.round(Number(`0.${fraction}`) * 1000) : 0;
+  // Truncated to the millisecond from the digits, as Date holds no more: rounding carried .9995 s
+  // and later into the next second, which the check below then refused as a date that does not exist.
+  const milliseconds = Number(fraction.padEnd(3, '0').slice(0, 3));
   const date = new Date(Date.UTC(2000, 0, 1, +hour, +minute, +second, milliseconds));
   date.setUTCFullYear(+year, +month - 1, +day); // not Date.UTC's year: it maps 0–99 to 1900–1999
   // Date rolls impossible values over (Feb 30 → Mar 2); Python's datetime refuses them, and so do we.

@@ -188,6 +188,9 @@ describe('Celery dates', () => {
     ['2026-11-24T08:34', '2026-11-24T08:34:00.000Z'],
     ['0099-03-01T00:00:00', '0099-03-01T00:00:00.000Z'],
     ['2024-02-29T23:59:59.5-01:00', '2024-03-01T00:59:59.500Z'],
+    // A fraction of .9995 s or more stays in its second (Python's eta in a CI run; rounding refused it).
+    ['2026-12-07T23:19:32.999951+00:00', '2026-12-07T23:19:32.999Z'],
+    ['2026-12-31T23:59:59.9999999', '2026-12-31T23:59:59.999Z'],
   ])('parses %s', (text, iso) => {
     expect(parseCeleryDate(text)?.toISOString()).toBe(iso);
   });
