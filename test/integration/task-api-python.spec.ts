@@ -151,6 +151,9 @@ nest = ${JSON.stringify(nestQueue)}
 r = chain(add.s(1, 1).set(queue=nest), add.s(2).set(queue=nest), add.s(3).set(queue=nest))()
 r.get(timeout=20)
 first = r.parent.parent
+# A step's result is stored after it sent the next step (Celery's trace.py, and our worker after
+# the broker's confirm): the last step can finish first, so wait for the first step's own result.
+first.get(timeout=10)
 print(json.dumps({"children": [c.id for c in first.children], "collected": [v for _, v in first.collect(timeout=10)], "last": r.parent.id}))`,
       settings,
     );
@@ -162,6 +165,8 @@ print(json.dumps({"children": [c.id for c in first.children], "collected": [v fo
     const last = await chain(py(1, 1), py(2), py(3)).applyAsync();
     await last.get({ timeout: 20_000 });
     const first = (last.parent as AsyncResult).parent as AsyncResult;
+    // The Python worker stores a step's result after sending the next one: wait for the first's own.
+    await first.get({ timeout: 10_000 });
     expect((await first.children()).map((child) => child.id)).toEqual([(last.parent as AsyncResult).id]);
     const collected: unknown[] = [];
     for await (const [, value] of first.collect({ timeout: 10_000 })) collected.push(value);
