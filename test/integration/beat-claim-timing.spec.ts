@@ -30,7 +30,7 @@ const SLOW_TRANSACTION_MS = 150;
  * says "not yet", and the beat waits the database's remaining time instead of claiming again in
  * a loop.
  */
-describe('beat: runs due during a claim', () => {
+describe('beat: when it wakes and claims', () => {
   let env: TestEnvironment;
   let dataSource: DataSource;
   let beat: CeleryBeat | null = null;
@@ -123,7 +123,8 @@ describe('beat: runs due during a claim', () => {
 
   it("waits for the database's clock when its own runs ahead, rather than claiming again and again", async () => {
     await insertSchedules({ only: 600 });
-    // LOAD_ROWS_SQL sent 400 ms after the beat notes the time: it takes the database's clock to be ~200 ms behind its own.
+    // LOAD_ROWS_SQL sent 400 ms after the beat notes the time: the midpoint it measures the database's
+    // clock against is 200 ms early, so its estimate of that clock runs ~200 ms ahead.
     const { source, claims } = instrumented({ loadDelayMs: 400 });
     const fires = await fireUntil(source, 'only', 3);
     expect(late(fires)).toEqual([]);
